@@ -1,0 +1,1 @@
+"""agentid: identity infrastructure for AI agents (email, phone, verification codes)."""

@@ -1,0 +1,113 @@
+"""create_app(settings): the FastAPI app whose lifespan runs the store, SMTP and workers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agentid.auth import RuntimeDep
+from agentid.codes.routes import router as codes_router
+from agentid.config import Settings, admin_token_path, load_admin_token, load_secret_key
+from agentid.crypto import SecretBox
+from agentid.email.inbound.service import InboundService
+from agentid.email.retention import RetentionTask
+from agentid.email.routes import router as email_router
+from agentid.errors import AgentIDError
+from agentid.projects.routes import router as projects_router
+from agentid.runtime import Runtime
+from agentid.store.db import create_engine, migrate, session_factory
+
+log = logging.getLogger("agentid")
+
+
+class Health(BaseModel):
+    status: str
+    smtp: bool
+    database: bool
+
+
+async def build_runtime(settings: Settings) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings)
+    await migrate(engine)
+    token, from_file = load_admin_token(settings)
+    if from_file:
+        log.info("admin token kept in %s", admin_token_path(settings))
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        secrets=SecretBox(load_secret_key(settings)),
+        admin_token=token,
+    )
+
+
+def create_app(settings: Settings, *, smtp: bool = True) -> FastAPI:
+    """The whole service. ``smtp=False`` leaves the listener off (for API-only workers)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = await build_runtime(settings)
+        app.state.runtime = rt
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(rt.engine.dispose)
+            inbound = InboundService(rt)
+            app.state.inbound = inbound
+            await inbound.start(listen=smtp)
+            stack.push_async_callback(inbound.stop)
+            retention = RetentionTask(rt)
+            retention.start()
+            stack.push_async_callback(retention.stop)
+            yield
+
+    app = FastAPI(
+        title="agentid",
+        version="0.1.0",
+        summary="Email, phone and verification codes for AI agents.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(AgentIDError)
+    async def _agentid_error(_: Request, exc: AgentIDError) -> JSONResponse:
+        return JSONResponse(exc.as_body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors()[:5]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else err.get("msg", ""))
+        body = {"error": {"code": "validation_failed", "message": "; ".join(parts)}}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body = {"error": {"code": code, "message": str(exc.detail)}}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    async def healthz(rt: RuntimeDep) -> JSONResponse:
+        database = True
+        try:
+            async with rt.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # the check reports it; nothing to raise
+            database = False
+        smtp_ok = rt.smtp_ready or not smtp
+        ok = database and smtp_ok
+        body = Health(status="ok" if ok else "unavailable", smtp=smtp_ok, database=database)
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+    app.include_router(projects_router)
+    app.include_router(email_router)
+    app.include_router(codes_router)
+    return app

@@ -1,0 +1,1 @@
+"""Verification codes and links found in what arrived, handed out once each."""

@@ -1,0 +1,55 @@
+"""HTTP route for codes: what an agent calls right after pressing "send me a code"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from agentid.auth import ReaderDep, RuntimeDep, require_scope
+from agentid.codes.schemas import CodeList
+from agentid.codes.service import CodeQuery, wait_for_codes
+from agentid.email.addresses import normalize
+from agentid.errors import ValidationFailed
+from agentid.ids import is_valid
+from agentid.projects.service import get_project
+
+router = APIRouter(tags=["codes"])
+
+
+@router.get("/projects/{project_id}/codes", response_model=CodeList, response_model_by_alias=True)
+async def read_codes(
+    project_id: str,
+    rt: RuntimeDep,
+    who: ReaderDep,
+    channel: Literal["email", "sms"] | None = None,
+    kind: Literal["code", "link"] | None = None,
+    since: datetime | None = None,
+    after: Annotated[str | None, Query(max_length=26)] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=320)] = None,
+    to: Annotated[str | None, Query(max_length=320)] = None,
+    unused: bool = False,
+    consume: bool = False,
+    limit: Annotated[int | None, Query(ge=1, le=500)] = None,
+    wait: Annotated[float, Query(ge=0, le=300)] = 0,
+) -> CodeList:
+    if consume:
+        require_scope(who, "write")
+    if since is not None and since.tzinfo is None:
+        raise ValidationFailed("since needs a timezone (e.g. 2030-01-01T00:00:00Z)")
+    if after is not None and not is_valid(after.upper()):
+        raise ValidationFailed("after must be a code id")
+    await get_project(rt, project_id)
+    q = CodeQuery(
+        channel=channel,
+        kind=kind,
+        since=since,
+        after=after.upper() if after else None,
+        from_=from_,
+        to=normalize(to) if to else None,
+        unused=unused,
+        consume=consume,
+        limit=limit if limit is not None else (1 if consume else 50),
+    )
+    return CodeList(codes=await wait_for_codes(rt, project_id, q, wait))

@@ -1,0 +1,98 @@
+"""The codes query: newest first, filtered, optionally consumed atomically, long-polled."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, select, update
+
+from agentid.codes.schemas import CodeOut
+from agentid.events import next_event
+from agentid.runtime import Runtime
+from agentid.store.tables import CodeRow, MessageRecipient
+
+
+@dataclass(frozen=True, slots=True)
+class CodeQuery:
+    channel: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    after: str | None = None
+    from_: str | None = None
+    to: str | None = None
+    unused: bool = False
+    consume: bool = False
+    limit: int = 50
+
+
+def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:
+    stmt = select(CodeRow).where(CodeRow.project_id == project_id)
+    if q.channel is not None:
+        stmt = stmt.where(CodeRow.channel == q.channel)
+    if q.kind is not None:
+        stmt = stmt.where(CodeRow.kind == q.kind)
+    if q.since is not None:
+        stmt = stmt.where(CodeRow.received_at >= q.since)
+    if q.after is not None:
+        stmt = stmt.where(CodeRow.id > q.after)
+    if q.from_ is not None:
+        stmt = stmt.where(CodeRow.sender.icontains(q.from_, autoescape=True))
+    if q.to is not None:
+        recipients = select(MessageRecipient.message_id).where(MessageRecipient.address == q.to)
+        stmt = stmt.where(CodeRow.message_id.in_(recipients))
+    if q.unused or q.consume:
+        stmt = stmt.where(CodeRow.used.is_(False))
+    return stmt.order_by(CodeRow.received_at.desc(), CodeRow.id.desc())
+
+
+def _out(row: CodeRow) -> CodeOut:
+    return CodeOut(
+        id=row.id,
+        value=row.value,
+        kind=row.kind,
+        channel=row.channel,
+        message_id=row.message_id,
+        from_=row.sender,
+        to=list(row.recipients),
+        received_at=row.received_at,
+        confidence=row.confidence,
+        used=row.used,
+    )
+
+
+async def find(rt: Runtime, project_id: str, q: CodeQuery) -> list[CodeOut]:
+    async with rt.sessions() as session:
+        rows = list((await session.scalars(_filtered(project_id, q).limit(q.limit))).all())
+    if not q.consume:
+        return [_out(r) for r in rows]
+    taken: list[CodeOut] = []
+    for row in rows:
+        # Only the request whose UPDATE flips the flag gets the code: no code is handed out twice.
+        async with rt.sessions.begin() as session:
+            result = await session.execute(
+                update(CodeRow)
+                .where(CodeRow.id == row.id, CodeRow.used.is_(False))
+                .values(used=True, used_at=datetime.now(UTC))
+            )
+        if getattr(result, "rowcount", 0) == 1:
+            row.used = True
+            taken.append(_out(row))
+    return taken
+
+
+async def wait_for_codes(rt: Runtime, project_id: str, q: CodeQuery, wait: float) -> list[CodeOut]:
+    deadline = time.monotonic() + wait
+    async with rt.bus.listen(project_id) as listener:
+        while True:
+            found = await find(rt, project_id, q)
+            if found or wait <= 0:
+                return found
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or rt.stopping.is_set():
+                    return []
+                event = await next_event(listener, rt.stopping, left)
+                if event is not None and event.kind in ("code.found", "stream.lagged"):
+                    break

@@ -1,0 +1,108 @@
+"""One settings object, built once (from the environment and CLI flags) and passed down.
+
+Every field is documented in the README's configuration table; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class BareLineEndings(StrEnum):
+    """What the SMTP listener does with a DATA body holding a bare CR or LF."""
+
+    REJECT = "reject"
+    NORMALIZE = "normalize"
+
+
+class Settings(BaseSettings):
+    """agentid's configuration; every field can be set as ``AGENTID_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTID_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where state lives.")
+    host: str = "127.0.0.1"
+    http_port: int = Field(default=8400, ge=0, le=65535)
+    smtp_port: int = Field(default=2525, ge=0, le=65535)
+    database_url: str | None = None
+    database_schema: str | None = None
+    admin_token: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    public_url: str | None = None
+    mail_host: str | None = None
+    public_ip: str | None = None
+    shared_domain: str | None = None
+    shared_separator: str = Field(default="+", min_length=1, max_length=1)
+    smtp_hostname: str = "agentid.local"
+    max_message_bytes: int = Field(default=25 * MiB, gt=0)
+    max_recipients: int = Field(default=100, gt=0)
+    bare_line_endings: BareLineEndings = BareLineEndings.REJECT
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    dkim_selector: str = "agentid"
+    dmarc_policy: str = "quarantine"
+    retention_days: int = Field(default=30, gt=0)
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL with an async driver: the given one, or SQLite in the data dir."""
+        url = self.database_url or f"sqlite:///{self.data_dir.resolve() / 'agentid.db'}"
+        for plain, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        return url
+
+    @property
+    def base_url(self) -> str:
+        """Where the HTTP API answers, for messages and the identity env."""
+        return self.public_url or f"http://{self.host}:{self.http_port}"
+
+
+def _secret_file(path: Path, make: str) -> str:
+    """Read a secret kept in a 0600 file, creating it with ``make`` when absent."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its value
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(make + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return make
+
+
+def admin_token_path(settings: Settings) -> Path:
+    return settings.data_dir / "admin-token"
+
+
+def load_admin_token(settings: Settings) -> tuple[str, bool]:
+    """The operator token, and whether it was read from (or written to) the data dir."""
+    if settings.admin_token is not None:
+        return settings.admin_token.get_secret_value(), False
+    return _secret_file(admin_token_path(settings), "aid_admin_" + secrets.token_urlsafe(32)), True
+
+
+def load_secret_key(settings: Settings) -> str:
+    """The service key that encrypts secrets at rest."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    return _secret_file(settings.data_dir / "secret-key", secrets.token_urlsafe(32))

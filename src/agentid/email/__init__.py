@@ -1,0 +1,1 @@
+"""Email: hosted domains, aliases, receiving over SMTP, the inbox."""

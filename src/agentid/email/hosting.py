@@ -1,0 +1,91 @@
+"""Provisioning email for a project: host its domain (or the shared one), make its DKIM key."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agentid.email import dkim
+from agentid.email.addresses import normalize, split, valid_local_part
+from agentid.email.dns_plan import plan
+from agentid.email.schemas import ProvisionOut
+from agentid.errors import Conflict, NotFound, ValidationFailed
+from agentid.projects.service import audit
+from agentid.runtime import Runtime
+from agentid.store.tables import Domain, Project
+
+DEFAULT_LOCAL_PART = "agent"
+
+
+def _primary(requested: str | None, domain: str) -> str:
+    if requested is None:
+        return f"{DEFAULT_LOCAL_PART}@{domain}"
+    if "@" in requested:
+        address = normalize(requested)
+        parts = split(address)
+        if parts is None or parts[1] != domain:
+            raise ValidationFailed(f"the address must be on {domain}")
+        local = parts[0]
+    else:
+        local = requested.lower()
+    if not valid_local_part(local):
+        raise ValidationFailed(f"not a valid local part: {local[:64]!r}")
+    return f"{local}@{domain}"
+
+
+def shared_address(rt: Runtime, project_id: str, tag: str | None = None) -> str:
+    assert rt.settings.shared_domain is not None
+    local = project_id if tag is None else f"{project_id}{rt.settings.shared_separator}{tag}"
+    return f"{local}@{rt.settings.shared_domain.lower()}"
+
+
+async def provision(rt: Runtime, project_id: str, requested: str | None) -> ProvisionOut:
+    """Idempotent: a second call keeps the DKIM key and returns the same records."""
+    key = None
+    async with rt.sessions() as session:
+        project = await session.get(Project, project_id)
+        if project is None:
+            raise NotFound(f"project {project_id!r} not found")
+        existing = await session.get(Domain, project.domain) if project.domain else None
+    if project.domain is not None and existing is None:
+        key = await asyncio.to_thread(dkim.new_key, rt.secrets)
+    async with rt.sessions.begin() as session:
+        project = await session.get(Project, project_id, with_for_update=True)
+        if project is None:
+            raise NotFound(f"project {project_id!r} not found")
+        if project.domain is None:
+            if not rt.settings.shared_domain:
+                raise Conflict(
+                    f"project {project_id!r} has no domain and no shared domain is configured "
+                    "(set AGENTID_SHARED_DOMAIN, or create the project with a domain)"
+                )
+            project.email_active = True
+            project.primary_address = shared_address(rt, project_id)
+            session.add(audit(project_id, "email.provisioned", {"shared": True}))
+            out = ProvisionOut(
+                address=project.primary_address,
+                domain=rt.settings.shared_domain.lower(),
+                dns_records=[],
+            )
+        else:
+            domain = await session.get(Domain, project.domain)
+            if domain is None:
+                assert key is not None
+                domain = Domain(
+                    name=project.domain,
+                    project_id=project_id,
+                    dkim_selector=rt.settings.dkim_selector,
+                    dkim_private_key=key.sealed_private_key,
+                    dkim_public_key=key.public_key_b64,
+                    dns_status="planned",
+                )
+                session.add(domain)
+            if requested is not None or project.primary_address is None:
+                project.primary_address = _primary(requested, project.domain)
+            project.email_active = True
+            session.add(audit(project_id, "email.provisioned", {"domain": project.domain}))
+            records = plan(rt.settings, domain.name, domain.dkim_selector, domain.dkim_public_key)
+            out = ProvisionOut(
+                address=project.primary_address, domain=domain.name, dns_records=records
+            )
+    rt.routes_changed()
+    return out

@@ -1,0 +1,1 @@
+"""Receiving: the SMTP listener, durable group commit, parsing and extraction."""

@@ -1,0 +1,83 @@
+"""The receiving side as one unit: router, SMTP listener, spool and parse worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from agentid.email.inbound.routing import RecipientRouter
+from agentid.email.inbound.smtp import InboundHandler, Listener, tls_context
+from agentid.email.inbound.spool import Spool
+from agentid.email.inbound.worker import ParseWorker
+from agentid.runtime import Runtime
+
+log = logging.getLogger("agentid.inbound")
+
+
+class InboundService:
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+        self.router = RecipientRouter(runtime)
+        self.worker = ParseWorker(runtime)
+        self.spool = Spool(runtime, self.worker.committed)
+        self._server: asyncio.Server | None = None
+        self._sessions: set[Listener] = set()
+        self.port = 0
+
+    async def start(self, *, listen: bool = True) -> None:
+        self.worker.start()
+        await self.worker.recover()
+        self.spool.start()
+        if listen:
+            await self._listen()
+
+    async def _listen(self) -> None:
+        settings = self._rt.settings
+        handler = InboundHandler(settings, self.router, self.spool)
+        context = tls_context(settings)
+
+        def factory() -> Listener:
+            return Listener(
+                handler,
+                self._sessions,
+                data_size_limit=settings.max_message_bytes,
+                enable_SMTPUTF8=True,
+                decode_data=False,
+                hostname=settings.smtp_hostname,
+                ident="agentid ESMTP",
+                tls_context=context,
+                timeout=300,
+            )
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            factory, host=settings.host, port=settings.smtp_port, reuse_address=True
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._rt.smtp_ready = True
+        log.info("SMTP listening", extra={"host": settings.host, "port": self.port})
+
+    async def close_listener(self) -> None:
+        """Stop taking connections; 421 to idle sessions; DATA in flight may finish."""
+        self._rt.smtp_ready = False
+        if self._server is not None:
+            self._server.close()
+        for session in list(self._sessions):
+            session.closing = True
+            if session.idle.is_set():
+                await session.say_goodbye()
+
+    async def stop(self) -> None:
+        await self.close_listener()
+        busy = [asyncio.ensure_future(s.idle.wait()) for s in self._sessions]
+        if busy:
+            _, pending = await asyncio.wait(busy, timeout=self._rt.settings.shutdown_grace_seconds)
+            for waiter in pending:
+                waiter.cancel()
+        for session in list(self._sessions):
+            await session.say_goodbye()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+        await self.spool.stop()
+        await self.worker.stop()

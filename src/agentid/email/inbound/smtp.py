@@ -1,0 +1,149 @@
+"""The SMTP listener (aiosmtpd): an inbound-only MX for the domains agentid hosts.
+
+The handler's methods follow the SMTP conversation; each refusal is one line with its
+enhanced status code. Nothing is acknowledged before the spool has committed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import ssl
+from datetime import UTC, datetime
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from agentid.config import BareLineEndings, Settings
+from agentid.email.inbound.routing import Accept, RecipientRouter
+from agentid.email.inbound.spool import Arrival, Spool
+
+log = logging.getLogger("agentid.smtp")
+
+# A CR not followed by LF, or an LF not preceded by CR: the stuff of SMTP smuggling.
+BARE_LINE_ENDING = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+NUL = b"\x00"
+
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+BARE_REFUSED = "550 5.5.2 Message contains bare CR or LF (line endings must be CRLF)"
+NUL_REFUSED = "550 5.6.0 Message contains NUL characters"
+NOT_STORED = "451 4.3.0 Could not store the message; try again later"
+SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
+_ROUTES = "agentid_routes"
+
+
+def _routes(envelope: Envelope) -> dict[str, list[str]]:
+    routes: dict[str, list[str]] | None = getattr(envelope, _ROUTES, None)
+    if routes is None:
+        routes = {}
+        setattr(envelope, _ROUTES, routes)
+    return routes
+
+
+def fix_line_endings(raw: bytes) -> bytes:
+    """Bare CR or LF become CRLF; NULs go (the ``normalize`` mode)."""
+    return BARE_LINE_ENDING.sub(b"\r\n", raw.replace(NUL, b""))
+
+
+class InboundHandler:
+    def __init__(self, settings: Settings, router: RecipientRouter, spool: Spool) -> None:
+        self._settings = settings
+        self._router = router
+        self._spool = spool
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self._settings.max_recipients:
+            return TOO_MANY_RECIPIENTS
+        route = await self._router.route(address)
+        if not isinstance(route, Accept):
+            log.info("recipient refused", extra={"reply": route.reply[:9]})
+            return route.reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        _routes(envelope).setdefault(route.project_id, []).append(route.address)
+        return "250 2.1.5 Recipient OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if NUL in raw or BARE_LINE_ENDING.search(raw):
+            if self._settings.bare_line_endings is BareLineEndings.REJECT:
+                return (
+                    NUL_REFUSED
+                    if NUL in raw and not BARE_LINE_ENDING.search(raw)
+                    else (BARE_REFUSED)
+                )
+            raw = fix_line_endings(raw)
+        peer = session.peer
+        arrival = Arrival(
+            mail_from=envelope.mail_from or "",
+            recipients={p: list(dict.fromkeys(a)) for p, a in _routes(envelope).items()},
+            raw=raw,
+            peer=f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer),
+            helo=session.host_name,
+            received_at=datetime.now(UTC),
+        )
+        try:
+            await self._spool.submit(arrival)
+        except Exception:
+            log.exception("message not stored", extra={"size": len(raw)})
+            return NOT_STORED
+        ids = ",".join(arrival.message_ids.values())
+        log.info("message accepted", extra={"ids": ids, "size": len(raw)})
+        return f"250 2.0.0 OK queued as {ids}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("SMTP session error", extra={"error": type(error).__name__})
+        return "451 4.3.0 Internal error"
+
+
+class Listener(SMTP):
+    """aiosmtpd's SMTP, made to know when it is in DATA so shutdown can wait for it."""
+
+    def __init__(self, handler: InboundHandler, sessions: set[Listener], **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._sessions = sessions
+        self.closing = False
+        self.idle = asyncio.Event()  # set while not inside DATA
+        self.idle.set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._sessions.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._sessions.discard(self)
+        super().connection_lost(error)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        self.idle.clear()
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self.idle.set()
+        if self.closing:
+            await self.say_goodbye()
+
+    async def say_goodbye(self) -> None:
+        """Send 421 and close (the peer will retry what it did not get a 250 for)."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        with contextlib.suppress(OSError, TimeoutError, AssertionError):
+            await asyncio.wait_for(self.push(SHUTTING_DOWN), 2)
+        self.transport.close()
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    if settings.tls_cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context

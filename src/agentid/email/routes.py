@@ -1,0 +1,174 @@
+"""HTTP routes for email: provisioning, aliases, the inbox and messages."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Body, Query, Response, status
+
+from agentid.auth import AdminDep, ReaderDep, RuntimeDep, WriterDep
+from agentid.email import aliases, hosting, inbox
+from agentid.email.addresses import normalize
+from agentid.email.schemas import (
+    AliasCreate,
+    AliasList,
+    AliasOut,
+    Inbox,
+    MessageOut,
+    MessagePatch,
+    ProvisionOut,
+    ProvisionRequest,
+)
+from agentid.errors import NotFound, ValidationFailed
+from agentid.ids import is_valid
+from agentid.projects.service import get_project
+from agentid.store.tables import Alias
+
+router = APIRouter(prefix="/projects/{project_id}/email", tags=["email"])
+
+MAX_WAIT = 300
+MAX_LIMIT = 500
+# Attachments served with their own type only when a browser cannot run them.
+INERT_TYPES = re.compile(r"^(image/(png|jpeg|gif|webp)|application/pdf|text/(plain|csv))$")
+
+
+def _alias_out(alias: Alias) -> AliasOut:
+    return AliasOut.model_validate(alias, from_attributes=True)
+
+
+def _cursor(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    value = value.upper()
+    if not is_valid(value):
+        raise ValidationFailed(f"{name} must be a message id")
+    return value
+
+
+@router.post("/provision", response_model=ProvisionOut)
+async def provision(
+    project_id: str,
+    rt: RuntimeDep,
+    _: AdminDep,
+    body: Annotated[ProvisionRequest | None, Body()] = None,
+) -> ProvisionOut:
+    return await hosting.provision(rt, project_id, body.address if body else None)
+
+
+@router.post("/aliases", status_code=status.HTTP_201_CREATED, response_model=AliasOut)
+async def create_alias(
+    project_id: str, body: AliasCreate, rt: RuntimeDep, _: WriterDep
+) -> AliasOut:
+    return _alias_out(await aliases.create_alias(rt, project_id, body))
+
+
+@router.get("/aliases", response_model=AliasList)
+async def list_aliases(project_id: str, rt: RuntimeDep, _: ReaderDep) -> AliasList:
+    return AliasList(aliases=[_alias_out(a) for a in await aliases.list_aliases(rt, project_id)])
+
+
+@router.delete("/aliases/{address}", response_model=AliasOut)
+async def disable_alias(project_id: str, address: str, rt: RuntimeDep, _: WriterDep) -> AliasOut:
+    return _alias_out(await aliases.disable_alias(rt, project_id, address))
+
+
+@router.get("/inbox", response_model=Inbox, response_model_by_alias=True)
+async def read_inbox(
+    project_id: str,
+    rt: RuntimeDep,
+    _: ReaderDep,
+    to: Annotated[str | None, Query(max_length=320)] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=320)] = None,
+    subject: Annotated[str | None, Query(max_length=500)] = None,
+    since: datetime | None = None,
+    unread: bool | None = None,
+    before: Annotated[str | None, Query(max_length=26)] = None,
+    after: Annotated[str | None, Query(max_length=26)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+) -> Inbox:
+    if since is not None and since.tzinfo is None:
+        raise ValidationFailed("since needs a timezone (e.g. 2030-01-01T00:00:00Z)")
+    await get_project(rt, project_id)
+    q = inbox.InboxQuery(
+        to=normalize(to) if to else None,
+        from_=from_,
+        subject=subject,
+        since=since,
+        unread=unread,
+        before=_cursor(before, "before"),
+        after=_cursor(after, "after"),
+        limit=limit,
+    )
+    entries, nxt = await inbox.wait_for_page(rt, project_id, q, wait)
+    return Inbox(messages=entries, next=nxt)
+
+
+@router.get("/messages/{mid}", response_model=MessageOut, response_model_by_alias=True)
+async def read_message(project_id: str, mid: str, rt: RuntimeDep, _: ReaderDep) -> MessageOut:
+    return await inbox.message(rt, project_id, _mid(mid))
+
+
+@router.get(
+    "/messages/{mid}/raw",
+    response_class=Response,
+    responses={200: {"content": {"message/rfc822": {}}}},
+)
+async def read_raw(project_id: str, mid: str, rt: RuntimeDep, _: ReaderDep) -> Response:
+    data = await inbox.raw(rt, project_id, _mid(mid))
+    return Response(
+        data,
+        media_type="message/rfc822",
+        headers={"Content-Disposition": f'attachment; filename="{mid}.eml"'},
+    )
+
+
+@router.get(
+    "/messages/{mid}/attachments/{n}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def read_attachment(
+    project_id: str, mid: str, n: int, rt: RuntimeDep, _: ReaderDep
+) -> Response:
+    content, content_type, filename = await inbox.attachment(rt, project_id, _mid(mid), n)
+    media_type = content_type if INERT_TYPES.match(content_type) else "application/octet-stream"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": _disposition(filename),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+@router.patch("/messages/{mid}", response_model=MessageOut, response_model_by_alias=True)
+async def patch_message(
+    project_id: str, mid: str, body: MessagePatch, rt: RuntimeDep, _: WriterDep
+) -> MessageOut:
+    return await inbox.mark(rt, project_id, _mid(mid), body.unread)
+
+
+@router.delete("/messages/{mid}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_message(project_id: str, mid: str, rt: RuntimeDep, _: WriterDep) -> Response:
+    await inbox.remove(rt, project_id, _mid(mid))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _mid(mid: str) -> str:
+    value = mid.upper()
+    if not is_valid(value):
+        raise NotFound(f"message {mid[:40]!r} not found")
+    return value
+
+
+def _disposition(filename: str) -> str:
+    """attachment; with an ASCII fallback and the exact name in RFC 5987 form."""
+    name = filename.replace("\\", "_").replace("/", "_").replace("\r", "").replace("\n", "")
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", name)[:150] or "attachment"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name[:150], safe='')}"

@@ -1,0 +1,118 @@
+"""Email shapes shared by the API, the client and (later) MCP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ProvisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str | None = Field(
+        default=None, max_length=320, description="Primary address (local part or full)."
+    )
+
+
+class DNSRecord(BaseModel):
+    type: str
+    name: str
+    value: str
+    priority: int | None = None
+
+
+class ProvisionOut(BaseModel):
+    address: str
+    domain: str
+    dns_records: list[DNSRecord]
+
+
+class AliasCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(default=None, max_length=32, pattern=r"^[a-z0-9](?:[a-z0-9-]*)$")
+    local_part: str | None = Field(default=None, max_length=64)
+    expires_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AliasCreate:
+        if self.label is not None and self.local_part is not None:
+            raise ValueError("give either label or local_part, not both")
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError("expires_at needs a timezone (e.g. 2030-01-01T00:00:00Z)")
+        return self
+
+
+class AliasOut(BaseModel):
+    address: str
+    label: str | None
+    enabled: bool
+    expires_at: datetime | None
+    created_at: datetime
+
+
+class AliasList(BaseModel):
+    aliases: list[AliasOut]
+
+
+class InboxEntry(BaseModel):
+    id: str
+    received_at: datetime
+    from_: str | None = Field(serialization_alias="from", validation_alias="from")
+    to: list[str]
+    subject: str | None
+    size: int
+    has_attachments: bool
+    unread: bool
+    codes: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    parse_error: bool = False
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Inbox(BaseModel):
+    messages: list[InboxEntry]
+    next: str | None
+
+
+class Attachment(BaseModel):
+    index: int
+    filename: str | None
+    content_type: str
+    size: int
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    received_at: datetime
+    direction: str
+    from_: str | None = Field(serialization_alias="from", validation_alias="from")
+    to: list[str]
+    mail_from: str
+    peer: str | None
+    helo: str | None
+    size: int
+    subject: str | None
+    message_id: str | None
+    date: str | None
+    headers: list[list[str]]
+    text: str | None
+    html: str | None
+    attachments: list[Attachment]
+    auth_results: dict[str, Any]
+    codes: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    unread: bool
+    status: str
+    parse_error: str | None
+
+
+class MessagePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unread: bool = False

@@ -1,0 +1,61 @@
+"""Project and token shapes shared by the API, the client and (later) MCP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Slug = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+    ),
+]
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Slug
+    domain: str | None = Field(default=None, max_length=253)
+    catch_all: bool = True
+    retention_days: int = Field(default=30, gt=0, le=3650)
+
+
+class ProjectUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    catch_all: bool | None = None
+    retention_days: int | None = Field(default=None, gt=0, le=3650)
+
+
+class ProjectOut(BaseModel):
+    id: str
+    domain: str | None
+    email_active: bool
+    primary_address: str | None
+    catch_all: bool
+    retention_days: int
+    created_at: datetime
+
+
+class ProjectList(BaseModel):
+    projects: list[ProjectOut]
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scopes: list[str] = Field(default_factory=lambda: ["read", "write"], max_length=10)
+    name: str | None = Field(default=None, max_length=100)
+
+
+class TokenOut(BaseModel):
+    id: str
+    token: str
+    project_id: str
+    scopes: list[str]
+    name: str | None
+    created_at: datetime

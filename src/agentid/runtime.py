@@ -1,0 +1,35 @@
+"""What a running agentid holds, built once from Settings and handed to every part."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from agentid.config import Settings
+from agentid.crypto import SecretBox
+from agentid.events import EventBus
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    secrets: SecretBox
+    admin_token: str
+    bus: EventBus = field(default_factory=EventBus)
+    smtp_ready: bool = False
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    route_watchers: list[Callable[[], None]] = field(default_factory=list)
+
+    def routes_changed(self) -> None:
+        """Domains, aliases or catch-all changed: drop cached routing decisions."""
+        for watcher in self.route_watchers:
+            watcher()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name

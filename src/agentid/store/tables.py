@@ -1,0 +1,199 @@
+"""Tables. Alembic migrations in ``migrations/versions`` create exactly these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    domain: Mapped[str | None] = mapped_column(String(253), unique=True)
+    email_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    primary_address: Mapped[str | None] = mapped_column(String(320))
+    catch_all: Mapped[bool] = mapped_column(Boolean, default=True)
+    retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Domain(Base):
+    """A domain hosted for receiving, with its DKIM key (private half encrypted)."""
+
+    __tablename__ = "domains"
+
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), unique=True
+    )
+    dkim_selector: Mapped[str] = mapped_column(String(63))
+    dkim_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    dkim_public_key: Mapped[str] = mapped_column(Text)
+    dns_status: Mapped[str] = mapped_column(String(16), default="planned")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Alias(Base):
+    __tablename__ = "aliases"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str | None] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(Base):
+    """One email as stored for one project: envelope first, parsed fields once parsed."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_project_id_id", "project_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(8), default="inbound")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mail_from: Mapped[str] = mapped_column(Text)
+    rcpt_to: Mapped[list[str]] = mapped_column(JSON)
+    peer: Mapped[str | None] = mapped_column(String(255))
+    helo: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    parse_error: Mapped[str | None] = mapped_column(Text)
+    from_header: Mapped[str | None] = mapped_column(Text)
+    from_address: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    message_id_header: Mapped[str | None] = mapped_column(Text)
+    date_header: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    text: Mapped[str | None] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    has_attachments: Mapped[bool] = mapped_column(Boolean, default=False)
+    auth_results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    codes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    links: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    unread: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class MessageRaw(Base):
+    """The message exactly as received, kept apart so listing never loads it."""
+
+    __tablename__ = "message_raw"
+
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MessageRecipient(Base):
+    """Addresses a message was sent to: envelope recipients and To/Cc, for the ``to`` filter."""
+
+    __tablename__ = "message_recipients"
+
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(320), primary_key=True, index=True)
+
+
+class CodeRow(Base):
+    """A verification code or link found in a message, with its one-time ``used`` flag."""
+
+    __tablename__ = "codes"
+    __table_args__ = (Index("ix_codes_project_id_id", "project_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(26), index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float] = mapped_column(Float)
+    sender: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """What was done to a project: provision, token, alias, release."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    project_id: Mapped[str | None] = mapped_column(String(63), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,132 @@
+"""Shared fixtures: a real agentid (API + SMTP on OS-chosen loopback ports) per test,
+on SQLite (a fresh file) and on PostgreSQL (a fresh schema, dropped afterwards).
+
+PostgreSQL is at 127.0.0.1:5432, database ``test``, user ``postgres``. Without it the
+PostgreSQL variants skip with the reason, unless AGENTID_REQUIRE_POSTGRES=1 (CI), when
+they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agentid.config import Settings
+from agentid.server import Running, running
+
+PG_URL = os.environ.get("AGENTID_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("AGENTID_REQUIRE_POSTGRES") == "1"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ADMIN = "test-admin-token-" + "x" * 20
+
+
+def _pg_reachable() -> str | None:
+    import asyncpg
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}: {exc}"
+    return None
+
+
+_PG_PROBLEM: str | None = None
+_PG_CHECKED = False
+
+
+def pg_problem() -> str | None:
+    global _PG_PROBLEM, _PG_CHECKED
+    if not _PG_CHECKED:
+        _PG_PROBLEM, _PG_CHECKED = _pg_reachable(), True
+    return _PG_PROBLEM
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and (problem := pg_problem()):
+        if REQUIRE_PG:
+            pytest.fail(f"AGENTID_REQUIRE_POSTGRES=1 but {problem}")
+        pytest.skip(problem)
+    return str(request.param)
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "host": "127.0.0.1",
+        "http_port": 0,
+        "smtp_port": 0,
+        "admin_token": ADMIN,
+        "secret_key": "test-secret-key",
+        "shutdown_grace_seconds": 2,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Service:
+    """A running agentid and clients for it."""
+
+    running: Running
+    http: httpx.AsyncClient
+
+    @property
+    def smtp_port(self) -> int:
+        return self.running.smtp_port
+
+    def client(self, token: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.running.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+
+
+@pytest.fixture
+def overrides() -> dict[str, Any]:
+    """Settings a test module wants changed (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+async def service(
+    backend: str, tmp_path: Path, overrides: dict[str, Any], request: pytest.FixtureRequest
+) -> AsyncIterator[Service]:
+    extra = dict(overrides)
+    if backend == "postgresql":
+        import asyncpg
+
+        schema = "t_" + secrets.token_hex(6)
+        conn = await asyncpg.connect(PG_URL)
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        extra.update(database_url=PG_URL, database_schema=schema)
+    try:
+        settings = make_settings(tmp_path / "data", **extra)
+        async with running(settings) as run:
+            async with httpx.AsyncClient(
+                base_url=run.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+            ) as http:
+                yield Service(run, http)
+    finally:
+        if backend == "postgresql":
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            await conn.close()
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared data not found at {SHARED}")
+    yield SHARED
