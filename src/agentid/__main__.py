@@ -1,0 +1,5 @@
+"""``python -m agentid`` runs the ``agentid`` command."""
+
+from agentid.cli import main
+
+main()
