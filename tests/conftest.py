@@ -72,6 +72,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "secret_key": "test-secret-key",
         "shutdown_grace_seconds": 2,
         "log_level": "WARNING",
+        "parse_processes": 0,
     }
     values.update(overrides)
     return Settings(**values)
@@ -114,11 +115,13 @@ async def service(
         extra.update(database_url=PG_URL, database_schema=schema)
     try:
         settings = make_settings(tmp_path / "data", **extra)
-        async with running(settings) as run:
-            async with httpx.AsyncClient(
+        async with (
+            running(settings) as run,
+            httpx.AsyncClient(
                 base_url=run.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
-            ) as http:
-                yield Service(run, http)
+            ) as http,
+        ):
+            yield Service(run, http)
     finally:
         if backend == "postgresql":
             await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

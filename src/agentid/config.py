@@ -14,6 +14,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
+_ASYNC_DRIVERS = ("postgresql+asyncpg://", "sqlite+aiosqlite://")
+_SYNC_DRIVERS = ("postgresql+psycopg://", "sqlite://")
 
 
 class BareLineEndings(StrEnum):
@@ -49,19 +51,19 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     dkim_selector: str = "agentid"
     dmarc_policy: str = "quarantine"
+    parse_processes: int = Field(default=1, ge=0, le=64)
     retention_days: int = Field(default=30, gt=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
 
-    def resolved_database_url(self) -> str:
-        """The SQLAlchemy URL with an async driver: the given one, or SQLite in the data dir."""
+    def resolved_database_url(self, *, sync: bool = False) -> str:
+        """The SQLAlchemy URL: the given one, or SQLite in the data dir; with an async driver
+        (asyncpg, aiosqlite) for the server, or a sync one (psycopg, sqlite3) for the
+        threads and processes that write in batches."""
         url = self.database_url or f"sqlite:///{self.data_dir.resolve() / 'agentid.db'}"
-        for plain, driver in (
-            ("postgresql://", "postgresql+asyncpg://"),
-            ("postgres://", "postgresql+asyncpg://"),
-            ("sqlite://", "sqlite+aiosqlite://"),
-        ):
+        pg, lite = _SYNC_DRIVERS if sync else _ASYNC_DRIVERS
+        for plain, driver in (("postgresql://", pg), ("postgres://", pg), ("sqlite://", lite)):
             if url.startswith(plain):
                 return driver + url[len(plain) :]
         return url

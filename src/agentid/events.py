@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 QUEUE_SIZE = 1000
+STOPPING = "service.stopping"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,8 @@ class Listener:
     async def next(self, seconds: float | None) -> Event | None:
         """The next event, or None when ``seconds`` pass first."""
         try:
-            return await asyncio.wait_for(self.queue.get(), seconds)
+            async with asyncio.timeout(seconds):
+                return await self.queue.get()
         except TimeoutError:
             return None
 
@@ -67,18 +69,21 @@ class EventBus:
                 if not listeners:
                     del self._listeners[project_id]
 
+    def close(self) -> None:
+        """Tell every listener the service is stopping (long-polls and streams end)."""
+        for listeners in tuple(self._listeners.values()):
+            for listener in tuple(listeners):
+                listener.put(Event("", STOPPING))
+
     def listener_count(self, project_id: str) -> int:
         return len(self._listeners.get(project_id, ()))
 
 
 async def next_event(listener: Listener, stopping: asyncio.Event, seconds: float) -> Event | None:
-    """The listener's next event; None on timeout or when the service starts stopping."""
-    stop = asyncio.ensure_future(stopping.wait())
-    get = asyncio.ensure_future(listener.next(seconds))
-    try:
-        done, _ = await asyncio.wait({stop, get}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stop.cancel()
-        if not get.done():
-            get.cancel()
-    return get.result() if get in done else None
+    """The listener's next event; None on timeout or once the service is stopping."""
+    if stopping.is_set():
+        return None
+    event = await listener.next(seconds)
+    if event is None or event.kind == STOPPING:
+        return None
+    return event

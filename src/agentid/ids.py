@@ -7,6 +7,7 @@ millisecond), so an id is a cursor: ``before=`` pages back, ``after=`` asks for 
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ class _Monotonic:
         self._lock = threading.Lock()
         self._last_ms = -1
         self._last_rand = 0
+        # Ids are unguessable enough for cursors, not secrets: no syscall per id.
+        self._random = random.Random(os.urandom(32))
 
     def next(self) -> int:
         with self._lock:
@@ -30,9 +33,9 @@ class _Monotonic:
                 ms = self._last_ms
                 rand = self._last_rand + 1
                 if rand >= 1 << _RANDOM_BITS:  # overflow: borrow the next millisecond
-                    ms, rand = ms + 1, int.from_bytes(os.urandom(10), "big") >> 1
+                    ms, rand = ms + 1, self._random.getrandbits(_RANDOM_BITS - 1)
             else:
-                rand = int.from_bytes(os.urandom(10), "big") >> 1  # headroom to increment
+                rand = self._random.getrandbits(_RANDOM_BITS - 1)  # headroom to increment
             self._last_ms, self._last_rand = ms, rand
             return (ms << _RANDOM_BITS) | rand
 

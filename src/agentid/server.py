@@ -33,9 +33,20 @@ class _Server(uvicorn.Server):
         runtime: Runtime | None = getattr(state, "runtime", None)
         if runtime is not None:
             runtime.stopping.set()
+            runtime.bus.close()
         if inbound is not None:
             await inbound.close_listener()
         await super().shutdown(sockets)
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """uvicorn's, minus re-raising the signal once stopped (which made a clean SIGTERM
+        stop die by the signal): a stop that drained cleanly exits with status 0."""
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
 
 
 def _server(settings: Settings, *, port: int) -> _Server:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.engine import Dialect
@@ -197,3 +198,10 @@ class AuditEvent(Base):
     kind: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table behind a model, for executemany hot paths (no ORM unit of work)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from typing import Any
@@ -23,6 +23,7 @@ AUTH_HEADERS = (
     "arc-seal",
 )
 MAX_HEADER_VALUE = 8192
+MAX_ADDRESS = 320  # the stored column's length
 
 
 @dataclass(slots=True)
@@ -109,6 +110,12 @@ def parse_message(raw: bytes) -> Parsed:
         _fill(out, msg)
     except Exception as exc:
         out.error = f"{type(exc).__name__}: {str(exc)[:200]}"
+    for name in (f.name for f in fields(out)):
+        setattr(out, name, _cleaned(getattr(out, name)))
+    try:
+        _extract(out)
+    except Exception as exc:
+        out.error = out.error or clean(f"{type(exc).__name__}: {str(exc)[:200]}")
     defects = [type(d).__name__ for d in msg.defects]
     if out.error is None and "MissingHeaderBodySeparatorDefect" in defects and not out.headers:
         out.error = "no header section"
@@ -120,7 +127,7 @@ def _fill(out: Parsed, msg: EmailMessage) -> None:
         out.headers.append([name, str(value)[:MAX_HEADER_VALUE]])
     out.from_header = _header(msg, "from")
     if out.from_header:
-        out.from_address = parseaddr(out.from_header)[1].lower() or None
+        out.from_address = parseaddr(out.from_header)[1].lower()[:MAX_ADDRESS] or None
     out.subject = _header(msg, "subject")
     out.message_id = _header(msg, "message-id")
     out.date = _header(msg, "date")
@@ -142,6 +149,9 @@ def _fill(out: Parsed, msg: EmailMessage) -> None:
                 "size": len(payload) if isinstance(payload, bytes) else 0,
             }
         )
+
+
+def _extract(out: Parsed) -> None:
     found = extract_email(
         subject=out.subject or "",
         from_=out.from_header or "",
@@ -150,3 +160,24 @@ def _fill(out: Parsed, msg: EmailMessage) -> None:
         html=out.html,
     ).as_dict()
     out.codes, out.links = found["codes"], found["links"]
+
+
+def clean(value: str) -> str:
+    """Text safe to store and to serve as JSON: bytes the parser kept undecoded (as lone
+    surrogates) are read as UTF-8 or become U+FFFD, and NUL (which PostgreSQL cannot hold in
+    text or jsonb) becomes U+FFFD too."""
+    try:
+        data = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # surrogates that were never bytes
+        data = value.encode("utf-8", "replace")
+    return data.decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, dict):
+        return {_cleaned(k): _cleaned(v) for k, v in value.items()}
+    return value

@@ -20,7 +20,7 @@ from agentid.store.tables import Alias, Project
 
 T = TypeVar("T")
 
-CACHE_TTL = 2.0
+CACHE_TTL = 5.0
 CACHE_MAX = 10_000
 
 

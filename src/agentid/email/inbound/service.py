@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from agentid.email.inbound.listener import Listener, tls_context
 from agentid.email.inbound.routing import RecipientRouter
-from agentid.email.inbound.smtp import InboundHandler, Listener, tls_context
+from agentid.email.inbound.smtp import InboundHandler
 from agentid.email.inbound.spool import Spool
 from agentid.email.inbound.worker import ParseWorker
 from agentid.runtime import Runtime

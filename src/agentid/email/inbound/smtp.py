@@ -6,13 +6,9 @@ enhanced status code. Nothing is acknowledged before the spool has committed it.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
-import ssl
 from datetime import UTC, datetime
-from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -40,6 +36,15 @@ def _routes(envelope: Envelope) -> dict[str, list[str]]:
         routes = {}
         setattr(envelope, _ROUTES, routes)
     return routes
+
+
+def has_bare_line_ending_or_nul(raw: bytes) -> bool:
+    """Fast path (C-level scans): true when the body holds a bare CR, bare LF or NUL."""
+    if NUL in raw:
+        return True
+    if b"\r" not in raw and b"\n" not in raw:
+        return False
+    return raw.count(b"\n") != raw.count(b"\r\n") or raw.count(b"\r") != raw.count(b"\r\n")
 
 
 def fix_line_endings(raw: bytes) -> bytes:
@@ -74,7 +79,7 @@ class InboundHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        if NUL in raw or BARE_LINE_ENDING.search(raw):
+        if has_bare_line_ending_or_nul(raw):
             if self._settings.bare_line_endings is BareLineEndings.REJECT:
                 return (
                     NUL_REFUSED
@@ -83,8 +88,9 @@ class InboundHandler:
                 )
             raw = fix_line_endings(raw)
         peer = session.peer
+        mail_from = envelope.mail_from or ""
         arrival = Arrival(
-            mail_from=envelope.mail_from or "",
+            mail_from="" if mail_from == "<>" else mail_from,  # aiosmtpd keeps <> as is
             recipients={p: list(dict.fromkeys(a)) for p, a in _routes(envelope).items()},
             raw=raw,
             peer=f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer),
@@ -103,47 +109,3 @@ class InboundHandler:
     async def handle_exception(self, error: Exception) -> str:
         log.error("SMTP session error", extra={"error": type(error).__name__})
         return "451 4.3.0 Internal error"
-
-
-class Listener(SMTP):
-    """aiosmtpd's SMTP, made to know when it is in DATA so shutdown can wait for it."""
-
-    def __init__(self, handler: InboundHandler, sessions: set[Listener], **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
-        self._sessions = sessions
-        self.closing = False
-        self.idle = asyncio.Event()  # set while not inside DATA
-        self.idle.set()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._sessions.add(self)
-        super().connection_made(transport)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        self._sessions.discard(self)
-        super().connection_lost(error)
-
-    async def smtp_DATA(self, arg: str) -> None:
-        self.idle.clear()
-        try:
-            await super().smtp_DATA(arg)
-        finally:
-            self.idle.set()
-        if self.closing:
-            await self.say_goodbye()
-
-    async def say_goodbye(self) -> None:
-        """Send 421 and close (the peer will retry what it did not get a 250 for)."""
-        if self.transport is None or self.transport.is_closing():
-            return
-        with contextlib.suppress(OSError, TimeoutError, AssertionError):
-            await asyncio.wait_for(self.push(SHUTTING_DOWN), 2)
-        self.transport.close()
-
-
-def tls_context(settings: Settings) -> ssl.SSLContext | None:
-    if settings.tls_cert is None:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(settings.tls_cert, settings.tls_key)
-    return context

@@ -1,0 +1,207 @@
+"""Digesting committed messages: parse the raw bytes, store the fields, codes and links.
+
+Runs off the event loop, in parse worker processes (each with its own blocking engine) or,
+with ``parse_processes=0``, in a thread. Only the small event payloads go back.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, insert, select, update
+
+from agentid.email.inbound.parse import Parsed, parse_message
+from agentid.ids import new_id
+from agentid.store.db import insert_ignoring_duplicates
+from agentid.store.tables import CodeRow, Message, MessageRaw, MessageRecipient, table_of
+
+PARSED_COLUMNS = (
+    "status",
+    "parse_error",
+    "from_header",
+    "from_address",
+    "subject",
+    "message_id_header",
+    "date_header",
+    "headers",
+    "text",
+    "html",
+    "attachments",
+    "has_attachments",
+    "auth_results",
+    "codes",
+    "links",
+)
+_MESSAGES = table_of(Message)
+_UPDATE_PARSED = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message_id"))
+    .values({name: bindparam(name) for name in PARSED_COLUMNS})
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Digested:
+    """What the event bus needs about one stored message."""
+
+    project_id: str
+    entry: dict[str, Any]
+    code: dict[str, Any] | None  # the best code (else link) found, for code.found
+
+
+@dataclass(slots=True)
+class _Row:
+    message_id: str
+    project_id: str
+    mail_from: str
+    rcpt_to: list[str]
+    received_at: datetime
+    raw: bytes
+
+
+def digest(engine: Engine, ids: list[str]) -> list[Digested]:
+    """Parse and store every listed message not parsed yet; return their event payloads."""
+    with engine.connect() as conn:
+        rows = [
+            _Row(*r)
+            for r in conn.execute(
+                select(
+                    Message.id,
+                    Message.project_id,
+                    Message.mail_from,
+                    Message.rcpt_to,
+                    Message.received_at,
+                    MessageRaw.data,
+                )
+                .join(MessageRaw, MessageRaw.message_id == Message.id)
+                .where(Message.id.in_(ids), Message.status == "received")
+                .order_by(Message.id)
+            )
+        ]
+    if not rows:
+        return []
+    parsed = [parse_message(row.raw) for row in rows]
+    updates: list[dict[str, Any]] = []
+    recipients: list[dict[str, str]] = []
+    codes: list[dict[str, Any]] = []
+    for row, p in zip(rows, parsed, strict=True):
+        updates.append(_update(row.message_id, p))
+        for address in dict.fromkeys(p.to + p.cc):
+            recipients.append({"message_id": row.message_id, "address": address[:320]})
+        codes.extend(_code_rows(row, p))
+    with engine.begin() as conn:
+        conn.execute(_UPDATE_PARSED, updates)
+        if recipients:
+            conn.execute(
+                insert_ignoring_duplicates(engine.dialect.name, MessageRecipient), recipients
+            )
+        if codes:
+            conn.execute(insert(table_of(CodeRow)), codes)
+    return [
+        Digested(row.project_id, _entry(row, p), _best(p))
+        for row, p in zip(rows, parsed, strict=True)
+    ]
+
+
+def mark_undigestible(engine: Engine, message_id: str, error: str) -> None:
+    """Show a message that cannot be digested as a parse error: never hidden, never lost."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(_MESSAGES)
+            .where(_MESSAGES.c.id == message_id, _MESSAGES.c.status == "received")
+            .values(status="parse_error", parse_error=error[:500], codes=[], links=[])
+        )
+
+
+def _best(p: Parsed) -> dict[str, Any] | None:
+    best = p.codes[:1] or p.links[:1]
+    return best[0] if best else None
+
+
+def _update(message_id: str, p: Parsed) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "status": "parse_error" if p.error else "parsed",
+        "parse_error": p.error,
+        "from_header": p.from_header,
+        "from_address": p.from_address,
+        "subject": p.subject,
+        "message_id_header": p.message_id,
+        "date_header": p.date,
+        "headers": p.headers,
+        "text": p.text,
+        "html": p.html,
+        "attachments": p.attachments,
+        "has_attachments": bool(p.attachments),
+        "auth_results": p.auth_results,
+        "codes": p.codes,
+        "links": p.links,
+    }
+
+
+def _code_rows(row: _Row, p: Parsed) -> list[dict[str, Any]]:
+    """The best code and the best link of a message: what the codes API hands out."""
+    found = [("code", c["value"], c["confidence"]) for c in p.codes[:1]]
+    found += [("link", link["url"], link["confidence"]) for link in p.links[:1]]
+    return [
+        {
+            "id": new_id(),
+            "project_id": row.project_id,
+            "message_id": row.message_id,
+            "channel": "email",
+            "kind": kind,
+            "value": value,
+            "confidence": float(confidence),
+            "sender": p.from_address or row.mail_from or None,
+            "recipients": row.rcpt_to,
+            "received_at": row.received_at,
+            "used": False,
+        }
+        for kind, value, confidence in found
+    ]
+
+
+def _entry(row: _Row, p: Parsed) -> dict[str, Any]:
+    """What waiters match on; shaped like an inbox entry plus the header recipients."""
+    return {
+        "id": row.message_id,
+        "received_at": row.received_at.isoformat(),
+        "from": p.from_header or row.mail_from,
+        "from_address": p.from_address or row.mail_from.lower(),
+        "to": row.rcpt_to,
+        "header_to": p.to + p.cc,
+        "subject": p.subject,
+        "size": len(row.raw),
+        "has_attachments": bool(p.attachments),
+        "unread": True,
+        "codes": p.codes,
+        "links": p.links,
+        "parse_error": p.error is not None,
+    }
+
+
+# In a parse worker process: one engine for the life of the process.
+_PROCESS_ENGINE: Engine | None = None
+
+
+def init_process(sync_url: str, schema: str | None, niceness: int) -> None:
+    """Process pool initializer: parsing yields the CPU to accepting mail."""
+    global _PROCESS_ENGINE
+    from agentid.store.db import engine_for_url
+
+    if niceness:
+        os.nice(niceness)
+    _PROCESS_ENGINE = engine_for_url(sync_url, schema, durable=False)
+
+
+def warm_up() -> bool:
+    """Run once at start so the first message does not wait for a process to boot."""
+    return _PROCESS_ENGINE is not None
+
+
+def digest_in_process(ids: list[str]) -> list[Digested]:
+    assert _PROCESS_ENGINE is not None, "init_process was not run"
+    return digest(_PROCESS_ENGINE, ids)

@@ -1,0 +1,83 @@
+"""Fixtures for the receiving side: one agentid per module and backend, shared by its tests.
+
+Starting a service costs about a second, so each module starts one per backend (with the
+settings in its ``OVERRIDES``) and every test makes its own project on its own domain.
+Tests that restart the service start their own with ``start_service``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from agentid.server import running
+from tests.conftest import ADMIN, PG_URL, REQUIRE_PG, Service, make_settings, pg_problem
+
+
+def check_backend(backend: str) -> None:
+    if backend == "postgresql" and (problem := pg_problem()):
+        if REQUIRE_PG:
+            pytest.fail(f"AGENTID_REQUIRE_POSTGRES=1 but {problem}")
+        pytest.skip(problem)
+
+
+@asynccontextmanager
+async def pg_schema() -> AsyncIterator[str]:
+    """A fresh PostgreSQL schema, dropped afterwards."""
+    import asyncpg
+
+    schema = "t_" + secrets.token_hex(6)
+    conn = await asyncpg.connect(PG_URL)
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+@asynccontextmanager
+async def start_service(
+    data_dir: Path, schema: str | None = None, **overrides: Any
+) -> AsyncIterator[Service]:
+    """A running agentid on ``data_dir`` (SQLite) or on ``schema`` (PostgreSQL)."""
+    if schema is not None:
+        overrides.update(database_url=PG_URL, database_schema=schema)
+    async with (
+        running(make_settings(data_dir, **overrides)) as run,
+        httpx.AsyncClient(
+            base_url=run.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+        ) as http,
+    ):
+        yield Service(run, http)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_backend(request: pytest.FixtureRequest) -> str:
+    check_backend(request.param)
+    return str(request.param)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(
+    module_backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Service]:
+    """One agentid for the whole module, with the module's ``OVERRIDES`` (a dict, or a
+    function of a scratch directory returning one)."""
+    scratch = tmp_path_factory.mktemp("inbound")
+    overrides = getattr(request.module, "OVERRIDES", {})
+    if callable(overrides):
+        overrides = overrides(scratch)
+    if module_backend == "postgresql":
+        async with pg_schema() as schema, start_service(scratch / "data", schema, **overrides) as s:
+            yield s
+    else:
+        async with start_service(scratch / "data", **overrides) as s:
+            yield s

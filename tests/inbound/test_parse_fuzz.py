@@ -1,0 +1,68 @@
+"""parse_message on its own: whatever the bytes, it never raises and every string it
+returns can be stored (no NUL for PostgreSQL) and served as JSON (no lone surrogates)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentid.email.inbound.parse import parse_message
+
+header_names = st.sampled_from(
+    [b"Subject", b"From", b"To", b"Cc", b"Content-Type", b"Content-Transfer-Encoding",
+     b"Content-Disposition", b"MIME-Version", b"Date", b"Message-ID", b"X-Junk"]
+)  # fmt: skip
+values = st.one_of(
+    st.binary(max_size=80),
+    st.sampled_from(
+        [
+            b"multipart/mixed; boundary=b",
+            b'multipart/alternative; boundary="b"',
+            b"text/plain; charset=utf-16",
+            b"text/html; charset=x-bogus",
+            b"message/rfc822",
+            b"base64",
+            b"quoted-printable",
+            b"x-uuencode",
+            b"attachment; filename*=utf-8''%ff%00",
+            b"=?utf-8?b?////?=",
+            b"=?bogus?q?=FF=00?=",
+        ]
+    ),
+)
+lines = st.one_of(
+    st.binary(max_size=120),
+    st.sampled_from([b"--b", b"--b--", b"", b"=", b"=00", b"AAAA", b"begin 644 x"]),
+)
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> bytes:
+    headers = draw(st.lists(st.tuples(header_names, values), max_size=8))
+    body = draw(st.lists(lines, max_size=20))
+    sep = draw(st.sampled_from([b"\r\n", b"\n"]))
+    head = sep.join(name + b": " + value for name, value in headers)
+    return head + sep + sep + sep.join(body) + draw(st.sampled_from([b"", sep]))
+
+
+def assert_storable(value: Any) -> None:
+    if isinstance(value, str):
+        value.encode("utf-8")  # no lone surrogates
+        assert "\x00" not in value
+    elif isinstance(value, list):
+        for v in value:
+            assert_storable(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            assert_storable(k)
+            assert_storable(v)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(messages(), st.binary(max_size=2000)))
+def test_parse_never_raises(raw: bytes) -> None:
+    parsed = parse_message(raw)
+    for name in parsed.__slots__:
+        assert_storable(getattr(parsed, name))
