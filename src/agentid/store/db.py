@@ -24,7 +24,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints: agentid.store.checkpoint
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.close()
 
 

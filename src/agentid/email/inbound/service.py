@@ -28,7 +28,7 @@ class InboundService:
     async def start(self, *, listen: bool = True) -> None:
         self.worker.start()
         await self.worker.recover()
-        self.spool.start()
+        await self.spool.start()
         if listen:
             await self._listen()
 
