@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from agentid.email.inbound import processes
 from agentid.email.inbound.spool_writer import Batch, write_forever
 from agentid.ids import new_id
 from agentid.runtime import Runtime
@@ -72,7 +73,7 @@ class Spool:
     async def start(self) -> None:
         ours, theirs = socket.socketpair()
         settings = self._rt.settings
-        context = multiprocessing.get_context("forkserver")
+        context = processes.context()
         self._process = context.Process(
             target=write_forever,
             args=(theirs, settings.resolved_database_url(sync=True), settings.database_schema),

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from sqlalchemy import Engine, select
 
+from agentid.email.inbound import processes
 from agentid.email.inbound.digest import (
     Digested,
     digest,
@@ -54,7 +54,7 @@ class ParseWorker:
         else:
             self._pool = ProcessPoolExecutor(
                 settings.parse_processes,
-                mp_context=multiprocessing.get_context("forkserver"),
+                mp_context=processes.context(),
                 initializer=init_process,
                 initargs=(
                     settings.resolved_database_url(sync=True),

@@ -1,0 +1,20 @@
+"""The one way agentid starts helper processes (spool writer, parse workers).
+
+forkserver, not fork: the server has threads and an event loop that a forked child must
+not inherit. The fork server imports the helpers' modules once, so every helper forked
+from it shares those pages instead of importing its own copy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from multiprocessing.context import ForkServerContext
+
+PRELOAD = ["agentid.email.inbound.spool_writer", "agentid.email.inbound.digest"]
+
+
+def context() -> ForkServerContext:
+    ctx = multiprocessing.get_context("forkserver")
+    assert isinstance(ctx, ForkServerContext)
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
