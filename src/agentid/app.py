@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agentid.auth import RuntimeDep
+from agentid.auth import RuntimeDep, project_path
 from agentid.codes.routes import router as codes_router
 from agentid.config import Settings, admin_token_path, load_admin_token, load_secret_key
 from agentid.crypto import SecretBox
@@ -23,9 +24,21 @@ from agentid.email.routes import router as email_router
 from agentid.errors import AgentIDError
 from agentid.projects.routes import router as projects_router
 from agentid.runtime import Runtime
+from agentid.store.checkpoint import WalCheckpointer
 from agentid.store.db import create_engine, migrate, session_factory
 
 log = logging.getLogger("agentid")
+
+
+# Errors raised by the framework itself (unparseable body, unknown route, wrong method).
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
 
 
 class Health(BaseModel):
@@ -59,6 +72,9 @@ def create_app(settings: Settings, *, smtp: bool = True) -> FastAPI:
         app.state.runtime = rt
         async with AsyncExitStack() as stack:
             stack.push_async_callback(rt.engine.dispose)
+            checkpointer = WalCheckpointer(settings)
+            checkpointer.start()
+            stack.push_async_callback(asyncio.to_thread, checkpointer.stop)
             inbound = InboundService(rt)
             app.state.inbound = inbound
             await inbound.start(listen=smtp)
@@ -83,14 +99,16 @@ def create_app(settings: Settings, *, smtp: bool = True) -> FastAPI:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         parts = []
         for err in exc.errors()[:5]:
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            # loc may hold a client's key (an extra field): keep it short and encodable.
+            where = ".".join(str(p)[:64] for p in err.get("loc", ()) if p != "body")
             parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else err.get("msg", ""))
-        body = {"error": {"code": "validation_failed", "message": "; ".join(parts)}}
+        message = "; ".join(parts).encode("utf-8", "backslashreplace").decode("utf-8")
+        body = {"error": {"code": "validation_failed", "message": message}}
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = HTTP_CODES.get(exc.status_code, "http_error")
         body = {"error": {"code": code, "message": str(exc.detail)}}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
@@ -107,7 +125,8 @@ def create_app(settings: Settings, *, smtp: bool = True) -> FastAPI:
         body = Health(status="ok" if ok else "unavailable", smtp=smtp_ok, database=database)
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
-    app.include_router(projects_router)
-    app.include_router(email_router)
-    app.include_router(codes_router)
+    checked = [Depends(project_path)]
+    app.include_router(projects_router, dependencies=checked)
+    app.include_router(email_router, dependencies=checked)
+    app.include_router(codes_router, dependencies=checked)
     return app

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 
 from agentid.crypto import hash_token, same_secret
+from agentid.email.addresses import SLUG
 from agentid.errors import Forbidden, NotFound, Unauthorized
 from agentid.runtime import Runtime
 from agentid.store.tables import Token
@@ -75,6 +76,17 @@ async def admin(who: PrincipalDep) -> Principal:
 
 
 AdminDep = Annotated[Principal, Depends(admin)]
+
+
+async def project_path(request: Request, who: PrincipalDep) -> None:
+    """A path id that cannot name a project is not found, before it reaches a query.
+
+    Project tokens are refused by their own checks (403 or 404) first; this keeps the
+    operator's hostile ids (NUL, 5,000 characters) away from the store.
+    """
+    project_id = request.path_params.get("project_id")
+    if who.is_admin and project_id is not None and not SLUG.match(project_id):
+        raise NotFound(f"project {project_id[:63]!r} not found")
 
 
 def visible_project(who: Principal, project_id: str) -> str:

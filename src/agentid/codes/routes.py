@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from agentid.auth import ReaderDep, RuntimeDep, require_scope
 from agentid.codes.schemas import CodeList
 from agentid.codes.service import CodeQuery, wait_for_codes
-from agentid.email.addresses import normalize
 from agentid.errors import ValidationFailed
+from agentid.filters import address_filter, since_utc, text_filter
 from agentid.ids import is_valid
 from agentid.projects.service import get_project
 
@@ -36,8 +36,7 @@ async def read_codes(
 ) -> CodeList:
     if consume:
         require_scope(who, "write")
-    if since is not None and since.tzinfo is None:
-        raise ValidationFailed("since needs a timezone (e.g. 2030-01-01T00:00:00Z)")
+    since = since_utc(since)
     if after is not None and not is_valid(after.upper()):
         raise ValidationFailed("after must be a code id")
     await get_project(rt, project_id)
@@ -46,8 +45,8 @@ async def read_codes(
         kind=kind,
         since=since,
         after=after.upper() if after else None,
-        from_=from_,
-        to=normalize(to) if to else None,
+        from_=text_filter(from_, "from"),
+        to=address_filter(to, "to"),
         unused=unused,
         consume=consume,
         limit=limit if limit is not None else (1 if consume else 50),

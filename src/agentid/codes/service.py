@@ -62,23 +62,33 @@ def _out(row: CodeRow) -> CodeOut:
     )
 
 
-async def find(rt: Runtime, project_id: str, q: CodeQuery) -> list[CodeOut]:
+async def _rows(rt: Runtime, project_id: str, q: CodeQuery, limit: int) -> list[CodeRow]:
     async with rt.sessions() as session:
-        rows = list((await session.scalars(_filtered(project_id, q).limit(q.limit))).all())
+        return list((await session.scalars(_filtered(project_id, q).limit(limit))).all())
+
+
+async def find(rt: Runtime, project_id: str, q: CodeQuery) -> list[CodeOut]:
     if not q.consume:
-        return [_out(r) for r in rows]
+        return [_out(r) for r in await _rows(rt, project_id, q, q.limit)]
     taken: list[CodeOut] = []
-    for row in rows:
-        # Only the request whose UPDATE flips the flag gets the code: no code is handed out twice.
-        async with rt.sessions.begin() as session:
-            result = await session.execute(
-                update(CodeRow)
-                .where(CodeRow.id == row.id, CodeRow.used.is_(False))
-                .values(used=True, used_at=datetime.now(UTC))
-            )
-        if getattr(result, "rowcount", 0) == 1:
-            row.used = True
-            taken.append(_out(row))
+    # A code another request claimed first is skipped and the next unused one is tried, so
+    # a consumer only comes back empty when no unused code is left. Every pass either claims
+    # rows or finds them claimed by others, so the loop ends.
+    while len(taken) < q.limit:
+        rows = await _rows(rt, project_id, q, q.limit - len(taken))
+        if not rows:
+            break
+        for row in rows:
+            # Only the request whose UPDATE flips the flag gets the code: never handed out twice.
+            async with rt.sessions.begin() as session:
+                result = await session.execute(
+                    update(CodeRow)
+                    .where(CodeRow.id == row.id, CodeRow.used.is_(False))
+                    .values(used=True, used_at=datetime.now(UTC))
+                )
+            if getattr(result, "rowcount", 0) == 1:
+                row.used = True
+                taken.append(_out(row))
     return taken
 
 

@@ -84,6 +84,8 @@ async def list_aliases(rt: Runtime, project_id: str) -> list[Alias]:
 
 async def disable_alias(rt: Runtime, project_id: str, address: str) -> Alias:
     key = normalize(address)
+    if any(ord(c) < 0x20 or c == "\x7f" for c in key):  # no alias has these; NUL breaks queries
+        raise NotFound(f"alias {key!r} not found")
     async with rt.sessions.begin() as session:
         alias = await session.get(Alias, key)
         if alias is None or alias.project_id != project_id:

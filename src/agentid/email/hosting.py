@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy.exc import IntegrityError
+
 from agentid.email import dkim
 from agentid.email.addresses import normalize, split, valid_local_part
 from agentid.email.dns_plan import plan
@@ -40,6 +42,15 @@ def shared_address(rt: Runtime, project_id: str, tag: str | None = None) -> str:
 
 async def provision(rt: Runtime, project_id: str, requested: str | None) -> ProvisionOut:
     """Idempotent: a second call keeps the DKIM key and returns the same records."""
+    try:
+        return await _provision(rt, project_id, requested)
+    except IntegrityError:
+        # A concurrent call stored the domain first (SQLite has no SELECT ... FOR UPDATE):
+        # this pass finds it and returns its records.
+        return await _provision(rt, project_id, requested)
+
+
+async def _provision(rt: Runtime, project_id: str, requested: str | None) -> ProvisionOut:
     key = None
     async with rt.sessions() as session:
         project = await session.get(Project, project_id)

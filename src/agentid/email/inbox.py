@@ -14,7 +14,7 @@ from sqlalchemy.orm import load_only
 from agentid.email.inbound.parse import attachment_parts, parse_bytes
 from agentid.email.schemas import Attachment, InboxEntry, MessageOut
 from agentid.errors import NotFound
-from agentid.events import next_event
+from agentid.events import Listener, next_event
 from agentid.runtime import Runtime
 from agentid.store.tables import CodeRow, Message, MessageRaw, MessageRecipient
 
@@ -54,10 +54,10 @@ class InboxQuery:
             return False
         if self.to is not None and self.to not in entry["to"] + entry["header_to"]:
             return False
-        if self.from_ is not None:
+        if self.from_ is not None and self.decides(entry):
             needle = self.from_.lower()
-            sender = f"{entry['from'] or ''} {entry['from_address'] or ''}".lower()
-            if needle not in sender:
+            fields = (entry["from"], entry["from_address"], entry.get("mail_from"))
+            if not any(needle in (value or "").lower() for value in fields):
                 return False
         if (
             self.subject is not None
@@ -67,6 +67,17 @@ class InboxQuery:
         if self.since is not None and datetime.fromisoformat(entry["received_at"]) < self.since:
             return False
         return self.unread is not False
+
+    def decides(self, entry: dict[str, Any]) -> bool:
+        """Whether ``matches`` is exact for this event (else only the store can tell).
+
+        The ``from`` filter also matches the envelope sender; an event that does not carry
+        it (``mail_from``) cannot rule a message out when the From header does not match.
+        """
+        if self.from_ is None or "mail_from" in entry:
+            return True
+        needle = self.from_.lower()
+        return any(needle in (entry[k] or "").lower() for k in ("from", "from_address"))
 
 
 def _filtered(project_id: str, q: InboxQuery) -> Select[Message]:
@@ -139,10 +150,36 @@ async def wait_for_page(
                 event = await next_event(listener, rt.stopping, left)
                 if event is None:
                     continue
-                if event.kind == "stream.lagged" or (
-                    event.kind == "message.received" and q.matches(event.data)
-                ):
-                    break
+                if event.kind == "stream.lagged":
+                    break  # events were dropped: ask the store
+                if event.kind == "message.received" and q.matches(event.data):
+                    # Nothing matched before, so what matches now is exactly what the
+                    # events carry: answer from them without another query (unless an
+                    # event cannot settle it, then the store does).
+                    more = _matching(listener, q)
+                    if more is None or not q.decides(event.data):
+                        break
+                    return _from_events([event.data, *more], q.limit)
+
+
+def _matching(listener: Listener, q: InboxQuery) -> list[dict[str, Any]] | None:
+    """Queued events that match; None when one of them can only be settled by the store."""
+    found = []
+    undecided = False
+    while not listener.queue.empty():
+        event = listener.queue.get_nowait()
+        if event.kind == "stream.lagged":
+            undecided = True
+        elif event.kind == "message.received" and q.matches(event.data):
+            undecided = undecided or not q.decides(event.data)
+            found.append(event.data)
+    return None if undecided else found
+
+
+def _from_events(entries: list[dict[str, Any]], limit: int) -> tuple[list[InboxEntry], str | None]:
+    entries.sort(key=lambda e: e["id"], reverse=True)
+    page = [InboxEntry.model_validate(e) for e in entries[:limit]]
+    return page, page[-1].id if len(entries) > limit else None
 
 
 async def _message(rt: Runtime, project_id: str, mid: str) -> Message:

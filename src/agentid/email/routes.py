@@ -11,7 +11,6 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from agentid.auth import AdminDep, ReaderDep, RuntimeDep, WriterDep
 from agentid.email import aliases, hosting, inbox
-from agentid.email.addresses import normalize
 from agentid.email.schemas import (
     AliasCreate,
     AliasList,
@@ -23,6 +22,7 @@ from agentid.email.schemas import (
     ProvisionRequest,
 )
 from agentid.errors import NotFound, ValidationFailed
+from agentid.filters import address_filter, since_utc, text_filter
 from agentid.ids import is_valid
 from agentid.projects.service import get_project
 from agentid.store.tables import Alias
@@ -70,7 +70,8 @@ async def list_aliases(project_id: str, rt: RuntimeDep, _: ReaderDep) -> AliasLi
     return AliasList(aliases=[_alias_out(a) for a in await aliases.list_aliases(rt, project_id)])
 
 
-@router.delete("/aliases/{address}", response_model=AliasOut)
+# :path, because a local part may hold "/" (a/b@domain is a valid alias).
+@router.delete("/aliases/{address:path}", response_model=AliasOut)
 async def disable_alias(project_id: str, address: str, rt: RuntimeDep, _: WriterDep) -> AliasOut:
     return _alias_out(await aliases.disable_alias(rt, project_id, address))
 
@@ -90,13 +91,12 @@ async def read_inbox(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
 ) -> Inbox:
-    if since is not None and since.tzinfo is None:
-        raise ValidationFailed("since needs a timezone (e.g. 2030-01-01T00:00:00Z)")
+    since = since_utc(since)
     await get_project(rt, project_id)
     q = inbox.InboxQuery(
-        to=normalize(to) if to else None,
-        from_=from_,
-        subject=subject,
+        to=address_filter(to, "to"),
+        from_=text_filter(from_, "from"),
+        subject=text_filter(subject, "subject"),
         since=since,
         unread=unread,
         before=_cursor(before, "before"),

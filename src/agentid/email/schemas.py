@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -40,9 +40,19 @@ class AliasCreate(BaseModel):
     def _one_of(self) -> AliasCreate:
         if self.label is not None and self.local_part is not None:
             raise ValueError("give either label or local_part, not both")
-        if self.expires_at is not None and self.expires_at.tzinfo is None:
-            raise ValueError("expires_at needs a timezone (e.g. 2030-01-01T00:00:00Z)")
+        if self.expires_at is not None:
+            self.expires_at = as_utc(self.expires_at, "expires_at")
         return self
+
+
+def as_utc(value: datetime, name: str) -> datetime:
+    """``value`` in UTC; ValueError when it has no zone or lies outside what UTC can hold."""
+    if value.tzinfo is None:
+        raise ValueError(f"{name} needs a timezone (e.g. 2030-01-01T00:00:00Z)")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{name} is out of range") from None
 
 
 class AliasOut(BaseModel):

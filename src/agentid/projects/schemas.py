@@ -49,7 +49,8 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scopes: list[str] = Field(default_factory=lambda: ["read", "write"], max_length=10)
-    name: str | None = Field(default=None, max_length=100)
+    # No control characters (NUL cannot be stored) and no lone surrogates (not encodable).
+    name: str | None = Field(default=None, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
 class TokenOut(BaseModel):

@@ -171,6 +171,7 @@ def _entry(row: _Row, p: Parsed) -> dict[str, Any]:
         "received_at": row.received_at.isoformat(),
         "from": p.from_header or row.mail_from,
         "from_address": p.from_address or row.mail_from.lower(),
+        "mail_from": row.mail_from,
         "to": row.rcpt_to,
         "header_to": p.to + p.cc,
         "subject": p.subject,

@@ -121,7 +121,7 @@ class RecipientRouter:
         project_id = key.removeprefix("@shared:")
         async with self._rt.sessions() as session:
             project = await session.get(Project, project_id)
-        if project is None or project.domain is not None:
+        if project is None or project.domain is not None or not project.email_active:
             return None
         return _DomainInfo(project.id, True, None)
 

@@ -1,0 +1,32 @@
+"""Query filters shared by the API's routes: checked once, the same way everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agentid.email.addresses import normalize
+from agentid.email.schemas import as_utc
+from agentid.errors import ValidationFailed
+
+
+def since_utc(since: datetime | None) -> datetime | None:
+    """A ``since`` filter in UTC; 422 without a zone or out of range (not a 500 later)."""
+    if since is None:
+        return None
+    try:
+        return as_utc(since, "since")
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
+
+
+def text_filter(value: str | None, name: str) -> str | None:
+    """A text filter as given; NUL is refused (SQLite ends strings there, PostgreSQL errors)."""
+    if value is not None and "\x00" in value:
+        raise ValidationFailed(f"{name} must not contain NUL characters")
+    return value
+
+
+def address_filter(value: str | None, name: str) -> str | None:
+    """An address filter, normalized like the addresses it is compared with."""
+    checked = text_filter(value, name)
+    return normalize(checked) if checked else None
