@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint typecheck format bench clean
+.PHONY: install serve test lint typecheck format bench bench-tools clean
 
 install: $(STAMP)
 
@@ -35,9 +35,15 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 
 bench: $(STAMP)
+	-@$(MAKE) --no-print-directory bench-tools
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/wait_latency.py
+
+# Postfix's smtp-source: the load generator Postfix itself was measured with.
+bench-tools:
+	@command -v smtp-source >/dev/null || test -x /usr/sbin/smtp-source || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

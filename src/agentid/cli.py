@@ -383,6 +383,11 @@ class Channel(StrEnum):
     sms = "sms"
 
 
+class Kind(StrEnum):
+    code = "code"
+    link = "link"
+
+
 @app.command()
 def code(
     ctx: typer.Context,
@@ -390,9 +395,12 @@ def code(
     wait: WaitOpt = None,
     since: SinceOpt = None,
     channel: Annotated[Channel | None, typer.Option("--channel", help="email or sms.")] = None,
+    kind: Annotated[
+        Kind | None, typer.Option("--kind", help="code or link (default: either, codes first).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Print the newest unused verification code and mark it used."""
+    """Print the newest unused verification code (or magic link) and mark it used."""
     body = _client(ctx).codes(
         id,
         unused=True,
@@ -401,6 +409,7 @@ def code(
         wait=wait,
         since=since,
         channel=channel.value if channel else None,
+        kind=kind.value if kind else None,
     )
     codes = body.get("codes") or []
     if not codes:

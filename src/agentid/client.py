@@ -224,6 +224,7 @@ class Client:
         project_id: str,
         *,
         channel: str | None = None,
+        kind: str | None = None,
         since: str | None = None,
         after: str | None = None,
         from_: str | None = None,
@@ -235,6 +236,7 @@ class Client:
     ) -> JSON:
         params = _params(
             channel=channel,
+            kind=kind,
             since=since,
             after=after,
             to=to,

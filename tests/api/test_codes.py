@@ -190,3 +190,23 @@ async def test_many_concurrent_consumers_never_share(service: Service) -> None:
     )
     taken = [c["value"] for r in results for c in r.json()["codes"]]
     assert sorted(taken) == ["111111", "222222", "333333"]
+
+
+async def test_code_comes_before_the_link_of_the_same_message(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    alias = await new_alias(service, "acme", label="signup")
+    body = (
+        "Your verification code is 730158.\r\n"
+        "Or confirm your email address: https://shop.example/verify?token=9f8e7d6c5b4a\r\n"
+        "This link expires in 30 minutes."
+    )
+    mail = message(alias, subject="Confirm your email", body=body)
+    entry = await deliver(service, "acme", alias, mail)
+    assert entry["codes"] and entry["links"], entry
+    first = await codes(service, unused="true", consume="true")
+    assert [(c["kind"], c["value"]) for c in first] == [("code", "730158")]
+    second = await codes(service, unused="true", consume="true")
+    assert [(c["kind"], c["value"]) for c in second] == [
+        ("link", "https://shop.example/verify?token=9f8e7d6c5b4a")
+    ]
+    assert await codes(service, unused="true", consume="true") == []

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, case, select, update
 
 from agentid.codes.schemas import CodeOut
 from agentid.events import next_event
@@ -44,7 +44,9 @@ def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:
         stmt = stmt.where(CodeRow.message_id.in_(recipients))
     if q.unused or q.consume:
         stmt = stmt.where(CodeRow.used.is_(False))
-    return stmt.order_by(CodeRow.received_at.desc(), CodeRow.id.desc())
+    # Newest message first; within one message its code before its link.
+    code_first = case((CodeRow.kind == "code", 0), else_=1)
+    return stmt.order_by(CodeRow.received_at.desc(), CodeRow.message_id.desc(), code_first)
 
 
 def _out(row: CodeRow) -> CodeOut:
