@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 from typer.core import TyperGroup
 
+from agentid.cli_output import code_values, console, print_json, print_message, table
 from agentid.errors import AgentIDError, BadRequest, Unauthorized
 
 if TYPE_CHECKING:
@@ -96,32 +94,6 @@ def _client(ctx: typer.Context) -> Client:
     return session.client()
 
 
-def _out() -> Console:
-    return Console(highlight=False)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
-    """A rich table; the first column (an id or address to copy) is never cut short."""
-    cells = [[Text("" if cell is None else str(cell)) for cell in row] for row in rows]
-    table = Table(title=title, title_justify="left")
-    for i, column in enumerate(columns):
-        widest = max((len(row[i]) for row in cells), default=0) if i == 0 else None
-        table.add_column(column, no_wrap=i == 0, min_width=widest)
-    for row in cells:
-        table.add_row(*row)
-    _out().print(table)
-
-
-def _values(codes: Any) -> str:
-    """Code values from a message's ``codes`` (objects with ``value``, or plain strings)."""
-    items = codes if isinstance(codes, list) else []
-    return ", ".join(str(c.get("value")) if isinstance(c, dict) else str(c) for c in items)
-
-
 ProjectId = Annotated[str, typer.Argument(metavar="ID", help="Project id.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the API's JSON instead.")]
 WaitOpt = Annotated[
@@ -187,10 +159,10 @@ def project_create(
     """Create a project."""
     project = _client(ctx).create_project(id, domain=domain)
     if as_json:
-        _print_json(project)
+        print_json(project)
         return
     name, domain = escape(str(project["id"])), escape(str(project.get("domain")))
-    _out().print(f"created project [bold]{name}[/] (domain {domain})")
+    console().print(f"created project [bold]{name}[/] (domain {domain})")
 
 
 @project_app.command("list")
@@ -198,13 +170,13 @@ def project_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List projects."""
     body = _client(ctx).list_projects()
     if as_json:
-        _print_json(body)
+        print_json(body)
         return
     rows = [
         [p.get("id"), p.get("domain"), p.get("primary_address"), p.get("created_at")]
         for p in body.get("projects", [])
     ]
-    _table(None, ["id", "domain", "address", "created"], rows)
+    table(None, ["id", "domain", "address", "created"], rows)
 
 
 @email_app.command("provision")
@@ -217,15 +189,15 @@ def email_provision(
     """Host the project's domain for email and show the DNS records to set."""
     body = _client(ctx).provision_email(id, address=address)
     if as_json:
-        _print_json(body)
+        print_json(body)
         return
     address, domain = escape(str(body.get("address"))), escape(str(body.get("domain")))
-    _out().print(f"address [bold]{address}[/] on domain {domain}")
+    console().print(f"address [bold]{address}[/] on domain {domain}")
     rows = [
         [r.get("type"), r.get("name"), r.get("value"), r.get("priority")]
         for r in body.get("dns_records", [])
     ]
-    _table("DNS records to set", ["type", "name", "value", "priority"], rows)
+    table("DNS records to set", ["type", "name", "value", "priority"], rows)
 
 
 @alias_app.command("new")
@@ -246,7 +218,7 @@ def alias_new(
         raise typer.BadParameter("give --label or --local-part, not both")
     alias = _client(ctx).new_alias(id, label=label, local_part=local_part, expires_at=expires_at)
     if as_json:
-        _print_json(alias)
+        print_json(alias)
         return
     typer.echo(alias["address"])
 
@@ -256,13 +228,13 @@ def alias_list(ctx: typer.Context, id: ProjectId, as_json: JsonFlag = False) -> 
     """List a project's aliases."""
     body = _client(ctx).list_aliases(id)
     if as_json:
-        _print_json(body)
+        print_json(body)
         return
     rows = [
         [a.get("address"), a.get("label"), a.get("enabled"), a.get("expires_at")]
         for a in body.get("aliases", [])
     ]
-    _table(None, ["address", "label", "enabled", "expires"], rows)
+    table(None, ["address", "label", "enabled", "expires"], rows)
 
 
 @alias_app.command("delete")
@@ -297,7 +269,7 @@ def inbox(
         wait=wait,
     )
     if as_json:
-        _print_json(body)
+        print_json(body)
         return
     messages = body.get("messages", [])
     if not messages:
@@ -310,11 +282,11 @@ def inbox(
             m.get("from"),
             ", ".join(m["to"]) if isinstance(m.get("to"), list) else m.get("to"),
             ("* " if m.get("unread") else "") + str(m.get("subject") or ""),
-            _values(m.get("codes")),
+            code_values(m.get("codes")),
         ]
         for m in messages
     ]
-    _table(None, ["id", "received", "from", "to", "subject", "codes"], rows)
+    table(None, ["id", "received", "from", "to", "subject", "codes"], rows)
 
 
 @app.command()
@@ -334,29 +306,9 @@ def show(
         return
     message = client.message(id, mid)
     if as_json:
-        _print_json(message)
+        print_json(message)
         return
-    out = _out()
-    to = message.get("to")
-    for name, value in (
-        ("From", message.get("from")),
-        ("To", ", ".join(to) if isinstance(to, list) else to),
-        ("Subject", message.get("subject")),
-        ("Received", message.get("received_at")),
-        ("Codes", _values(message.get("codes"))),
-        ("Links", ", ".join(str(link) for link in message.get("links") or [])),
-    ):
-        if value:
-            out.print(f"[bold]{name}:[/] {escape(str(value))}", soft_wrap=True)
-    attachments = message.get("attachments") or []
-    if attachments:
-        rows = [
-            [a.get("index"), a.get("filename"), a.get("content_type"), a.get("size")]
-            for a in attachments
-        ]
-        _table("attachments", ["#", "filename", "type", "size"], rows)
-    out.print()
-    out.print(message.get("text") or "(no text part)", markup=False, soft_wrap=True)
+    print_message(message)
 
 
 @token_app.command("create")
@@ -371,7 +323,7 @@ def token_create(
     """Create a project token (shown once)."""
     body = _client(ctx).create_token(id, scopes=scope)
     if as_json:
-        _print_json(body)
+        print_json(body)
         return
     typer.echo(body["token"])
     scopes = ", ".join(body.get("scopes") or [])
@@ -418,13 +370,13 @@ def code(
         raise typer.Exit(1)
     found = codes[0]
     if as_json:
-        _print_json(found)
+        print_json(found)
         return
     if not sys.stdout.isatty():
         typer.echo(found["value"])
         return
     where = f"{found.get('channel')} from {found.get('from')}, {found.get('received_at')}"
-    _out().print(f"[bold green]{escape(str(found['value']))}[/]  [dim]{escape(where)}[/]")
+    console().print(f"[bold green]{escape(str(found['value']))}[/]  [dim]{escape(where)}[/]")
 
 
 @app.command()
