@@ -59,6 +59,7 @@ class _Row:
     mail_from: str
     rcpt_to: list[str]
     received_at: datetime
+    size: int
     raw: bytes
 
 
@@ -74,6 +75,7 @@ def digest(engine: Engine, ids: list[str]) -> list[Digested]:
                     Message.mail_from,
                     Message.rcpt_to,
                     Message.received_at,
+                    Message.size,
                     MessageRaw.data,
                 )
                 .join(MessageRaw, MessageRaw.message_id == Message.id)
@@ -106,14 +108,28 @@ def digest(engine: Engine, ids: list[str]) -> list[Digested]:
     ]
 
 
-def mark_undigestible(engine: Engine, message_id: str, error: str) -> None:
+def mark_undigestible(engine: Engine, message_id: str, error: str) -> list[Digested]:
     """Show a message that cannot be digested as a parse error: never hidden, never lost."""
     with engine.begin() as conn:
+        row = conn.execute(
+            select(
+                Message.id,
+                Message.project_id,
+                Message.mail_from,
+                Message.rcpt_to,
+                Message.received_at,
+                Message.size,
+            ).where(Message.id == message_id, Message.status == "received")
+        ).first()
+        if row is None:
+            return []
         conn.execute(
             update(_MESSAGES)
-            .where(_MESSAGES.c.id == message_id, _MESSAGES.c.status == "received")
+            .where(_MESSAGES.c.id == message_id)
             .values(status="parse_error", parse_error=error[:500], codes=[], links=[])
         )
+    flagged = _Row(*row, raw=b"")
+    return [Digested(flagged.project_id, _entry(flagged, Parsed(error=error)), None)]
 
 
 def _best(p: Parsed) -> dict[str, Any] | None:
@@ -175,7 +191,7 @@ def _entry(row: _Row, p: Parsed) -> dict[str, Any]:
         "to": row.rcpt_to,
         "header_to": p.to + p.cc,
         "subject": p.subject,
-        "size": len(row.raw),
+        "size": row.size,
         "has_attachments": bool(p.attachments),
         "unread": True,
         "codes": p.codes,

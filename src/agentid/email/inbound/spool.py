@@ -121,7 +121,7 @@ class Spool:
             batch.append(pending)
             size += len(pending.arrival.raw)
         self._in_flight = batch
-        payload = pickle.dumps(_batch([p.arrival for p in batch]), pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps(batch_of([p.arrival for p in batch]), pickle.HIGHEST_PROTOCOL)
         assert self._writer is not None
         self._writer.write(FRAME.pack(len(payload)) + payload)
 
@@ -164,7 +164,7 @@ class Spool:
             self._flushed.set()
 
 
-def _batch(arrivals: list[Arrival]) -> Batch:
+def batch_of(arrivals: list[Arrival]) -> Batch:
     messages: list[dict[str, Any]] = []
     raws: list[dict[str, Any]] = []
     recipients: list[dict[str, Any]] = []

@@ -136,7 +136,7 @@ class ParseWorker:
                 log.exception("digesting a message failed", extra={"id": message_id})
                 error = f"could not be digested: {type(exc).__name__}"
                 try:
-                    await self._in_thread(mark_undigestible, message_id, error)
+                    self._publish(await self._in_thread(mark_undigestible, message_id, error))
                 except Exception:  # the store itself is failing: recovery retries at start
                     log.exception("flagging a message failed", extra={"id": message_id})
 
@@ -155,13 +155,14 @@ class ParseWorker:
             finally:
                 engine.dispose()
 
-    async def _in_thread(self, fn: Callable[[Engine, str, str], None], *args: str) -> None:
+    async def _in_thread(
+        self, fn: Callable[[Engine, str, str], list[Digested]], *args: str
+    ) -> list[Digested]:
         if self._engine is not None:
-            await asyncio.to_thread(fn, self._engine, *args)
-            return
+            return await asyncio.to_thread(fn, self._engine, *args)
         engine = create_sync_engine(self._rt.settings)
         try:
-            await asyncio.to_thread(fn, engine, *args)
+            return await asyncio.to_thread(fn, engine, *args)
         finally:
             engine.dispose()
 
