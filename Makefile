@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/wait_latency.py
+	$(BIN)/python bench/rss.py
 
 # Postfix's smtp-source: the load generator Postfix itself was measured with.
 bench-tools:

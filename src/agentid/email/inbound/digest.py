@@ -6,7 +6,6 @@ with ``parse_processes=0``, in a thread. Only the small event payloads go back.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -204,13 +203,11 @@ def _entry(row: _Row, p: Parsed) -> dict[str, Any]:
 _PROCESS_ENGINE: Engine | None = None
 
 
-def init_process(sync_url: str, schema: str | None, niceness: int) -> None:
-    """Process pool initializer: parsing yields the CPU to accepting mail."""
+def init_process(sync_url: str, schema: str | None) -> None:
+    """Process pool initializer: one engine per parse process."""
     global _PROCESS_ENGINE
     from agentid.store.db import engine_for_url
 
-    if niceness:
-        os.nice(niceness)
     _PROCESS_ENGINE = engine_for_url(sync_url, schema, durable=False)
 
 

@@ -1,8 +1,8 @@
 """The parse worker: committed message ids -> digested in the background -> events.
 
 Runs just after the spool commits; a message shows in the inbox and wakes its waiters once
-it is digested. Digesting happens in worker processes running at a lower priority than
-the listener, so a burst of mail is accepted at full speed and parsed as the CPU allows.
+it is digested. Digesting happens in worker processes, so parsing never holds up the
+event loop: a burst of mail is accepted at full speed and parsed as the CPU allows.
 On start it queues anything committed but not yet parsed (a crash between the two loses
 nothing).
 """
@@ -35,7 +35,6 @@ from agentid.store.tables import Message
 log = logging.getLogger("agentid.parse")
 
 BATCH_MAX = 64
-NICENESS = 5
 
 
 class ParseWorker:
@@ -59,7 +58,6 @@ class ParseWorker:
                 initargs=(
                     settings.resolved_database_url(sync=True),
                     settings.database_schema,
-                    NICENESS,
                 ),
             )
             for _ in range(settings.parse_processes):
