@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     database_schema: str | None = None
     admin_token: SecretStr | None = None
     secret_key: SecretStr | None = None
-    public_url: str | None = None
     mail_host: str | None = None
     public_ip: str | None = None
     shared_domain: str | None = None
@@ -67,11 +66,6 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return driver + url[len(plain) :]
         return url
-
-    @property
-    def base_url(self) -> str:
-        """Where the HTTP API answers, for messages and the identity env."""
-        return self.public_url or f"http://{self.host}:{self.http_port}"
 
 
 def _secret_file(path: Path, make: str) -> str:

@@ -29,7 +29,3 @@ class Runtime:
         """Domains, aliases or catch-all changed: drop cached routing decisions."""
         for watcher in self.route_watchers:
             watcher()
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name

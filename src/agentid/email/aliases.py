@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import string
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -94,7 +93,3 @@ async def disable_alias(rt: Runtime, project_id: str, address: str) -> Alias:
         session.add(audit(project_id, "alias.disabled", {"address": key}))
     rt.routes_changed()
     return alias
-
-
-def is_live(alias: Alias, now: datetime) -> bool:
-    return alias.enabled and (alias.expires_at is None or alias.expires_at > now)

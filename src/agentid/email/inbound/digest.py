@@ -42,6 +42,17 @@ _UPDATE_PARSED = (
 )
 
 
+# The columns _Row is built from, in its field order (then the raw message, if loaded).
+_ENVELOPE = (
+    Message.id,
+    Message.project_id,
+    Message.mail_from,
+    Message.rcpt_to,
+    Message.received_at,
+    Message.size,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Digested:
     """What the event bus needs about one stored message."""
@@ -68,15 +79,7 @@ def digest(engine: Engine, ids: list[str]) -> list[Digested]:
         rows = [
             _Row(*r)
             for r in conn.execute(
-                select(
-                    Message.id,
-                    Message.project_id,
-                    Message.mail_from,
-                    Message.rcpt_to,
-                    Message.received_at,
-                    Message.size,
-                    MessageRaw.data,
-                )
+                select(*_ENVELOPE, MessageRaw.data)
                 .join(MessageRaw, MessageRaw.message_id == Message.id)
                 .where(Message.id.in_(ids), Message.status == "received")
                 .order_by(Message.id)
@@ -111,14 +114,7 @@ def mark_undigestible(engine: Engine, message_id: str, error: str) -> list[Diges
     """Show a message that cannot be digested as a parse error: never hidden, never lost."""
     with engine.begin() as conn:
         row = conn.execute(
-            select(
-                Message.id,
-                Message.project_id,
-                Message.mail_from,
-                Message.rcpt_to,
-                Message.received_at,
-                Message.size,
-            ).where(Message.id == message_id, Message.status == "received")
+            select(*_ENVELOPE).where(Message.id == message_id, Message.status == "received")
         ).first()
         if row is None:
             return []
