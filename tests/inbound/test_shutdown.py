@@ -195,3 +195,35 @@ async def test_acknowledged_mail_survives(tmp_path: Path, backend: str, how: str
             with contextlib.suppress(subprocess.TimeoutExpired):
                 second.proc.wait(10)
             end_group(second)
+
+
+async def test_sigterm_ends_long_polls_and_streams(tmp_path: Path) -> None:
+    """A held long-poll answers (empty) and an event stream ends as soon as SIGTERM
+    arrives, so shutdown never waits out a 300 s wait."""
+    process = await serve(tmp_path / "data", None, tmp_path / "serve.log")
+    try:
+        headers = {"Authorization": f"Bearer {ADMIN}"}
+        async with httpx.AsyncClient(base_url=process.url, headers=headers, timeout=30) as http:
+            assert (await http.post("/projects", json={"id": "p", "domain": "p.test"})).is_success
+            poll = asyncio.create_task(
+                http.get("/projects/p/email/inbox", params={"wait": 300, "to": "x@p.test"})
+            )
+
+            async def stream() -> list[str]:
+                lines = []
+                async with http.stream("GET", "/projects/p/events") as r:
+                    async for line in r.aiter_lines():
+                        lines.append(line)
+                return lines
+
+            events = asyncio.create_task(stream())
+            await asyncio.sleep(1)  # both requests are being held
+            started = time.monotonic()
+            process.proc.send_signal(signal.SIGTERM)
+            r = await asyncio.wait_for(poll, 10)
+            assert r.status_code == 200 and r.json() == {"messages": [], "next": None}
+            assert ": connected" in await asyncio.wait_for(events, 10)
+            assert await asyncio.to_thread(process.proc.wait, 10) == 0, process.output()
+            assert time.monotonic() - started < 8
+    finally:
+        end_group(process)
