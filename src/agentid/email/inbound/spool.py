@@ -114,16 +114,17 @@ class Spool:
 
     def _send(self) -> None:
         """Hand everything waiting (up to the batch limits) to the writer."""
-        batch: list[_Pending] = []
-        size = 0
-        while self._waiting and len(batch) < BATCH_MAX_MESSAGES and size < BATCH_MAX_BYTES:
-            pending = self._waiting.pop(0)
-            batch.append(pending)
+        count, size = 0, 0
+        for pending in self._waiting[:BATCH_MAX_MESSAGES]:
+            if size >= BATCH_MAX_BYTES:
+                break
+            count += 1
             size += len(pending.arrival.raw)
+        batch, self._waiting = self._waiting[:count], self._waiting[count:]
         self._in_flight = batch
         payload = pickle.dumps(batch_of([p.arrival for p in batch]), pickle.HIGHEST_PROTOCOL)
         assert self._writer is not None
-        self._writer.write(FRAME.pack(len(payload)) + payload)
+        self._writer.writelines((FRAME.pack(len(payload)), payload))  # no copy of the batch
 
     async def _read_acks(self) -> None:
         assert self._reader is not None
