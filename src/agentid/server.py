@@ -20,6 +20,7 @@ import uvicorn
 
 from agentid.app import create_app
 from agentid.config import Settings
+from agentid.email.inbound.service import InboundService
 from agentid.logs import configure_logging
 from agentid.runtime import Runtime
 
@@ -97,8 +98,12 @@ class Running:
 
     settings: Settings
     runtime: Runtime
+    inbound: InboundService
     http_port: int
-    smtp_port: int
+
+    @property
+    def smtp_port(self) -> int:
+        return self.inbound.port
 
     @property
     def url(self) -> str:
@@ -120,7 +125,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     state = app.app.state if hasattr(app, "app") else app.state
     http_port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Running(settings, state.runtime, http_port, state.inbound.port)
+        yield Running(settings, state.runtime, state.inbound, http_port)
     finally:
         server.should_exit = True
         await task

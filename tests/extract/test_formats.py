@@ -34,6 +34,8 @@ def top(ex: Extraction) -> str | None:
         ("Votre code d'accès : 48 19 27", "481927"),
         ("Dein Anmeldecode lautet 5512 9034", "55129034"),
         ("Il tuo codice di verifica è 66120", "66120"),
+        ("O seu código de verificação é 481920", "481920"),
+        ("Seu código de acesso: 55 21 90", "552190"),
         ("Uw verificatiecode is 907312", "907312"),
         ("Twój kod weryfikacyjny to 445102", "445102"),
         ("Doğrulama kodunuz: 318804", "318804"),

@@ -210,3 +210,20 @@ async def test_many_clients_at_once(shared: Service) -> None:
             break
         await inbox(shared, project, after=max(stored), wait=2)
     assert stored == ids
+
+
+async def test_commits_in_groups(shared: Service) -> None:
+    """Messages arriving together share a commit (one fsync for the batch)."""
+    project = await new_project(shared)
+    spool = shared.running.inbound.spool
+    batches, messages = spool.batches, spool.messages
+
+    async def one(n: int) -> list[str]:
+        return await send(
+            shared.smtp_port, [project.primary], simple_message(project.primary, f"g{n}")
+        )
+
+    ids = [mid for found in await asyncio.gather(*(one(n) for n in range(40))) for mid in found]
+    assert len(ids) == 40
+    assert spool.messages - messages == 40
+    assert spool.batches - batches < 40  # at least two of the forty shared a commit
