@@ -351,3 +351,32 @@ def test_public_interface() -> None:
     assert list(params) == ["subject", "from_", "headers", "text", "html"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
     assert Extraction().as_dict() == {"codes": [], "links": []}
+
+
+def test_tracking_pixel_ignored() -> None:
+    html = (
+        "<p>Your verification code is <b>314159</b></p>"
+        '<img src="https://t.example/open/8812009341?u=Zx81kQ2mP0aa" width="1" height="1" alt="">'
+        '<a href="https://t.example/px/7731?id=Zx81kQ2mP0aa"><img src="x.gif" width="1"></a>'
+    )
+    ex = extract_email(subject="Your code", html=html)
+    assert [c.value for c in ex.codes] == ["314159"]
+    assert ex.links == ()
+
+
+def test_never_opens_a_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pre-click can burn a single-use link: extraction must never fetch one."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the extractor tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    html = (
+        "<p>Confirm your email address (expires in 30 minutes):</p>"
+        '<a href="https://click.example/ls/click?upn=Zx81kQ2mP0aa">Confirm email</a>'
+    )
+    ex = extract_email(subject="Confirm your email", html=html)
+    assert [link.url for link in ex.links] == ["https://click.example/ls/click?upn=Zx81kQ2mP0aa"]

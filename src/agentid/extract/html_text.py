@@ -73,6 +73,24 @@ def _is_hidden(node: LexborNode) -> bool:
     return "overflow" in low and "hidden" in low and bool(_ZERO_HEIGHT_RE.search(low))
 
 
+def _tiny(img: LexborNode) -> bool:
+    """An image of at most 2x2 px by its attributes: a tracking pixel, not something to see."""
+    attrs = img.attributes
+    for name in ("width", "height"):
+        value = (attrs.get(name) or "").strip().lower().removesuffix("px")
+        if value.isdigit() and int(value) <= 2:
+            return True
+    return False
+
+
+def _pixel_only(anchor: LexborNode) -> bool:
+    """A link whose only content is tracking pixels: nobody can see it, so it is not offered."""
+    if anchor.text(deep=True).strip():
+        return False
+    images = anchor.css("img")
+    return bool(images) and all(_tiny(img) for img in images)
+
+
 class _Writer:
     __slots__ = ("last", "length", "parts")
 
@@ -196,7 +214,7 @@ def _render(html: str) -> Rendered:
                 out.newline()
                 continue
         start = -1
-        if tag == "a":
+        if tag == "a" and not _pixel_only(node):
             start = out.length
         stack.append((node, True, start))
         children = list(node.iter(include_text=True))
