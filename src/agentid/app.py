@@ -63,8 +63,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def create_app(settings: Settings, *, smtp: bool = True) -> FastAPI:
-    """The whole service. ``smtp=False`` leaves the listener off (for API-only workers)."""
+def create_app(settings: Settings) -> FastAPI:
+    """The whole service: API, SMTP listener, spool, parse workers, retention."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, smtp: bool = True) -> FastAPI:
             stack.push_async_callback(asyncio.to_thread, checkpointer.stop)
             inbound = InboundService(rt)
             app.state.inbound = inbound
-            await inbound.start(listen=smtp)
+            await inbound.start()
             stack.push_async_callback(inbound.stop)
             retention = RetentionTask(rt)
             retention.start()
@@ -120,9 +120,8 @@ def create_app(settings: Settings, *, smtp: bool = True) -> FastAPI:
                 await conn.execute(text("SELECT 1"))
         except Exception:  # the check reports it; nothing to raise
             database = False
-        smtp_ok = rt.smtp_ready or not smtp
-        ok = database and smtp_ok
-        body = Health(status="ok" if ok else "unavailable", smtp=smtp_ok, database=database)
+        ok = database and rt.smtp_ready
+        body = Health(status="ok" if ok else "unavailable", smtp=rt.smtp_ready, database=database)
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
     checked = [Depends(project_path)]

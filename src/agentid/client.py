@@ -34,11 +34,13 @@ def _seg(value: str) -> str:
 
 
 def _params(**values: str | int | float | bool | None) -> dict[str, str]:
-    """Query parameters without the unset ones; booleans as ``true``/``false``."""
+    """Query parameters without the unset ones; booleans as ``true``/``false``; a trailing
+    underscore (``from_``, a Python keyword) is dropped from the name."""
     out: dict[str, str] = {}
-    for name, value in values.items():
+    for key, value in values.items():
         if value is None:
             continue
+        name = key.removesuffix("_")
         if isinstance(value, bool):
             out[name] = "true" if value else "false"
         elif isinstance(value, float) and value.is_integer():
@@ -189,6 +191,7 @@ class Client:
     ) -> JSON:
         params = _params(
             to=to,
+            from_=from_,
             subject=subject,
             since=since,
             unread=unread,
@@ -197,8 +200,6 @@ class Client:
             after=after,
             wait=wait,
         )
-        if from_ is not None:
-            params["from"] = from_
         path = f"/projects/{_seg(project_id)}/email/inbox"
         return self._json("GET", path, params=params, wait=wait)
 
@@ -239,14 +240,13 @@ class Client:
             kind=kind,
             since=since,
             after=after,
+            from_=from_,
             to=to,
             unused=unused,
             consume=consume,
             wait=wait,
             limit=limit,
         )
-        if from_ is not None:
-            params["from"] = from_
         return self._json("GET", f"/projects/{_seg(project_id)}/codes", params=params, wait=wait)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from agentid.email.addresses import normalize
 from agentid.email.schemas import as_utc
 from agentid.errors import ValidationFailed
+from agentid.ids import is_valid
 
 
 def since_utc(since: datetime | None) -> datetime | None:
@@ -30,3 +31,13 @@ def address_filter(value: str | None, name: str) -> str | None:
     """An address filter, normalized like the addresses it is compared with."""
     checked = text_filter(value, name)
     return normalize(checked) if checked else None
+
+
+def cursor_filter(value: str | None, name: str, what: str) -> str | None:
+    """An id given as a cursor (``before``/``after``), uppercased; 422 if it is not an id."""
+    if value is None:
+        return None
+    value = value.upper()
+    if not is_valid(value):
+        raise ValidationFailed(f"{name} must be {what}")
+    return value

@@ -3,12 +3,14 @@ returns can be stored (no NUL for PostgreSQL) and served as JSON (no lone surrog
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentid.email.inbound.parse import parse_message
+from agentid.extract import extract_eml
 
 header_names = st.sampled_from(
     [b"Subject", b"From", b"To", b"Cc", b"Content-Type", b"Content-Transfer-Encoding",
@@ -66,3 +68,14 @@ def test_parse_never_raises(raw: bytes) -> None:
     parsed = parse_message(raw)
     for name in parsed.__slots__:
         assert_storable(getattr(parsed, name))
+
+
+def test_ingest_extracts_exactly_as_agentid_extract(shared_dir: Path) -> None:
+    """One extraction path: what the inbox shows for a message is what `agentid extract`
+    (and the corpus score) says of the same .eml."""
+    corpus = sorted((shared_dir / "corpus" / "verification").glob("*.eml"))
+    assert corpus
+    for path in corpus:
+        raw = path.read_bytes()
+        parsed = parse_message(raw)
+        assert {"codes": parsed.codes, "links": parsed.links} == extract_eml(raw).as_dict(), path

@@ -13,6 +13,7 @@ from tests.inbound.client import (
     inbox,
     new_alias,
     new_project,
+    queued_ids,
     send,
     simple_message,
     wait_for,
@@ -127,7 +128,7 @@ async def test_too_many_recipients(shared: Service) -> None:
         assert code == 250, text
     finally:
         await client.close()
-    (mid,) = text.rsplit(" ", 1)[-1].split(",")
+    (mid,) = queued_ids(text)
     message = await wait_for(shared, project, mid)
     assert sorted(message["to"]) == [f"r{i}@{project.domain}" for i in range(3)]
 
@@ -147,7 +148,7 @@ async def test_refused_recipients_leave_the_rest(shared: Service) -> None:
         assert code == 250, text
     finally:
         await client.close()
-    (mid,) = text.rsplit(" ", 1)[-1].split(",")
+    (mid,) = queued_ids(text)
     message = await wait_for(shared, project, mid)
     assert message["to"] == [project.primary]
 

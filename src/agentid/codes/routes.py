@@ -10,9 +10,7 @@ from fastapi import APIRouter, Query
 from agentid.auth import ReaderDep, RuntimeDep, require_scope
 from agentid.codes.schemas import CodeList
 from agentid.codes.service import CodeQuery, wait_for_codes
-from agentid.errors import ValidationFailed
-from agentid.filters import address_filter, since_utc, text_filter
-from agentid.ids import is_valid
+from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
 from agentid.projects.service import get_project
 
 router = APIRouter(tags=["codes"])
@@ -37,14 +35,13 @@ async def read_codes(
     if consume:
         require_scope(who, "write")
     since = since_utc(since)
-    if after is not None and not is_valid(after.upper()):
-        raise ValidationFailed("after must be a code id")
+    after = cursor_filter(after, "after", "a code id")
     await get_project(rt, project_id)
     q = CodeQuery(
         channel=channel,
         kind=kind,
         since=since,
-        after=after.upper() if after else None,
+        after=after,
         from_=text_filter(from_, "from"),
         to=address_filter(to, "to"),
         unused=unused,

@@ -54,9 +54,9 @@ class InboxQuery:
             return False
         if self.to is not None and self.to not in entry["to"] + entry["header_to"]:
             return False
-        if self.from_ is not None and self.decides(entry):
+        if self.from_ is not None:  # the From header or the envelope sender, as in the store
             needle = self.from_.lower()
-            fields = (entry["from"], entry["from_address"], entry.get("mail_from"))
+            fields = (entry["from"], entry["from_address"], entry["mail_from"])
             if not any(needle in (value or "").lower() for value in fields):
                 return False
         if (
@@ -67,17 +67,6 @@ class InboxQuery:
         if self.since is not None and datetime.fromisoformat(entry["received_at"]) < self.since:
             return False
         return self.unread is not False
-
-    def decides(self, entry: dict[str, Any]) -> bool:
-        """Whether ``matches`` is exact for this event (else only the store can tell).
-
-        The ``from`` filter also matches the envelope sender; an event that does not carry
-        it (``mail_from``) cannot rule a message out when the From header does not match.
-        """
-        if self.from_ is None or "mail_from" in entry:
-            return True
-        needle = self.from_.lower()
-        return any(needle in (entry[k] or "").lower() for k in ("from", "from_address"))
 
 
 def _filtered(project_id: str, q: InboxQuery) -> Select[Message]:
@@ -154,26 +143,23 @@ async def wait_for_page(
                     break  # events were dropped: ask the store
                 if event.kind == "message.received" and q.matches(event.data):
                     # Nothing matched before, so what matches now is exactly what the
-                    # events carry: answer from them without another query (unless an
-                    # event cannot settle it, then the store does).
+                    # events carry: answer from them without another query.
                     more = _matching(listener, q)
-                    if more is None or not q.decides(event.data):
+                    if more is None:
                         break
                     return _from_events([event.data, *more], q.limit)
 
 
 def _matching(listener: Listener, q: InboxQuery) -> list[dict[str, Any]] | None:
-    """Queued events that match; None when one of them can only be settled by the store."""
+    """Queued events that match; None when events were dropped (only the store can tell)."""
     found = []
-    undecided = False
     while not listener.queue.empty():
         event = listener.queue.get_nowait()
         if event.kind == "stream.lagged":
-            undecided = True
-        elif event.kind == "message.received" and q.matches(event.data):
-            undecided = undecided or not q.decides(event.data)
+            return None
+        if event.kind == "message.received" and q.matches(event.data):
             found.append(event.data)
-    return None if undecided else found
+    return found
 
 
 def _from_events(entries: list[dict[str, Any]], limit: int) -> tuple[list[InboxEntry], str | None]:

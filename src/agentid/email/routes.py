@@ -21,8 +21,8 @@ from agentid.email.schemas import (
     ProvisionOut,
     ProvisionRequest,
 )
-from agentid.errors import NotFound, ValidationFailed
-from agentid.filters import address_filter, since_utc, text_filter
+from agentid.errors import NotFound
+from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
 from agentid.ids import is_valid
 from agentid.projects.service import get_project
 from agentid.store.tables import Alias
@@ -37,15 +37,6 @@ INERT_TYPES = re.compile(r"^(image/(png|jpeg|gif|webp)|application/pdf|text/(pla
 
 def _alias_out(alias: Alias) -> AliasOut:
     return AliasOut.model_validate(alias, from_attributes=True)
-
-
-def _cursor(value: str | None, name: str) -> str | None:
-    if value is None:
-        return None
-    value = value.upper()
-    if not is_valid(value):
-        raise ValidationFailed(f"{name} must be a message id")
-    return value
 
 
 @router.post("/provision", response_model=ProvisionOut)
@@ -99,8 +90,8 @@ async def read_inbox(
         subject=text_filter(subject, "subject"),
         since=since,
         unread=unread,
-        before=_cursor(before, "before"),
-        after=_cursor(after, "after"),
+        before=cursor_filter(before, "before", "a message id"),
+        after=cursor_filter(after, "after", "a message id"),
         limit=limit,
     )
     entries, nxt = await inbox.wait_for_page(rt, project_id, q, wait)

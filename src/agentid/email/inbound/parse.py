@@ -13,7 +13,7 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from agentid.extract import extract_email
+from agentid.extract import extract_message
 
 AUTH_HEADERS = (
     "authentication-results",
@@ -113,7 +113,8 @@ def parse_message(raw: bytes) -> Parsed:
     for name in (f.name for f in fields(out)):
         setattr(out, name, _cleaned(getattr(out, name)))
     try:
-        _extract(out)
+        found = extract_message(msg).as_dict()
+        out.codes, out.links = _cleaned(found["codes"]), _cleaned(found["links"])
     except Exception as exc:
         out.error = out.error or clean(f"{type(exc).__name__}: {str(exc)[:200]}")
     defects = [type(d).__name__ for d in msg.defects]
@@ -149,17 +150,6 @@ def _fill(out: Parsed, msg: EmailMessage) -> None:
                 "size": len(payload) if isinstance(payload, bytes) else 0,
             }
         )
-
-
-def _extract(out: Parsed) -> None:
-    found = extract_email(
-        subject=out.subject or "",
-        from_=out.from_header or "",
-        headers={name.lower(): value for name, value in reversed(out.headers)},
-        text=out.text,
-        html=out.html,
-    ).as_dict()
-    out.codes, out.links = found["codes"], found["links"]
 
 
 def clean(value: str) -> str:

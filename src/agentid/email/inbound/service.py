@@ -25,12 +25,11 @@ class InboundService:
         self._sessions: set[Listener] = set()
         self.port = 0
 
-    async def start(self, *, listen: bool = True) -> None:
+    async def start(self) -> None:
         self.worker.start()
         await self.worker.recover()
         await self.spool.start()
-        if listen:
-            await self._listen()
+        await self._listen()
 
     async def _listen(self) -> None:
         settings = self._rt.settings
