@@ -41,10 +41,11 @@ HTTP_CODES = {
 }
 
 
-class Health(BaseModel):
+class HealthReport(BaseModel):
     status: str
     smtp: bool
     database: bool
+    down: dict[str, str]  # part -> why it is down (agentid.health); empty when ok
 
 
 async def build_runtime(settings: Settings) -> Runtime:
@@ -112,16 +113,20 @@ def create_app(settings: Settings) -> FastAPI:
         body = {"error": {"code": code, "message": str(exc.detail)}}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
-    @app.get("/healthz", response_model=Health, tags=["health"])
+    @app.get("/healthz", response_model=HealthReport, tags=["health"])
     async def healthz(rt: RuntimeDep) -> JSONResponse:
+        """200 when SMTP listens, the database answers and no part is down; else 503."""
         database = True
         try:
             async with rt.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception:  # the check reports it; nothing to raise
             database = False
-        ok = database and rt.smtp_ready
-        body = Health(status="ok" if ok else "unavailable", smtp=rt.smtp_ready, database=database)
+        down = rt.health.down()
+        ok = database and rt.smtp_ready and not down
+        body = HealthReport(
+            status="ok" if ok else "unavailable", smtp=rt.smtp_ready, database=database, down=down
+        )
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
     checked = [Depends(project_path)]

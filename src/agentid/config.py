@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agentid.mime import Limits
+
 MiB = 1024 * 1024
 _ASYNC_DRIVERS = ("postgresql+asyncpg://", "sqlite+aiosqlite://")
 _SYNC_DRIVERS = ("postgresql+psycopg://", "sqlite://")
@@ -50,11 +52,26 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     dkim_selector: str = "agentid"
     dmarc_policy: str = "quarantine"
-    parse_processes: int = Field(default=1, ge=0, le=64)
+    parse_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64)
+    digest_budget_seconds: float = Field(default=2.0, gt=0)
+    max_digest_lag_seconds: float = Field(default=10.0, gt=0)
+    max_header_bytes: int = Field(default=256 * 1024, gt=0)
+    max_mime_parts: int = Field(default=1000, gt=0)
+    max_html_bytes: int = Field(default=2 * MiB, gt=0)
+    max_mime_depth: int = Field(default=256, gt=0)
     retention_days: int = Field(default=30, gt=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+
+    def mime_limits(self) -> Limits:
+        """What one message may cost the MIME reader."""
+        return Limits(
+            header_bytes=self.max_header_bytes,
+            parts=self.max_mime_parts,
+            html_bytes=self.max_html_bytes,
+            depth=self.max_mime_depth,
+        )
 
     def resolved_database_url(self, *, sync: bool = False) -> str:
         """The SQLAlchemy URL: the given one, or SQLite in the data dir; with an async driver

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agentid.config import Settings
 from agentid.crypto import SecretBox
 from agentid.events import EventBus
+from agentid.health import Health
 
 
 @dataclass(slots=True)
@@ -21,6 +22,7 @@ class Runtime:
     secrets: SecretBox
     admin_token: str
     bus: EventBus = field(default_factory=EventBus)
+    health: Health = field(default_factory=Health)
     smtp_ready: bool = False
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     route_watchers: list[Callable[[], None]] = field(default_factory=list)

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import load_only
 
-from agentid.email.inbound.parse import attachment_parts, parse_bytes
 from agentid.email.schemas import Attachment, InboxEntry, MessageOut
 from agentid.errors import NotFound
 from agentid.events import Listener, next_event
+from agentid.mime import read as read_mime
 from agentid.runtime import Runtime
-from agentid.store.tables import CodeRow, Message, MessageRaw, MessageRecipient
+from agentid.store.tables import CodeRow, Message, MessageAttachment, MessageRaw, MessageRecipient
 
 VISIBLE = ("parsed", "parse_error")
 LIST_COLUMNS = (
@@ -214,15 +214,27 @@ async def raw(rt: Runtime, project_id: str, mid: str) -> bytes:
 
 
 async def attachment(rt: Runtime, project_id: str, mid: str, n: int) -> tuple[bytes, str, str]:
-    """(content, content type, filename) of the n-th attachment."""
-    data = await raw(rt, project_id, mid)
-    parts = await asyncio.to_thread(lambda: attachment_parts(parse_bytes(data)))
-    if not 0 <= n < len(parts):
+    """(content, content type, filename) of the n-th attachment, as stored at digest time."""
+    m = await _message(rt, project_id, mid)
+    if not 0 <= n < len(m.attachments or []):
         raise NotFound(f"message {mid!r} has no attachment {n}")
-    part = parts[n]
-    payload = part.get_payload(decode=True)
-    content = payload if isinstance(payload, bytes) else b""
-    return content, part.get_content_type(), part.get_filename() or f"attachment-{n}"
+    async with rt.sessions() as session:
+        row = (
+            await session.execute(
+                select(
+                    MessageAttachment.data,
+                    MessageAttachment.content_type,
+                    MessageAttachment.filename,
+                ).where(MessageAttachment.message_id == mid, MessageAttachment.idx == n)
+            )
+        ).first()
+    if row is not None:
+        return row.data, row.content_type, row.filename or f"attachment-{n}"
+    # Digested before attachments had rows of their own (schema 0001): read it once more.
+    parts = (await asyncio.to_thread(read_mime, await raw(rt, project_id, mid))).attachments
+    if n >= len(parts):
+        raise NotFound(f"message {mid!r} has no attachment {n}")
+    return parts[n].data, parts[n].content_type, parts[n].filename or f"attachment-{n}"
 
 
 async def mark(rt: Runtime, project_id: str, mid: str, unread: bool) -> MessageOut:

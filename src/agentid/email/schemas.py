@@ -93,6 +93,7 @@ class Attachment(BaseModel):
     filename: str | None
     content_type: str
     size: int
+    content_id: str | None = None  # for inline images: the cid: the HTML refers to
 
 
 class MessageOut(BaseModel):

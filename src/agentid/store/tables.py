@@ -157,6 +157,23 @@ class MessageRaw(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class MessageAttachment(Base):
+    """One attachment's decoded bytes, written at digest time: a download never re-parses
+    the message."""
+
+    __tablename__ = "message_attachments"
+
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(255))
+    content_id: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class MessageRecipient(Base):
     """Addresses a message was sent to: envelope recipients and To/Cc, for the ``to`` filter."""
 

@@ -1,21 +1,30 @@
 """Digesting committed messages: parse the raw bytes, store the fields, codes and links.
 
 Runs off the event loop, in parse worker processes (each with its own blocking engine) or,
-with ``parse_processes=0``, in a thread. Only the small event payloads go back.
+with ``parse_processes=0`` (tests), in a thread. Only the small event payloads go back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
-from agentid.email.inbound.parse import Parsed, parse_message
+from agentid.email.inbound.parse import Parsed, clean, parse_message
 from agentid.ids import new_id
+from agentid.mime import DEFAULT_LIMITS, Limits
 from agentid.store.db import insert_ignoring_duplicates
-from agentid.store.tables import CodeRow, Message, MessageRaw, MessageRecipient, table_of
+from agentid.store.tables import (
+    CodeRow,
+    Message,
+    MessageAttachment,
+    MessageRaw,
+    MessageRecipient,
+    table_of,
+)
 
 PARSED_COLUMNS = (
     "status",
@@ -73,8 +82,20 @@ class _Row:
     raw: bytes
 
 
-def digest(engine: Engine, ids: list[str]) -> list[Digested]:
-    """Parse and store every listed message not parsed yet; return their event payloads."""
+def _nothing(_: object) -> None:
+    return None
+
+
+def digest(
+    engine: Engine,
+    ids: list[str],
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    begin: Callable[[str], None] = _nothing,
+    storing: Callable[[int], None] = _nothing,
+) -> list[Digested]:
+    """Parse and store every listed message not parsed yet; return their event payloads.
+    ``begin(id)`` is called before a message is read, ``storing(n)`` before the write."""
     with engine.connect() as conn:
         rows = [
             _Row(*r)
@@ -87,17 +108,26 @@ def digest(engine: Engine, ids: list[str]) -> list[Digested]:
         ]
     if not rows:
         return []
-    parsed = [parse_message(row.raw) for row in rows]
+    parsed: list[Parsed] = []
+    for row in rows:
+        begin(row.message_id)
+        parsed.append(parse_message(row.raw, limits))
+        row.raw = b""  # the batch holds one raw message at a time beyond this point
+    storing(len(rows))
     updates: list[dict[str, Any]] = []
     recipients: list[dict[str, str]] = []
     codes: list[dict[str, Any]] = []
+    files: list[dict[str, Any]] = []
     for row, p in zip(rows, parsed, strict=True):
         updates.append(_update(row.message_id, p))
         for address in dict.fromkeys(p.to + p.cc):
             recipients.append({"message_id": row.message_id, "address": address[:320]})
         codes.extend(_code_rows(row, p))
+        files.extend(_attachment_rows(row.message_id, p))
     with engine.begin() as conn:
         conn.execute(_UPDATE_PARSED, updates)
+        if files:
+            conn.execute(insert(table_of(MessageAttachment)), files)
         if recipients:
             conn.execute(
                 insert_ignoring_duplicates(engine.dialect.name, MessageRecipient), recipients
@@ -153,6 +183,21 @@ def _update(message_id: str, p: Parsed) -> dict[str, Any]:
     }
 
 
+def _attachment_rows(message_id: str, p: Parsed) -> list[dict[str, Any]]:
+    return [
+        {
+            "message_id": message_id,
+            "idx": a.index,
+            "filename": clean(a.filename) if a.filename is not None else None,
+            "content_type": clean(a.content_type)[:255],
+            "content_id": clean(a.content_id) if a.content_id is not None else None,
+            "size": a.size,
+            "data": a.data,
+        }
+        for a in p.files
+    ]
+
+
 def _code_rows(row: _Row, p: Parsed) -> list[dict[str, Any]]:
     """The best code and the best link of a message: what the codes API hands out."""
     found = [("code", c["value"], c["confidence"]) for c in p.codes[:1]]
@@ -193,25 +238,3 @@ def _entry(row: _Row, p: Parsed) -> dict[str, Any]:
         "links": p.links,
         "parse_error": p.error is not None,
     }
-
-
-# In a parse worker process: one engine for the life of the process.
-_PROCESS_ENGINE: Engine | None = None
-
-
-def init_process(sync_url: str, schema: str | None) -> None:
-    """Process pool initializer: one engine per parse process."""
-    global _PROCESS_ENGINE
-    from agentid.store.db import engine_for_url
-
-    _PROCESS_ENGINE = engine_for_url(sync_url, schema, durable=False)
-
-
-def warm_up() -> bool:
-    """Run once at start so the first message does not wait for a process to boot."""
-    return _PROCESS_ENGINE is not None
-
-
-def digest_in_process(ids: list[str]) -> list[Digested]:
-    assert _PROCESS_ENGINE is not None, "init_process was not run"
-    return digest(_PROCESS_ENGINE, ids)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 from multiprocessing.context import ForkServerContext
 
-PRELOAD = ["agentid.email.inbound.spool_writer", "agentid.email.inbound.digest"]
+PRELOAD = ["agentid.email.inbound.spool_writer", "agentid.email.inbound.parse_process"]
 
 
 def context() -> ForkServerContext:

@@ -26,7 +26,7 @@ class InboundService:
         self.port = 0
 
     async def start(self) -> None:
-        self.worker.start()
+        await self.worker.start()
         await self.worker.recover()
         await self.spool.start()
         await self._listen()

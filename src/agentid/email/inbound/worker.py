@@ -1,31 +1,29 @@
-"""The parse worker: committed message ids -> digested in the background -> events.
+"""The parse worker: committed messages -> digested in the background -> events.
 
 Runs just after the spool commits; a message shows in the inbox and wakes its waiters once
-it is digested. Digesting happens in worker processes, so parsing never holds up the
-event loop: a burst of mail is accepted at full speed and parsed as the CPU allows.
-On start it queues anything committed but not yet parsed (a crash between the two loses
-nothing).
+it is digested. Digesting happens in supervised worker processes (one lane each), fed
+fairly by ``DigestQueue``, so neither a burst nor a hostile message holds up anyone else:
+
+- a message that overruns its budget, or on which a worker dies twice, is stored flagged
+  with the reason, listed and readable; the rest of its batch goes back in line;
+- a store that fails for a passing reason (locked, disk full, connection lost) is retried
+  with backoff and flags nothing; the part shows as down on ``/healthz`` meanwhile.
+
+On start it queues everything committed but not digested, including messages an older
+version flagged for a store failure rather than for their content.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Sequence
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
-from agentid.email.inbound import processes
-from agentid.email.inbound.digest import (
-    Digested,
-    digest,
-    digest_in_process,
-    init_process,
-    mark_undigestible,
-    warm_up,
-)
+from agentid.email.inbound.digest import Digested, mark_undigestible
+from agentid.email.inbound.lanes import PART, Outcome, ProcessLane, ThreadLane
+from agentid.email.inbound.schedule import DigestQueue, Item
 from agentid.email.inbound.spool import Arrival
 from agentid.events import Event
 from agentid.runtime import Runtime
@@ -35,134 +33,138 @@ from agentid.store.tables import Message
 log = logging.getLogger("agentid.parse")
 
 BATCH_MAX = 64
+BATCH_MAX_BYTES = 16 * 1024 * 1024
+BACKOFF_FIRST, BACKOFF_MAX = 0.2, 10.0
+LEGACY_TRANSIENT_FLAG = "could not be digested:%"  # what versions before 0.2 wrote
 
 
 class ParseWorker:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.queue = DigestQueue(runtime.settings.max_digest_lag_seconds)
+        self.lanes: list[ProcessLane | ThreadLane] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._pool: ProcessPoolExecutor | None = None
-        self._engine: Engine | None = None
+        self._engine: Engine | None = None  # for flagging, in threads
+        self._backoff = 0.0
         self.parsed = 0
 
-    def start(self) -> None:
+    async def start(self) -> None:
         settings = self._rt.settings
+        self._engine = create_sync_engine(settings)
         if settings.parse_processes == 0:
-            self._engine = create_sync_engine(settings, durable=False)
+            self.lanes = [ThreadLane(settings)]
         else:
-            self._pool = ProcessPoolExecutor(
-                settings.parse_processes,
-                mp_context=processes.context(),
-                initializer=init_process,
-                initargs=(
-                    settings.resolved_database_url(sync=True),
-                    settings.database_schema,
-                ),
-            )
-            for _ in range(settings.parse_processes):
-                self._pool.submit(warm_up)
-        lanes = max(1, settings.parse_processes)
+            self.lanes = [
+                ProcessLane(settings, self._rt.health, f"agentid-parse-{n}")
+                for n in range(settings.parse_processes)
+            ]
+        await asyncio.gather(*(lane.start() for lane in self.lanes))
         self._tasks = [
-            asyncio.create_task(self._run(), name=f"agentid-parse-{n}") for n in range(lanes)
+            asyncio.create_task(self._run(lane), name=f"agentid-parse-lane-{n}")
+            for n, lane in enumerate(self.lanes)
         ]
 
     async def stop(self) -> None:
-        """Finish what is queued (it is durable anyway: a restart would pick it up), then end."""
-        for _ in self._tasks:
-            await self._queue.put(None)
+        """End after the batches in hand (the rest is durable: a restart picks it up)."""
+        self.queue.close()
         await asyncio.gather(*self._tasks)
         self._tasks = []
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        await asyncio.gather(*(lane.stop() for lane in self.lanes))
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
 
     def committed(self, arrivals: Sequence[Arrival]) -> None:
         for arrival in arrivals:
-            for message_id in arrival.message_ids.values():
-                self._queue.put_nowait(message_id)
+            for project_id, message_id in arrival.message_ids.items():
+                self.queue.put(Item(message_id, project_id, len(arrival.raw)))
 
     async def recover(self) -> int:
-        """Queue every message committed but never parsed (after a crash)."""
-        async with self._rt.sessions() as session:
-            ids = list(
-                (
-                    await session.scalars(
-                        select(Message.id).where(Message.status == "received").order_by(Message.id)
-                    )
-                ).all()
+        """Queue every message committed but never digested (after a crash)."""
+        async with self._rt.sessions.begin() as session:
+            await session.execute(
+                update(Message)
+                .where(
+                    Message.status == "parse_error",
+                    Message.parse_error.like(LEGACY_TRANSIENT_FLAG),
+                )
+                .values(status="received", parse_error=None)
             )
-        for message_id in ids:
-            self._queue.put_nowait(message_id)
-        if ids:
-            log.info("recovering unparsed messages", extra={"count": len(ids)})
-        return len(ids)
+            rows = (
+                await session.execute(
+                    select(Message.id, Message.project_id, Message.size)
+                    .where(Message.status == "received")
+                    .order_by(Message.id)
+                )
+            ).all()
+        for message_id, project_id, size in rows:
+            self.queue.put(Item(message_id, project_id, size))
+        if rows:
+            log.info("recovering undigested messages", extra={"count": len(rows)})
+        return len(rows)
 
-    async def _run(self) -> None:
+    async def _run(self, lane: ProcessLane | ThreadLane) -> None:
         while True:
-            first = await self._queue.get()
-            if first is None:
+            batch = await self.queue.take(BATCH_MAX, BATCH_MAX_BYTES)
+            if not batch:
                 return
-            batch, end = [first], False
-            while len(batch) < BATCH_MAX:
-                try:
-                    item = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-                if item is None:
-                    end = True
-                    break
-                batch.append(item)
             try:
-                self._publish(await self._digest(batch))
-            except Exception:
-                log.exception("digesting a batch failed", extra={"count": len(batch)})
-                await self._one_by_one(batch)
-            if end:
-                return
+                await self._settle(lane, batch, await lane.digest([i.message_id for i in batch]))
+            except Exception:  # never lose the lane: what is not digested is durable
+                log.exception("digest lane error", extra={"count": len(batch)})
+                self.queue.put_back(batch)
+                await asyncio.sleep(BACKOFF_MAX)
 
-    async def _one_by_one(self, ids: list[str]) -> None:
-        """After a failed batch: digest each message alone, so one bad message hides none
-        of the others; one that still fails is shown flagged with its envelope."""
-        for message_id in ids:
-            try:
-                self._publish(await self._digest([message_id]))
-            except Exception as exc:
-                log.exception("digesting a message failed", extra={"id": message_id})
-                error = f"could not be digested: {type(exc).__name__}"
-                try:
-                    self._publish(await self._in_thread(mark_undigestible, message_id, error))
-                except Exception:  # the store itself is failing: recovery retries at start
-                    log.exception("flagging a message failed", extra={"id": message_id})
+    async def _settle(
+        self, lane: ProcessLane | ThreadLane, batch: list[Item], outcome: Outcome
+    ) -> None:
+        by_id = {item.message_id: item for item in batch}
+        culprit = by_id.get(outcome.culprit or "")
+        if outcome.kind == "stored":
+            self._store_ok()
+            self._publish(list(outcome.digested))
+        elif outcome.kind == "overran":
+            assert culprit is not None
+            budget = self._rt.settings.digest_budget_seconds
+            await self._flag(culprit, f"took longer than the digest budget ({budget:g} s)")
+            self.queue.put_back(i for i in batch if i is not culprit)
+        elif outcome.kind == "died":
+            if culprit is not None and (culprit.suspect or len(batch) == 1):
+                await self._flag(culprit, "the parse worker died reading it")
+                batch = [i for i in batch if i is not culprit]
+            elif culprit is not None:
+                culprit.suspect = True  # once more, alone, before it is blamed
+            self.queue.put_back(batch)
+        elif outcome.kind == "transient":
+            self._rt.health.mark_down(PART, f"store unavailable: {outcome.reason}")
+            self.queue.put_back(batch)
+            self._backoff = min(BACKOFF_MAX, max(BACKOFF_FIRST, self._backoff * 2))
+            await asyncio.sleep(self._backoff)
+        elif len(batch) > 1:  # failed: find which message it was, one at a time
+            for item in batch:
+                await self._settle(lane, [item], await lane.digest([item.message_id]))
+        else:
+            await self._flag(batch[0], f"could not be stored: {outcome.reason[:200]}")
 
-    async def _digest(self, ids: list[str]) -> list[Digested]:
-        if self._engine is not None:
-            return await asyncio.to_thread(digest, self._engine, ids)
-        assert self._pool is not None
-        loop = asyncio.get_running_loop()
+    def _store_ok(self) -> None:
+        if self._backoff:
+            self._backoff = 0.0
+            self._rt.health.mark_up(PART)
+
+    async def _flag(self, item: Item, reason: str) -> None:
+        """Show a message that cannot be digested: stored, flagged, listed, readable."""
+        assert self._engine is not None
         try:
-            return await loop.run_in_executor(self._pool, digest_in_process, ids)
-        except BrokenProcessPool:
-            log.error("a parse process died; digesting this batch in a thread")
-            engine = create_sync_engine(self._rt.settings, durable=False)
-            try:
-                return await asyncio.to_thread(digest, engine, ids)
-            finally:
-                engine.dispose()
-
-    async def _in_thread(
-        self, fn: Callable[[Engine, str, str], list[Digested]], *args: str
-    ) -> list[Digested]:
-        if self._engine is not None:
-            return await asyncio.to_thread(fn, self._engine, *args)
-        engine = create_sync_engine(self._rt.settings)
-        try:
-            return await asyncio.to_thread(fn, engine, *args)
-        finally:
-            engine.dispose()
+            flagged = await asyncio.to_thread(
+                mark_undigestible, self._engine, item.message_id, reason
+            )
+        except Exception:  # the store itself is failing: digest it again later
+            log.warning("flagging a message failed", extra={"id": item.message_id})
+            item.suspect = True
+            self.queue.put_back([item])
+            return
+        log.warning("message flagged", extra={"id": item.message_id, "reason": reason})
+        self._publish(flagged)
 
     def _publish(self, digested: list[Digested]) -> None:
         self.parsed += len(digested)

@@ -1,0 +1,191 @@
+"""Where a batch is digested: a supervised worker process, or (tests only) a thread.
+
+A process lane enforces the per-message budget the only way that works on C and Rust
+code: a worker silent for longer than the budget while reading one message is ended, and
+the lane says which message it was reading. A worker that dies is started again at once,
+whether it died mid-batch or while idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import socket
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from agentid.config import Settings
+from agentid.email.inbound import frames, processes
+from agentid.email.inbound.digest import Digested, digest
+from agentid.email.inbound.parse_process import digest_forever, is_transient
+from agentid.health import Health
+from agentid.store.db import create_sync_engine
+
+log = logging.getLogger("agentid.parse")
+
+PART = "parse-worker"
+STORE_SECONDS = 120.0  # reading or writing the store: not the message's budget
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a batch ended: ``stored`` (with ``digested``), ``overran`` or ``died`` (with
+    ``culprit``, the message being read then, if any), ``transient`` or ``failed``."""
+
+    kind: str
+    digested: tuple[Digested, ...] = ()
+    culprit: str | None = None
+    reason: str = ""
+
+
+class ThreadLane:
+    """Digest in a thread of the server process: no budget can be enforced (tests only)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._engine: Engine | None = None
+
+    async def start(self) -> None:
+        self._engine = create_sync_engine(self._settings, durable=False)
+
+    async def stop(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    async def digest(self, ids: list[str]) -> Outcome:
+        assert self._engine is not None
+        limits = self._settings.mime_limits()
+        try:
+            done = await asyncio.to_thread(digest, self._engine, ids, limits)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+            return Outcome("transient" if is_transient(exc) else "failed", reason=reason)
+        return Outcome("stored", tuple(done))
+
+
+class ProcessLane:
+    def __init__(self, settings: Settings, health: Health, name: str) -> None:
+        self._settings = settings
+        self._health = health
+        self._name = name
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._busy = False
+        self._stopping = False
+        self._reviving: asyncio.Task[None] | None = None
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    async def start(self) -> None:
+        ours, theirs = socket.socketpair()
+        settings = self._settings
+        self._process = processes.context().Process(
+            target=digest_forever,
+            args=(theirs, settings.resolved_database_url(sync=True), settings.database_schema),
+            name=self._name,
+            daemon=True,
+        )
+        await asyncio.to_thread(self._process.start)
+        theirs.close()
+        self._reader, self._writer = await asyncio.open_unix_connection(sock=ours)
+        loop = asyncio.get_running_loop()
+        sentinel = self._process.sentinel
+        loop.add_reader(sentinel, self._on_exit, self._process)
+
+    def _on_exit(self, process: multiprocessing.process.BaseProcess) -> None:
+        """The worker ended: while idle, start another now (mid-batch, ``digest`` does)."""
+        asyncio.get_running_loop().remove_reader(process.sentinel)
+        if self._stopping or process is not self._process:
+            return
+        self._health.mark_down(PART, f"{self._name} exited ({process.exitcode})")
+        if not self._busy and self._reviving is None:
+            self._reviving = asyncio.create_task(self._revive())
+
+    async def _revive(self) -> None:
+        try:
+            await self._end()
+            await self.start()
+            self.restarts += 1
+            self._health.mark_up(PART)
+        finally:
+            self._reviving = None
+
+    async def _end(self) -> None:
+        process, self._process = self._process, None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if process is not None:
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(process.sentinel)
+            if process.is_alive():
+                process.kill()
+            await asyncio.to_thread(process.join, 10)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._reviving is not None:
+            await self._reviving
+        if self._writer is not None:
+            self._writer.close()  # the worker ends when its socket closes
+            self._writer = None
+        process, self._process = self._process, None
+        if process is not None:
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(process.sentinel)
+            await asyncio.to_thread(process.join, 10)
+            if process.is_alive():
+                process.kill()
+
+    async def digest(self, ids: list[str]) -> Outcome:
+        if self._reviving is not None:
+            await self._reviving
+        if self._process is None or not self._process.is_alive():
+            await self._revive()
+        self._busy = True
+        try:
+            return await self._exchange(ids)
+        finally:
+            self._busy = False
+
+    async def _exchange(self, ids: list[str]) -> Outcome:
+        assert self._reader is not None and self._writer is not None
+        budget = self._settings.digest_budget_seconds
+        culprit: str | None = None
+        try:
+            frames.write(self._writer, (ids, self._settings.mime_limits()))
+            await self._writer.drain()
+            while True:
+                limit = budget if culprit is not None else STORE_SECONDS
+                async with asyncio.timeout(limit):
+                    kind, value = await frames.read(self._reader)
+                if kind == "begin":
+                    culprit = value
+                elif kind == "storing":
+                    culprit = None
+                elif kind == "stored":
+                    return Outcome("stored", tuple(value))
+                else:
+                    return Outcome(kind, reason=value)
+        except TimeoutError:
+            what = "overran" if culprit is not None else "transient"
+            log.warning("parse worker overran; ending it", extra={"id": culprit})
+            await self._replace(f"{self._name} ended: over its time")
+            return Outcome(what, culprit=culprit, reason="the store did not answer")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            await self._replace(f"{self._name} died")
+            return Outcome("died", culprit=culprit, reason="the parse worker died")
+
+    async def _replace(self, reason: str) -> None:
+        self._health.mark_down(PART, reason)
+        await self._end()
+        await self.start()
+        self.restarts += 1
+        self._health.mark_up(PART)

@@ -1,0 +1,73 @@
+"""A parse worker process: batches of message ids in, digested into the store, results out.
+
+In: ``(ids, limits)``. Out, in order: ``("begin", id)`` before each message is read (so the
+server knows which message overran its budget if this process has to be ended), then
+``("storing", n)``, then one of ``("stored", [Digested])``, ``("transient", reason)`` (the
+store failed for a reason that passes, such as a locked database, a full disk or a lost
+connection; nothing was written) or ``("failed", reason)`` (anything else).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+
+from agentid.email.inbound import frames
+from agentid.email.inbound.digest import digest
+from agentid.mime import Limits
+
+log = logging.getLogger("agentid.parse")
+
+# Store errors that say nothing about the message: retried later, never flagged on it.
+TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT) or (
+        isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+    )
+
+
+def digest_reporting(
+    engine: Engine, sock: socket.socket, ids: list[str], limits: Limits
+) -> tuple[str, object]:
+    def begin(message_id: str) -> None:
+        frames.send(sock, ("begin", message_id))
+
+    def storing(count: int) -> None:
+        frames.send(sock, ("storing", count))
+
+    try:
+        return "stored", digest(engine, ids, limits, begin=begin, storing=storing)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+        if is_transient(exc):
+            engine.dispose()  # its connections may be dead
+            return "transient", reason
+        log.exception("digest failed")
+        return "failed", reason
+
+
+def digest_forever(sock: socket.socket, sync_url: str, schema: str | None) -> None:
+    """Process entry point: runs until the server closes its end of the socket."""
+    from agentid.store.db import engine_for_url
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when this ends
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    engine = engine_for_url(sync_url, schema, durable=False)
+    try:
+        while True:
+            ok, request = frames.recv(sock)
+            if not ok:
+                return
+            ids, limits = request
+            frames.send(sock, digest_reporting(engine, sock, ids, limits))
+    except (BrokenPipeError, ConnectionError):
+        return
+    finally:
+        engine.dispose()
+        sock.close()
