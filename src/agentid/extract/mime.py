@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from agentid.mime import Mime, read
+from agentid.mime import DEFAULT_LIMITS, Limits, Mime, read
 
 from .extractor import extract_email
 from .models import EMPTY, Extraction
@@ -19,15 +19,17 @@ _HEADER_NAMES = (
 )
 
 
-def extract_mime(mime: Mime) -> Extraction:
-    """Extract from a message the MIME reader has read; never raises."""
+def extract_mime(mime: Mime, limits: Limits = DEFAULT_LIMITS) -> Extraction:
+    """Extract from a message the MIME reader has read; never raises. Codes and links sit
+    near the top of a message: the text is read up to the same limit as the HTML."""
     try:
         headers = {name: v for name in _HEADER_NAMES if (v := mime.header(name))}
+        text = mime.text[: limits.html_bytes] if mime.text else mime.text
         return extract_email(
             subject=mime.header("subject") or "",
             from_=mime.header("from") or "",
             headers=headers,
-            text=mime.text,
+            text=text,
             html=mime.html,
         )
     except Exception:

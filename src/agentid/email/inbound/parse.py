@@ -59,7 +59,7 @@ def parse_message(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     for f in fields(out):
         if f.name != "files":
             setattr(out, f.name, _cleaned(getattr(out, f.name)))
-    found = extract_mime(mime).as_dict()
+    found = extract_mime(mime, limits).as_dict()
     out.codes, out.links = _cleaned(found["codes"]), _cleaned(found["links"])
     if out.error is None and mime.problems:
         out.error = clean("; ".join(mime.problems))[:500]

@@ -52,11 +52,13 @@ class DigestQueue:
 
     def put_back(self, items: Iterable[Item]) -> None:
         """Items taken but not digested (a worker ended): first in line again."""
-        for item in items:
+        back = list(items)
+        for item in reversed(back):
             item.taken = False
             self._arrivals.appendleft(item)
+        for item in back:
             self._stack(item.project_id).append(item)
-            self._count += 1
+        self._count += len(back)
         self._changed.set()
 
     def close(self) -> None:

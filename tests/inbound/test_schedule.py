@@ -1,0 +1,85 @@
+"""DigestQueue: fair across projects, newest first, overdue first, suspects alone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from agentid.email.inbound.schedule import DigestQueue, Item
+
+
+def ids(batch: list[Item]) -> list[str]:
+    return [i.message_id for i in batch]
+
+
+def test_round_robin_across_projects_newest_first() -> None:
+    q = DigestQueue(max_lag=60)
+    for n in range(100):
+        q.put(Item(f"a{n}", "alpha", 10))
+    q.put(Item("b0", "beta", 10))
+    batch = q.take_now(4, 1 << 20)
+    assert ids(batch) == ["a99", "b0", "a98", "a97"]  # beta's one message is not behind a burst
+    assert len(q) == 97
+
+
+def test_overdue_messages_go_first_oldest_first() -> None:
+    q = DigestQueue(max_lag=5)
+    old = time.monotonic() - 10
+    q.put(Item("old1", "alpha", 10, queued_at=old))
+    q.put(Item("old2", "alpha", 10, queued_at=old + 1))
+    for n in range(5):
+        q.put(Item(f"new{n}", "alpha", 10))
+    assert ids(q.take_now(3, 1 << 20)) == ["old1", "old2", "new4"]
+    assert ids(q.take_now(10, 1 << 20)) == ["new3", "new2", "new1", "new0"]
+    assert len(q) == 0 and q.take_now(10, 1 << 20) == []
+
+
+def test_batches_bounded_by_bytes_but_never_empty() -> None:
+    q = DigestQueue(max_lag=60)
+    for n in range(5):
+        q.put(Item(f"m{n}", "alpha", 100))
+    assert len(q.take_now(10, 250)) == 3
+    q2 = DigestQueue(max_lag=60)
+    q2.put(Item("huge", "alpha", 10_000))
+    assert ids(q2.take_now(10, 250)) == ["huge"]
+
+
+def test_suspect_digested_alone_and_put_back_first() -> None:
+    q = DigestQueue(max_lag=60)
+    for n in range(3):
+        q.put(Item(f"m{n}", "alpha", 10))
+    batch = q.take_now(10, 1 << 20)
+    assert ids(batch) == ["m2", "m1", "m0"]
+    batch[1].suspect = True
+    q.put_back(batch)
+    assert ids(q.take_now(10, 1 << 20)) == ["m0"]  # stops before the suspect
+    assert ids(q.take_now(10, 1 << 20)) == ["m1"]  # the suspect alone
+    assert ids(q.take_now(10, 1 << 20)) == ["m2"]
+    assert len(q) == 0
+
+
+async def test_take_waits_and_close_wakes() -> None:
+    q = DigestQueue(max_lag=60)
+    taker = asyncio.create_task(q.take(10, 1 << 20))
+    await asyncio.sleep(0)
+    assert not taker.done()
+    q.put(Item("m", "alpha", 1))
+    assert ids(await asyncio.wait_for(taker, 5)) == ["m"]
+    closing = asyncio.create_task(q.take(10, 1 << 20))
+    await asyncio.sleep(0)
+    q.close()
+    assert await asyncio.wait_for(closing, 5) == []
+
+
+def test_no_starvation_under_sustained_burst() -> None:
+    """The oldest message of a never-ending burst is taken once it is overdue."""
+    q = DigestQueue(max_lag=0.05)
+    q.put(Item("first", "alpha", 1))
+    deadline = time.monotonic() + 5
+    seen: list[str] = []
+    while "first" not in seen and time.monotonic() < deadline:
+        q.put(Item(f"n{len(seen)}", "alpha", 1))
+        q.put(Item(f"m{len(seen)}", "alpha", 1))
+        seen += ids(q.take_now(1, 1 << 20))
+        time.sleep(0.001)
+    assert "first" in seen
