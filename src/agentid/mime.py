@@ -1,5 +1,7 @@
 """One MIME reader: raw bytes in, headers, text, html and attachments out, each read once.
 
+Every string it returns can be stored and served as JSON: no NUL, no lone surrogate.
+
 The header section is read here (ordered, unfolded, RFC 2047 words decoded, bad charsets
 read as Latin-1); the body tree is read by ``fast-mail-parser`` (Rust, about ten times
 the standard library's speed and iterative on deep nesting). A message it refuses (bad
@@ -28,6 +30,7 @@ _MIME_HEADERS = frozenset({b"content-type", b"content-transfer-encoding", b"mime
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?\s]*)\?=")
 _Q_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
 _HEADER_NAME = re.compile(rb"[!-9;-~]+")
+_FIELD_SPLIT = re.compile(rb"\r?\n(?![ \t])")  # between header fields, not inside folds
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +65,18 @@ class Mime:
     attachments: list[Attachment] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # limits hit, parts not readable
     no_header_section: bool = False
+    _by_name: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_header(self, name: str, value: str) -> None:
+        self.headers.append((name, value))
+        self._by_name.setdefault(name.lower(), []).append(value)
 
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        return next((v for n, v in self.headers if n.lower() == name), None)
+        values = self._by_name.get(name.lower())
+        return values[0] if values else None
 
     def all(self, name: str) -> list[str]:
-        name = name.lower()
-        return [v for n, v in self.headers if n.lower() == name]
+        return list(self._by_name.get(name.lower(), ()))
 
 
 def read(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> Mime:
@@ -122,27 +129,18 @@ def _read_headers(raw: bytes, out: Mime, limits: Limits) -> tuple[int, bytes]:
         out.problems.append(f"header section over {limits.header_bytes // 1024} KiB")
         block = block[: limits.header_bytes]
     mime: list[bytes] = []
-    lines = block.split(b"\n")
-    fields: list[list[bytes]] = []
-    for n, line in enumerate(lines):
-        line = line[:-1] if line.endswith(b"\r") else line
-        if line[:1] in (b" ", b"\t") and fields:
-            fields[-1].append(line)
-            continue
-        name, colon, _ = line.partition(b":")
+    offset = 0
+    for n, folded in enumerate(_FIELD_SPLIT.split(block)):
+        name, colon, value = folded.partition(b":")
         if not colon or not _HEADER_NAME.fullmatch(name):
             # Not a header line: the header section ended early (no blank line after it).
-            if n == 0:
-                out.no_header_section = True
-            body_at = sum(len(x) + 1 for x in lines[:n])
+            out.no_header_section = n == 0
+            body_at = block.find(folded, offset)
             break
-        fields.append([line])
-    for folded in fields:
-        name, _, first = folded[0].partition(b":")
-        value = b"\r\n".join([first, *folded[1:]])
+        offset += len(folded)
         if name.lower() in _MIME_HEADERS:
-            mime.append(b"\r\n".join(folded))
-        out.headers.append((_text(name), decode_header(_text(value))))
+            mime.append(folded)
+        out.add_header(_text(name), clean(decode_header(_text(value))))
     return min(body_at, len(raw)), b"\r\n".join(mime) + (b"\r\n" if mime else b"")
 
 
@@ -200,6 +198,22 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         return data.decode("utf-8", errors="replace")
 
 
+def clean(value: str) -> str:
+    """Text safe to store and to serve as JSON: lone surrogates (bytes a parser kept
+    undecoded) are read as UTF-8 or become U+FFFD, and NUL (which PostgreSQL cannot hold in
+    text or jsonb) becomes U+FFFD too."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                data = value.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # surrogates that were never bytes
+                data = value.encode("utf-8", "replace")
+            value = data.decode("utf-8", "replace")
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
 # -- body tree --------------------------------------------------------------------------
 
 
@@ -234,9 +248,9 @@ def _read_body_fast(data: bytes, out: Mime, limits: Limits) -> None:
         out.attachments.append(
             Attachment(
                 index=len(out.attachments),
-                filename=decode_words(a.filename) if a.filename else None,
-                content_type=(a.mimetype or "application/octet-stream").lower(),
-                content_id=(a.content_id or "").strip("<> ") or None,
+                filename=clean(decode_words(a.filename)) if a.filename else None,
+                content_type=clean((a.mimetype or "application/octet-stream").lower())[:255],
+                content_id=clean((a.content_id or "").strip("<> ")) or None,
                 data=a.content,
             )
         )
@@ -246,9 +260,9 @@ def _read_body_fast(data: bytes, out: Mime, limits: Limits) -> None:
 
 def _set_bodies(out: Mime, texts: list[str], htmls: list[str], limits: Limits) -> None:
     if texts:
-        out.text = "\n\n".join(texts).replace("\r\n", "\n")
+        out.text = clean("\n\n".join(texts).replace("\r\n", "\n"))
     if htmls:
-        html = "\n".join(htmls).replace("\r\n", "\n")
+        html = clean("\n".join(htmls).replace("\r\n", "\n"))
         if len(html) > limits.html_bytes:
             out.problems.append(f"HTML over {limits.html_bytes // MiB} MiB")
             html = html[: limits.html_bytes]
@@ -285,9 +299,9 @@ def _read_body_lenient(data: bytes, out: Mime, limits: Limits) -> None:
         out.attachments.append(
             Attachment(
                 index=len(out.attachments),
-                filename=decode_words(filename) if isinstance(filename, str) else None,
-                content_type=ctype,
-                content_id=(str(part.get("content-id") or "")).strip("<> ") or None,
+                filename=clean(decode_words(filename)) if isinstance(filename, str) else None,
+                content_type=clean(ctype)[:255],
+                content_id=clean(str(part.get("content-id") or "").strip("<> ")) or None,
                 data=content,
             )
         )

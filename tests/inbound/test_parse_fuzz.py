@@ -79,3 +79,35 @@ def test_ingest_extracts_exactly_as_agentid_extract(shared_dir: Path) -> None:
         raw = path.read_bytes()
         parsed = parse_message(raw)
         assert {"codes": parsed.codes, "links": parsed.links} == extract_eml(raw).as_dict(), path
+
+
+local = st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,15}", fullmatch=True)
+domain = st.from_regex(r"[a-z0-9]{1,10}\.(test|example|org)", fullmatch=True)
+display = st.from_regex(r"[A-Za-z][A-Za-z ]{0,15}", fullmatch=True)
+
+
+@st.composite
+def address_lists(draw: st.DrawFn) -> str:
+    items = []
+    for _ in range(draw(st.integers(1, 5))):
+        addr = f"{draw(local)}@{draw(domain)}"
+        style = draw(st.sampled_from(["bare", "angle", "named", "quoted"]))
+        items.append(
+            {
+                "bare": addr,
+                "angle": f"<{addr}>",
+                "named": f"{draw(display).strip() or 'X'} <{addr}>",
+                "quoted": f'"{draw(display)}, Jr" <{addr}>',
+            }[style]
+        )
+    return ", ".join(items)
+
+
+@given(address_lists())
+def test_fast_address_lists_agree_with_the_standard_library(value: str) -> None:
+    from email.utils import getaddresses
+
+    from agentid.email.inbound.parse import addresses_in
+
+    expected = [a.lower() for _, a in getaddresses([value]) if "@" in a]
+    assert addresses_in(value) == expected

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
-from agentid.email.inbound.parse import Parsed, clean, parse_message
+from agentid.email.inbound.parse import Parsed, parse_message
 from agentid.ids import new_id
 from agentid.mime import DEFAULT_LIMITS, Limits
 from agentid.store.db import insert_ignoring_duplicates
@@ -188,9 +188,9 @@ def _attachment_rows(message_id: str, p: Parsed) -> list[dict[str, Any]]:
         {
             "message_id": message_id,
             "idx": a.index,
-            "filename": clean(a.filename) if a.filename is not None else None,
-            "content_type": clean(a.content_type)[:255],
-            "content_id": clean(a.content_id) if a.content_id is not None else None,
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "content_id": a.content_id,
             "size": a.size,
             "data": a.data,
         }

@@ -7,12 +7,13 @@ the reader's limits is flagged with that limit and keeps what was read within it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from email.utils import getaddresses, parseaddr
+import re
+from dataclasses import dataclass, field
+from email.utils import getaddresses
 from typing import Any
 
 from agentid.extract.mime import extract_mime
-from agentid.mime import DEFAULT_LIMITS, Attachment, Limits, Mime, read
+from agentid.mime import DEFAULT_LIMITS, Attachment, Limits, Mime, clean, read
 
 AUTH_HEADERS = (
     "authentication-results",
@@ -44,9 +45,22 @@ class Parsed:
     files: list[Attachment] = field(default_factory=list)  # the attachments' bytes
 
 
+# An <angle-address>, or a run of characters that cannot separate addresses (linear).
+_TOKEN = re.compile(r"<([^<>\s]*)>|([^\s,<>\"()\[\]:;]+)")
+
+
+def addresses_in(value: str) -> list[str]:
+    """The addresses in an address-list header, lower-cased. Plain lists (``a@x, B <b@y>``)
+    take a fast path; quoted names and comments go through the standard library."""
+    if '"' in value or "(" in value or "\\" in value:
+        found = [addr for _, addr in getaddresses([value]) if "@" in addr]
+    else:
+        found = [a or b for a, b in _TOKEN.findall(value) if "@" in (a or b)]
+    return [addr.lower()[:MAX_ADDRESS] for addr in found]
+
+
 def _addresses(mime: Mime, name: str) -> list[str]:
-    values = mime.all(name)
-    return [addr.lower()[:MAX_ADDRESS] for _, addr in getaddresses(values) if "@" in addr]
+    return [addr for value in mime.all(name) for addr in addresses_in(value)]
 
 
 def parse_message(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
@@ -55,12 +69,9 @@ def parse_message(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     try:
         _fill(out, mime)
     except Exception as exc:
-        out.error = f"{type(exc).__name__}: {str(exc)[:200]}"
-    for f in fields(out):
-        if f.name != "files":
-            setattr(out, f.name, _cleaned(getattr(out, f.name)))
-    found = extract_mime(mime, limits).as_dict()
-    out.codes, out.links = _cleaned(found["codes"]), _cleaned(found["links"])
+        out.error = clean(f"{type(exc).__name__}: {str(exc)[:200]}")
+    found = extract_mime(mime, limits).as_dict()  # from clean text: clean too
+    out.codes, out.links = found["codes"], found["links"]
     if out.error is None and mime.problems:
         out.error = clean("; ".join(mime.problems))[:500]
     if out.error is None and mime.no_header_section:
@@ -72,7 +83,7 @@ def _fill(out: Parsed, mime: Mime) -> None:
     out.headers = [[name, value] for name, value in mime.headers]
     out.from_header = mime.header("from")
     if out.from_header:
-        out.from_address = parseaddr(out.from_header)[1].lower()[:MAX_ADDRESS] or None
+        out.from_address = next(iter(addresses_in(out.from_header)), None)
     out.subject = mime.header("subject")
     out.message_id = mime.header("message-id")
     out.date = mime.header("date")
@@ -94,24 +105,3 @@ def _fill(out: Parsed, mime: Mime) -> None:
         }
         for a in mime.attachments
     ]
-
-
-def clean(value: str) -> str:
-    """Text safe to store and to serve as JSON: bytes the parser kept undecoded (as lone
-    surrogates) are read as UTF-8 or become U+FFFD, and NUL (which PostgreSQL cannot hold in
-    text or jsonb) becomes U+FFFD too."""
-    try:
-        data = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # surrogates that were never bytes
-        data = value.encode("utf-8", "replace")
-    return data.decode("utf-8", "replace").replace("\x00", "\ufffd")
-
-
-def _cleaned(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean(value)
-    if isinstance(value, list):
-        return [_cleaned(v) for v in value]
-    if isinstance(value, dict):
-        return {_cleaned(k): _cleaned(v) for k, v in value.items()}
-    return value
