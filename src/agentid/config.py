@@ -20,6 +20,11 @@ _ASYNC_DRIVERS = ("postgresql+asyncpg://", "sqlite+aiosqlite://")
 _SYNC_DRIVERS = ("postgresql+psycopg://", "sqlite://")
 
 
+def default_parse_processes() -> int:
+    """One per core but one, which the SMTP listener, the API and the spool share."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 class BareLineEndings(StrEnum):
     """What the SMTP listener does with a DATA body holding a bare CR or LF."""
 
@@ -52,7 +57,7 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     dkim_selector: str = "agentid"
     dmarc_policy: str = "quarantine"
-    parse_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64)
+    parse_processes: int = Field(default_factory=default_parse_processes, ge=0, le=64)
     digest_budget_seconds: float = Field(default=2.0, gt=0)
     max_digest_lag_seconds: float = Field(default=10.0, gt=0)
     max_header_bytes: int = Field(default=256 * 1024, gt=0)

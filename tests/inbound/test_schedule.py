@@ -22,16 +22,26 @@ def test_round_robin_across_projects_newest_first() -> None:
     assert len(q) == 97
 
 
-def test_overdue_messages_go_first_oldest_first() -> None:
+def test_overdue_messages_take_half_a_batch_oldest_first() -> None:
     q = DigestQueue(max_lag=5)
     old = time.monotonic() - 10
-    q.put(Item("old1", "alpha", 10, queued_at=old))
-    q.put(Item("old2", "alpha", 10, queued_at=old + 1))
+    for n in range(3):
+        q.put(Item(f"old{n}", "alpha", 10, queued_at=old + n))
     for n in range(5):
         q.put(Item(f"new{n}", "alpha", 10))
-    assert ids(q.take_now(3, 1 << 20)) == ["old1", "old2", "new4"]
-    assert ids(q.take_now(10, 1 << 20)) == ["new3", "new2", "new1", "new0"]
+    assert ids(q.take_now(4, 1 << 20)) == ["old0", "old1", "new4", "new3"]
+    assert ids(q.take_now(10, 1 << 20)) == ["old2", "new2", "new1", "new0"]
     assert len(q) == 0 and q.take_now(10, 1 << 20) == []
+
+
+def test_round_robin_across_addresses_of_one_project() -> None:
+    q = DigestQueue(max_lag=60)
+    for n in range(100):
+        q.put(Item(f"flood{n}", "alpha", 10, "flood@alpha.test"))
+    q.put(Item("waited", "alpha", 10, "signup@alpha.test"))
+    for n in range(100, 200):
+        q.put(Item(f"flood{n}", "alpha", 10, "flood@alpha.test"))
+    assert ids(q.take_now(2, 1 << 20)) == ["flood199", "waited"]
 
 
 def test_batches_bounded_by_bytes_but_never_empty() -> None:

@@ -8,32 +8,15 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, event
-from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from agentid.config import Settings
+from agentid.store.engines import engine_for_url, insert_ignoring_duplicates, sqlite_pragmas
+
+__all__ = ["create_engine", "create_sync_engine", "engine_for_url", "insert_ignoring_duplicates"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints: agentid.store.checkpoint
-    cursor.execute("PRAGMA journal_size_limit=67108864")
-    cursor.close()
-
-
-def _sqlite_pragmas_lazy(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
-    _sqlite_pragmas(dbapi_conn, record)
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -52,7 +35,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         kwargs["pool_size"] = 10
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
     return engine
 
 
@@ -60,22 +43,6 @@ def create_sync_engine(settings: Settings, *, durable: bool = True) -> Engine:
     """A blocking engine for the spool's writer thread and the parse workers."""
     url = settings.resolved_database_url(sync=True)
     return engine_for_url(url, settings.database_schema, durable=durable)
-
-
-def engine_for_url(url: str, schema: str | None, *, durable: bool = True) -> Engine:
-    """``durable=False`` commits without waiting for the disk: only for writes that can be
-    redone from durable data after a crash (parsed fields, from the committed raw message).
-    Both backends log sequentially, so the next durable commit flushes these too."""
-    kwargs: dict[str, Any] = {"pool_size": 2, "max_overflow": 2}
-    options = [f"-csearch_path={schema}"] if schema else []
-    if not durable:
-        options.append("-csynchronous_commit=off")
-    if url.startswith("postgresql") and options:
-        kwargs["connect_args"] = {"options": " ".join(options)}
-    engine = sa_create_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas if durable else _sqlite_pragmas_lazy)
-    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -93,14 +60,3 @@ async def migrate(engine: AsyncEngine) -> None:
     """Apply every Alembic migration not yet applied (run on each start)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
-
-
-def insert_ignoring_duplicates(dialect: str, table: Any) -> Any:
-    """An INSERT that skips rows whose key already exists, on either backend."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table).on_conflict_do_nothing()

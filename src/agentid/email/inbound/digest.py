@@ -16,7 +16,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from agentid.email.inbound.parse import Parsed, parse_message
 from agentid.ids import new_id
 from agentid.mime import DEFAULT_LIMITS, Limits
-from agentid.store.db import insert_ignoring_duplicates
+from agentid.store.engines import insert_ignoring_duplicates
 from agentid.store.tables import (
     CodeRow,
     Message,

@@ -54,7 +54,7 @@ def digest_reporting(
 
 def digest_forever(sock: socket.socket, sync_url: str, schema: str | None) -> None:
     """Process entry point: runs until the server closes its end of the socket."""
-    from agentid.store.db import engine_for_url
+    from agentid.store.engines import engine_for_url
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when this ends
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -10,7 +10,11 @@ from __future__ import annotations
 import multiprocessing
 from multiprocessing.context import ForkServerContext
 
-PRELOAD = ["agentid.email.inbound.spool_writer", "agentid.email.inbound.parse_process"]
+PRELOAD = [
+    "agentid.email.inbound.spool_writer",
+    "agentid.email.inbound.parse_process",
+    "agentid.email.inbound.preloaded",  # last: freezes what the others loaded
+]
 
 
 def context() -> ForkServerContext:

@@ -1,13 +1,16 @@
-"""Which committed messages are digested next: fair across projects, fresh first, none starved.
+"""Which committed messages are digested next: fair across projects and their addresses,
+fresh first, none starved.
 
-- Round-robin across projects: a burst to one project takes one turn in each round, so a
-  message to another project waits for at most a batch, not for the burst.
-- Newest first within a project: the message an agent is waiting for right now is the one
-  that just arrived, not the ten thousand before it.
-- A message waiting longer than the maximum lag goes before everything else, oldest first,
-  so under sustained load nothing waits for ever.
+- Round-robin across projects, and within a project across the addresses mail came to: a
+  burst to one alias takes one turn in each round, so a message to another alias (or
+  another project) waits for at most a batch, not for the burst.
+- Newest first within an address: the message an agent is waiting for right now is the
+  one that just arrived, not the ten thousand before it.
+- A message waiting longer than the maximum lag is overdue: up to half of every batch goes
+  to overdue messages, oldest first, so under sustained load nothing waits for ever, and
+  fresh mail still gets the other half.
 
-Items are taken lazily from two views (per-project stacks, one arrival queue): an item
+Items are taken lazily from two views (per-address stacks, one arrival queue): an item
 taken through one view is skipped when the other reaches it.
 """
 
@@ -25,17 +28,47 @@ class Item:
     message_id: str
     project_id: str
     size: int
+    address: str = ""  # the (first) envelope recipient: the unit of fairness in a project
     queued_at: float = field(default_factory=time.monotonic)
     suspect: bool = False  # a worker died while reading it: digest it alone
     taken: bool = False
+
+
+class _Rotation:
+    """Keys taking turns, each with a stack of items (taken ones are skipped lazily)."""
+
+    def __init__(self) -> None:
+        self.order: deque[str] = deque()
+        self.stacks: dict[str, deque[Item]] = {}
+
+    def push(self, key: str, item: Item) -> None:
+        stack = self.stacks.get(key)
+        if stack is None:
+            stack = self.stacks[key] = deque()
+            self.order.append(key)
+        stack.append(item)
+
+    def next_key(self) -> str | None:
+        """The key whose turn it is (moved to the back), after dropping empty ones."""
+        while self.order:
+            key = self.order[0]
+            stack = self.stacks[key]
+            while stack and stack[-1].taken:
+                stack.pop()
+            if stack:
+                self.order.rotate(-1)
+                return key
+            del self.stacks[key]
+            self.order.popleft()
+        return None
 
 
 class DigestQueue:
     def __init__(self, max_lag: float) -> None:
         self._max_lag = max_lag
         self._arrivals: deque[Item] = deque()
-        self._projects: dict[str, deque[Item]] = {}
-        self._rotation: deque[str] = deque()
+        self._projects: dict[str, _Rotation] = {}  # project -> its addresses taking turns
+        self._project_order: deque[str] = deque()
         self._count = 0
         self._changed = asyncio.Event()
         self._closed = False
@@ -46,7 +79,7 @@ class DigestQueue:
     def put(self, item: Item) -> None:
         item.taken = False
         self._arrivals.append(item)
-        self._stack(item.project_id).append(item)
+        self._push(item)
         self._count += 1
         self._changed.set()
 
@@ -57,7 +90,7 @@ class DigestQueue:
             item.taken = False
             self._arrivals.appendleft(item)
         for item in back:
-            self._stack(item.project_id).append(item)
+            self._push(item)
         self._count += len(back)
         self._changed.set()
 
@@ -80,12 +113,9 @@ class DigestQueue:
     def take_now(self, max_count: int, max_bytes: int) -> list[Item]:
         batch: list[Item] = []
         size = 0
-
-        def full() -> bool:
-            return len(batch) >= max_count or (size >= max_bytes and bool(batch))
-
         overdue = time.monotonic() - self._max_lag
-        while self._arrivals and not full():
+        overdue_room = max(1, max_count // 2)
+        while self._arrivals and len(batch) < overdue_room and size < max_bytes:
             head = self._arrivals[0]
             if head.taken:
                 self._arrivals.popleft()
@@ -97,36 +127,41 @@ class DigestQueue:
             size += head.size
             if head.suspect:
                 return batch
-        while self._rotation and not full():
-            project_id = self._rotation[0]
-            self._rotation.rotate(-1)
-            stack = self._projects[project_id]
-            while stack and stack[-1].taken:
-                stack.pop()
-            if not stack:
-                del self._projects[project_id]
-                self._rotation.remove(project_id)
-                continue
-            item = stack[-1]
-            if item.suspect:
-                if batch:
-                    break
-                stack.pop()
-                self._take(item, batch)
-                return batch
-            stack.pop()
+        while len(batch) < max_count and (size < max_bytes or not batch):
+            item = self._next_fresh()
+            if item is None:
+                break
+            if item.suspect and batch:
+                break
+            self._projects[item.project_id].stacks[item.address].pop()
             self._take(item, batch)
             size += item.size
+            if item.suspect:
+                break
         return batch
+
+    def _next_fresh(self) -> Item | None:
+        """The newest item of the next address of the next project, not yet taken."""
+        while self._project_order:
+            project_id = self._project_order[0]
+            project = self._projects[project_id]
+            address = project.next_key()
+            if address is None:  # nothing left in this project
+                self._project_order.popleft()
+                del self._projects[project_id]
+                continue
+            self._project_order.rotate(-1)
+            return project.stacks[address][-1]
+        return None
 
     def _take(self, item: Item, batch: list[Item]) -> None:
         item.taken = True
         self._count -= 1
         batch.append(item)
 
-    def _stack(self, project_id: str) -> deque[Item]:
-        stack = self._projects.get(project_id)
-        if stack is None:
-            stack = self._projects[project_id] = deque()
-            self._rotation.append(project_id)
-        return stack
+    def _push(self, item: Item) -> None:
+        project = self._projects.get(item.project_id)
+        if project is None:
+            project = self._projects[item.project_id] = _Rotation()
+            self._project_order.append(item.project_id)
+        project.push(item.address, item)

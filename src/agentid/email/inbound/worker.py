@@ -77,7 +77,8 @@ class ParseWorker:
     def committed(self, arrivals: Sequence[Arrival]) -> None:
         for arrival in arrivals:
             for project_id, message_id in arrival.message_ids.items():
-                self.queue.put(Item(message_id, project_id, len(arrival.raw)))
+                address = arrival.recipients[project_id][0]
+                self.queue.put(Item(message_id, project_id, len(arrival.raw), address))
 
     async def recover(self) -> int:
         """Queue every message committed but never digested (after a crash)."""
@@ -92,13 +93,13 @@ class ParseWorker:
             )
             rows = (
                 await session.execute(
-                    select(Message.id, Message.project_id, Message.size)
+                    select(Message.id, Message.project_id, Message.size, Message.rcpt_to)
                     .where(Message.status == "received")
                     .order_by(Message.id)
                 )
             ).all()
-        for message_id, project_id, size in rows:
-            self.queue.put(Item(message_id, project_id, size))
+        for message_id, project_id, size, rcpt_to in rows:
+            self.queue.put(Item(message_id, project_id, size, (rcpt_to or [""])[0]))
         if rows:
             log.info("recovering undigested messages", extra={"count": len(rows)})
         return len(rows)

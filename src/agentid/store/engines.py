@@ -1,0 +1,55 @@
+"""Blocking engines for the helper processes, kept free of Alembic and the settings model
+so the processes forked for the spool and the parse workers stay small."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+
+def sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints: agentid.store.checkpoint
+    cursor.execute("PRAGMA journal_size_limit=67108864")
+    cursor.close()
+
+
+def sqlite_pragmas_lazy(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+    sqlite_pragmas(dbapi_conn, record)
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def engine_for_url(url: str, schema: str | None, *, durable: bool = True) -> Engine:
+    """``durable=False`` commits without waiting for the disk: only for writes that can be
+    redone from durable data after a crash (parsed fields, from the committed raw message).
+    Both backends log sequentially, so the next durable commit flushes these too."""
+    kwargs: dict[str, Any] = {"pool_size": 2, "max_overflow": 2}
+    options = [f"-csearch_path={schema}"] if schema else []
+    if not durable:
+        options.append("-csynchronous_commit=off")
+    if url.startswith("postgresql") and options:
+        kwargs["connect_args"] = {"options": " ".join(options)}
+    engine = sa_create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", sqlite_pragmas if durable else sqlite_pragmas_lazy)
+    return engine
+
+
+def insert_ignoring_duplicates(dialect: str, table: Any) -> Any:
+    """An INSERT that skips rows whose key already exists, on either backend."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
