@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest import RCPTS, smtp_source
+from ingest import RCPTS, smtp_source, smtp_source_tool
 from serverproc import Agentid, rss_mb, tree_pss_mb
 from smtp_load import run_load
 
@@ -34,7 +34,10 @@ def main() -> None:
             idle, idle_tree = rss_mb(server.proc.pid), tree_pss_mb(server.proc.pid)
             samples, sent = [], 0
             for _ in range(args.rounds):
-                if smtp_source(server.smtp_port, per_round, 20, 10240) is None:
+                load = argparse.Namespace(messages=per_round, sessions=20, size=10240)
+                if smtp_source_tool() is not None:
+                    smtp_source(server.smtp_port, load)
+                else:
                     asyncio.run(
                         run_load("127.0.0.1", server.smtp_port, RCPTS, per_round, 20, 10240)
                     )
