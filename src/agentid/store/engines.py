@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
@@ -53,3 +55,18 @@ def insert_ignoring_duplicates(dialect: str, table: Any) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def transient(exc: Exception) -> bool:
+    """Store errors that may pass by themselves: disk full, database locked, a dropped or
+    refused connection, no connection free in the pool. A constraint or bad SQL will not."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: first line of the message``, from the driver's error when there is one."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    name, lines = type(cause).__name__, str(cause).strip().splitlines()
+    return f"{name}: {lines[0][:200]}" if lines else name

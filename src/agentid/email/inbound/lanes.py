@@ -20,9 +20,10 @@ from sqlalchemy import Engine
 from agentid.config import Settings
 from agentid.email.inbound import frames, processes
 from agentid.email.inbound.digest import Digested, digest
-from agentid.email.inbound.parse_process import digest_forever, is_transient
+from agentid.email.inbound.parse_process import digest_forever
 from agentid.health import Health
 from agentid.store.db import create_sync_engine
+from agentid.store.engines import describe, transient
 
 log = logging.getLogger("agentid.parse")
 
@@ -61,8 +62,7 @@ class ThreadLane:
         try:
             done = await asyncio.to_thread(digest, self._engine, ids, limits)
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {str(exc)[:300]}"
-            return Outcome("transient" if is_transient(exc) else "failed", reason=reason)
+            return Outcome("transient" if transient(exc) else "failed", reason=describe(exc))
         return Outcome("stored", tuple(done))
 
 

@@ -14,22 +14,13 @@ import signal
 import socket
 
 from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
 
 from agentid.email.inbound import frames
 from agentid.email.inbound.digest import digest
 from agentid.mime import Limits
+from agentid.store.engines import describe, transient
 
 log = logging.getLogger("agentid.parse")
-
-# Store errors that say nothing about the message: retried later, never flagged on it.
-TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
-
-
-def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, TRANSIENT) or (
-        isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
-    )
 
 
 def digest_reporting(
@@ -44,8 +35,8 @@ def digest_reporting(
     try:
         return "stored", digest(engine, ids, limits, begin=begin, storing=storing)
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
-        if is_transient(exc):
+        reason = describe(exc)
+        if transient(exc):
             engine.dispose()  # its connections may be dead
             return "transient", reason
         log.exception("digest failed")

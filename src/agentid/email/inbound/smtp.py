@@ -14,7 +14,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from agentid.config import BareLineEndings, Settings
 from agentid.email.inbound.routing import Accept, RecipientRouter
-from agentid.email.inbound.spool import Arrival, Spool
+from agentid.email.inbound.spool import Arrival, Spool, SpoolError
 
 log = logging.getLogger("agentid.smtp")
 
@@ -99,6 +99,9 @@ class InboundHandler:
         )
         try:
             await self._spool.submit(arrival)
+        except SpoolError as exc:  # the writer or the store is down: /healthz says so, once
+            log.debug("message not stored", extra={"size": len(raw), "error": str(exc)})
+            return NOT_STORED
         except Exception:
             log.exception("message not stored", extra={"size": len(raw)})
             return NOT_STORED

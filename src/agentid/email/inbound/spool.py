@@ -6,23 +6,30 @@ SQLite runs with synchronous=FULL, PostgreSQL flushes its WAL at COMMIT); while 
 writes, the next batch gathers. The writer is a process, not a thread, so the commit
 never competes with the SMTP sessions for the event loop's interpreter lock.
 Committed messages go on to the parse worker.
+
+The writer is supervised: if it dies it is started again (0.1 s later, doubling to 2 s
+while it keeps dying). Until then ``submit`` refuses at once (451), "spool-writer" is
+down in ``runtime.health`` (/healthz 503, one log line). Nothing is acknowledged before
+its batch commits. The batch the dead writer held goes to the next one, once: sending
+it again is safe, as the writer skips rows already stored (ids are fixed before the
+first send). If that writer dies too, or does not come up, the senders get 451.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
-import pickle
+import signal
 import socket
-import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from agentid.email.inbound import processes
-from agentid.email.inbound.spool_writer import Batch, write_forever
+from agentid.email.inbound import frames, processes
+from agentid.email.inbound.spool_writer import Batch, Reply, write_forever
 from agentid.ids import new_id
 from agentid.runtime import Runtime
 
@@ -30,7 +37,10 @@ log = logging.getLogger("agentid.spool")
 
 BATCH_MAX_MESSAGES = 256
 BATCH_MAX_BYTES = 64 * 1024 * 1024
-FRAME = struct.Struct("!Q")
+PART = "spool-writer"  # its name in runtime.health and /healthz
+RESTART_FIRST, RESTART_MAX = 0.1, 2.0  # seconds before starting a writer again
+LAUNCH_TIMEOUT = 30.0  # for a new writer's READY (the first one boots the fork server)
+MAX_SENDS = 2  # writers a message is handed to before it fails
 
 
 @dataclass(slots=True)
@@ -50,10 +60,12 @@ class Arrival:
 class _Pending:
     arrival: Arrival
     done: asyncio.Future[None]
+    sent: int = 0  # writers it was handed to
 
 
 class SpoolError(Exception):
-    """The batch holding a message could not be committed."""
+    """The message was not committed (451: try later). One line, no chained cause: while
+    the writer is down every message fails alike, and ``runtime.health`` logged why."""
 
 
 class Spool:
@@ -65,35 +77,39 @@ class Spool:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._acks: asyncio.Task[None] | None = None
+        self._ready = False  # a writer is up and answering
+        self._supervisor: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
         self._flushed = asyncio.Event()
+        self._restart_delay = RESTART_FIRST
         self.batches = 0
         self.messages = 0
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        """The writer process's id while one is up."""
+        return self._process.pid if self._ready and self._process is not None else None
+
+    @property
+    def in_flight(self) -> int:
+        """Messages handed to the writer and not answered yet."""
+        return len(self._in_flight)
 
     async def start(self) -> None:
-        ours, theirs = socket.socketpair()
-        settings = self._rt.settings
-        context = processes.context()
-        self._process = context.Process(
-            target=write_forever,
-            args=(theirs, settings.resolved_database_url(sync=True), settings.database_schema),
-            name="agentid-spool",
-            daemon=True,
-        )
-        self._process.start()
-        theirs.close()
-        self._reader, self._writer = await asyncio.open_unix_connection(sock=ours)
-        self._acks = asyncio.create_task(self._read_acks(), name="agentid-spool-acks")
+        await self._launch()
+        self._supervisor = asyncio.create_task(self._supervise(), name="agentid-spool-writer")
 
     async def stop(self) -> None:
         """Commit everything submitted so far, then end the writer."""
         while self._waiting or self._in_flight:
             self._flushed.clear()
             await self._flushed.wait()
+        self._closing.set()
         if self._writer is not None:
             self._writer.close()
-        if self._acks is not None:
-            await self._acks
+        if self._supervisor is not None:
+            await self._supervisor
         if self._process is not None:
             await asyncio.to_thread(self._process.join, 10)
             if self._process.is_alive():
@@ -101,8 +117,8 @@ class Spool:
         log.info("spool stopped", extra={"batches": self.batches, "messages": self.messages})
 
     async def submit(self, arrival: Arrival) -> None:
-        """Return once ``arrival`` is durably committed; raise if it could not be."""
-        if self._acks is None or self._acks.done():
+        """Return once ``arrival`` is durably committed; raise SpoolError if it could not be."""
+        if not self._ready or self._closing.is_set():
             raise SpoolError("the spool writer is not running")
         for project_id in arrival.recipients:
             arrival.message_ids[project_id] = new_id()
@@ -120,49 +136,144 @@ class Spool:
                 break
             count += 1
             size += len(pending.arrival.raw)
+            pending.sent += 1
         batch, self._waiting = self._waiting[:count], self._waiting[count:]
         self._in_flight = batch
-        payload = pickle.dumps(batch_of([p.arrival for p in batch]), pickle.HIGHEST_PROTOCOL)
         assert self._writer is not None
-        self._writer.writelines((FRAME.pack(len(payload)), payload))  # no copy of the batch
+        frames.write(self._writer, batch_of([p.arrival for p in batch]))
 
-    async def _read_acks(self) -> None:
-        assert self._reader is not None
+    async def _launch(self) -> None:
+        """Start a writer process and wait for its READY; raise SpoolError if none comes."""
+        settings = self._rt.settings
+        ours, theirs = socket.socketpair()
+        process = processes.context().Process(
+            target=write_forever,
+            args=(theirs, settings.resolved_database_url(sync=True), settings.database_schema),
+            name="agentid-spool",
+            daemon=True,
+        )
+        try:
+            await asyncio.to_thread(process.start)  # the fork server may be slow to answer
+        except Exception as exc:
+            ours.close()
+            raise SpoolError(f"could not start the spool writer: {exc}") from None
+        finally:
+            theirs.close()
+        self._process = process
+        reader, writer = await asyncio.open_unix_connection(sock=ours)
+        try:
+            reply = await asyncio.wait_for(_read_reply(reader), LAUNCH_TIMEOUT)
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+            reply = None
+        if reply is None or reply.status != "ready":
+            writer.close()
+            process.kill()
+            await asyncio.to_thread(process.join, 5)
+            why = f": {reply.error}" if reply is not None and reply.error else ""
+            raise SpoolError(f"the spool writer did not start{why}")
+        self._reader, self._writer, self._ready = reader, writer, True
+        self._rt.health.mark_up(PART)
+
+    async def _supervise(self) -> None:
+        """Read the writer's answers; when it dies, hand its batch back and start another."""
         try:
             while True:
-                (length,) = FRAME.unpack(await self._reader.readexactly(FRAME.size))
-                # Our own writer process, over a private socketpair: trusted bytes.
-                error: str | None = pickle.loads(await self._reader.readexactly(length))  # noqa: S301
-                self._finish(error)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            if self._in_flight or self._waiting:
-                log.error("the spool writer went away", extra={"waiting": len(self._waiting)})
+                await self._read_replies()
+                self._ready = False
+                if self._closing.is_set():
+                    return
+                self._rt.health.mark_down(PART, await self._reap())
+                self._hand_back()
+                while not self._ready:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), self._restart_delay)
+                        return  # stopping, and stop() saw nothing held: nothing to start
+                    self._restart_delay = min(self._restart_delay * 2, RESTART_MAX)
+                    try:
+                        await self._launch()
+                    except SpoolError as exc:
+                        self._rt.health.mark_down(PART, str(exc))
+                        self._fail(self._waiting, "the spool writer is not running")
+                        self._waiting = []
+                        self._settle()
+                self.restarts += 1
+                if self._closing.is_set() and self._writer is not None:
+                    self._writer.close()  # stop() came while it started: end it at once
+                elif self._waiting:
+                    self._send()
+        except Exception as exc:  # a bug here must not leave senders waiting forever
+            log.exception("spool supervisor failed")
+            self._rt.health.mark_down(PART, f"supervisor failed: {type(exc).__name__}")
         finally:
-            for pending in self._in_flight + self._waiting:
-                if not pending.done.done():
-                    pending.done.set_exception(SpoolError("the spool writer went away"))
+            self._ready = False
+            self._fail(self._in_flight + self._waiting, "the spool writer is not running")
             self._in_flight, self._waiting = [], []
-            self._flushed.set()
+            self._settle()
 
-    def _finish(self, error: str | None) -> None:
+    async def _read_replies(self) -> None:
+        """Until the writer goes away (or is told to)."""
+        assert self._reader is not None
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                self._finish(await _read_reply(self._reader))
+
+    async def _reap(self) -> str:
+        """Collect the dead writer; why it went away."""
+        if self._writer is not None:
+            self._writer.close()
+        assert self._process is not None
+        await asyncio.to_thread(self._process.join, 5)
+        code = self._process.exitcode
+        if code is None:
+            self._process.kill()
+            return "the writer process stopped answering"
+        if code < 0:
+            return f"the writer process was killed by {signal.Signals(-code).name}"
+        return f"the writer process exited with status {code}"
+
+    def _hand_back(self) -> None:
+        """The batch the dead writer held goes first to the next one, unless it already
+        outlived a writer (a batch that kills writers must not kill them all)."""
+        again = [p for p in self._in_flight if p.sent < MAX_SENDS]
+        lost = [p for p in self._in_flight if p.sent >= MAX_SENDS]
+        self._fail(lost, "the spool writer died twice while storing this message")
+        self._waiting[:0] = again
+        self._in_flight = []
+
+    def _finish(self, reply: Reply) -> None:
         batch, self._in_flight = self._in_flight, []
-        for pending in batch:
-            if pending.done.done():
-                continue
-            if error is None:
-                pending.done.set_result(None)
-            else:
-                pending.done.set_exception(SpoolError(error))
-        if error is None:
+        if reply.status == "committed":
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_result(None)
             self.batches += 1
             self.messages += len(batch)
+            self._restart_delay = RESTART_FIRST
+            self._rt.health.mark_up(PART)
             self._committed([p.arrival for p in batch])
+        elif reply.status == "unavailable":
+            self._rt.health.mark_down(PART, f"the store keeps failing: {reply.error}")
+            self._fail(batch, f"the store is unavailable: {reply.error}")
         else:
-            log.error("spool write failed", extra={"messages": len(batch), "error": error})
+            log.error("spool batch rejected", extra={"messages": len(batch), "error": reply.error})
+            self._fail(batch, f"the store refused the batch: {reply.error}")
         if self._waiting:
             self._send()
-        else:
+        self._settle()
+
+    def _fail(self, pendings: list[_Pending], reason: str) -> None:
+        for pending in pendings:
+            if not pending.done.done():
+                pending.done.set_exception(SpoolError(reason))
+
+    def _settle(self) -> None:
+        if not self._waiting and not self._in_flight:
             self._flushed.set()
+
+
+async def _read_reply(reader: asyncio.StreamReader) -> Reply:
+    reply: Reply = await frames.read(reader)
+    return reply
 
 
 def batch_of(arrivals: list[Arrival]) -> Batch:

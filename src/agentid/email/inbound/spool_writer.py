@@ -1,25 +1,36 @@
-"""The spool's writer process: batches in over a socket, one durable commit each, acks out.
+"""The spool's writer process: batches in over a socket, one durable commit each, answers out.
 
-Frames both ways are an 8-byte big-endian length and a pickle: a ``Batch`` in, ``None``
-(committed) or an error string out. Only agentid's own process talks to this socket.
+Frames both ways are an 8-byte big-endian length and a pickle: a ``Batch`` in, a ``Reply``
+out. The first reply is READY (the writer is up), or REJECTED if it cannot start; then one
+per batch, in order: COMMITTED; UNAVAILABLE when the store kept failing through every
+retry with errors that pass by themselves (disk full, database locked, a dropped
+connection); or REJECTED for an error no retry would fix. Only agentid's own process
+talks to this socket.
+
+The rule: a batch is committed whole or not at all, and committing it again is harmless
+(rows whose key is already stored are skipped), so a batch whose answer never came back
+can be sent again, to this writer or the next one.
 """
 
 from __future__ import annotations
 
 import logging
-import pickle
 import signal
 import socket
-import struct
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
+from agentid.email.inbound import frames
+from agentid.store.engines import describe, engine_for_url, insert_ignoring_duplicates, transient
 from agentid.store.tables import Message, MessageRaw, MessageRecipient, table_of
 
 log = logging.getLogger("agentid.spool")
-FRAME = struct.Struct("!Q")
+RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)  # seconds before each retry of a failing batch
+
+Status = Literal["ready", "committed", "unavailable", "rejected"]
 
 
 @dataclass(slots=True)
@@ -29,49 +40,71 @@ class Batch:
     recipients: list[dict[str, Any]]
 
 
+@dataclass(slots=True, frozen=True)
+class Reply:
+    status: Status
+    error: str | None = None  # one line, the driver's words: never the SQL or its rows
+
+
 def write_batch(engine: Engine, batch: Batch) -> None:
+    """One transaction; rows already stored (the batch was sent before) are skipped."""
+    dialect = engine.dialect.name
     with engine.begin() as conn:
-        conn.execute(insert(table_of(Message)), batch.messages)
-        conn.execute(insert(table_of(MessageRaw)), batch.raws)
-        conn.execute(insert(table_of(MessageRecipient)), batch.recipients)
+        for model, rows in (
+            (Message, batch.messages),
+            (MessageRaw, batch.raws),
+            (MessageRecipient, batch.recipients),
+        ):
+            if rows:
+                conn.execute(insert_ignoring_duplicates(dialect, table_of(model)), rows)
 
 
-def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
-    chunks, left = [], n
-    while left:
-        chunk = sock.recv(min(left, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+def commit(engine: Engine, batch: Batch) -> Reply:
+    """Write ``batch``, retrying with backoff while the store fails in a way that may pass,
+    each time on a new connection."""
+    delays = iter(RETRY_DELAYS)
+    while True:
+        try:
+            write_batch(engine, batch)
+            return Reply("committed")
+        except Exception as exc:
+            if not transient(exc):
+                log.exception("spool batch rejected")
+                return Reply("rejected", describe(exc))
+            # The next attempt (or batch) gets a new connection: one that failed may keep
+            # failing (SQLite keeps a stale schema after a failed prepare, for one).
+            engine.dispose()
+            delay = next(delays, None)
+            if delay is None:
+                return Reply("unavailable", describe(exc))
+        time.sleep(delay)  # this process has nothing else to do meanwhile
+
+
+def _receive(sock: socket.socket) -> Batch | None:
+    ok, batch = frames.recv(sock)
+    return batch if ok else None
+
+
+def _answer(sock: socket.socket, reply: Reply) -> None:
+    frames.send(sock, reply)
 
 
 def write_forever(sock: socket.socket, sync_url: str, schema: str | None) -> None:
     """Process entry point: runs until the server closes its end of the socket."""
-    from agentid.store.db import engine_for_url
-
     # The server decides when to stop (it closes the socket once all is committed);
     # a Ctrl-C at the terminal must not kill a commit half-way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    engine = engine_for_url(sync_url, schema)
     try:
-        while True:
-            header = _recv_exactly(sock, FRAME.size)
-            if header is None:
-                return
-            body = _recv_exactly(sock, FRAME.unpack(header)[0])
-            if body is None:
-                return
-            error: str | None = None
-            try:
-                write_batch(engine, pickle.loads(body))  # noqa: S301 - from our own server process
-            except Exception as exc:
-                log.exception("spool batch failed")
-                error = f"{type(exc).__name__}: {str(exc)[:300]}"
-            reply = pickle.dumps(error)
-            sock.sendall(FRAME.pack(len(reply)) + reply)
+        engine = engine_for_url(sync_url, schema)
+    except Exception as exc:  # the server logs why, once; no traceback per attempt
+        _answer(sock, Reply("rejected", describe(exc)))
+        sock.close()
+        return
+    try:
+        _answer(sock, Reply("ready"))
+        while (batch := _receive(sock)) is not None:
+            _answer(sock, commit(engine, batch))
     finally:
         engine.dispose()
         sock.close()
