@@ -25,7 +25,7 @@ from agentid.errors import AgentIDError
 from agentid.projects.routes import router as projects_router
 from agentid.runtime import Runtime
 from agentid.store.checkpoint import WalCheckpointer
-from agentid.store.db import create_engine, migrate, session_factory
+from agentid.store.db import create_engine, migrate_in_process, session_factory
 
 log = logging.getLogger("agentid")
 
@@ -51,7 +51,7 @@ class HealthReport(BaseModel):
 async def build_runtime(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings)
-    await migrate(engine)
+    await migrate_in_process(settings)
     token, from_file = load_admin_token(settings)
     if from_file:
         log.info("admin token kept in %s", admin_token_path(settings))

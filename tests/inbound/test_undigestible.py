@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from agentid.email.inbound.digest import mark_undigestible
+from agentid.email.inbound.digested import mark_undigestible
 from agentid.email.inbound.spool import Arrival, batch_of
 from agentid.email.inbound.spool_writer import write_batch
 from agentid.ids import new_id

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
@@ -50,6 +49,9 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def _upgrade(connection: Connection) -> None:
+    from alembic import command  # only where migrations run: Alembic stays out of the server
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -57,6 +59,32 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Apply every Alembic migration not yet applied (run on each start)."""
+    """Apply every Alembic migration not yet applied, on ``engine``."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
+
+
+def upgrade_url(url: str, schema: str | None) -> None:
+    """Apply every migration not yet applied through a blocking engine (a helper process)."""
+    engine = engine_for_url(url, schema)
+    try:
+        with engine.begin() as conn:
+            _upgrade(conn)
+    finally:
+        engine.dispose()
+
+
+async def migrate_in_process(settings: Settings) -> None:
+    """Migrate on start in a short-lived helper process, so the long-lived server never
+    loads Alembic (about 10 MB it would keep for its whole life)."""
+    from agentid.email.inbound import processes
+
+    process = processes.context().Process(
+        target=upgrade_url,
+        args=(settings.resolved_database_url(sync=True), settings.database_schema),
+        name="agentid-migrate",
+    )
+    await asyncio.to_thread(process.start)
+    await asyncio.to_thread(process.join)
+    if process.exitcode != 0:
+        raise RuntimeError(f"database migration failed (exit code {process.exitcode})")

@@ -7,12 +7,11 @@ with ``parse_processes=0`` (tests), in a thread. Only the small event payloads g
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
+from agentid.email.inbound.digested import ENVELOPE, Digested, Row, entry
 from agentid.email.inbound.parse import Parsed, parse_message
 from agentid.ids import new_id
 from agentid.mime import DEFAULT_LIMITS, Limits
@@ -51,37 +50,6 @@ _UPDATE_PARSED = (
 )
 
 
-# The columns _Row is built from, in its field order (then the raw message, if loaded).
-_ENVELOPE = (
-    Message.id,
-    Message.project_id,
-    Message.mail_from,
-    Message.rcpt_to,
-    Message.received_at,
-    Message.size,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Digested:
-    """What the event bus needs about one stored message."""
-
-    project_id: str
-    entry: dict[str, Any]
-    code: dict[str, Any] | None  # the best code (else link) found, for code.found
-
-
-@dataclass(slots=True)
-class _Row:
-    message_id: str
-    project_id: str
-    mail_from: str
-    rcpt_to: list[str]
-    received_at: datetime
-    size: int
-    raw: bytes
-
-
 def _nothing(_: object) -> None:
     return None
 
@@ -98,9 +66,9 @@ def digest(
     ``begin(id)`` is called before a message is read, ``storing(n)`` before the write."""
     with engine.connect() as conn:
         rows = [
-            _Row(*r)
+            Row(*r)
             for r in conn.execute(
-                select(*_ENVELOPE, MessageRaw.data)
+                select(*ENVELOPE, MessageRaw.data)
                 .join(MessageRaw, MessageRaw.message_id == Message.id)
                 .where(Message.id.in_(ids), Message.status == "received")
                 .order_by(Message.id)
@@ -138,23 +106,6 @@ def digest(
         Digested(row.project_id, _entry(row, p), _best(p))
         for row, p in zip(rows, parsed, strict=True)
     ]
-
-
-def mark_undigestible(engine: Engine, message_id: str, error: str) -> list[Digested]:
-    """Show a message that cannot be digested as a parse error: never hidden, never lost."""
-    with engine.begin() as conn:
-        row = conn.execute(
-            select(*_ENVELOPE).where(Message.id == message_id, Message.status == "received")
-        ).first()
-        if row is None:
-            return []
-        conn.execute(
-            update(_MESSAGES)
-            .where(_MESSAGES.c.id == message_id)
-            .values(status="parse_error", parse_error=error[:500], codes=[], links=[])
-        )
-    flagged = _Row(*row, raw=b"")
-    return [Digested(flagged.project_id, _entry(flagged, Parsed(error=error)), None)]
 
 
 def _best(p: Parsed) -> dict[str, Any] | None:
@@ -198,7 +149,7 @@ def _attachment_rows(message_id: str, p: Parsed) -> list[dict[str, Any]]:
     ]
 
 
-def _code_rows(row: _Row, p: Parsed) -> list[dict[str, Any]]:
+def _code_rows(row: Row, p: Parsed) -> list[dict[str, Any]]:
     """The best code and the best link of a message: what the codes API hands out."""
     found = [("code", c["value"], c["confidence"]) for c in p.codes[:1]]
     found += [("link", link["url"], link["confidence"]) for link in p.links[:1]]
@@ -220,21 +171,15 @@ def _code_rows(row: _Row, p: Parsed) -> list[dict[str, Any]]:
     ]
 
 
-def _entry(row: _Row, p: Parsed) -> dict[str, Any]:
-    """What waiters match on; shaped like an inbox entry plus the header recipients."""
-    return {
-        "id": row.message_id,
-        "received_at": row.received_at.isoformat(),
-        "from": p.from_header or row.mail_from,
-        "from_address": p.from_address or row.mail_from.lower(),
-        "mail_from": row.mail_from,
-        "to": row.rcpt_to,
-        "header_to": p.to + p.cc,
-        "subject": p.subject,
-        "size": row.size,
-        "has_attachments": bool(p.attachments),
-        "unread": True,
-        "codes": p.codes,
-        "links": p.links,
-        "parse_error": p.error is not None,
-    }
+def _entry(row: Row, p: Parsed) -> dict[str, Any]:
+    return entry(
+        row,
+        from_header=p.from_header,
+        from_address=p.from_address,
+        header_to=p.to + p.cc,
+        subject=p.subject,
+        has_attachments=bool(p.attachments),
+        codes=p.codes,
+        links=p.links,
+        error=p.error,
+    )

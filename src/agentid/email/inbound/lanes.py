@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from agentid.config import Settings
 from agentid.email.inbound import frames, processes
-from agentid.email.inbound.digest import Digested, digest
+from agentid.email.inbound.digested import Digested
 from agentid.email.inbound.parse_process import digest_forever
 from agentid.health import Health
 from agentid.store.db import create_sync_engine
@@ -57,6 +57,8 @@ class ThreadLane:
             self._engine.dispose()
 
     async def digest(self, ids: list[str]) -> Outcome:
+        from agentid.email.inbound.digest import digest  # the parser: tests only, here
+
         assert self._engine is not None
         limits = self._settings.mime_limits()
         try:

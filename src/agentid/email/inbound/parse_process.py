@@ -16,7 +16,6 @@ import socket
 from sqlalchemy import Engine
 
 from agentid.email.inbound import frames
-from agentid.email.inbound.digest import digest
 from agentid.mime import Limits
 from agentid.store.engines import describe, transient
 
@@ -31,6 +30,8 @@ def digest_reporting(
 
     def storing(count: int) -> None:
         frames.send(sock, ("storing", count))
+
+    from agentid.email.inbound.digest import digest  # preloaded by the fork server
 
     try:
         return "stored", digest(engine, ids, limits, begin=begin, storing=storing)

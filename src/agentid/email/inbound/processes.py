@@ -13,6 +13,7 @@ from multiprocessing.context import ForkServerContext
 PRELOAD = [
     "agentid.email.inbound.spool_writer",
     "agentid.email.inbound.parse_process",
+    "agentid.email.inbound.digest",  # the parser and extractor, for the parse workers
     "agentid.email.inbound.preloaded",  # last: freezes what the others loaded
 ]
 

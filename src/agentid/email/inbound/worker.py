@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine, select, update
 
-from agentid.email.inbound.digest import Digested, mark_undigestible
+from agentid.email.inbound.digested import Digested, mark_undigestible
 from agentid.email.inbound.lanes import PART, Outcome, ProcessLane, ThreadLane
 from agentid.email.inbound.schedule import DigestQueue, Item
 from agentid.email.inbound.spool import Arrival
