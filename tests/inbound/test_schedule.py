@@ -93,3 +93,17 @@ def test_no_starvation_under_sustained_burst() -> None:
         seen += ids(q.take_now(1, 1 << 20))
         time.sleep(0.001)
     assert "first" in seen
+
+
+def test_project_set_apart_goes_last_and_alone() -> None:
+    q = DigestQueue(max_lag=60)
+    for n in range(3):
+        q.put(Item(f"hostile{n}", "alpha", 10, "a@alpha.test"))
+    q.set_apart("alpha", 60)
+    q.put(Item("code", "beta", 10, "b@beta.test"))
+    q.put(Item("other", "gamma", 10, "c@gamma.test"))
+    assert sorted(ids(q.take_now(10, 1 << 20))) == ["code", "other"]
+    assert ids(q.take_now(10, 1 << 20)) == ["hostile2"]  # alone, once nobody else waits
+    q.put(Item("late", "beta", 10, "b@beta.test"))
+    assert ids(q.take_now(10, 1 << 20)) == ["late"]
+    assert ids(q.take_now(10, 1 << 20)) == ["hostile1"]

@@ -71,9 +71,10 @@ def digest(
                 select(*ENVELOPE, MessageRaw.data)
                 .join(MessageRaw, MessageRaw.message_id == Message.id)
                 .where(Message.id.in_(ids), Message.status == "received")
-                .order_by(Message.id)
             )
         ]
+    order = {message_id: n for n, message_id in enumerate(ids)}
+    rows.sort(key=lambda row: order[row.message_id])  # the scheduler's order: fair first
     if not rows:
         return []
     parsed: list[Parsed] = []

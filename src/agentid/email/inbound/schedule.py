@@ -9,6 +9,9 @@ fresh first, none starved.
 - A message waiting longer than the maximum lag is overdue: up to half of every batch goes
   to overdue messages, oldest first, so under sustained load nothing waits for ever, and
   fresh mail still gets the other half.
+- A project whose mail overran the digest budget is set apart for a while: its messages
+  are digested one at a time, and only when no other project has mail waiting (or once
+  they are overdue), so a hostile sender slows down its own project and no other.
 
 Items are taken lazily from two views (per-address stacks, one arrival queue): an item
 taken through one view is skipped when the other reaches it.
@@ -32,6 +35,10 @@ class Item:
     queued_at: float = field(default_factory=time.monotonic)
     suspect: bool = False  # a worker died while reading it: digest it alone
     taken: bool = False
+
+    def alone(self, set_apart: dict[str, float], now: float) -> bool:
+        """Must this item be digested in a batch of its own?"""
+        return self.suspect or set_apart.get(self.project_id, 0.0) > now
 
 
 class _Rotation:
@@ -69,6 +76,7 @@ class DigestQueue:
         self._arrivals: deque[Item] = deque()
         self._projects: dict[str, _Rotation] = {}  # project -> its addresses taking turns
         self._project_order: deque[str] = deque()
+        self._set_apart: dict[str, float] = {}  # project -> until when (monotonic)
         self._count = 0
         self._changed = asyncio.Event()
         self._closed = False
@@ -94,6 +102,12 @@ class DigestQueue:
         self._count += len(back)
         self._changed.set()
 
+    def set_apart(self, project_id: str, seconds: float) -> None:
+        """Digest ``project_id``'s mail alone and after everyone else's, for ``seconds``."""
+        now = time.monotonic()
+        self._set_apart = {p: t for p, t in self._set_apart.items() if t > now}
+        self._set_apart[project_id] = now + seconds
+
     def close(self) -> None:
         """Wake every taker with an empty batch."""
         self._closed = True
@@ -113,36 +127,42 @@ class DigestQueue:
     def take_now(self, max_count: int, max_bytes: int) -> list[Item]:
         batch: list[Item] = []
         size = 0
-        overdue = time.monotonic() - self._max_lag
+        now = time.monotonic()
+        overdue = now - self._max_lag
         overdue_room = max(1, max_count // 2)
         while self._arrivals and len(batch) < overdue_room and size < max_bytes:
             head = self._arrivals[0]
             if head.taken:
                 self._arrivals.popleft()
                 continue
-            if head.queued_at > overdue or (head.suspect and batch):
+            alone = head.alone(self._set_apart, now)
+            if head.queued_at > overdue or (alone and batch):
                 break
             self._arrivals.popleft()
             self._take(head, batch)
             size += head.size
-            if head.suspect:
+            if alone:
                 return batch
         while len(batch) < max_count and (size < max_bytes or not batch):
-            item = self._next_fresh()
+            item = self._next_fresh(now, set_apart_too=False)
+            if item is None and not batch:
+                item = self._next_fresh(now, set_apart_too=True)
             if item is None:
                 break
-            if item.suspect and batch:
+            alone = item.alone(self._set_apart, now)
+            if alone and batch:
                 break
             self._projects[item.project_id].stacks[item.address].pop()
             self._take(item, batch)
             size += item.size
-            if item.suspect:
+            if alone:
                 break
         return batch
 
-    def _next_fresh(self) -> Item | None:
-        """The newest item of the next address of the next project, not yet taken."""
-        while self._project_order:
+    def _next_fresh(self, now: float, *, set_apart_too: bool) -> Item | None:
+        """The newest item of the next address of the next project, not yet taken; projects
+        set apart are passed over unless ``set_apart_too``."""
+        for _ in range(len(self._project_order)):
             project_id = self._project_order[0]
             project = self._projects[project_id]
             address = project.next_key()
@@ -151,7 +171,8 @@ class DigestQueue:
                 del self._projects[project_id]
                 continue
             self._project_order.rotate(-1)
-            return project.stacks[address][-1]
+            if set_apart_too or self._set_apart.get(project_id, 0.0) <= now:
+                return project.stacks[address][-1]
         return None
 
     def _take(self, item: Item, batch: list[Item]) -> None:

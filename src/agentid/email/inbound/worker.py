@@ -36,6 +36,7 @@ BATCH_MAX = 64
 BATCH_MAX_BYTES = 16 * 1024 * 1024
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 10.0
 LEGACY_TRANSIENT_FLAG = "could not be digested:%"  # what versions before 0.2 wrote
+SET_APART_SECONDS = 60.0  # a project whose mail overran the budget waits behind the rest
 
 
 class ParseWorker:
@@ -127,9 +128,12 @@ class ParseWorker:
         elif outcome.kind == "overran":
             assert culprit is not None
             budget = self._rt.settings.digest_budget_seconds
+            self.queue.set_apart(culprit.project_id, SET_APART_SECONDS)
             await self._flag(culprit, f"took longer than the digest budget ({budget:g} s)")
             self.queue.put_back(i for i in batch if i is not culprit)
         elif outcome.kind == "died":
+            if culprit is not None:
+                self.queue.set_apart(culprit.project_id, SET_APART_SECONDS)
             if culprit is not None and (culprit.suspect or len(batch) == 1):
                 await self._flag(culprit, "the parse worker died reading it")
                 batch = [i for i in batch if i is not culprit]

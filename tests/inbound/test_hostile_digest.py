@@ -1,0 +1,79 @@
+"""Mail built to stall a parser, sent to one project: another project's code is not held
+up, and every hostile message is itself listed (flagged where it went over a limit)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.conftest import Service
+from tests.inbound.client import inbox, new_project, send, simple_message
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+OVERRIDES = {"parse_processes": 1}
+
+
+def fold(raw: bytes) -> bytes:
+    """SMTP lines stay under 1000 octets: fold by inserting CRLF + space."""
+    out = []
+    for line in raw.split(b"\r\n"):
+        while len(line) > 900:
+            out.append(line[:900])
+            line = b" " + line[900:]
+        out.append(line)
+    return b"\r\n".join(out)
+
+
+def hostile(to: str) -> dict[str, bytes]:
+    head = f"From: x@evil.example\r\nTo: {to}\r\n".encode()
+    html = b"Content-Type: text/html\r\n"
+    parts = b"".join(b"--b\r\nContent-Type: image/png\r\n\r\nx\r\n" for _ in range(20_000))
+    return {
+        "click-spaces": head
+        + b"Subject: s\r\n\r\nclick"
+        + b" " * 40_000
+        + b"x https://e.example/a\r\n",
+        "hidden-style": head
+        + html
+        + b'\r\n<p style="max-height:0'
+        + b" " * 40_000
+        + b'x">code 123456</p>\r\n',
+        "encoded-subject": head
+        + b"Subject: "
+        + b" ".join([b"=?utf-8?b?w6k=?="] * 25_000)
+        + b"\r\n\r\nbody\r\n",
+        "many-parts": head
+        + b"Subject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        + parts
+        + b"--b--\r\n",
+        "nested-divs": head + html + b"\r\n" + b"<div>" * 110_000 + b"x" + b"</div>" * 110_000,
+    }
+
+
+async def test_hostile_mail_holds_up_no_one(shared: Service) -> None:
+    alpha, beta = await new_project(shared), await new_project(shared)
+    mails = hostile(alpha.primary)
+    assert len(mails) > 1  # more than there are parse workers
+    for raw in mails.values():
+        await send(shared.smtp_port, [alpha.primary], fold(raw))
+    sent_at = time.monotonic()
+    code = simple_message(beta.primary, "code", "Your verification code is 318204.\r\n")
+    await send(shared.smtp_port, [beta.primary], code)
+    r = await shared.http.get(f"/projects/{beta.id}/codes", params={"wait": 10})
+    assert [c["value"] for c in r.json()["codes"]] == ["318204"]
+    assert time.monotonic() - sent_at <= 3
+
+    deadline = time.monotonic() + 30
+    while len(entries := await inbox(shared, alpha)) < len(mails):
+        assert time.monotonic() < deadline, f"{len(entries)} of {len(mails)} listed"
+        await asyncio.sleep(0.2)
+    by_subject = {}
+    for entry in entries:
+        r = await shared.http.get(f"/projects/{alpha.id}/email/messages/{entry['id']}")
+        assert r.status_code == 200
+        by_subject[entry["subject"]] = r.json()
+    assert "more than 1000 MIME parts" in by_subject["parts"]["parse_error"]
+    flagged = [m for m in by_subject.values() if m["parse_error"]]
+    assert any("header section over" in m["parse_error"] for m in flagged)
