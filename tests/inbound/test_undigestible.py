@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 from agentid.email.inbound.digested import mark_undigestible
 from agentid.email.inbound.spool import Arrival, batch_of
@@ -11,6 +12,7 @@ from agentid.email.inbound.spool_writer import write_batch
 from agentid.ids import new_id
 from agentid.store.db import create_sync_engine
 from tests.conftest import Service
+from tests.inbound.conftest import start_service
 
 
 async def test_flagged_with_its_envelope(service: Service) -> None:
@@ -42,3 +44,32 @@ async def test_flagged_with_its_envelope(service: Service) -> None:
     assert detail["status"] == "parse_error"
     assert detail["parse_error"] == "could not be digested"
     assert (await http.get(f"/projects/acme/email/messages/{mid}/raw")).content == raw
+
+
+async def test_flagged_for_a_store_error_is_digested_after_a_restart(tmp_path: Path) -> None:
+    """Versions before supervised workers flagged a message when the store failed (a full
+    disk); such a message is digested, codes and all, on the next start."""
+    raw = b"Subject: your code\r\n\r\nYour verification code is 551903.\r\n"
+    async with start_service(tmp_path / "data") as service:
+        http = service.http
+        assert (await http.post("/projects", json={"id": "acme", "domain": "acme.test"})).is_success
+        assert (await http.post("/projects/acme/email/provision")).is_success
+        arrival = Arrival(
+            "s@example.org", {"acme": ["x@acme.test"]}, raw, None, None, datetime.now(UTC)
+        )
+        arrival.message_ids["acme"] = mid = new_id()
+        engine = create_sync_engine(service.running.settings)
+        try:
+            await asyncio.to_thread(write_batch, engine, batch_of([arrival]))
+            error = "could not be digested: OperationalError"
+            await asyncio.to_thread(mark_undigestible, engine, mid, error)
+        finally:
+            engine.dispose()
+        (entry,) = (await http.get("/projects/acme/email/inbox")).json()["messages"]
+        assert entry["parse_error"] is True
+    async with start_service(tmp_path / "data") as service:
+        r = await service.http.get("/projects/acme/email/inbox", params={"wait": 10})
+        (entry,) = r.json()["messages"]
+        assert entry["id"] == mid and entry["parse_error"] is False
+        r = await service.http.get("/projects/acme/codes")
+        assert [c["value"] for c in r.json()["codes"]] == ["551903"]
