@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import idna
+
 from agentid.errors import ValidationFailed
 
 # RFC 5321 dot-atom local parts; quoted local parts are not offered for aliases.
@@ -12,12 +14,34 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
+def a_label(domain: str) -> str:
+    """A domain in its ASCII (A-label) form: UTS #46 non-transitional mapping, then IDNA
+    2008, so ``bücher.test`` and ``xn--bcher-kva.test`` are one domain. Raises UnicodeError
+    for a name IDNA refuses."""
+    name = domain.strip().rstrip(".")
+    if name.isascii():
+        return name.lower()
+    return idna.encode(name, uts46=True, transitional=False).decode("ascii")
+
+
+def u_label(domain: str) -> str:
+    """A domain as people read it (``xn--bcher-kva.test`` -> ``bücher.test``)."""
+    try:
+        return str(idna.decode(domain))
+    except idna.IDNAError:
+        return domain
+
+
 def split(address: str) -> tuple[str, str] | None:
-    """(local, domain) lowercased, or None when ``address`` is not local@domain."""
+    """(local, domain), the local part lowercased and the domain as its lowercase A-label,
+    or None when ``address`` is not local@domain."""
     local, sep, domain = address.strip().strip("<>").rpartition("@")
     if not sep or not local or not domain:
         return None
-    return local.lower(), domain.lower().rstrip(".")
+    try:
+        return local.lower(), a_label(domain)
+    except UnicodeError:
+        return local.lower(), domain.lower().rstrip(".")  # refused later: no such domain
 
 
 def normalize(address: str) -> str:
@@ -33,9 +57,8 @@ def valid_local_part(local: str) -> bool:
 
 def normalize_domain(domain: str) -> str:
     """A lowercase hostname with at least two labels, IDNs as punycode."""
-    name = domain.strip().rstrip(".").lower()
     try:
-        name = name.encode("idna").decode("ascii")
+        name = a_label(domain)
     except UnicodeError as exc:
         raise ValidationFailed(f"not a domain name: {domain[:100]!r}") from exc
     labels = name.split(".")

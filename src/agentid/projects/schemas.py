@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
+
+from agentid.email.addresses import u_label
 
 Slug = Annotated[
     str,
@@ -33,12 +35,18 @@ class ProjectUpdate(BaseModel):
 
 class ProjectOut(BaseModel):
     id: str
-    domain: str | None
+    domain: str | None  # stored and routed as its A-label (xn--...)
     email_active: bool
     primary_address: str | None
     catch_all: bool
     retention_days: int
     created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def domain_unicode(self) -> str | None:
+        """The domain as people read it (the same as ``domain`` unless it is an IDN)."""
+        return u_label(self.domain) if self.domain else None
 
 
 class ProjectList(BaseModel):
