@@ -16,7 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentid.auth import RuntimeDep, project_path
 from agentid.codes.routes import router as codes_router
-from agentid.config import Settings, admin_token_path, load_admin_token, load_secret_key
+from agentid.config import (
+    Settings,
+    admin_token_path,
+    load_admin_token,
+    load_secret_key,
+    private_dir,
+)
 from agentid.crypto import SecretBox
 from agentid.email.inbound.service import InboundService
 from agentid.email.retention import RetentionTask
@@ -49,7 +55,7 @@ class HealthReport(BaseModel):
 
 
 async def build_runtime(settings: Settings) -> Runtime:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     engine = create_engine(settings)
     await migrate_in_process(settings)
     token, from_file = load_admin_token(settings)
@@ -73,7 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.runtime = rt
         async with AsyncExitStack() as stack:
             stack.push_async_callback(rt.engine.dispose)
-            checkpointer = WalCheckpointer(settings)
+            checkpointer = WalCheckpointer(settings, scrub=rt.scrub)
             checkpointer.start()
             stack.push_async_callback(asyncio.to_thread, checkpointer.stop)
             inbound = InboundService(rt)

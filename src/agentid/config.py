@@ -90,13 +90,23 @@ class Settings(BaseSettings):
         return url
 
 
+def private_dir(path: Path) -> None:
+    """The data dir: 0700, and every file in it 0600, whatever the umask (files an older
+    version left readable are closed too)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    for child in path.iterdir():
+        if child.is_file() and not child.is_symlink():
+            child.chmod(0o600)
+
+
 def _secret_file(path: Path, make: str) -> str:
     """Read a secret kept in a 0600 file, creating it with ``make`` when absent."""
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process won the race: use its value

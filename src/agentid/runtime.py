@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,8 @@ class Runtime:
     smtp_ready: bool = False
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     route_watchers: list[Callable[[], None]] = field(default_factory=list)
+    # Set after mail is deleted: the store then wipes it from its files (WAL included).
+    scrub: threading.Event = field(default_factory=threading.Event)
 
     def routes_changed(self) -> None:
         """Domains, aliases or catch-all changed: drop cached routing decisions."""

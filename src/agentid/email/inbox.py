@@ -249,3 +249,4 @@ async def remove(rt: Runtime, project_id: str, mid: str) -> None:
     async with rt.sessions.begin() as session:
         await session.execute(delete(CodeRow).where(CodeRow.message_id == mid))
         await session.execute(delete(Message).where(Message.id == mid))
+    rt.scrub.set()

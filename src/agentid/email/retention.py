@@ -35,6 +35,7 @@ async def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
             )
             purged += int(getattr(result, "rowcount", 0) or 0)
     if purged:
+        runtime.scrub.set()
         log.info("purged expired messages", extra={"count": purged})
     return purged
 

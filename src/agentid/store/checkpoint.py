@@ -4,6 +4,10 @@ Connections run with ``wal_autocheckpoint=0`` so no committing writer (the SMTP 
 above all) pays for copying the WAL into the database. This thread does it instead:
 a PASSIVE checkpoint every interval (it never waits for readers or writers), and a
 TRUNCATE one at stop so the WAL file does not outlive the process.
+
+After mail is deleted (``scrub`` set), the next round is a TRUNCATE checkpoint: with
+``secure_delete`` on, the deleted content is zeroed in the database file, and the WAL,
+which still held it, is emptied; tried again each round until it succeeds.
 """
 
 from __future__ import annotations
@@ -22,9 +26,15 @@ INTERVAL_SECONDS = 1.0
 
 
 class WalCheckpointer:
-    def __init__(self, settings: Settings, interval: float = INTERVAL_SECONDS) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        interval: float = INTERVAL_SECONDS,
+        scrub: threading.Event | None = None,
+    ) -> None:
         self._settings = settings
         self._interval = interval
+        self._scrub = scrub or threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._engine: Engine | None = None
@@ -48,14 +58,22 @@ class WalCheckpointer:
         self._engine.dispose()
         self._engine = None
 
-    def checkpoint(self, mode: str = "PASSIVE") -> None:
+    def checkpoint(self, mode: str = "PASSIVE") -> bool:
+        """Whether the checkpoint ran to the end (a TRUNCATE blocked by readers did not)."""
         assert self._engine is not None and mode in ("PASSIVE", "TRUNCATE")
         try:
             with self._engine.connect() as conn:
-                conn.execute(text(f"PRAGMA wal_checkpoint({mode})"))
+                busy = conn.execute(text(f"PRAGMA wal_checkpoint({mode})")).scalar()
         except Exception:  # busy or failing disk: the next round tries again
             log.warning("WAL checkpoint failed", extra={"mode": mode}, exc_info=True)
+            return False
+        return not busy
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            self.checkpoint()
+            if self._scrub.is_set():
+                self._scrub.clear()
+                if not self.checkpoint("TRUNCATE"):
+                    self._scrub.set()
+            else:
+                self.checkpoint()

@@ -23,7 +23,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url()
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Every aiosqlite connection is a thread: keep them rather than churn overflow ones.
         kwargs["pool_size"] = 20
         kwargs["max_overflow"] = 20

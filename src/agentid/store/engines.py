@@ -3,6 +3,8 @@ so the processes forked for the spool and the parse workers stay small."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -10,6 +12,9 @@ from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
+
+PRIVATE_FILE = 0o600
+_SQLITE_FILES = ("", "-wal", "-shm", "-journal")
 
 
 def sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
@@ -20,7 +25,14 @@ def sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints: agentid.store.checkpoint
     cursor.execute("PRAGMA journal_size_limit=67108864")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted mail is overwritten, not just unlinked
+    cursor.execute("PRAGMA database_list")
+    files = [row[2] for row in cursor.fetchall() if row[2]]
     cursor.close()
+    for name in files:  # whatever the umask: only the service's user reads the mail
+        for suffix in _SQLITE_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(name + suffix, PRIVATE_FILE)
 
 
 def sqlite_pragmas_lazy(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
