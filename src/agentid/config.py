@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     shared_domain: str | None = None
     shared_separator: str = Field(default="+", min_length=1, max_length=1)
     smtp_hostname: str = "agentid.local"
+    authserv_id: str | None = None
     max_message_bytes: int = Field(default=25 * MiB, gt=0)
     max_recipients: int = Field(default=100, gt=0)
     bare_line_endings: BareLineEndings = BareLineEndings.REJECT
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+
+    def authserv(self) -> str:
+        """The authserv-id agentid's Authentication-Results headers carry (RFC 8601)."""
+        return self.authserv_id or self.smtp_hostname
 
     def mime_limits(self) -> Limits:
         """What one message may cost the MIME reader."""

@@ -143,12 +143,17 @@ async def test_to_filter(service: Service) -> None:
     )
     await deliver(service, "acme", "agent@acme.test", raw)
 
+    # to= is the envelope: the addresses agentid accepted each message for.
     assert await subjects(service, to=two) == ["to two"]
     assert await subjects(service, to=two.upper()) == ["to two"]
-    assert await subjects(service, to=one) == ["headers only", "to one"]
-    assert await subjects(service, to="someone@elsewhere.example") == ["headers only"]
+    assert await subjects(service, to=one) == ["to one"]
+    assert await subjects(service, to="someone@elsewhere.example") == []
     assert await subjects(service, to="agent@acme.test") == ["headers only"]
     assert await subjects(service, to="nobody@acme.test") == []
+    # header_to= is what the sender wrote in To and Cc.
+    assert await subjects(service, header_to=one) == ["headers only", "to one"]
+    assert await subjects(service, header_to="SOMEONE@elsewhere.example") == ["headers only"]
+    assert await subjects(service, header_to="agent@acme.test") == []
 
 
 async def test_from_subject_since_unread_filters(service: Service) -> None:

@@ -53,10 +53,9 @@ async def test_read_whole_message(service: Service) -> None:
         ("../../x.html", "text/html"),
     ]
     assert m["attachments"][0]["size"] == len(b"%PDF-1.4 fake")
-    auth = m["auth_results"]
-    assert auth["authentication-results"] == ["mx.acme.test; spf=pass smtp.mailfrom=shop.example"]
-    assert auth["received-spf"][0].startswith("pass ")
-    assert "d=shop.example" in auth["dkim-signature"][0]
+    assert m["auth_results"] is None  # agentid's own verdict or null, never the sender's
+    names = [name.lower() for name, _ in m["headers"]]
+    assert {"authentication-results", "received-spf", "dkim-signature"} <= set(names)
     assert m["unread"] is True
     assert m["parse_error"] is None
 

@@ -169,7 +169,7 @@ class FakeAPI:
                 self.messages[pid].remove(msg)
                 return httpx.Response(204)
             detail = {"headers": [["Subject", msg["subject"]]], "text": "Code: 481516\n"}
-            detail |= {"html": None, "attachments": [], "auth_results": {}}
+            detail |= {"html": None, "attachments": [], "auth_results": None}
             return _ok(msg | detail)
         if (method, rest) == ("GET", "/codes"):
             found = [

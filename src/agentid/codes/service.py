@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, case, select, update
 
 from agentid.codes.schemas import CodeOut
+from agentid.email.inbox import header_to_matches
 from agentid.events import next_event
 from agentid.runtime import Runtime
-from agentid.store.tables import CodeRow, MessageRecipient
+from agentid.store.tables import CodeRow, Message, MessageRecipient
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,8 @@ class CodeQuery:
     since: datetime | None = None
     after: str | None = None
     from_: str | None = None
-    to: str | None = None
+    to: str | None = None  # an envelope recipient of the message
+    header_to: str | None = None  # an address in the message's To/Cc
     unused: bool = False
     consume: bool = False
     limit: int = 50
@@ -42,6 +44,9 @@ def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:
     if q.to is not None:
         recipients = select(MessageRecipient.message_id).where(MessageRecipient.address == q.to)
         stmt = stmt.where(CodeRow.message_id.in_(recipients))
+    if q.header_to is not None:
+        named = select(Message.id).where(header_to_matches(q.header_to))
+        stmt = stmt.where(CodeRow.message_id.in_(named))
     if q.unused or q.consume:
         stmt = stmt.where(CodeRow.used.is_(False))
     # Newest message first; within one message its code before its link.

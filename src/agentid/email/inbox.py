@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import ColumnElement, Select, delete, literal, select, update
 from sqlalchemy.orm import load_only
 
-from agentid.email.schemas import Attachment, InboxEntry, MessageOut
+from agentid.email.schemas import Attachment, AuthVerdict, InboxEntry, MessageOut
 from agentid.errors import NotFound
 from agentid.events import Listener, next_event
 from agentid.mime import read as read_mime
@@ -37,7 +37,8 @@ LIST_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class InboxQuery:
-    to: str | None = None
+    to: str | None = None  # an envelope recipient (an address agentid accepted it for)
+    header_to: str | None = None  # an address in the To or Cc the sender wrote
     from_: str | None = None
     subject: str | None = None
     since: datetime | None = None
@@ -52,7 +53,9 @@ class InboxQuery:
             return False
         if self.before is not None and entry["id"] >= self.before:
             return False
-        if self.to is not None and self.to not in entry["to"] + entry["header_to"]:
+        if self.to is not None and self.to not in entry["to"]:
+            return False
+        if self.header_to is not None and self.header_to not in entry["header_to"]:
             return False
         if self.from_ is not None:  # the From header or the envelope sender, as in the store
             needle = self.from_.lower()
@@ -69,11 +72,19 @@ class InboxQuery:
         return self.unread is not False
 
 
+def header_to_matches(address: str) -> ColumnElement[bool]:
+    """``address`` is one of the To/Cc addresses (kept one per line in ``header_to``)."""
+    lines = literal("\n") + Message.header_to + literal("\n")
+    return lines.contains(f"\n{address}\n", autoescape=True)
+
+
 def _filtered(project_id: str, q: InboxQuery) -> Select[Message]:
     stmt = select(Message).where(Message.project_id == project_id, Message.status.in_(VISIBLE))
     if q.to is not None:
         recipients = select(MessageRecipient.message_id).where(MessageRecipient.address == q.to)
         stmt = stmt.where(Message.id.in_(recipients))
+    if q.header_to is not None:
+        stmt = stmt.where(header_to_matches(q.header_to))
     if q.from_ is not None:
         stmt = stmt.where(
             Message.from_header.icontains(q.from_, autoescape=True)
@@ -195,7 +206,7 @@ async def message(rt: Runtime, project_id: str, mid: str) -> MessageOut:
         text=m.text,
         html=m.html,
         attachments=[Attachment.model_validate(a) for a in m.attachments or []],
-        auth_results=m.auth_results or {},
+        auth_results=AuthVerdict.model_validate(m.auth_results) if m.auth_results else None,
         codes=m.codes or [],
         links=m.links or [],
         unread=m.unread,

@@ -73,6 +73,7 @@ async def read_inbox(
     rt: RuntimeDep,
     _: ReaderDep,
     to: Annotated[str | None, Query(max_length=320)] = None,
+    header_to: Annotated[str | None, Query(max_length=320)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=320)] = None,
     subject: Annotated[str | None, Query(max_length=500)] = None,
     since: datetime | None = None,
@@ -86,6 +87,7 @@ async def read_inbox(
     await get_project(rt, project_id)
     q = inbox.InboxQuery(
         to=address_filter(to, "to"),
+        header_to=address_filter(header_to, "header_to"),
         from_=text_filter(from_, "from"),
         subject=text_filter(subject, "subject"),
         since=since,

@@ -96,6 +96,21 @@ class Attachment(BaseModel):
     content_id: str | None = None  # for inline images: the cid: the HTML refers to
 
 
+class DkimVerdict(BaseModel):
+    domain: str
+    result: str
+
+
+class AuthVerdict(BaseModel):
+    """agentid's own SPF, DKIM and DMARC verdicts on a message (filled in by inbound
+    authentication; never copied from headers the sender wrote)."""
+
+    spf: str | None = None
+    dkim: list[DkimVerdict] = Field(default_factory=list)
+    dmarc: str | None = None
+    aligned_domain: str | None = None
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -115,7 +130,7 @@ class MessageOut(BaseModel):
     text: str | None
     html: str | None
     attachments: list[Attachment]
-    auth_results: dict[str, Any]
+    auth_results: AuthVerdict | None = None  # agentid's own verdict, or null
     codes: list[dict[str, Any]]
     links: list[dict[str, Any]]
     unread: bool

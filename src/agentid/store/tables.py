@@ -136,6 +136,7 @@ class Message(Base):
     message_id_header: Mapped[str | None] = mapped_column(Text)
     date_header: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    header_to: Mapped[str | None] = mapped_column(Text)  # To/Cc addresses, one per line
     text: Mapped[str | None] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
@@ -175,7 +176,7 @@ class MessageAttachment(Base):
 
 
 class MessageRecipient(Base):
-    """Addresses a message was sent to: envelope recipients and To/Cc, for the ``to`` filter."""
+    """The envelope recipients of a message (addresses agentid accepted it for): ``to=``."""
 
     __tablename__ = "message_recipients"
 

@@ -15,13 +15,11 @@ from agentid.email.inbound.digested import ENVELOPE, Digested, Row, entry
 from agentid.email.inbound.parse import Parsed, parse_message
 from agentid.ids import new_id
 from agentid.mime import DEFAULT_LIMITS, Limits
-from agentid.store.engines import insert_ignoring_duplicates
 from agentid.store.tables import (
     CodeRow,
     Message,
     MessageAttachment,
     MessageRaw,
-    MessageRecipient,
     table_of,
 )
 
@@ -34,6 +32,7 @@ PARSED_COLUMNS = (
     "message_id_header",
     "date_header",
     "headers",
+    "header_to",
     "text",
     "html",
     "attachments",
@@ -59,6 +58,7 @@ def digest(
     ids: list[str],
     limits: Limits = DEFAULT_LIMITS,
     *,
+    authserv_id: str | None = None,
     begin: Callable[[str], None] = _nothing,
     storing: Callable[[int], None] = _nothing,
 ) -> list[Digested]:
@@ -80,27 +80,20 @@ def digest(
     parsed: list[Parsed] = []
     for row in rows:
         begin(row.message_id)
-        parsed.append(parse_message(row.raw, limits))
+        parsed.append(parse_message(row.raw, limits, authserv_id))
         row.raw = b""  # the batch holds one raw message at a time beyond this point
     storing(len(rows))
     updates: list[dict[str, Any]] = []
-    recipients: list[dict[str, str]] = []
     codes: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
     for row, p in zip(rows, parsed, strict=True):
-        updates.append(_update(row.message_id, p))
-        for address in dict.fromkeys(p.to + p.cc):
-            recipients.append({"message_id": row.message_id, "address": address[:320]})
+        updates.append(_update(row.message_id, p))  # envelope recipients: the spool's rows
         codes.extend(_code_rows(row, p))
         files.extend(_attachment_rows(row.message_id, p))
     with engine.begin() as conn:
         conn.execute(_UPDATE_PARSED, updates)
         if files:
             conn.execute(insert(table_of(MessageAttachment)), files)
-        if recipients:
-            conn.execute(
-                insert_ignoring_duplicates(engine.dialect.name, MessageRecipient), recipients
-            )
         if codes:
             conn.execute(insert(table_of(CodeRow)), codes)
     return [
@@ -125,11 +118,12 @@ def _update(message_id: str, p: Parsed) -> dict[str, Any]:
         "message_id_header": p.message_id,
         "date_header": p.date,
         "headers": p.headers,
+        "header_to": "\n".join(dict.fromkeys(p.to + p.cc)) or None,
         "text": p.text,
         "html": p.html,
         "attachments": p.attachments,
         "has_attachments": bool(p.attachments),
-        "auth_results": p.auth_results,
+        "auth_results": None,  # agentid's own verdict: inbound authentication fills it
         "codes": p.codes,
         "links": p.links,
     }

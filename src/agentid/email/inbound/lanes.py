@@ -59,10 +59,13 @@ class ThreadLane:
     async def digest(self, ids: list[str]) -> Outcome:
         from agentid.email.inbound.digest import digest  # the parser: tests only, here
 
-        assert self._engine is not None
-        limits = self._settings.mime_limits()
+        engine = self._engine
+        assert engine is not None
+        limits, authserv_id = self._settings.mime_limits(), self._settings.authserv()
         try:
-            done = await asyncio.to_thread(digest, self._engine, ids, limits)
+            done = await asyncio.to_thread(
+                lambda: digest(engine, ids, limits, authserv_id=authserv_id)
+            )
         except Exception as exc:
             return Outcome("transient" if transient(exc) else "failed", reason=describe(exc))
         return Outcome("stored", tuple(done))
@@ -162,7 +165,8 @@ class ProcessLane:
         budget = self._settings.digest_budget_seconds
         culprit: str | None = None
         try:
-            frames.write(self._writer, (ids, self._settings.mime_limits()))
+            request = (ids, self._settings.mime_limits(), self._settings.authserv())
+            frames.write(self._writer, request)
             await self._writer.drain()
             while True:
                 limit = budget if culprit is not None else STORE_SECONDS

@@ -15,13 +15,6 @@ from typing import Any
 from agentid.extract.mime import extract_mime
 from agentid.mime import DEFAULT_LIMITS, Attachment, Limits, Mime, clean, read
 
-AUTH_HEADERS = (
-    "authentication-results",
-    "arc-authentication-results",
-    "received-spf",
-    "dkim-signature",
-    "arc-seal",
-)
 MAX_ADDRESS = 320  # the stored column's length
 
 
@@ -38,7 +31,6 @@ class Parsed:
     text: str | None = None
     html: str | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
-    auth_results: dict[str, list[str]] = field(default_factory=dict)
     codes: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
@@ -63,11 +55,22 @@ def _addresses(mime: Mime, name: str) -> list[str]:
     return [addr for value in mime.all(name) for addr in addresses_in(value)]
 
 
-def parse_message(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
+def claims_to_be_ours(name: str, value: str, authserv_id: str | None) -> bool:
+    """An Authentication-Results header naming agentid's own authserv-id: a forgery (RFC
+    8601 section 5), since agentid writes none on the way in."""
+    if authserv_id is None or name.lower() != "authentication-results":
+        return False
+    first = value.split(";", 1)[0].split()  # authserv-id [version]
+    return bool(first) and first[0].lower() == authserv_id.lower()
+
+
+def parse_message(
+    raw: bytes, limits: Limits = DEFAULT_LIMITS, authserv_id: str | None = None
+) -> Parsed:
     out = Parsed()
     mime = read(raw, limits)
     try:
-        _fill(out, mime)
+        _fill(out, mime, authserv_id)
     except Exception as exc:
         out.error = clean(f"{type(exc).__name__}: {str(exc)[:200]}")
     found = extract_mime(mime, limits).as_dict()  # from clean text: clean too
@@ -79,8 +82,12 @@ def parse_message(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> Parsed:
     return out
 
 
-def _fill(out: Parsed, mime: Mime) -> None:
-    out.headers = [[name, value] for name, value in mime.headers]
+def _fill(out: Parsed, mime: Mime, authserv_id: str | None) -> None:
+    out.headers = [
+        [name, value]
+        for name, value in mime.headers
+        if not claims_to_be_ours(name, value, authserv_id)
+    ]
     out.from_header = mime.header("from")
     if out.from_header:
         out.from_address = next(iter(addresses_in(out.from_header)), None)
@@ -89,9 +96,6 @@ def _fill(out: Parsed, mime: Mime) -> None:
     out.date = mime.header("date")
     out.to = _addresses(mime, "to")
     out.cc = _addresses(mime, "cc")
-    for name in AUTH_HEADERS:
-        if values := mime.all(name):
-            out.auth_results[name] = values
     out.text = mime.text
     out.html = mime.html
     out.files = mime.attachments

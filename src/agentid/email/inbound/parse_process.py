@@ -1,7 +1,7 @@
 """A parse worker process: batches of message ids in, digested into the store, results out.
 
-In: ``(ids, limits)``. Out, in order: ``("begin", id)`` before each message is read (so the
-server knows which message overran its budget if this process has to be ended), then
+In: ``(ids, limits, authserv_id)``. Out, in order: ``("begin", id)`` before each message
+is read (so the server knows which message overran its budget if this process has to be ended), then
 ``("storing", n)``, then one of ``("stored", [Digested])``, ``("transient", reason)`` (the
 store failed for a reason that passes, such as a locked database, a full disk or a lost
 connection; nothing was written) or ``("failed", reason)`` (anything else).
@@ -23,7 +23,7 @@ log = logging.getLogger("agentid.parse")
 
 
 def digest_reporting(
-    engine: Engine, sock: socket.socket, ids: list[str], limits: Limits
+    engine: Engine, sock: socket.socket, ids: list[str], limits: Limits, authserv_id: str
 ) -> tuple[str, object]:
     def begin(message_id: str) -> None:
         frames.send(sock, ("begin", message_id))
@@ -34,7 +34,8 @@ def digest_reporting(
     from agentid.email.inbound.digest import digest  # preloaded by the fork server
 
     try:
-        return "stored", digest(engine, ids, limits, begin=begin, storing=storing)
+        done = digest(engine, ids, limits, authserv_id=authserv_id, begin=begin, storing=storing)
+        return "stored", done
     except Exception as exc:
         reason = describe(exc)
         if transient(exc):
@@ -56,8 +57,8 @@ def digest_forever(sock: socket.socket, sync_url: str, schema: str | None) -> No
             ok, request = frames.recv(sock)
             if not ok:
                 return
-            ids, limits = request
-            frames.send(sock, digest_reporting(engine, sock, ids, limits))
+            ids, limits, authserv_id = request
+            frames.send(sock, digest_reporting(engine, sock, ids, limits, authserv_id))
     except (BrokenPipeError, ConnectionError):
         return
     finally:
