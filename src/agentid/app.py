@@ -12,8 +12,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agentid.api.gate import TokenGate
+from agentid.api.limits import WEBHOOKS, BodyLimit, body_caps
+from agentid.api.responses import error_response
+from agentid.api.store_errors import unavailable
 from agentid.auth import RuntimeDep, project_path
 from agentid.codes.routes import router as codes_router
 from agentid.config import (
@@ -100,7 +105,19 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(AgentIDError)
     async def _agentid_error(_: Request, exc: AgentIDError) -> JSONResponse:
-        return JSONResponse(exc.as_body(), status_code=exc.status)
+        return error_response(exc)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _store(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        """A store error that may pass by itself is 503; any other is a bug (500, below)."""
+        if (busy := unavailable(exc)) is None:
+            raise exc
+        return error_response(busy)
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, exc: Exception) -> JSONResponse:
+        """Whatever escaped: the envelope, not a plain-text 500 (the server logs the trace)."""
+        return error_response(AgentIDError("internal error"))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -139,4 +156,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(projects_router, dependencies=checked)
     app.include_router(email_router, dependencies=checked)
     app.include_router(codes_router, dependencies=checked)
+
+    # Limits before work: the token first (TokenGate is outermost), then the body's size,
+    # both before a route reads the body.
+    docs = (app.openapi_url, app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url)
+    public = ["/healthz", WEBHOOKS, *(path for path in docs if path)]
+    app.add_middleware(BodyLimit, caps=body_caps(settings))
+    app.add_middleware(TokenGate, public=public)
     return app

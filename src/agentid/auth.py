@@ -1,7 +1,9 @@
 """Who is calling: the operator (admin token) or a project token with scopes.
 
 A project token on another project's resources gets 404 exactly as if the project did
-not exist; an admin-only route answers 403 to every project token.
+not exist; an admin-only route answers 403 to every project token. Whether a token is
+valid at all is decided once, by ``identify``: the token gate (agentid.api.gate) calls it
+before a body is read and leaves the principal in the request's scope for ``principal``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from agentid.runtime import Runtime
 from agentid.store.tables import Token
 
 SCOPES = ("read", "write")
+PRINCIPAL_KEY = "agentid.principal"  # the ASGI scope key the token gate leaves its answer in
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +48,16 @@ def runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+def _bearer(authorization: str) -> str:
+    scheme, _, value = authorization.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
     return value.strip()
 
 
-async def principal(request: Request, rt: RuntimeDep) -> Principal:
-    token = _bearer(request)
+async def identify(rt: Runtime, authorization: str) -> Principal:
+    """The caller an Authorization header names: the operator or a project token; else 401."""
+    token = _bearer(authorization)
     if len(token) > 512:
         raise Unauthorized("invalid token")
     if same_secret(token, rt.admin_token):
@@ -64,6 +67,13 @@ async def principal(request: Request, rt: RuntimeDep) -> Principal:
     if row is None:
         raise Unauthorized("invalid token")
     return Principal(row.project_id, frozenset(row.scopes))
+
+
+async def principal(request: Request, rt: RuntimeDep) -> Principal:
+    known = request.scope.get(PRINCIPAL_KEY)
+    if isinstance(known, Principal):  # the token gate identified the caller already
+        return known
+    return await identify(rt, request.headers.get("authorization", ""))
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]

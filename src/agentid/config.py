@@ -10,7 +10,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentid.mime import Limits
@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     authserv_id: str | None = None
     max_message_bytes: int = Field(default=25 * MiB, gt=0)
     max_recipients: int = Field(default=100, gt=0)
+    smtp_command_timeout_seconds: float = Field(default=300.0, gt=0)
+    smtp_max_junk_commands: int = Field(default=100, gt=0)
+    smtp_max_errors: int = Field(default=20, gt=0)
+    smtp_max_connections: int | None = Field(default=None, gt=0)
+    smtp_max_connections_per_client: int = Field(default=50, gt=0)
+    smtp_connection_limit_exceptions: list[IPvAnyNetwork] = Field(
+        default=["127.0.0.0/8", "::1/128"], validate_default=True
+    )
     bare_line_endings: BareLineEndings = BareLineEndings.REJECT
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -65,6 +73,8 @@ class Settings(BaseSettings):
     max_mime_parts: int = Field(default=1000, gt=0)
     max_html_bytes: int = Field(default=2 * MiB, gt=0)
     max_mime_depth: int = Field(default=256, gt=0)
+    max_json_body_bytes: int = Field(default=1 * MiB, gt=0)
+    max_mail_body_bytes: int = Field(default=10 * MiB, gt=0)
     retention_days: int = Field(default=30, gt=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)

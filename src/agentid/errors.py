@@ -8,6 +8,7 @@ AgentIDError                 500 internal
 ├── NotFound                 404 not_found
 ├── Conflict                 409 conflict
 ├── PayloadTooLarge          413 too_large
+├── StoreUnavailable         503 store_unavailable
 └── ProviderError            502 provider_error
     ├── ProviderAuth         502 provider_auth
     ├── ProviderRateLimited  503 provider_rate_limited
@@ -59,6 +60,12 @@ class PayloadTooLarge(AgentIDError):
     status, code = 413, "too_large"
 
 
+class StoreUnavailable(AgentIDError):
+    """The database cannot answer now (locked, disk full, connection lost); retry shortly."""
+
+    status, code = 503, "store_unavailable"
+
+
 class ProviderError(AgentIDError):
     status, code = 502, "provider_error"
 
@@ -93,6 +100,7 @@ _ALL: tuple[type[AgentIDError], ...] = (
     NotFound,
     Conflict,
     PayloadTooLarge,
+    StoreUnavailable,
     ProviderAuth,
     ProviderRateLimited,
     ProviderUnavailable,

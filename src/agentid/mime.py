@@ -179,8 +179,8 @@ def _decode_word(charset: str, encoding: str, text: str) -> str | None:
         if encoding in "bB":
             data = binascii.a2b_base64(text + "=" * (-len(text) % 4), strict_mode=True)
         else:
-            data = _Q_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), text.encode("ascii"))
-            data = data.replace(b"_", b" ")
+            spaced = text.encode("ascii").replace(b"_", b" ")  # before =5F becomes "_"
+            data = _Q_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), spaced)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         return None
     return decode_bytes(data, charset.split("*", 1)[0])

@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from agentid.email.inbound.listener import Listener, tls_context
+from agentid.email.inbound.listener import (
+    Connections,
+    Doorway,
+    Listener,
+    SessionLimits,
+    tls_context,
+)
 from agentid.email.inbound.routing import RecipientRouter
 from agentid.email.inbound.smtp import InboundHandler
 from agentid.email.inbound.spool import Spool
@@ -22,7 +28,7 @@ class InboundService:
         self.worker = ParseWorker(runtime)
         self.spool = Spool(runtime, self.worker.committed)
         self._server: asyncio.Server | None = None
-        self._sessions: set[Listener] = set()
+        self.connections = Connections.from_settings(runtime.settings)
         self.port = 0
 
     async def start(self) -> None:
@@ -36,46 +42,58 @@ class InboundService:
         handler = InboundHandler(settings, self.router, self.spool)
         context = tls_context(settings)
 
-        def factory() -> Listener:
+        limits = SessionLimits.from_settings(settings)
+
+        def session() -> Listener:
             return Listener(
                 handler,
-                self._sessions,
+                self.connections,
+                limits,
                 data_size_limit=settings.max_message_bytes,
                 enable_SMTPUTF8=True,
                 decode_data=False,
                 hostname=settings.smtp_hostname,
                 ident="agentid ESMTP",
                 tls_context=context,
-                timeout=300,
             )
+
+        def doorway() -> Doorway:
+            return Doorway(self.connections, session)
 
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            factory, host=settings.host, port=settings.smtp_port, reuse_address=True
+            doorway, host=settings.host, port=settings.smtp_port, reuse_address=True
         )
         self.port = self._server.sockets[0].getsockname()[1]
         self._rt.smtp_ready = True
-        log.info("SMTP listening", extra={"host": settings.host, "port": self.port})
+        log.info(
+            "SMTP listening",
+            extra={
+                "host": settings.host,
+                "port": self.port,
+                "max_connections": self.connections.total,
+            },
+        )
 
     async def close_listener(self) -> None:
         """Stop taking connections; 421 to idle sessions; DATA in flight may finish."""
         self._rt.smtp_ready = False
         if self._server is not None:
             self._server.close()
-        for session in list(self._sessions):
+        for session in self.connections.sessions:
             session.closing = True
             if session.idle.is_set():
-                await session.say_goodbye()
+                session.say_goodbye()
 
     async def stop(self) -> None:
         await self.close_listener()
-        busy = [asyncio.ensure_future(s.idle.wait()) for s in self._sessions]
+        busy = [asyncio.ensure_future(s.idle.wait()) for s in self.connections.sessions]
         if busy:
             _, pending = await asyncio.wait(busy, timeout=self._rt.settings.shutdown_grace_seconds)
             for waiter in pending:
                 waiter.cancel()
-        for session in list(self._sessions):
-            await session.say_goodbye()
+        for session in self.connections.sessions:
+            session.say_goodbye()
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None

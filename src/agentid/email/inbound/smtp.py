@@ -13,6 +13,15 @@ from datetime import UTC, datetime
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from agentid.config import BareLineEndings, Settings
+from agentid.email.inbound.replies import (
+    BARE_REFUSED,
+    INTERNAL_ERROR,
+    NOT_STORED,
+    NUL_REFUSED,
+    QUEUED_AS,
+    RECIPIENT_OK,
+    TOO_MANY_RECIPIENTS,
+)
 from agentid.email.inbound.routing import Accept, RecipientRouter
 from agentid.email.inbound.spool import Arrival, Spool, SpoolError
 
@@ -21,12 +30,6 @@ log = logging.getLogger("agentid.smtp")
 # A CR not followed by LF, or an LF not preceded by CR: the stuff of SMTP smuggling.
 BARE_LINE_ENDING = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 NUL = b"\x00"
-
-TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
-BARE_REFUSED = "550 5.5.2 Message contains bare CR or LF (line endings must be CRLF)"
-NUL_REFUSED = "550 5.6.0 Message contains NUL characters"
-NOT_STORED = "451 4.3.0 Could not store the message; try again later"
-SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
 _ROUTES = "agentid_routes"
 
 
@@ -70,12 +73,14 @@ class InboundHandler:
             return TOO_MANY_RECIPIENTS
         route = await self._router.route(address)
         if not isinstance(route, Accept):
-            log.info("recipient refused", extra={"reply": route.reply[:9]})
+            # one line per refusal at DEBUG only: a session's refusals are bounded by the
+            # listener's error limit, which logs once when it ends the session
+            log.debug("recipient refused", extra={"reply": route.reply[:9]})
             return route.reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         _routes(envelope).setdefault(route.project_id, []).append(route.address)
-        return "250 2.1.5 Recipient OK"
+        return RECIPIENT_OK
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
@@ -107,8 +112,8 @@ class InboundHandler:
             return NOT_STORED
         ids = ",".join(arrival.message_ids.values())
         log.info("message accepted", extra={"ids": ids, "size": len(raw)})
-        return f"250 2.0.0 OK queued as {ids}"
+        return QUEUED_AS.format(ids=ids)
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("SMTP session error", extra={"error": type(error).__name__})
-        return "451 4.3.0 Internal error"
+        return INTERNAL_ERROR
