@@ -17,19 +17,42 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import email  # noqa: E402
 import email.policy  # noqa: E402
+from email.message import Message  # noqa: E402
 
 from agentid.extract import extract_email, extract_eml  # noqa: E402
-from agentid.extract.mime import _bodies, _header  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "verification"
 TARGET = 1000
 MIN_SECONDS = 2.0
 
 
+def _decoded(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
+
+
 def _parts(raw: bytes) -> dict[str, str | None]:
+    """Subject and decoded inline text/plain and text/html bodies, with the stdlib only."""
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    text, html = _bodies(msg)
-    return {"subject": _header(msg, "subject"), "text": text, "html": html}
+    texts: list[str] = []
+    htmls: list[str] = []
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype not in ("text/plain", "text/html") or part.is_attachment():
+            continue
+        (texts if ctype == "text/plain" else htmls).append(_decoded(part))
+    return {
+        "subject": str(msg.get("subject") or ""),
+        "text": "\n\n".join(texts) if texts else None,
+        "html": "\n".join(htmls) if htmls else None,
+    }
 
 
 def _loop(fn: object, items: list[object]) -> tuple[int, float]:

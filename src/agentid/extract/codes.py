@@ -1,4 +1,9 @@
-"""Finding and scoring verification-code candidates in one piece of text."""
+"""Finding and scoring verification-code candidates in one piece of text.
+
+Linear in the length of the text: at most ``MAX_CANDIDATES`` candidates are scored, and
+what each looks at is bounded (its line and a few around it, found with ``find``; labels
+and sentence ends looked up by bisection) or shared between candidates.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import keywords as kw
+from .code_text import BREAK_RE, MAX_TEXT_CHARS, TIER_BASE, CodeText
 from .labels import scan
-from .textnorm import lower, mask_urls_and_emails, normalize
+from .textnorm import lower, normalize
 
-MAX_TEXT_CHARS = 200_000
 MAX_CANDIDATES = 200
 
-_NUM_RUN_RE = re.compile(r"[0-9]+(?:[ \-][0-9]+)*")
+_DIGIT_RE = re.compile(r"\d")
+# (starting with a plain character class lets re skip quickly to the next digit)
+_NUM_RUN_RE = re.compile(r"[0-9][0-9]*+(?:[ \-][0-9]++)*+")
 # mixed letter/digit tokens only (pure words and pure numbers are skipped by the regex)
 _ALNUM_RE = re.compile(
-    r"(?<![A-Za-z0-9\-_])(?=[A-Za-z\-]*[0-9])(?=[0-9\-]*[A-Za-z])[A-Za-z0-9]{1,8}"
+    r"(?<![A-Za-z0-9\-_])(?=[A-Za-z\-]*+[0-9])(?=[0-9\-]*+[A-Za-z])[A-Za-z0-9]{1,8}"
     r"(?:-[A-Za-z0-9]{1,8}){0,2}(?![A-Za-z0-9_])"
 )
+_DIGITS_RE = re.compile("[0-9][0-9]*+")
+_NOT_TOKEN_RE = re.compile(r"[^A-Za-z0-9\-_]")
 _PREFIX_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,3})-$")
 _SEP_RE = re.compile(r"[ \-]")
-_FILLER_RE = re.compile(r"[\s:#№.\-–—=>»\]\)）】」』\[\(（【「『'\"*]*")
+_FILLER_RE = re.compile(r"[\s:#№.\-–—=>»\]\)）】」』\[\(（【「『'\"*]*+")
 _COPULA_RE = re.compile(
-    r"[\s:：\-–—]*(?:is|are|es|ist|est|è|é|e|lautet|lautet:|wynosi|является|это|是|为|為|は|هو|là"
-    r"|adalah|olarak|:)?[\s:：\-–—\[\(【「]*",
+    r"[\s:：\-–—]*+(?:is|are|es|ist|est|è|é|e|lautet|lautet:|wynosi|является|это|是|为|為|は|هو"
+    r"|là|adalah|olarak|:)?[\s:：\-–—\[\(【「]*+",
     re.IGNORECASE,
 )
-_BREAK_RE = re.compile(r"[.!?。！？](?:\s|$)|\n[ \t]*\n")
-_STRIP_DECOR = " \t[]()【】「」『』<>:：\"'■□●•*·-–—|>»«"
 _UPPER_PREFIX_RE = re.compile(r"(?<![A-Za-z])([A-Z]{2,4}) $")
 _YEAR_DATE_BEFORE_RE = re.compile(r"(?:\d{1,2}[./\- ]\s?|\d{1,2}(?:st|nd|rd|th)?,? )$")
 _PROMO_SHAPE_RE = re.compile(r"^[A-Z]{3,}[0-9]{1,4}$")
-_TIER_BASE = {"otp": 5.0, "code": 4.2, "pw": 3.6}
 
 
 @dataclass(slots=True)
@@ -46,10 +52,17 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
-class _Label:
-    start: int
-    end: int
-    tier: str
+class _Spot:
+    """A raw candidate: [s, e) in the text, its line [ls, le), alone on it or not."""
+
+    s: int
+    e: int
+    value: str
+    penalty: float
+    numeric: bool
+    ls: int
+    le: int
+    alone: bool
 
 
 def _is_word_char(c: str) -> bool:
@@ -103,119 +116,51 @@ def _alnum_penalty(token: str) -> float | None:
     return penalty
 
 
-class _Text:
-    """One normalised text with its labels (found lazily near candidates) and lines."""
-
-    def __init__(self, text: str, meeting: bool) -> None:
-        self.orig = text[:MAX_TEXT_CHARS]
-        self.t = mask_urls_and_emails(normalize(self.orig))
-        self.low = lower(self.t)
-        self.meeting = meeting
-        self.labels: list[_Label] = []
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-
-    def scan_labels(self, spans: list[tuple[int, int]]) -> None:
-        """Find labels inside the union of ``spans`` (the only places they matter)."""
-        merged: list[list[int]] = []
-        for lo, hi in sorted(spans):
-            if merged and lo <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], hi)
-            else:
-                merged.append([lo, hi])
-        labels: list[_Label] = []
-        for lo, hi in merged:
-            for start, end, tier in scan(self.low, lo, hi):
-                if self.meeting and tier in ("pw", "code"):
-                    tier = "neg"
-                labels.append(_Label(start, end, tier))
-        self.labels = labels
-        self.starts = [lab.start for lab in labels]
-        self.ends = [lab.end for lab in labels]
-
-    def between(self, lo: int, hi: int) -> list[_Label]:
-        """Labels fully inside [lo, hi)."""
-        i = bisect_left(self.starts, lo)
-        j = bisect_right(self.starts, hi)
-        return [lab for lab in self.labels[i:j] if lab.end <= hi]
-
-    def window(self, s: int, e: int) -> tuple[int, int]:
-        """The span whose labels can matter for a candidate at [s, e)."""
-        t = self.t
-        ls, le = self.line_bounds(s, e)
-        if t[ls:le].strip(_STRIP_DECOR) != t[s:e].strip(_STRIP_DECOR):
-            return max(0, min(ls, s - 160)), le  # same line or same sentence only
-        lo = ls
-        for _ in range(4):  # standalone value: a few lines around it
-            nxt = t.rfind("\n", max(0, s - 500), max(lo - 1, 0))
-            if nxt < 0:
-                lo = max(0, s - 500)
-                break
-            lo = nxt
-        hi = e
-        for _ in range(3):
-            nxt = t.find("\n", hi + 1, e + 300)
-            if nxt < 0:
-                hi = min(len(t), e + 300)
-                break
-            hi = nxt
-        return max(0, min(lo, s - 160)), hi
-
-    def line_bounds(self, s: int, e: int) -> tuple[int, int]:
-        ls = self.t.rfind("\n", 0, s) + 1
-        le = self.t.find("\n", e)
-        return ls, (len(self.t) if le < 0 else le)
-
-
-def _line_label_score(tx: _Text, lo: int, hi: int, back: float) -> float:
+def _line_label_score(tx: CodeText, lo: int, hi: int, back: float) -> float:
     best = 0.0
     for lab in tx.between(lo, hi):
-        if lab.tier in _TIER_BASE:
-            best = max(best, _TIER_BASE[lab.tier] - back)
+        if lab.tier in TIER_BASE:
+            best = max(best, TIER_BASE[lab.tier] - back)
     return best
 
 
-def _line_has_neg(tx: _Text, lo: int, hi: int) -> bool:
+def _line_has_neg(tx: CodeText, lo: int, hi: int) -> bool:
     return any(lab.tier in ("neg", "void") for lab in tx.between(lo, hi))
 
 
-def _association(tx: _Text, s: int, e: int, gate: Callable[[], bool]) -> float:
-    """How strongly the candidate at [s, e) is tied to a code label; 0 = not at all, <0 reject."""
+def _association(tx: CodeText, spot: _Spot, gate: Callable[[], bool]) -> float:
+    """How strongly the candidate ``spot`` is tied to a code label; 0 = not at all, <0 reject."""
     t = tx.t
-    ls, le = tx.line_bounds(s, e)
+    labels = tx.labels
+    s, e, ls, le = spot.s, spot.e, spot.ls, spot.le
     score = 0.0
-    nearest_seen = False
-    for lab in reversed(tx.labels[: bisect_right(tx.ends, s)]):
-        if lab.end > s:
-            continue
-        if lab.start < ls:
-            break
-        gap = t[lab.end : s]
-        if not nearest_seen:
-            nearest_seen = True
-            if lab.tier in ("neg", "void") and len(gap) <= 16 and _FILLER_RE.fullmatch(gap):
-                return -1.0
-        if lab.tier in _TIER_BASE:
-            if _BREAK_RE.search(gap) or len(gap) > 120:
-                break
-            sc = _TIER_BASE[lab.tier] - len(gap) / 30.0
-            if len(gap) <= 14 and _COPULA_RE.fullmatch(gap):
-                sc += 1.0
-            score = max(score, sc, 2.0)
-            break
-    for lab in tx.labels[bisect_left(tx.starts, e) :]:
-        if lab.start > le:
-            break
-        gap = t[e : lab.start]
-        if lab.tier in _TIER_BASE:
-            if not _BREAK_RE.search(gap) and len(gap) <= 60:
-                score = max(score, _TIER_BASE[lab.tier] - 0.5 - len(gap) / 30.0, 2.0)
-            break
-        if lab.tier in ("neg", "void") and len(gap) <= 3:
-            # "4242 card" style: label right after; only a weak hint, keep looking
-            continue
-    line = t[ls:le].strip(_STRIP_DECOR)
-    if line and line == t[s:e].strip(_STRIP_DECOR):
+    k = bisect_right(tx.ends, s)  # labels[:k] end before the candidate
+    if k and labels[k - 1].start >= ls:
+        nearest = labels[k - 1]
+        if (
+            nearest.tier in ("neg", "void")
+            and s - nearest.end <= 16
+            and _FILLER_RE.fullmatch(t, nearest.end, s)
+        ):
+            return -1.0
+        j = tx.prev_code[k - 1]  # the nearest code label before it, on the same line
+        if j >= 0 and labels[j].start >= ls:
+            lab = labels[j]
+            gap = s - lab.end
+            if gap <= 120 and not BREAK_RE.search(t, lab.end, s):
+                sc = TIER_BASE[lab.tier] - gap / 30.0
+                if gap <= 14 and _COPULA_RE.fullmatch(t, lab.end, s):
+                    sc += 1.0
+                score = max(score, sc, 2.0)
+    i = bisect_left(tx.starts, e)
+    if i < len(labels):
+        j = tx.next_code[i]  # the first code label after it, on the same line
+        if j < len(labels) and labels[j].start <= le:
+            lab = labels[j]
+            gap = lab.start - e
+            if gap <= 60 and not BREAK_RE.search(t, e, lab.start):
+                score = max(score, TIER_BASE[lab.tier] - 0.5 - gap / 30.0, 2.0)
+    if spot.alone:
         # standalone line: look at the preceding (and following) non-empty lines
         pos, found, k = ls - 1, 0, 0
         while pos > 0 and k < 3 and ls - pos < 500:
@@ -247,23 +192,24 @@ def _association(tx: _Text, s: int, e: int, gate: Callable[[], bool]) -> float:
     if score <= 0:
         # same sentence, across a line wrap
         start = max(0, s - 150)
-        seg = t[start:s]
-        breaks = list(_BREAK_RE.finditer(seg))
-        lo = start + (breaks[-1].end() if breaks else 0)
-        if any(lab.tier in _TIER_BASE for lab in tx.between(lo, s)):
+        lo = start
+        for m in BREAK_RE.finditer(t, start, s):
+            lo = m.end()
+        if any(lab.tier in TIER_BASE for lab in tx.between(lo, s)):
             score = max(score, 2.0)
     return score
 
 
-def _sentence(t: str, s: int, e: int) -> str:
+def _is_promo(tx: CodeText, s: int, e: int) -> bool:
+    """Does the sentence around [s, e) read like a promotion (a discount, a coupon)?"""
+    low = tx.low
     lo = max(
-        t.rfind("\n", 0, s),
-        max((m.end() for m in _BREAK_RE.finditer(t, max(0, s - 200), s)), default=0),
+        low.rfind("\n", 0, s),
+        max((m.end() for m in BREAK_RE.finditer(low, max(0, s - 200), s)), default=0),
     )
-    m = _BREAK_RE.search(t, e)
-    hi = t.find("\n", e)
-    end = min(x for x in (m.start() + 1 if m else len(t), hi if hi >= 0 else len(t)))
-    return t[lo:end]
+    stop = low.find("\n", e)
+    end = tx.sentence_end(e, len(low) if stop < 0 else stop)
+    return tx.promo_between(lo, end)
 
 
 def _form_checks(t: str, low: str, s: int, e: int, digits: str) -> float | None:
@@ -281,30 +227,60 @@ def _form_checks(t: str, low: str, s: int, e: int, digits: str) -> float | None:
         return None
     if after[:1] == "/" or (b1 == "/" and s >= 2):
         return None
-    if kw.CURRENCY_BEFORE_RE.search(before_low) or kw.UNIT_AFTER_RE.match(after_low):
+    # (the ``...$`` patterns match at most a few characters: searched for only at the end)
+    if kw.CURRENCY_BEFORE_RE.search(before_low, len(before_low) - 6) or kw.UNIT_AFTER_RE.match(
+        after_low
+    ):
         return None
     penalty = 0.0
     if len(digits) == 4 and digits[:2] in ("19", "20"):
         if after[:1] in ("年", "년") or kw.MONTH_RE.search(before_low):
             return None
-        if _YEAR_DATE_BEFORE_RE.search(before) and not before.rstrip().endswith(":"):
+        if _YEAR_DATE_BEFORE_RE.search(before, len(before) - 8) and not before.rstrip().endswith(
+            ":"
+        ):
             return None
         penalty += 1.0
-    m = _UPPER_PREFIX_RE.search(before)
+    m = _UPPER_PREFIX_RE.search(before, len(before) - 7)
     if m and m.group(1) not in kw.UPPER_LABEL_WORDS:
         penalty += 2.5
     return penalty
 
 
+def _alnum_tokens(t: str) -> list[re.Match[str]]:
+    """What ``_ALNUM_RE.finditer(t)`` finds, tried only at the start of each run of
+    ``[A-Za-z0-9_-]`` that holds a digit (every match does; the regex alone tries every
+    position of every word)."""
+    out: list[re.Match[str]] = []
+    n = len(t)
+    backwards = ""
+    token_end = -1
+    for digits in _DIGITS_RE.finditer(t):
+        if digits.start() < token_end:
+            continue  # the same run as the digits before
+        if not backwards:
+            backwards = t[::-1]
+        before = _NOT_TOKEN_RE.search(backwards, n - digits.start())
+        after = _NOT_TOKEN_RE.search(t, digits.end())
+        token_end = after.start() if after else n
+        m = _ALNUM_RE.match(t, n - before.start() if before else 0)
+        if m:
+            out.append(m)
+    return out
+
+
 def find_candidates(
-    text: str, source: str, *, meeting: bool, gate: Callable[[], bool]
+    text: str, source: str, *, meeting: Callable[[], bool], gate: Callable[[], bool]
 ) -> list[Candidate]:
     """Scored code candidates in ``text`` (already cleaned of invisible characters).
 
+    ``meeting`` says (lazily) whether the message is a meeting invitation.
     ``gate`` says (lazily) whether the whole message is about verification at all; it is
     only consulted for candidates whose sole evidence is a verb such as "enter".
     """
-    tx = _Text(text, meeting)
+    if not _DIGIT_RE.search(text, 0, MAX_TEXT_CHARS):
+        return []  # (normalize() makes ASCII digits only of other digits)
+    tx = CodeText(text, meeting)
     t = tx.t
     raw: list[tuple[int, int, str, float, bool]] = []
     for m in _NUM_RUN_RE.finditer(t):
@@ -332,7 +308,7 @@ def find_candidates(
         if penalty is None:
             continue
         raw.append((start, e, value, penalty, True))
-    for m in _ALNUM_RE.finditer(t):
+    for m in _alnum_tokens(t):
         s, e = m.start(), m.end()
         if (s > 0 and (_is_word_char(t[s - 1]) or t[s - 1] in "-_")) or (
             e < len(t) and (_is_word_char(t[e]) or t[e] in "_")
@@ -352,44 +328,38 @@ def find_candidates(
     if not raw:
         return out
     del raw[MAX_CANDIDATES:]  # a wall of numbers is not a verification message
-    tx.scan_labels([tx.window(s, e) for s, e, _, _, _ in raw])
+    spots: list[_Spot] = []
     for s, e, value, pen, numeric in raw:
-        _add(out, tx, s, e, value, pen, source, gate, numeric=numeric)
+        ls, le = tx.line_bounds(s, e)
+        spots.append(_Spot(s, e, value, pen, numeric, ls, le, tx.standalone(s, e, ls, le)))
+    tx.scan_labels([tx.window(sp.s, sp.e, sp.ls, sp.le, sp.alone) for sp in spots])
+    for spot in spots:
+        _add(out, tx, spot, source, gate)
     return out
 
 
 def _add(
-    out: list[Candidate],
-    tx: _Text,
-    s: int,
-    e: int,
-    value: str,
-    penalty: float,
-    source: str,
-    gate: Callable[[], bool],
-    *,
-    numeric: bool,
+    out: list[Candidate], tx: CodeText, spot: _Spot, source: str, gate: Callable[[], bool]
 ) -> None:
-    assoc = _association(tx, s, e, gate)
+    assoc = _association(tx, spot, gate)
     if assoc <= 0:
         return
-    score = assoc - penalty
-    n = len(value)
-    if numeric:
-        score += 0.6 if n == 6 else 0.3
+    score = assoc - spot.penalty
+    if spot.numeric:
+        score += 0.6 if len(spot.value) == 6 else 0.3
     else:
         score += 0.2
-    if kw.PROMO_RE.search(_sentence(tx.low, s, e)):
+    if _is_promo(tx, spot.s, spot.e):
         score -= 4.0
     if score < 2.5:
         return
-    out.append(Candidate(value, tx.orig[s:e], score, source, s))
+    out.append(Candidate(spot.value, tx.orig[spot.s : spot.e], score, source, spot.s))
 
 
-def text_gate(text: str, meeting: bool) -> bool:
+def text_gate(text: str, meeting: Callable[[], bool]) -> bool:
     """Does ``text`` carry any verification signal (a code label or topic word)?"""
     t = lower(normalize(text[:MAX_TEXT_CHARS]))
     for _, _, tier in scan(t):
-        if tier == "otp" or (tier in ("pw", "code") and not meeting):
+        if tier == "otp" or (tier in ("pw", "code") and not meeting()):
             return True
     return bool(kw.TOPIC_RE.search(t))

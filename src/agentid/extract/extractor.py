@@ -14,28 +14,32 @@ from .models import EMPTY, Code, Extraction, Link
 from .sms import prepare
 from .textnorm import clean, lower
 
-_ANGLE_URL_RE = re.compile(r"<(https?://[^>\s]+)>")
+# a run of characters up to a ">" (possessive, starting after a ">" or a space: linear)
+_ANGLE_RUN_RE = re.compile(r"(?<![^>\s])[^>\s]++>")
 _MULTI_SOURCE_BONUS = 0.4
 _CONCLUSIVE = 4.5
 
 
-def _lazy_gate(text: str, meeting: bool) -> Callable[[], bool]:
+def _lazy(compute: Callable[[], bool]) -> Callable[[], bool]:
+    """``compute``, called at most once (and only if asked)."""
     cache: list[bool] = []
 
-    def gate() -> bool:
+    def value() -> bool:
         if not cache:
-            cache.append(text_gate(text, meeting))
+            cache.append(compute())
         return cache[0]
 
-    return gate
+    return value
 
 
-def _link_gate(text: str, meeting: bool) -> bool:
-    """Links are only reported from messages that read like a verification message."""
-    low = lower(text)
+def _link_gate(low: str, meeting: Callable[[], bool]) -> bool:
+    """Links are only reported from messages that read like a verification message.
+
+    ``low``: the lower-cased message text.
+    """
     if kw.LINK_GATE_RE.search(low):
         return True
-    return not meeting and any(tier in ("otp", "code") for _, _, tier in scan(low))
+    return any(tier in ("otp", "code") for _, _, tier in scan(low)) and not meeting()
 
 
 def _confidence(score: float) -> float:
@@ -62,13 +66,31 @@ def _merge(cands: Iterable[Candidate]) -> list[Code]:
     return out
 
 
+def _angle_urls(value: str) -> list[str]:
+    """The ``<http(s)://...>`` URLs in a header (what ``<(https?://[^>\\s]+)>`` finds)."""
+    urls: list[str] = []
+    for run in _ANGLE_RUN_RE.finditer(value):
+        start, end = run.start(), run.end() - 1  # value[end] == ">"
+        i = value.find("<", start, end)
+        while i >= 0:
+            for scheme in ("http://", "https://"):
+                if end > i + 1 + len(scheme) and value.startswith(scheme, i + 1):
+                    urls.append(value[i + 1 : end])
+                    break
+            else:
+                i = value.find("<", i + 1, end)
+                continue
+            break
+    return urls
+
+
 def _excluded_urls(headers: Mapping[str, str] | None) -> frozenset[str]:
     if not headers:
         return frozenset()
     urls: set[str] = set()
     for name, value in headers.items():
         if name.lower() in ("list-unsubscribe", "list-help", "list-subscribe"):
-            urls.update(_ANGLE_URL_RE.findall(str(value)))
+            urls.update(_angle_urls(str(value)))
     return frozenset(urls)
 
 
@@ -104,10 +126,11 @@ def _extract_email(
     subject = clean(subject or "").replace("\n", " ")
     body_text = clean(text or "")
     rendered = render(html) if html else None
-    html_text = clean(rendered.text) if rendered else ""
+    html_text = rendered.text if rendered else ""  # (rendered text needs no cleaning)
     whole = "\n".join((subject, body_text, html_text))
-    meeting = bool(kw.MEETING_RE.search(lower(whole)))
-    gate = _lazy_gate(whole, meeting)
+    low = lower(whole)
+    meeting = _lazy(lambda: bool(kw.MEETING_RE.search(low)))  # (rarely needed: lazily)
+    gate = _lazy(lambda: text_gate(whole, meeting))
     cands: list[Candidate] = []
     for part, source in ((subject, "subject"), (body_text, "text"), (html_text, "html")):
         if source == "html" and any(c.score >= _CONCLUSIVE for c in cands if c.source == "text"):
@@ -118,7 +141,7 @@ def _extract_email(
     if rendered is not None:
         occurrences.extend(html_occurrences(rendered))
     links = classify(occurrences, _excluded_urls(headers)) if occurrences else []
-    if links and not cands and not _link_gate(whole, meeting) and not subject_kind(subject):
+    if links and not cands and not _link_gate(low, meeting) and not subject_kind(subject):
         links = []
     return Extraction(tuple(_merge(cands)), _dedupe_links(links))
 
@@ -134,8 +157,8 @@ def extract_sms(body: str) -> Extraction:
 def _extract_sms(body: str) -> Extraction:
     prepared = prepare(clean(body))
     text = prepared.body
-    meeting = bool(kw.MEETING_RE.search(lower(text)))
-    gate = _lazy_gate(text, meeting)
+    meeting = _lazy(lambda: bool(kw.MEETING_RE.search(lower(text))))
+    gate = _lazy(lambda: text_gate(text, meeting))
     codes = _merge(find_candidates(text, "sms", meeting=meeting, gate=gate))
     ob = prepared.origin_bound
     if ob is not None:

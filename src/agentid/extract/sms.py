@@ -1,16 +1,19 @@
-"""SMS specifics: Android SMS Retriever hashes and WebOTP origin-bound lines."""
+"""SMS specifics: Android SMS Retriever hashes and WebOTP origin-bound lines.
+
+The patterns are anchored and possessive where a run could be split two ways: linear.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-_RETRIEVER_PREFIX_RE = re.compile(r"^\s*(?:<#>|\[#\])\s*")
-_APP_HASH_RE = re.compile(r"(?:^|\s)([A-Za-z0-9+/]{11})\s*$")
+_RETRIEVER_PREFIX_RE = re.compile(r"^\s*+(?:<#>|\[#\])\s*+")
+_APP_HASH_RE = re.compile(r"(?:^|\s)([A-Za-z0-9+/]{11})\s*+$")
 _BARE_HASH_RE = re.compile(r"[A-Za-z0-9+/]{11}")
 _WEBOTP_RE = re.compile(
-    r"^@([A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?(?::\d{1,5})?)[ \t]+#([A-Za-z0-9\-]{1,32})"
-    r"(?:[ \t]+@\S+)?[ \t]*$"
+    r"^@([A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?(?::\d{1,5})?)[ \t]++#([A-Za-z0-9\-]{1,32})"
+    r"(?:[ \t]++@\S++)?[ \t]*+$"
 )
 
 
