@@ -26,7 +26,7 @@ from agentid.email.inbound.digest import digest  # noqa: E402
 from agentid.email.inbound.spool import Arrival, batch_of  # noqa: E402
 from agentid.email.inbound.spool_writer import write_batch  # noqa: E402
 from agentid.ids import new_id  # noqa: E402
-from agentid.store.db import engine_for_url  # noqa: E402
+from agentid.store.engines import engine_for_url  # noqa: E402
 from agentid.store.tables import Base, Project, table_of  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "verification"

@@ -152,3 +152,15 @@ class RawSMTP:
         self.writer.close()
         with contextlib.suppress(OSError):
             await self.writer.wait_closed()
+
+
+def split_long_lines(raw: bytes) -> bytes:
+    """SMTP lines stay under 1000 octets: fold by inserting CRLF + space."""
+    out = []
+    for line in raw.split(b"\r\n"):
+        while len(line) > 900:
+            out.append(line[:900])
+            line = b" " + line[900:]
+        out.append(line)
+    data = b"\r\n".join(out)
+    return data if data.endswith(b"\r\n") else data + b"\r\n"

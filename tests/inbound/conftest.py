@@ -7,8 +7,10 @@ Tests that restart the service start their own with ``start_service``.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,32 @@ async def start_service(
         yield Service(run, http)
 
 
+@asynccontextmanager
+async def serving(
+    data_dir: Path, backend: str, **overrides: Any
+) -> AsyncIterator[tuple[Service, str | None]]:
+    """A running agentid on ``backend``, with the PostgreSQL schema it uses (or None)."""
+    if backend == "postgresql":
+        async with pg_schema() as schema, start_service(data_dir, schema, **overrides) as s:
+            yield s, schema
+    else:
+        async with start_service(data_dir, **overrides) as s:
+            yield s, None
+
+
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = 15
+) -> None:
+    """Poll ``check`` (plain or async) until it is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done = check()
+        if done if isinstance(done, bool) else await done:
+            return
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        await asyncio.sleep(0.05)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def module_backend(request: pytest.FixtureRequest) -> str:
     check_backend(request.param)
@@ -75,9 +103,5 @@ async def shared(
     overrides = getattr(request.module, "OVERRIDES", {})
     if callable(overrides):
         overrides = overrides(scratch)
-    if module_backend == "postgresql":
-        async with pg_schema() as schema, start_service(scratch / "data", schema, **overrides) as s:
-            yield s
-    else:
-        async with start_service(scratch / "data", **overrides) as s:
-            yield s
+    async with serving(scratch / "data", module_backend, **overrides) as (service, _):
+        yield service

@@ -4,54 +4,26 @@ that overruns its budget is flagged, listed and readable, and holds up no other 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from agentid.email.inbound.lanes import ProcessLane
 from agentid.email.inbound.parse import parse_message
 from tests.conftest import Service
 from tests.inbound.client import inbox, new_project, send, simple_message
-from tests.inbound.conftest import check_backend, pg_schema, start_service
-
-
-@contextlib.asynccontextmanager
-async def service_on(backend: str, data: Path, **overrides: Any) -> AsyncIterator[Service]:
-    if backend == "postgresql":
-        async with pg_schema() as schema, start_service(data, schema, **overrides) as s:
-            yield s
-    else:
-        async with start_service(data, **overrides) as s:
-            yield s
+from tests.inbound.conftest import eventually, serving
 
 
 def lanes(service: Service) -> list[ProcessLane]:
-    found = [lane for lane in service.running.inbound.worker.lanes]
+    found = service.running.inbound.worker.lanes
     assert all(isinstance(lane, ProcessLane) for lane in found)
     return found  # type: ignore[return-value]
 
 
-async def eventually(check: Any, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not await check():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        await asyncio.sleep(0.05)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    check_backend(request.param)
-    return str(request.param)
-
-
 async def test_killed_idle_worker_comes_back(backend: str, tmp_path: Path) -> None:
-    async with service_on(backend, tmp_path / "data", parse_processes=1) as service:
+    async with serving(tmp_path / "data", backend, parse_processes=1) as (service, _):
         project = await new_project(service)
         (lane,) = lanes(service)
         old = lane.pid
@@ -61,7 +33,7 @@ async def test_killed_idle_worker_comes_back(backend: str, tmp_path: Path) -> No
         async def replaced() -> bool:
             return lane.pid not in (None, old)
 
-        await eventually(replaced)
+        await eventually(replaced, "a new worker is up")
         assert lane.restarts == 1
         (mid,) = await send(service.smtp_port, [project.primary], simple_message(project.primary))
         entries = await inbox(service, project, wait=15)
@@ -70,7 +42,7 @@ async def test_killed_idle_worker_comes_back(backend: str, tmp_path: Path) -> No
 
 
 async def test_killed_busy_worker_loses_nothing(backend: str, tmp_path: Path) -> None:
-    async with service_on(backend, tmp_path / "data", parse_processes=1) as service:
+    async with serving(tmp_path / "data", backend, parse_processes=1) as (service, _):
         project = await new_project(service)
         (lane,) = lanes(service)
         body = "Your verification code is 482913.\r\n" + "filler text\r\n" * 20_000
@@ -89,7 +61,7 @@ async def test_killed_busy_worker_loses_nothing(backend: str, tmp_path: Path) ->
         async def all_digested() -> bool:
             return len(await inbox(service, project, limit=100)) == len(sent)
 
-        await eventually(all_digested)
+        await eventually(all_digested, "every message is listed")
         entries = await inbox(service, project, limit=100)
         assert sorted(e["id"] for e in entries) == sorted(mid for (mid,) in sent)
         assert not any(e["parse_error"] for e in entries)  # a kill is not the message's fault
@@ -106,9 +78,9 @@ async def test_overrun_flagged_and_other_projects_not_held_up(backend: str, tmp_
     parse_message(slow_message("a@x.test"))
     cost = time.perf_counter() - started
     budget = max(0.05, cost / 5)  # each heavy message overruns it several times over
-    async with service_on(
-        backend, tmp_path / "data", parse_processes=2, digest_budget_seconds=budget
-    ) as service:
+    async with serving(
+        tmp_path / "data", backend, parse_processes=2, digest_budget_seconds=budget
+    ) as (service, _):
         alpha, beta = await new_project(service), await new_project(service)
         heavy = await asyncio.gather(
             *(
@@ -126,7 +98,7 @@ async def test_overrun_flagged_and_other_projects_not_held_up(backend: str, tmp_
         async def all_flagged() -> bool:
             return len(await inbox(service, alpha)) == len(heavy)
 
-        await eventually(all_flagged, 30)
+        await eventually(all_flagged, "every heavy message is listed", 30)
         for entry in await inbox(service, alpha):
             assert entry["parse_error"] is True
             r = await service.http.get(f"/projects/{alpha.id}/email/messages/{entry['id']}")

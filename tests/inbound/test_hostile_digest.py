@@ -9,21 +9,10 @@ import time
 import pytest
 
 from tests.conftest import Service
-from tests.inbound.client import inbox, new_project, send, simple_message
+from tests.inbound.client import inbox, new_project, send, simple_message, split_long_lines
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OVERRIDES = {"parse_processes": 1}
-
-
-def fold(raw: bytes) -> bytes:
-    """SMTP lines stay under 1000 octets: fold by inserting CRLF + space."""
-    out = []
-    for line in raw.split(b"\r\n"):
-        while len(line) > 900:
-            out.append(line[:900])
-            line = b" " + line[900:]
-        out.append(line)
-    return b"\r\n".join(out)
 
 
 def hostile(to: str) -> dict[str, bytes]:
@@ -57,7 +46,7 @@ async def test_hostile_mail_holds_up_no_one(shared: Service) -> None:
     mails = hostile(alpha.primary)
     assert len(mails) > 1  # more than there are parse workers
     for raw in mails.values():
-        await send(shared.smtp_port, [alpha.primary], fold(raw))
+        await send(shared.smtp_port, [alpha.primary], split_long_lines(raw))
     sent_at = time.monotonic()
     code = simple_message(beta.primary, "code", "Your verification code is 318204.\r\n")
     await send(shared.smtp_port, [beta.primary], code)

@@ -10,7 +10,15 @@ from email.message import EmailMessage
 import pytest
 
 from tests.conftest import Service
-from tests.inbound.client import Project, RawSMTP, inbox, new_project, queued_ids, wait_for
+from tests.inbound.client import (
+    Project,
+    RawSMTP,
+    inbox,
+    new_project,
+    queued_ids,
+    split_long_lines,
+    wait_for,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -177,18 +185,6 @@ NASTY: dict[str, bytes] = {
     ),
     "long-header": b"Subject: " + b"x" * 50_000 + b"\r\n\r\nbody\r\n",
 }
-
-
-def split_long_lines(raw: bytes) -> bytes:
-    """SMTP lines stay under 1000 octets: fold by inserting CRLF + space."""
-    out = []
-    for line in raw.split(b"\r\n"):
-        while len(line) > 900:
-            out.append(line[:900])
-            line = b" " + line[900:]
-        out.append(line)
-    data = b"\r\n".join(out)
-    return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
 @pytest.mark.parametrize("name", list(NASTY))

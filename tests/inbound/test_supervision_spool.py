@@ -13,7 +13,7 @@ import os
 import signal
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from agentid.store.db import create_sync_engine
 from agentid.store.tables import Message, MessageRaw, MessageRecipient
 from tests.conftest import PG_URL, Service
 from tests.inbound.client import Project, inbox, new_project, send, simple_message, wait_for
-from tests.inbound.conftest import check_backend, pg_schema, start_service
+from tests.inbound.conftest import check_backend, eventually, serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -50,23 +50,6 @@ BREAK = {
         CREATE TRIGGER store_full BEFORE INSERT ON messages EXECUTE FUNCTION full_disk()""",
 }
 REPAIR = {"sqlite": "DROP TRIGGER store_full", "postgresql": "DROP TRIGGER store_full ON messages"}
-
-
-@contextlib.asynccontextmanager
-async def serving(tmp_path: Path, backend: str) -> AsyncIterator[tuple[Service, str | None]]:
-    if backend == "postgresql":
-        async with pg_schema() as schema, start_service(tmp_path / "data", schema) as service:
-            yield service, schema
-    else:
-        async with start_service(tmp_path / "data") as service:
-            yield service, None
-
-
-async def until(check: Callable[[], bool], what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        await asyncio.sleep(0.01)
 
 
 def health_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
@@ -134,7 +117,7 @@ async def test_killed_writer_comes_back_and_acknowledged_mail_is_kept(
     tmp_path: Path, backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="agentid.health")
-    async with serving(tmp_path, backend) as (service, _):
+    async with serving(tmp_path / "data", backend) as (service, _):
         project = await new_project(service)
         spool = service.running.inbound.spool
         acked: list[str] = []
@@ -152,13 +135,13 @@ async def test_killed_writer_comes_back_and_acknowledged_mail_is_kept(
                     refused.append(f"{exc.code} {exc.message}")
 
         senders = [asyncio.create_task(sender(n)) for n in range(6)]
-        await until(lambda: len(acked) >= 30, "mail flows")
+        await eventually(lambda: len(acked) >= 30, "mail flows")
         first = spool.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
         killed, before = time.monotonic(), len(acked)
-        await until(lambda: spool.pid not in (None, first), "a new writer is up")
-        await until(lambda: len(acked) >= before + 30, "mail flows again")
+        await eventually(lambda: spool.pid not in (None, first), "a new writer is up")
+        await eventually(lambda: len(acked) >= before + 30, "mail flows again")
         assert time.monotonic() - killed < 15
         stop.set()
         await asyncio.wait_for(asyncio.gather(*senders), 30)
@@ -176,7 +159,7 @@ async def test_killed_writer_comes_back_and_acknowledged_mail_is_kept(
 async def test_batch_held_by_a_killed_writer_is_committed_by_the_next(
     tmp_path: Path, backend: str
 ) -> None:
-    async with serving(tmp_path, backend) as (service, schema):
+    async with serving(tmp_path / "data", backend) as (service, schema):
         project = await new_project(service)
         spool = service.running.inbound.spool
         (warm,) = await send(service.smtp_port, [project.primary], simple_message(project.primary))
@@ -184,12 +167,12 @@ async def test_batch_held_by_a_killed_writer_is_committed_by_the_next(
         async with write_lock(service, schema):
             message = simple_message(project.primary, "held")
             sending = asyncio.create_task(send(service.smtp_port, [project.primary], message))
-            await until(lambda: spool.in_flight == 1, "the writer holds the message")
+            await eventually(lambda: spool.in_flight == 1, "the writer holds the message")
             first = spool.pid
             assert first is not None
             os.kill(first, signal.SIGKILL)
-            await until(lambda: spool.pid not in (None, first), "a new writer is up")
-            await until(lambda: spool.in_flight == 1, "the new writer holds the message")
+            await eventually(lambda: spool.pid not in (None, first), "a new writer is up")
+            await eventually(lambda: spool.in_flight == 1, "the new writer holds the message")
             assert not sending.done()  # neither refused nor acknowledged while uncommitted
         (mid,) = await asyncio.wait_for(sending, 30)
         assert (await wait_for(service, project, mid))["subject"] == "held"
@@ -198,7 +181,7 @@ async def test_batch_held_by_a_killed_writer_is_committed_by_the_next(
 
 async def test_a_batch_sent_again_is_stored_once(tmp_path: Path, backend: str) -> None:
     """The killed writer may have committed before it died: committing again skips it."""
-    async with serving(tmp_path, backend) as (service, _):
+    async with serving(tmp_path / "data", backend) as (service, _):
         project = await new_project(service)
         raw = simple_message(project.primary, "twice")
         arrival = Arrival(
@@ -231,7 +214,7 @@ async def test_failing_store_is_retried_then_refused_and_reported(
     tmp_path: Path, backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="agentid.health")
-    async with serving(tmp_path, backend) as (service, schema):
+    async with serving(tmp_path / "data", backend) as (service, schema):
         project = await new_project(service)
         (before,) = await send(
             service.smtp_port, [project.primary], simple_message(project.primary)
@@ -284,7 +267,7 @@ async def test_dropped_connection_is_retried(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="agentid.health")
-    async with serving(tmp_path, "postgresql") as (service, _):
+    async with serving(tmp_path / "data", "postgresql") as (service, _):
         project = await new_project(service)
         await send(service.smtp_port, [project.primary], simple_message(project.primary))
         spool: Spool = service.running.inbound.spool

@@ -12,7 +12,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, select, text
 
-from agentid.store.db import MIGRATIONS, engine_for_url
+from agentid.store.db import MIGRATIONS
+from agentid.store.engines import engine_for_url
 from agentid.store.tables import Message, MessageRecipient, Project, table_of
 from tests.conftest import PG_URL, REQUIRE_PG, pg_problem
 

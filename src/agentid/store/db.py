@@ -11,9 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 from agentid.config import Settings
-from agentid.store.engines import engine_for_url, insert_ignoring_duplicates, sqlite_pragmas
-
-__all__ = ["create_engine", "create_sync_engine", "engine_for_url", "insert_ignoring_duplicates"]
+from agentid.store.engines import engine_for_url, sqlite_pragmas
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -114,40 +114,37 @@ class ProcessLane:
             self._reviving = asyncio.create_task(self._revive())
 
     async def _revive(self) -> None:
+        """End whatever is left of the worker and start another."""
         try:
-            await self._end()
+            await self._end(graceful=False)
             await self.start()
             self.restarts += 1
             self._health.mark_up(PART)
         finally:
             self._reviving = None
 
-    async def _end(self) -> None:
+    async def _end(self, *, graceful: bool) -> None:
+        """Close the worker's socket and reap it: ``graceful`` lets it finish (it ends when
+        its socket closes) before it is killed; otherwise it is killed at once."""
         process, self._process = self._process, None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        if process is not None:
-            with contextlib.suppress(ValueError, OSError):
-                asyncio.get_running_loop().remove_reader(process.sentinel)
-            if process.is_alive():
-                process.kill()
+        if process is None:
+            return
+        with contextlib.suppress(ValueError, OSError):
+            asyncio.get_running_loop().remove_reader(process.sentinel)
+        if graceful:
+            await asyncio.to_thread(process.join, 10)
+        if process.is_alive():
+            process.kill()
             await asyncio.to_thread(process.join, 10)
 
     async def stop(self) -> None:
         self._stopping = True
         if self._reviving is not None:
             await self._reviving
-        if self._writer is not None:
-            self._writer.close()  # the worker ends when its socket closes
-            self._writer = None
-        process, self._process = self._process, None
-        if process is not None:
-            with contextlib.suppress(ValueError, OSError):
-                asyncio.get_running_loop().remove_reader(process.sentinel)
-            await asyncio.to_thread(process.join, 10)
-            if process.is_alive():
-                process.kill()
+        await self._end(graceful=True)
 
     async def digest(self, ids: list[str]) -> Outcome:
         if self._reviving is not None:
@@ -191,7 +188,4 @@ class ProcessLane:
 
     async def _replace(self, reason: str) -> None:
         self._health.mark_down(PART, reason)
-        await self._end()
-        await self.start()
-        self.restarts += 1
-        self._health.mark_up(PART)
+        await self._revive()

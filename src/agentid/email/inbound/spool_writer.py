@@ -80,15 +80,6 @@ def commit(engine: Engine, batch: Batch) -> Reply:
         time.sleep(delay)  # this process has nothing else to do meanwhile
 
 
-def _receive(sock: socket.socket) -> Batch | None:
-    ok, batch = frames.recv(sock)
-    return batch if ok else None
-
-
-def _answer(sock: socket.socket, reply: Reply) -> None:
-    frames.send(sock, reply)
-
-
 def write_forever(sock: socket.socket, sync_url: str, schema: str | None) -> None:
     """Process entry point: runs until the server closes its end of the socket."""
     # The server decides when to stop (it closes the socket once all is committed);
@@ -98,13 +89,16 @@ def write_forever(sock: socket.socket, sync_url: str, schema: str | None) -> Non
     try:
         engine = engine_for_url(sync_url, schema)
     except Exception as exc:  # the server logs why, once; no traceback per attempt
-        _answer(sock, Reply("rejected", describe(exc)))
+        frames.send(sock, Reply("rejected", describe(exc)))
         sock.close()
         return
     try:
-        _answer(sock, Reply("ready"))
-        while (batch := _receive(sock)) is not None:
-            _answer(sock, commit(engine, batch))
+        frames.send(sock, Reply("ready"))
+        while True:
+            ok, batch = frames.recv(sock)
+            if not ok:
+                return
+            frames.send(sock, commit(engine, batch))
     finally:
         engine.dispose()
         sock.close()
