@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the hot path compiled with mypyc (src/agentid/native.py lists the modules)
+NATIVE := $(VENV)/.native
+NATIVE_SRC := $(wildcard src/agentid/extract/*.py) src/agentid/mime.py src/agentid/ids.py \
+	src/agentid/email/inbound/parse.py src/agentid/native.py tools/compile_native.py
 
-.PHONY: install serve test lint typecheck format bench bench-tools clean
+.PHONY: install native serve test lint typecheck format bench bench-tools clean
 
 install: $(STAMP)
 
@@ -14,27 +18,34 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-serve: $(STAMP)
+# Without a C compiler the service runs from source (slower): a warning, not a failure.
+native: $(NATIVE)
+
+$(NATIVE): $(STAMP) $(NATIVE_SRC)
+	$(BIN)/python tools/compile_native.py || echo "agentid: not compiled, running from source"
+	touch $@
+
+serve: $(NATIVE)
 	$(BIN)/agentid serve
 
-test: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+test: $(NATIVE)
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
 
-bench: $(STAMP)
+bench: $(NATIVE)
 	-@$(MAKE) --no-print-directory bench-tools
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/ingest.py
@@ -51,4 +62,5 @@ bench-tools:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix; }
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build .build *.egg-info src/*.egg-info
+	find src -name '*.so' -delete

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import string
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -33,8 +34,15 @@ class SecretBox:
             raise AgentIDError("a stored secret does not open with this service key") from exc
 
 
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+_TOKEN_LENGTH = 43  # 43 base-62 characters carry 256 random bits
+
+
 def new_token(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_urlsafe(32)}"
+    """`prefix_secret`, the secret alphanumeric only: one double-click selects it, and
+    the last `_` always starts it."""
+    secret = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(_TOKEN_LENGTH))
+    return f"{prefix}_{secret}"
 
 
 def hash_token(token: str) -> str:
