@@ -146,7 +146,8 @@ def _hides_reference(style: str) -> bool:
 _WS = ["", " ", "  ", "\t", "\n", "\x1c", "\u00a0"]
 _PROPERTIES = [
     "display", "DISPLAY", "visibility", "mso-hide", "max-height", "max-width", "font-size",
-    "opacity", "height", "Height", "overflow", "color",
+    "opacity", "height", "Height", "overflow", "color", "xdisplay", "mso-display",
+    "display;display", "font-size font-size",
 ]  # fmt: skip
 _VALUES = [
     "none", "NONE", "hidden", "all", "0", "00", "0.", "0.00", "0px", "0em", "0%", "0.5", "1",

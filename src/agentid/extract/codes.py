@@ -28,7 +28,7 @@ _ALNUM_RE = re.compile(
     r"(?:-[A-Za-z0-9]{1,8}){0,2}(?![A-Za-z0-9_])"
 )
 _DIGITS_RE = re.compile("[0-9][0-9]*+")
-_NOT_TOKEN_RE = re.compile(r"[^A-Za-z0-9\-_]")
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _PREFIX_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,3})-$")
 _SEP_RE = re.compile(r"[ \-]")
 _FILLER_RE = re.compile(r"[\s:#№.\-–—=>»\]\)）】」』\[\(（【「『'\"*]*+")
@@ -250,20 +250,21 @@ def _form_checks(t: str, low: str, s: int, e: int, digits: str) -> float | None:
 def _alnum_tokens(t: str) -> list[re.Match[str]]:
     """What ``_ALNUM_RE.finditer(t)`` finds, tried only at the start of each run of
     ``[A-Za-z0-9_-]`` that holds a digit (every match does; the regex alone tries every
-    position of every word)."""
+    position of every word). Each run is walked once, from its first digits."""
     out: list[re.Match[str]] = []
     n = len(t)
-    backwards = ""
     token_end = -1
     for digits in _DIGITS_RE.finditer(t):
-        if digits.start() < token_end:
+        start = digits.start()
+        if start < token_end:
             continue  # the same run as the digits before
-        if not backwards:
-            backwards = t[::-1]
-        before = _NOT_TOKEN_RE.search(backwards, n - digits.start())
-        after = _NOT_TOKEN_RE.search(t, digits.end())
-        token_end = after.start() if after else n
-        m = _ALNUM_RE.match(t, n - before.start() if before else 0)
+        while start > 0 and t[start - 1] in _TOKEN_CHARS:
+            start -= 1
+        end = digits.end()
+        while end < n and t[end] in _TOKEN_CHARS:
+            end += 1
+        token_end = end
+        m = _ALNUM_RE.match(t, start)
         if m:
             out.append(m)
     return out

@@ -46,8 +46,15 @@ _HIDDEN_STYLE = (
 )
 _HIDDEN_STYLE_RE = re.compile(_HIDDEN_STYLE, re.IGNORECASE)
 _HIDDEN_STYLE_LOWER_RE = re.compile(_HIDDEN_STYLE)  # on lower-cased ASCII: same, faster
-# every style that pattern finds holds "none", "hidden", "all" or a value starting with 0
-_ZERO_VALUE_RE = re.compile(r":\s*+0")
+_HIDING_PROPERTIES = (
+    "display",
+    "visibility",
+    "mso-hide",
+    "max-height",
+    "font-size",
+    "opacity",
+    "max-width",
+)  # the properties that pattern names; each match starts at "^" or ";" before one
 _ZERO_HEIGHT_RE = re.compile(
     r"(?:^|;)\s*+height\s*+:\s*+0++(?:px)?\s*+(?:!\s*+important)?\s*+(?:;|$)"
 )
@@ -82,19 +89,42 @@ def _is_hidden(attrs: dict[str, str | None]) -> bool:
     return bool(style and _hides(style))
 
 
-def _hides(style: str) -> bool:
-    """Does a ``style`` attribute hide its element?"""
+def _hides(style: str, styles: dict[str, bool] | None = None) -> bool:
+    """Does a ``style`` attribute hide its element? ``styles``: answers so far (a message
+    repeats the same few styles on many elements)."""
+    if styles is None:
+        return _style_hides(style)
+    known = styles.get(style)
+    if known is None:
+        known = styles[style] = _style_hides(style)
+    return known
+
+
+def _style_hides(style: str) -> bool:
     if style.isascii():
         low = style.lower()
-        if (
-            "none" in low or "hidden" in low or "all" in low or _ZERO_VALUE_RE.search(low)
-        ) and _HIDDEN_STYLE_LOWER_RE.search(low):
+        if _declares_hidden(low):
             return True
     else:
         if _HIDDEN_STYLE_RE.search(style):
             return True
         low = style.lower()
     return "overflow" in low and "hidden" in low and bool(_ZERO_HEIGHT_RE.search(low))
+
+
+def _declares_hidden(low: str) -> bool:
+    """``_HIDDEN_STYLE_LOWER_RE.search(low)``, tried only where a declaration starts with a
+    property it names (the regex alone tries every position, at some cost each)."""
+    for name in _HIDING_PROPERTIES:
+        k = low.find(name)
+        while k >= 0:
+            j = k
+            while j > 0 and low[j - 1].isspace():
+                j -= 1
+            if (j == 0 or low[j - 1] == ";") and _HIDDEN_STYLE_LOWER_RE.match(low, max(0, j - 1)):
+                return True
+            k = low.find(name, k + len(name))
+    return False
 
 
 def _tiny(img: LexborNode) -> bool:
@@ -209,6 +239,7 @@ def _render(html: str, max_depth: int) -> Rendered:
     parts: list[str] = []
     length, last, visible = 0, "\n", 0
     anchors: list[Anchor] = []
+    styles: dict[str, bool] = {}  # style attribute -> hides its element
     # open elements: (element, tag, text offset where an <a> starts or -1, visible then)
     stack: list[tuple[LexborNode, str, int, int]] = []
     node: LexborNode | None = root
@@ -241,7 +272,7 @@ def _render(html: str, max_depth: int) -> Rendered:
             or len(stack) > max_depth  # an element nested too deep: ignored
             or (
                 (attrs := node.attributes)
-                and ("hidden" in attrs or ((style := attrs.get("style")) and _hides(style)))
+                and ("hidden" in attrs or ((style := attrs.get("style")) and _hides(style, styles)))
             )
         ):
             pass
