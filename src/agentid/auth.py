@@ -20,7 +20,7 @@ from agentid.errors import Forbidden, NotFound, Unauthorized
 from agentid.runtime import Runtime
 from agentid.store.tables import Token
 
-SCOPES = ("read", "write")
+SCOPES = ("read", "write", "send")  # what each allows: the README's scope table
 PRINCIPAL_KEY = "agentid.principal"  # the ASGI scope key the token gate leaves its answer in
 
 

@@ -316,7 +316,8 @@ def token_create(
     ctx: typer.Context,
     id: ProjectId,
     scope: Annotated[
-        list[str] | None, typer.Option("--scope", help="read or write (repeatable).")
+        list[str] | None,
+        typer.Option("--scope", help="read, write or send (repeatable; default all three)."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -328,6 +329,34 @@ def token_create(
     typer.echo(body["token"])
     scopes = ", ".join(body.get("scopes") or [])
     typer.echo(f"token for {body.get('project_id')} ({scopes}); it is not shown again", err=True)
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context, id: ProjectId, as_json: JsonFlag = False) -> None:
+    """List a project's tokens (never their secrets)."""
+    client = _client(ctx)
+    tokens: list[dict[str, Any]] = []
+    before: str | None = None
+    while True:
+        page = client.list_tokens(id, before=before)
+        tokens.extend(page.get("tokens") or [])
+        before = page.get("next")
+        if not before:
+            break
+    if as_json:
+        print_json({"tokens": tokens})
+        return
+    for token in tokens:
+        scopes = ",".join(token.get("scopes") or [])
+        name = token.get("name") or ""
+        typer.echo(f"{token.get('id')}  {scopes:<16} {token.get('created_at')}  {name}")
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, id: ProjectId, token_id: str) -> None:
+    """Revoke a project token: it stops working at once."""
+    _client(ctx).revoke_token(id, token_id)
+    typer.echo(f"token {token_id} revoked", err=True)
 
 
 class Channel(StrEnum):

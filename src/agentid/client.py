@@ -144,6 +144,15 @@ class Client:
         body: JSON = {} if scopes is None else {"scopes": scopes}
         return self._json("POST", f"/projects/{_seg(project_id)}/tokens", json=body)
 
+    def list_tokens(
+        self, project_id: str, *, limit: int | None = None, before: str | None = None
+    ) -> JSON:
+        params = {k: v for k, v in (("limit", limit), ("before", before)) if v is not None}
+        return self._json("GET", f"/projects/{_seg(project_id)}/tokens", params=params)
+
+    def revoke_token(self, project_id: str, token_id: str) -> None:
+        self._json("DELETE", f"/projects/{_seg(project_id)}/tokens/{_seg(token_id)}")
+
     # -- email identity ---------------------------------------------------------------------
 
     def provision_email(self, project_id: str, address: str | None = None) -> JSON:

@@ -23,6 +23,8 @@ from tests.conftest import ADMIN, Service
 ADMIN_ONLY = {
     ("PATCH", "/projects/{project_id}"),
     ("POST", "/projects/{project_id}/tokens"),
+    ("GET", "/projects/{project_id}/tokens"),
+    ("DELETE", "/projects/{project_id}/tokens/{token_id}"),
     ("POST", "/projects/{project_id}/email/provision"),
 }
 BODIES: dict[tuple[str, str], Any] = {
@@ -48,6 +50,8 @@ async def test_token_is_shown_once_and_stored_hashed(service: Service) -> None:
     token = out["token"]
     assert out["project_id"] == "acme"
     assert out["scopes"] == ["read", "write"]
+    r = await service.http.post("/projects/acme/tokens", json={})
+    assert r.json()["scopes"] == ["read", "send", "write"]  # every scope unless narrowed
     assert out["name"] == "ci"
     secret = token.rsplit("_", 1)[-1]
     assert len(secret) == 43 and secret.isalnum(), token
@@ -117,7 +121,9 @@ async def test_every_route_needs_a_token(service: Service) -> None:
         for method, path in api_routes(service):
             if path == "/healthz":
                 continue
-            url = path.format(project_id="acme", mid="0" * 26, address="a@acme.test", n=0)
+            url = path.format(
+                project_id="acme", mid="0" * 26, address="a@acme.test", n=0, token_id="0" * 26
+            )
             r = await client.request(method, url, json=BODIES.get((method, path)))
             assert_error(r, 401, "unauthorized")
 
@@ -152,7 +158,7 @@ async def test_other_projects_look_absent_on_every_route(service: Service) -> No
     alias = await new_alias(service, "beta", label="signup")
     mid = (await deliver(service, "beta", alias))["id"]
     acme_token = await new_token(service, "acme")
-    values = {"mid": mid, "address": alias, "n": 0}
+    values = {"mid": mid, "address": alias, "n": 0, "token_id": "0" * 26}
 
     routes = [(m, p) for m, p in api_routes(service) if "{project_id}" in p]
     assert len(routes) >= 15, routes

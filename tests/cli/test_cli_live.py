@@ -73,3 +73,11 @@ async def test_readme_session(service: Service, tmp_path: Path) -> None:
         r = await reader.get("/projects/acme/email/inbox")
         assert r.status_code == 200 and r.json()["messages"][0]["id"] == entry["id"]
         assert (await reader.post("/projects/acme/email/aliases", json={})).status_code == 403
+        listed = json.loads((await cli(service, "token", "list", "acme", "--json")).stdout)
+        (info,) = listed["tokens"]
+        assert info["scopes"] == ["read"] and token not in json.dumps(listed)
+        assert info["id"] in (await cli(service, "token", "list", "acme")).stdout
+        await cli(service, "token", "revoke", "acme", info["id"])
+        assert (await reader.get("/projects/acme/email/inbox")).status_code == 401
+        gone = await cli(service, "token", "revoke", "acme", info["id"], check=False)
+        assert gone.returncode == 1 and gone.stderr.startswith("error: ")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from agentid.auth import AdminDep, PrincipalDep, ReaderDep, RuntimeDep, visible_project
 from agentid.events import next_event
+from agentid.filters import cursor_filter
 from agentid.projects import service
 from agentid.projects.schemas import (
     ProjectCreate,
@@ -17,6 +19,7 @@ from agentid.projects.schemas import (
     ProjectOut,
     ProjectUpdate,
     TokenCreate,
+    TokenList,
     TokenOut,
 )
 from agentid.runtime import Runtime
@@ -25,6 +28,7 @@ from agentid.store.tables import Project
 router = APIRouter(tags=["projects"])
 
 KEEPALIVE_SECONDS = 15.0
+MAX_TOKENS_PAGE = 500
 PRIVATE_EVENT_KEYS = frozenset({"from_address", "header_to"})
 
 
@@ -61,6 +65,27 @@ async def update_project(
 )
 async def create_token(project_id: str, body: TokenCreate, rt: RuntimeDep, _: AdminDep) -> TokenOut:
     return await service.create_token(rt, project_id, body)
+
+
+@router.get("/projects/{project_id}/tokens", response_model=TokenList)
+async def list_tokens(
+    project_id: str,
+    rt: RuntimeDep,
+    _: AdminDep,
+    before: Annotated[str | None, Query(max_length=26)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_TOKENS_PAGE)] = 100,
+) -> TokenList:
+    """The project's tokens, newest first, without their secrets."""
+    return await service.list_tokens(
+        rt, project_id, limit, cursor_filter(before, "before", "a token id")
+    )
+
+
+@router.delete("/projects/{project_id}/tokens/{token_id}", status_code=204)
+async def revoke_token(project_id: str, token_id: str, rt: RuntimeDep, _: AdminDep) -> Response:
+    """Revoke a token at once: it is deleted, and answers 401 from the next request on."""
+    await service.revoke_token(rt, project_id, token_id)
+    return Response(status_code=204)
 
 
 @router.get(

@@ -56,7 +56,7 @@ class ProjectList(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scopes: list[str] = Field(default_factory=lambda: ["read", "write"], max_length=10)
+    scopes: list[str] = Field(default_factory=lambda: ["read", "write", "send"], max_length=10)
     # No control characters (NUL cannot be stored) and no lone surrogates (not encodable).
     name: str | None = Field(default=None, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
 
@@ -68,3 +68,18 @@ class TokenOut(BaseModel):
     scopes: list[str]
     name: str | None
     created_at: datetime
+
+
+class TokenInfo(BaseModel):
+    """A token as listed: never its secret (only its hash is stored)."""
+
+    id: str
+    project_id: str
+    scopes: list[str]
+    name: str | None
+    created_at: datetime
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenInfo]
+    next: str | None  # pass as ``before`` for the next (older) page

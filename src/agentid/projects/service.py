@@ -9,8 +9,15 @@ from agentid.auth import SCOPES
 from agentid.crypto import hash_token, new_token
 from agentid.email.addresses import normalize_domain
 from agentid.errors import Conflict, NotFound, ValidationFailed
-from agentid.ids import new_id
-from agentid.projects.schemas import ProjectCreate, ProjectUpdate, TokenCreate, TokenOut
+from agentid.ids import is_valid, new_id
+from agentid.projects.schemas import (
+    ProjectCreate,
+    ProjectUpdate,
+    TokenCreate,
+    TokenInfo,
+    TokenList,
+    TokenOut,
+)
 from agentid.runtime import Runtime
 from agentid.store.tables import AuditEvent, Project, Token
 
@@ -93,6 +100,36 @@ async def create_token(rt: Runtime, project_id: str, body: TokenCreate) -> Token
         name=row.name,
         created_at=row.created_at,
     )
+
+
+async def list_tokens(
+    rt: Runtime, project_id: str, limit: int, before: str | None = None
+) -> TokenList:
+    """Newest first; ``next`` is set when older tokens remain."""
+    await get_project(rt, project_id)
+    query = select(Token).where(Token.project_id == project_id)
+    if before is not None:
+        query = query.where(Token.id < before)
+    async with rt.sessions() as session:
+        rows = list((await session.scalars(query.order_by(Token.id.desc()).limit(limit + 1))).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return TokenList(
+        tokens=[TokenInfo.model_validate(row, from_attributes=True) for row in rows],
+        next=rows[-1].id if more and rows else None,
+    )
+
+
+async def revoke_token(rt: Runtime, project_id: str, token_id: str) -> None:
+    """Delete the token: the next request that presents it gets 401."""
+    if not is_valid(token_id.upper()):  # (never a hostile id to the store)
+        raise NotFound(f"token {token_id[:26]!r} not found in project {project_id!r}")
+    async with rt.sessions.begin() as session:
+        row = await session.get(Token, token_id.upper())
+        if row is None or row.project_id != project_id:
+            raise NotFound(f"token {token_id[:26]!r} not found in project {project_id!r}")
+        await session.delete(row)
+        session.add(audit(project_id, "token.revoked", {"token_id": row.id}))
 
 
 def audit(project_id: str | None, kind: str, detail: dict[str, object]) -> AuditEvent:
