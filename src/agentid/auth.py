@@ -15,8 +15,8 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 
 from agentid.crypto import hash_token, same_secret
-from agentid.email.addresses import SLUG
 from agentid.errors import Forbidden, NotFound, Unauthorized
+from agentid.names import SLUG
 from agentid.runtime import Runtime
 from agentid.store.tables import Token
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agentid.email.addresses import normalize
-from agentid.email.schemas import as_utc
 from agentid.errors import ValidationFailed
 from agentid.ids import is_valid
+from agentid.names import normalize
+from agentid.times import as_utc
 
 
 def since_utc(since: datetime | None) -> datetime | None:

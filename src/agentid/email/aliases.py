@@ -8,10 +8,10 @@ import string
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agentid.email.addresses import normalize, valid_local_part
 from agentid.email.hosting import shared_address
 from agentid.email.schemas import AliasCreate
 from agentid.errors import Conflict, NotFound, ValidationFailed
+from agentid.names import normalize, valid_local_part
 from agentid.projects.service import audit
 from agentid.runtime import Runtime
 from agentid.store.tables import Alias, Project

@@ -7,10 +7,10 @@ import asyncio
 from sqlalchemy.exc import IntegrityError
 
 from agentid.email import dkim
-from agentid.email.addresses import normalize, split, valid_local_part
 from agentid.email.dns_plan import plan
 from agentid.email.schemas import ProvisionOut
 from agentid.errors import Conflict, NotFound, ValidationFailed
+from agentid.names import normalize, split, valid_local_part
 from agentid.projects.service import audit
 from agentid.runtime import Runtime
 from agentid.store.tables import Domain, Project

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agentid.times import as_utc
 
 
 class ProvisionRequest(BaseModel):
@@ -43,16 +45,6 @@ class AliasCreate(BaseModel):
         if self.expires_at is not None:
             self.expires_at = as_utc(self.expires_at, "expires_at")
         return self
-
-
-def as_utc(value: datetime, name: str) -> datetime:
-    """``value`` in UTC; ValueError when it has no zone or lies outside what UTC can hold."""
-    if value.tzinfo is None:
-        raise ValueError(f"{name} needs a timezone (e.g. 2030-01-01T00:00:00Z)")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"{name} is out of range") from None
 
 
 class AliasOut(BaseModel):

@@ -7,13 +7,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
-from agentid.email.addresses import u_label
+from agentid.names import SLUG_PATTERN, u_label
 
 Slug = Annotated[
     str,
-    StringConstraints(
-        min_length=1, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-    ),
+    StringConstraints(min_length=1, max_length=63, pattern=SLUG_PATTERN),
 ]
 
 

@@ -7,9 +7,9 @@ from sqlalchemy.exc import IntegrityError
 
 from agentid.auth import SCOPES
 from agentid.crypto import hash_token, new_token
-from agentid.email.addresses import normalize_domain
 from agentid.errors import Conflict, NotFound, ValidationFailed
 from agentid.ids import is_valid, new_id
+from agentid.names import normalize_domain
 from agentid.projects.schemas import (
     ProjectCreate,
     ProjectUpdate,

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
-from agentid.email.addresses import split
+from agentid.names import split
 from agentid.runtime import Runtime
 from agentid.store.tables import Alias, Project
 

@@ -1,4 +1,7 @@
-"""Email address handling shared by routing, aliases and the inbox."""
+"""Names every feature shares: project slugs, domains (IDN-aware) and email addresses.
+
+A bottom module: it imports no feature package, and features import it.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from agentid.errors import ValidationFailed
 # RFC 5321 dot-atom local parts; quoted local parts are not offered for aliases.
 _LOCAL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"  # a project id: a DNS label
+SLUG = re.compile(SLUG_PATTERN)
 
 
 def a_label(domain: str) -> str:

@@ -1,0 +1,38 @@
+"""Imports run down the layers: shared modules never import a feature package."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "agentid"
+FEATURES = ("agentid.email", "agentid.projects", "agentid.codes", "agentid.api", "agentid.app")
+# modules every feature may import; they import none of the features
+SHARED = (
+    "errors", "ids", "names", "times", "crypto", "native", "logs", "health", "events",
+    "filters", "auth", "mime", "runtime",
+)  # fmt: skip
+
+
+def imports_of(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_shared_modules_import_no_feature() -> None:
+    wrong = {
+        name: sorted(m for m in imports_of(SRC / f"{name}.py") if m.startswith(FEATURES))
+        for name in SHARED
+    }
+    assert {name: found for name, found in wrong.items() if found} == {}
+
+
+def test_one_slug_definition() -> None:
+    slug = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    holders = [p.relative_to(SRC) for p in SRC.rglob("*.py") if slug in p.read_text()]
+    assert holders == [Path("names.py")]
