@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -32,8 +33,10 @@ from agentid.crypto import SecretBox
 from agentid.email.inbound.service import InboundService
 from agentid.email.retention import RetentionTask
 from agentid.email.routes import router as email_router
-from agentid.errors import AgentIDError
+from agentid.errors import AgentIDError, ProviderRateLimited
 from agentid.projects.routes import router as projects_router
+from agentid.providers.registry import default_transports, register_builtins
+from agentid.providers.registry import from_settings as providers_from_settings
 from agentid.runtime import Runtime
 from agentid.store.checkpoint import WalCheckpointer
 from agentid.store.db import create_engine, migrate_in_process, session_factory
@@ -77,12 +80,18 @@ async def build_runtime(settings: Settings) -> Runtime:
 
 def create_app(settings: Settings) -> FastAPI:
     """The whole service: API, SMTP listener, spool, parse workers, retention."""
+    # Provider URLs are resolved now, so a bad one stops `agentid serve` with one line.
+    register_builtins()
+    transports = default_transports(settings)
+    providers = providers_from_settings(settings, transports)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = await build_runtime(settings)
+        rt.providers = providers
         app.state.runtime = rt
         async with AsyncExitStack() as stack:
+            stack.push_async_callback(transports.aclose)
             stack.push_async_callback(rt.engine.dispose)
             checkpointer = WalCheckpointer(settings, scrub=rt.scrub)
             checkpointer.start()
@@ -105,7 +114,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(AgentIDError)
     async def _agentid_error(_: Request, exc: AgentIDError) -> JSONResponse:
-        return error_response(exc)
+        response = error_response(exc)
+        if isinstance(exc, ProviderRateLimited) and exc.retry_after is not None:
+            response.headers["Retry-After"] = str(math.ceil(max(0.0, exc.retry_after)))
+        return response
 
     @app.exception_handler(SQLAlchemyError)
     async def _store(_: Request, exc: SQLAlchemyError) -> JSONResponse:

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+    # Provider URLs (agentid.providers.registry); they carry credentials, hence SecretStr.
+    relay_url: SecretStr | None = None
+    phone_url: SecretStr | None = None
+    dns_url: SecretStr | None = None
 
     def authserv(self) -> str:
         """The authserv-id agentid's Authentication-Results headers carry (RFC 8601)."""

@@ -9,10 +9,11 @@ AgentIDError                 500 internal
 ├── Conflict                 409 conflict
 ├── PayloadTooLarge          413 too_large
 ├── StoreUnavailable         503 store_unavailable
-└── ProviderError            502 provider_error
-    ├── ProviderAuth         502 provider_auth
-    ├── ProviderRateLimited  503 provider_rate_limited
-    └── ProviderUnavailable  503 provider_unavailable
+└── ProviderError            502 provider_error         (agentid.providers.failures maps to these)
+    ├── ProviderAuth         502 provider_auth          the provider refused our credentials
+    ├── ProviderRejected     422 provider_rejected      the caller can change something and retry
+    ├── ProviderRateLimited  429 provider_rate_limited  with Retry-After when the provider said
+    └── ProviderUnavailable  502 provider_unavailable   down, unreachable or temporary: retry later
 """
 
 from __future__ import annotations
@@ -74,12 +75,25 @@ class ProviderAuth(ProviderError):
     status, code = 502, "provider_auth"
 
 
+class ProviderRejected(ProviderError):
+    """The provider refused this request as given (bad number, refused recipient...)."""
+
+    status, code = 422, "provider_rejected"
+
+
 class ProviderRateLimited(ProviderError):
-    status, code = 503, "provider_rate_limited"
+    """The provider asks us to slow down; ``retry_after`` seconds when it said how long
+    (sent on as the response's ``Retry-After``)."""
+
+    status, code = 429, "provider_rate_limited"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ProviderUnavailable(ProviderError):
-    status, code = 503, "provider_unavailable"
+    status, code = 502, "provider_unavailable"
 
 
 def from_response(status: int, code: str, message: str) -> AgentIDError:
@@ -102,6 +116,7 @@ _ALL: tuple[type[AgentIDError], ...] = (
     PayloadTooLarge,
     StoreUnavailable,
     ProviderAuth,
+    ProviderRejected,
     ProviderRateLimited,
     ProviderUnavailable,
     ProviderError,

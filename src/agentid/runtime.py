@@ -13,6 +13,7 @@ from agentid.config import Settings
 from agentid.crypto import SecretBox
 from agentid.events import EventBus
 from agentid.health import Health
+from agentid.providers.base import Providers
 
 
 @dataclass(slots=True)
@@ -24,6 +25,7 @@ class Runtime:
     admin_token: str
     bus: EventBus = field(default_factory=EventBus)
     health: Health = field(default_factory=Health)
+    providers: Providers = field(default_factory=Providers)  # relay, phone, dns; None: off
     smtp_ready: bool = False
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     route_watchers: list[Callable[[], None]] = field(default_factory=list)

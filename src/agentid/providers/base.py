@@ -1,0 +1,180 @@
+"""What sending, phone and DNS features call: one Protocol per kind of provider.
+
+Features import these names, never a vendor module. The app builds the configured
+adapters from ``AGENTID_RELAY_URL``, ``AGENTID_PHONE_URL`` and ``AGENTID_DNS_URL``
+(``agentid.providers.registry``) and keeps them in ``Runtime.providers``. Every method
+that talks to a provider raises only the ``Provider*`` errors of ``agentid.errors``,
+translated by the one table in ``agentid.providers.failures``.
+
+Value types are frozen dataclasses: what a provider returns cannot be changed by the
+feature that reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+# --- mail relay ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One recipient the relay refused while it accepted the message for others."""
+
+    recipient: str
+    code: int
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The relay took the message: its own id for it, when it says one."""
+
+    message_id: str | None
+    reply: str | None = None  # the relay's final answer, as it gave it
+    refused: tuple[Refusal, ...] = ()
+
+
+@runtime_checkable
+class MailRelay(Protocol):
+    """Hands a finished message to a relay (an SMTP smarthost, SendGrid, SES)."""
+
+    async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> Sent:
+        """Send ``message`` (RFC 5322 bytes, CRLF line ends, signed already) from the
+        envelope ``sender`` to the envelope ``recipients``, unchanged."""
+        ...
+
+
+# --- phone -------------------------------------------------------------------------------
+
+
+class Capability(StrEnum):
+    SMS = "sms"
+    MMS = "mms"
+    VOICE = "voice"
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableNumber:
+    """A number the provider offers for sale."""
+
+    e164: str
+    country: str  # ISO 3166-1 alpha-2, upper case
+    capabilities: frozenset[Capability]
+    region: str | None = None
+    monthly_cost: str | None = None  # as the provider states it, e.g. "1.15 USD"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedNumber:
+    """A number bought through the provider; ``provider_id`` is its handle there."""
+
+    e164: str
+    provider_id: str
+    capabilities: frozenset[Capability] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """An HTTP request a provider sent us, as its signature covers it.
+
+    ``url`` is the full URL the provider called (scheme, host, path and query as it saw
+    them); ``params`` the form (or query) fields in the order they came; ``headers`` the
+    headers with lower-case names.
+    """
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    params: tuple[tuple[str, str], ...] = ()
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key == wanted), None)
+
+    def param(self, name: str) -> str | None:
+        return next((value for key, value in self.params if key == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """One text message a provider delivered to one of our numbers."""
+
+    from_number: str  # E.164
+    to_number: str  # E.164, ours
+    body: str
+    provider_id: str  # the provider's id of the message: the key that makes storing idempotent
+    received_at: datetime  # timezone-aware
+
+
+@runtime_checkable
+class PhoneProvider(Protocol):
+    """Buys numbers, points their inbound SMS at us, and reads what it delivers."""
+
+    async def search_numbers(
+        self, country: str, capabilities: frozenset[Capability], *, limit: int = 10
+    ) -> Sequence[AvailableNumber]:
+        """Numbers for sale in ``country`` having every one of ``capabilities``."""
+        ...
+
+    async def buy_number(self, e164: str) -> OwnedNumber: ...
+
+    async def set_sms_webhook(self, number: OwnedNumber, url: str) -> None:
+        """Have the provider POST each SMS to ``number`` to ``url``."""
+        ...
+
+    async def release_number(self, number: OwnedNumber) -> None: ...
+
+    async def check_signature(self, request: WebhookRequest) -> bool:
+        """True only when the request carries the provider's valid signature."""
+        ...
+
+    async def read_sms(self, request: WebhookRequest) -> InboundSms:
+        """The SMS in a webhook request whose signature was checked."""
+        ...
+
+
+# --- DNS ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DnsRecord:
+    """One resource record. ``name`` is absolute without the final dot
+    (``_dmarc.acme.test``); a target in ``value`` (MX, CNAME, NS) likewise; a TXT
+    ``value`` is the text itself, unquoted and unsplit; ``priority`` is MX's only."""
+
+    name: str
+    type: str  # upper case: A, AAAA, CNAME, MX, TXT, ...
+    value: str
+    ttl: int = 3600
+    priority: int | None = None
+
+
+@runtime_checkable
+class DnsProvider(Protocol):
+    """Reads and writes the records of zones the operator handed agentid."""
+
+    async def read_records(self, zone: str) -> Sequence[DnsRecord]: ...
+
+    async def apply(self, zone: str, records: Sequence[DnsRecord]) -> None:
+        """Upsert: for each (name, type) among ``records``, that set of records replaces
+        whatever the zone had for it; other names and types are left alone. Applying
+        the same records again changes nothing."""
+        ...
+
+
+# --- what the app was configured with ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Providers:
+    """The adapters the settings name; ``None`` where the feature is off."""
+
+    relay: MailRelay | None = None
+    phone: PhoneProvider | None = None
+    dns: DnsProvider | None = None

@@ -1,0 +1,242 @@
+"""The one table from transport and vendor failures to agentid's ``Provider*`` errors.
+
+Adapters never pick an error class themselves: they run their calls inside
+``map_failures(...)`` and hand HTTP answers to ``check_response(...)``, and both look the
+failure up in ``FAILURES``, first matching row wins (so the most specific comes first), as
+httpx maps httpcore's exceptions through one mapping::
+
+    exception / answer                              error                 retry?
+    aiosmtplib.SMTPAuthenticationError              ProviderAuth          no: fix credentials
+    aiosmtplib connect error, timeout, disconnect   ProviderUnavailable   later
+    aiosmtplib.SMTPNotSupported (SMTPUTF8 needed)   ProviderRejected      no: change the request
+    SMTP reply 4xx                                  ProviderUnavailable   later (temporary)
+    SMTP reply 5xx                                  ProviderRejected      no: change the request
+    any other SMTP failure (no STARTTLS offered)    ProviderError         no: fix the settings
+    httpx timeout, network, protocol error          ProviderUnavailable   later
+    HTTP 401, 403                                   ProviderAuth          no: fix credentials
+    HTTP 429                                        ProviderRateLimited   after Retry-After
+    HTTP 400, 404, 409, 422 (any other 4xx)         ProviderRejected      no: change the request
+    HTTP 5xx                                        ProviderUnavailable   later
+    httpx.InvalidURL (its text may quote a secret)  ProviderError         no: fix the URL
+    HTTP 3xx (adapters follow no redirect)          ProviderError         no: fix the adapter
+    dnspython timeout                               ProviderUnavailable   later
+    DNS data (a zone file) that does not parse      ProviderError         no: fix the file
+    OSError (a zone file's disk, a refused socket)  ProviderUnavailable   later
+
+A message names the provider and what happened, never a credential: every message is
+passed through ``scrub`` (the adapter's secrets and any URL's userinfo are masked).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Container, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote
+
+import aiosmtplib
+import dns.exception
+import httpx
+
+from agentid.errors import (
+    ProviderAuth,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Http:
+    """Rows keyed by an HTTP status."""
+
+    statuses: Container[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Smtp:
+    """Rows keyed by an SMTP reply code."""
+
+    codes: Container[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    match: type[BaseException] | Http | Smtp
+    error: type[ProviderError]
+    says: str  # what happened, after the provider's name
+    detail: bool = True  # False: the lower layer's text is left out (it may quote a secret)
+
+
+FAILURES: tuple[Row, ...] = (
+    # SMTP: the specific aiosmtplib exceptions before the reply codes they carry.
+    Row(aiosmtplib.SMTPAuthenticationError, ProviderAuth, "refused the credentials"),
+    Row(aiosmtplib.SMTPConnectError, ProviderUnavailable, "could not be reached"),
+    Row(aiosmtplib.SMTPTimeoutError, ProviderUnavailable, "timed out"),
+    Row(aiosmtplib.SMTPServerDisconnected, ProviderUnavailable, "closed the connection"),
+    Row(aiosmtplib.SMTPNotSupported, ProviderRejected, "lacks an extension this message needs"),
+    Row(Smtp(range(400, 500)), ProviderUnavailable, "deferred it (temporary)"),
+    Row(Smtp(range(500, 600)), ProviderRejected, "refused it"),
+    Row(aiosmtplib.SMTPException, ProviderError, "failed"),
+    # HTTP transport: no answer at all.
+    Row(httpx.TimeoutException, ProviderUnavailable, "timed out"),
+    Row(httpx.NetworkError, ProviderUnavailable, "could not be reached"),
+    Row(httpx.TransportError, ProviderUnavailable, "broke the connection"),
+    Row(httpx.InvalidURL, ProviderError, "was called with an invalid URL", detail=False),
+    # HTTP answers.
+    Row(Http((401, 403)), ProviderAuth, "refused the credentials"),
+    Row(Http((429,)), ProviderRateLimited, "asks to slow down"),
+    Row(Http((400, 404, 409, 422)), ProviderRejected, "rejected the request"),
+    Row(Http(range(400, 500)), ProviderRejected, "rejected the request"),
+    Row(Http(range(500, 600)), ProviderUnavailable, "failed"),
+    Row(Http(range(300, 400)), ProviderError, "answered with a redirect"),
+    # DNS data (zonefile), files and sockets opened by hand.
+    Row(dns.exception.Timeout, ProviderUnavailable, "timed out"),
+    Row(dns.exception.DNSException, ProviderError, "holds DNS data that does not parse"),
+    Row(OSError, ProviderUnavailable, "could not be used"),
+)
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
+_DETAIL_CHARS = 200
+
+
+def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` fit for a message: one line, short, no secret, no URL userinfo."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
+    text = _USERINFO.sub(r"\1***@", text)
+    text = " ".join(text.split())
+    return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"
+
+
+def lookup(failure: BaseException | None = None, *, status: int | None = None) -> Row | None:
+    """The first row matching an exception, or an HTTP ``status``; None when none does."""
+    reply = _smtp_reply(failure)
+    if status is None and isinstance(failure, httpx.HTTPStatusError):
+        status = failure.response.status_code
+    for row in FAILURES:
+        match = row.match
+        if isinstance(match, Http):
+            hit = status is not None and status in match.statuses
+        elif isinstance(match, Smtp):
+            hit = reply is not None and reply[0] in match.codes
+        else:
+            hit = failure is not None and isinstance(failure, match)
+        if hit:
+            return row
+    return None
+
+
+def _smtp_reply(failure: BaseException | None) -> tuple[int, str] | None:
+    """The SMTP reply (code, text) an aiosmtplib exception carries, if any."""
+    if isinstance(failure, aiosmtplib.SMTPResponseException):
+        return failure.code, failure.message
+    if isinstance(failure, aiosmtplib.SMTPRecipientsRefused) and failure.recipients:
+        first = failure.recipients[0]
+        return first.code, first.message
+    return None
+
+
+def _message(provider: str, says: str, detail: str | None, secrets: Iterable[str | None]) -> str:
+    detail = scrub(detail, secrets) if detail else ""
+    return f"{provider} {says}" + (f": {detail}" if detail else "")
+
+
+def response_error(
+    response: httpx.Response,
+    provider: str,
+    *,
+    detail: str | None = None,
+    secrets: Iterable[str | None] = (),
+    now: datetime | None = None,
+) -> ProviderError | None:
+    """The error an HTTP answer means, or None for a 1xx/2xx one."""
+    row = lookup(status=response.status_code)
+    if row is None:
+        return None
+    told = f"HTTP {response.status_code}" + (f", {detail}" if detail else "")
+    message = _message(provider, row.says, told, secrets)
+    if row.error is ProviderRateLimited:
+        wait = retry_after(response.headers.get("retry-after"), now=now)
+        return ProviderRateLimited(message, retry_after=wait)
+    return row.error(message)
+
+
+def check_response(
+    response: httpx.Response,
+    provider: str,
+    *,
+    detail: str | None = None,
+    secrets: Iterable[str | None] = (),
+) -> None:
+    """Raise the mapped error for an answer that is not a success; ``detail`` is what
+    the vendor said about it (its error message), when the adapter read one."""
+    if (err := response_error(response, provider, detail=detail, secrets=secrets)) is not None:
+        raise err
+
+
+def exception_error(
+    exc: BaseException, provider: str, *, secrets: Iterable[str | None] = ()
+) -> ProviderError | None:
+    """The error a lower layer's exception means, or None when the table has no row
+    (a bug in the adapter, which should surface as one)."""
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, httpx.HTTPStatusError):
+        return response_error(exc.response, provider, secrets=secrets)
+    row = lookup(exc)
+    if row is None:
+        return None
+    reply = _smtp_reply(exc)
+    detail = f"{reply[0]} {reply[1]}" if reply else _detail(exc) if row.detail else None
+    return row.error(_message(provider, row.says, detail, secrets))
+
+
+def _detail(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@contextmanager
+def map_failures(provider: str, *, secrets: Iterable[str | None] = ()) -> Iterator[None]:
+    """Run a provider call; what fails in it leaves as the mapped ``Provider*`` error.
+
+    ``provider`` names it in messages ("smtp relay 127.0.0.1:2525"); ``secrets`` are
+    masked in them. The lower layer's exception is not chained: its text may hold a
+    URL or a credential, and the message already says what happened.
+    """
+    secrets = tuple(secrets)
+    try:
+        yield
+    except ProviderError:
+        raise
+    except Exception as exc:
+        mapped = exception_error(exc, provider, secrets=secrets)
+        if mapped is None:
+            raise
+        raise mapped from None
+
+
+def retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP-date
+    (RFC 9110 §10.2.3); None when absent or unreadable, 0 for a date gone by."""
+    if value is None or not (value := value.strip()):
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return float(max(0, math.ceil(seconds)))

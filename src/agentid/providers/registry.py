@@ -1,0 +1,299 @@
+"""Provider URLs → adapters: one map from URL scheme to factory.
+
+``register(scheme, factory)`` is the one door: the built-in adapters go through it in
+``register_builtins()`` (called by ``create_app``, never at import), and a third-party
+adapter registers the same way before the app is built. A factory takes the parsed
+``ProviderUrl`` and the ``Transports`` made outside it (the shared ``httpx.AsyncClient``,
+the SMTP client factory), checks what it needs from the URL, and returns an adapter
+without doing any I/O.
+
+A URL is ``scheme[+http]://[user[:password]@]host[:port][/path][?query]``, credentials
+percent-encoded. ``+http`` points an HTTP adapter at a local server speaking the vendor's
+contract (``twilio+http://sid:token@127.0.0.1:9000``) instead of the vendor's https
+endpoint. Errors say what is wrong with a URL without ever repeating it: a URL carries
+credentials.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import aiosmtplib
+import httpx
+from pydantic import SecretStr
+
+from agentid.config import Settings
+from agentid.errors import ValidationFailed
+from agentid.providers.base import DnsProvider, MailRelay, PhoneProvider, Providers
+
+Provider = MailRelay | PhoneProvider | DnsProvider
+HTTP_TIMEOUT_SECONDS = 30.0
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderUrl:
+    """A parsed provider URL; ``username`` and ``password`` percent-decoded."""
+
+    scheme: str  # without "+http"
+    http: bool  # the "+http" override: plain HTTP to host:port instead of the vendor
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    host: str | None = None
+    port: int | None = None
+    path: str = ""
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    def secrets(self) -> tuple[str, ...]:
+        """What messages about this URL must never show."""
+        return tuple(s for s in (self.password, self.username) if s)
+
+    def need_host(self) -> str:
+        if not self.host:
+            raise ValidationFailed(f"{self.scheme}:// needs a host")
+        return self.host
+
+    def no_http_override(self) -> None:
+        if self.http:
+            raise ValidationFailed(f"{self.scheme}:// does not speak HTTP: drop '+http'")
+
+    def only_params(self, allowed: Iterable[str]) -> None:
+        """Refuse query parameters the adapter does not know (a typo is an error)."""
+        allowed = set(allowed)
+        if unknown := sorted(set(self.query) - allowed):
+            known = ", ".join(sorted(allowed)) or "none"
+            raise ValidationFailed(
+                f"{self.scheme}:// takes no query parameter {unknown[0]!r} (known: {known})"
+            )
+
+    def flag(self, name: str, default: bool | None = None) -> bool | None:
+        """A yes/no query parameter: 1/true/yes or 0/false/no; ``default`` when absent."""
+        value = self.query.get(name)
+        if value is None:
+            return default
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValidationFailed(f"{self.scheme}:// query parameter {name!r} must be 1 or 0")
+
+    def number(self, name: str, default: float) -> float:
+        value = self.query.get(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not number > 0:
+            raise ValidationFailed(f"{self.scheme}:// query parameter {name!r} must be > 0")
+        return number
+
+    def endpoint(self, vendor: str) -> str:
+        """The base URL an HTTP adapter calls: the vendor's, or with ``+http`` the local
+        ``http://host:port/path`` the URL names."""
+        if not self.http:
+            return vendor
+        host = self.need_host()
+        host = f"[{host}]" if ":" in host else host
+        port = f":{self.port}" if self.port else ""
+        return f"http://{host}{port}{self.path.rstrip('/')}"
+
+
+def parse_url(raw: str) -> ProviderUrl:
+    """Parse a provider URL; ``ValidationFailed`` (never repeating the URL) when malformed."""
+    if any(ch.isspace() or not ch.isprintable() for ch in raw):
+        raise ValidationFailed("a provider URL holds no spaces or control characters")
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        raise ValidationFailed("not a valid URL") from None
+    scheme = parts.scheme.lower()
+    if not scheme or ":" not in raw:
+        raise ValidationFailed("not a URL: expected scheme://[user:password@]host[:port]")
+    base, plus, transport = scheme.partition("+")
+    if plus and transport != "http":
+        raise ValidationFailed(f"unknown transport '+{transport}' (only '+http' is known)")
+    if parts.fragment:
+        raise ValidationFailed("a provider URL takes no #fragment")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValidationFailed("the port must be a number from 1 to 65535") from None
+    if port == 0:
+        raise ValidationFailed("the port must be a number from 1 to 65535")
+    if port is not None and not parts.hostname:
+        raise ValidationFailed("a port was given without a host")
+    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else None
+    username, password = None, None
+    if userinfo is not None:
+        user, colon, secret = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if colon else None
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name in query:
+            raise ValidationFailed(f"query parameter {name!r} is given twice")
+        query[name] = value
+    url = ProviderUrl(
+        scheme=base,
+        http=bool(plus),
+        username=username,
+        password=password,
+        host=parts.hostname or None,
+        port=port,
+        path=unquote(parts.path),
+        query=query,
+    )
+    if url.http and not url.host:
+        raise ValidationFailed("'+http' needs the local server's host:port")
+    return url
+
+
+class SmtpClientFactory(Protocol):
+    """Makes the SMTP client a relay talks through (``aiosmtplib.SMTP`` or the like)."""
+
+    def __call__(
+        self,
+        *,
+        hostname: str,
+        port: int,
+        username: str | None,
+        password: str | None,
+        start_tls: bool | None,
+        timeout: float,
+    ) -> aiosmtplib.SMTP: ...
+
+
+class Transports:
+    """What adapters talk through, made outside them: tests hand in their own. The
+    HTTP client is made when an adapter first asks for it, and closed by ``aclose``
+    only when it was made here."""
+
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient | None = None,
+        smtp: SmtpClientFactory = aiosmtplib.SMTP,
+    ) -> None:
+        self._http = http
+        self._owns_http = http is None
+        self.smtp = smtp
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+
+ProviderFactory = Callable[[ProviderUrl, Transports], Provider]
+
+
+class Registry:
+    """Scheme → factory. ``register`` the same factory twice is a no-op; another one
+    for a taken scheme is refused (``replace=True`` to override a built-in)."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, ProviderFactory] = {}
+
+    def register(self, scheme: str, factory: ProviderFactory, *, replace: bool = False) -> None:
+        if not scheme or not set(scheme) <= _SCHEME_CHARS or not scheme[0].isalpha():
+            raise ValueError(
+                f"a provider scheme is lower-case letters, digits, '-', '.': {scheme!r}"
+            )
+        taken = self._factories.get(scheme)
+        if taken is not None and taken is not factory and not replace:
+            raise ValueError(f"provider scheme {scheme!r} is already registered")
+        self._factories[scheme] = factory
+
+    def schemes(self) -> list[str]:
+        return sorted(self._factories)
+
+    def build(self, raw: str, transports: Transports) -> Provider:
+        """The adapter a URL names; ``ValidationFailed`` when it names none."""
+        url = parse_url(raw)
+        factory = self._factories.get(url.scheme)
+        if factory is None:
+            known = ", ".join(self.schemes()) or "none"
+            raise ValidationFailed(f"unknown provider scheme {url.scheme!r} (known: {known})")
+        return factory(url, transports)
+
+    def relay(self, raw: str, transports: Transports) -> MailRelay:
+        provider = self.build(raw, transports)
+        if not isinstance(provider, MailRelay):
+            raise ValidationFailed(f"{parse_url(raw).scheme}:// is not a mail relay")
+        return provider
+
+    def phone(self, raw: str, transports: Transports) -> PhoneProvider:
+        provider = self.build(raw, transports)
+        if not isinstance(provider, PhoneProvider):
+            raise ValidationFailed(f"{parse_url(raw).scheme}:// is not a phone provider")
+        return provider
+
+    def dns(self, raw: str, transports: Transports) -> DnsProvider:
+        provider = self.build(raw, transports)
+        if not isinstance(provider, DnsProvider):
+            raise ValidationFailed(f"{parse_url(raw).scheme}:// is not a DNS provider")
+        return provider
+
+
+REGISTRY = Registry()
+
+
+def register(scheme: str, factory: ProviderFactory, *, replace: bool = False) -> None:
+    """Make ``scheme://`` URLs build adapters with ``factory`` (built-ins and plugins)."""
+    REGISTRY.register(scheme, factory, replace=replace)
+
+
+def register_builtins(registry: Registry = REGISTRY) -> None:
+    """The adapters agentid ships, through the same door as anyone's."""
+    from agentid.providers import smtp_relay, zonefile
+
+    registry.register("smtp", smtp_relay.from_url)
+    registry.register("zonefile", zonefile.from_url)
+
+
+def default_transports(settings: Settings) -> Transports:
+    """Transports for a running agentid: SMTP clients greet as ``AGENTID_SMTP_HOSTNAME``."""
+    return Transports(
+        smtp=functools.partial(aiosmtplib.SMTP, local_hostname=settings.smtp_hostname)
+    )
+
+
+def from_settings(
+    settings: Settings, transports: Transports, registry: Registry = REGISTRY
+) -> Providers:
+    """The adapters ``AGENTID_RELAY_URL``, ``AGENTID_PHONE_URL`` and ``AGENTID_DNS_URL``
+    name. A bad URL is one ``ValidationFailed`` naming the setting (not its value)."""
+    return Providers(
+        relay=_setting(settings.relay_url, "AGENTID_RELAY_URL", registry.relay, transports),
+        phone=_setting(settings.phone_url, "AGENTID_PHONE_URL", registry.phone, transports),
+        dns=_setting(settings.dns_url, "AGENTID_DNS_URL", registry.dns, transports),
+    )
+
+
+_P = TypeVar("_P")
+
+
+def _setting(
+    value: SecretStr | None,
+    variable: str,
+    build: Callable[[str, Transports], _P],
+    transports: Transports,
+) -> _P | None:
+    if value is None or not value.get_secret_value():  # unset or empty: the feature is off
+        return None
+    try:
+        return build(value.get_secret_value(), transports)
+    except ValidationFailed as err:
+        raise ValidationFailed(f"invalid setting {variable}: {err.message}") from None

@@ -1,0 +1,101 @@
+"""Sending through an SMTP relay (a smarthost): ``smtp://[user:password@]host[:port]``.
+
+Query parameters: ``starttls=1`` requires STARTTLS, ``starttls=0`` never tries it; absent,
+STARTTLS is required when credentials are given (a password never crosses in clear) and
+used when offered otherwise. ``timeout=S`` bounds each step (default 60). The port
+defaults to 587 with credentials, 25 without. One connection per message: the relay
+queues, agentid's outbox retries.
+
+The message goes out byte for byte as given (already signed); the relay's DATA reply is
+kept, and its queue id (``... queued as ABC123``) becomes ``Sent.message_id``. A
+non-ASCII address is sent with SMTPUTF8, refused (ProviderRejected) by a relay without it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from agentid.errors import ProviderRejected, ValidationFailed
+from agentid.providers.base import Refusal, Sent
+from agentid.providers.failures import map_failures
+from agentid.providers.registry import ProviderUrl, SmtpClientFactory, Transports
+
+DEFAULT_TIMEOUT_SECONDS = 60.0
+_QUEUE_ID = re.compile(r"(?i)\bqueued as\s+<?([^\s<>]+)>?")
+
+
+class SmtpRelay:
+    """A ``MailRelay`` over SMTP, through the client factory it is given."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        connect: SmtpClientFactory,
+        username: str | None = None,
+        password: str | None = None,
+        start_tls: bool | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.host, self.port = host, port
+        self._connect = connect
+        self._username, self._password = username, password
+        self._start_tls = start_tls
+        self._timeout = timeout
+
+    @property
+    def name(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"smtp relay {host}:{self.port}"
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"SmtpRelay({self.host!r}, {self.port})"
+
+    async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> Sent:
+        if not recipients:
+            raise ProviderRejected(f"{self.name}: a message needs at least one recipient")
+        secrets = (self._password, self._username)
+        with map_failures(self.name, secrets=secrets):
+            client = self._connect(
+                hostname=self.host,
+                port=self.port,
+                username=self._username,
+                password=self._password,
+                start_tls=self._start_tls,
+                timeout=self._timeout,
+            )
+            # RFC 6531: a non-ASCII address needs the relay's SMTPUTF8.
+            utf8 = not all(address.isascii() for address in (sender, *recipients))
+            async with client:
+                errors, reply = await client.sendmail(
+                    sender, list(recipients), message, mail_options=["SMTPUTF8"] if utf8 else []
+                )
+        refused = tuple(
+            Refusal(recipient, response.code, response.message)
+            for recipient, response in errors.items()
+        )
+        found = _QUEUE_ID.search(reply)
+        return Sent(message_id=found.group(1) if found else None, reply=reply, refused=refused)
+
+
+def from_url(url: ProviderUrl, transports: Transports) -> SmtpRelay:
+    """The ``smtp://`` factory."""
+    url.no_http_override()
+    url.only_params(("starttls", "timeout"))
+    host = url.need_host()
+    if url.path not in ("", "/"):
+        raise ValidationFailed("smtp:// takes no path")
+    if (url.username is None) != (url.password is None):
+        raise ValidationFailed("smtp:// credentials are user:password, both or neither")
+    with_login = url.username is not None
+    return SmtpRelay(
+        host=host,
+        port=url.port or (587 if with_login else 25),
+        connect=transports.smtp,
+        username=url.username,
+        password=url.password,
+        start_tls=url.flag("starttls", default=True if with_login else None),
+        timeout=url.number("timeout", DEFAULT_TIMEOUT_SECONDS),
+    )

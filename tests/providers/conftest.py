@@ -1,0 +1,15 @@
+"""Fixtures for provider tests: a real SMTP sink per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.providers.sink import Sink, running_sink
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    with running_sink() as running:
+        yield running

@@ -1,0 +1,89 @@
+"""A real SMTP server to relay to: aiosmtpd's Controller on 127.0.0.1, a free port.
+
+It keeps every message it accepts (envelope and bytes as they arrived) and answers what a
+test tells it to: a reply per recipient at RCPT, one reply at DATA, a pause or a hang-up
+at DATA, and optionally AUTH with one user and password, and SMTPUTF8.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
+@dataclass
+class Sink:
+    received: list[Received] = field(default_factory=list)
+    rcpt_replies: dict[str, str] = field(default_factory=dict)
+    data_reply: str = "250 2.0.0 Ok: queued as 4Xk9ZQ1"
+    data_delay: float = 0.0
+    hang_up_at_data: bool = False
+    port: int = 0
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if (reply := self.rcpt_replies.get(address)) is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        if self.hang_up_at_data:
+            server.transport.close()
+            return "250 never heard"
+        if self.data_reply.startswith("250"):
+            got = Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+            self.received.append(got)
+        return self.data_reply
+
+
+def _authenticator(user: str, password: str) -> Any:
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            user.encode(),
+            password.encode(),
+        )
+        return AuthResult(success=ok, handled=False)
+
+    return check
+
+
+@contextmanager
+def running_sink(
+    *, user: str | None = None, password: str | None = None, smtputf8: bool = False
+) -> Iterator[Sink]:
+    sink = Sink(port=free_port())
+    kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
+    if user is not None and password is not None:
+        kwargs |= {"authenticator": _authenticator(user, password), "auth_require_tls": False}
+    controller = Controller(sink, hostname=HOST, port=sink.port, **kwargs)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()

@@ -1,0 +1,199 @@
+"""The failure table, row by row, with real httpx answers (httpx's own MockTransport
+serves them; the SMTP rows run against a real server in test_smtp_relay.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import dns.exception
+import httpx
+import pytest
+
+from agentid.errors import (
+    ProviderAuth,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from agentid.providers.failures import (
+    FAILURES,
+    Http,
+    check_response,
+    map_failures,
+    retry_after,
+    scrub,
+)
+from tests.providers.sink import free_port
+
+SECRET = "tok-3f9a/b+c"
+
+
+def answering(status: int, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers=headers, json={"message": "as the vendor says"})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+async def answer(status: int, headers: dict[str, str] | None = None) -> None:
+    async with answering(status, headers) as client:
+        with map_failures("vendor", secrets=[SECRET]):
+            response = await client.get("https://vendor.test/x", headers={"x-key": SECRET})
+            check_response(response, "vendor", secrets=[SECRET])
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (401, ProviderAuth),
+        (403, ProviderAuth),
+        (400, ProviderRejected),
+        (404, ProviderRejected),
+        (409, ProviderRejected),
+        (422, ProviderRejected),
+        (410, ProviderRejected),  # any other 4xx
+        (429, ProviderRateLimited),
+        (500, ProviderUnavailable),
+        (502, ProviderUnavailable),
+        (503, ProviderUnavailable),
+        (504, ProviderUnavailable),
+        (302, ProviderError),
+    ],
+)
+async def test_http_status(status: int, error: type[ProviderError]) -> None:
+    with pytest.raises(ProviderError) as err:
+        await answer(status)
+    assert type(err.value) is error
+    assert err.value.message.startswith("vendor ") and f"HTTP {status}" in err.value.message
+    assert SECRET not in err.value.message
+
+
+@pytest.mark.parametrize("status", [200, 201, 204])
+async def test_success_passes(status: int) -> None:
+    await answer(status)
+
+
+def test_every_status_row_is_tested() -> None:
+    tested = {401, 403, 400, 404, 409, 422, 410, 429, 500, 502, 503, 504, 302}
+    for row in FAILURES:
+        if isinstance(row.match, Http):
+            assert any(status in row.match.statuses for status in tested), row
+
+
+async def test_429_with_seconds() -> None:
+    with pytest.raises(ProviderRateLimited) as err:
+        await answer(429, {"Retry-After": "17"})
+    assert err.value.retry_after == 17.0 and err.value.status == 429
+
+
+async def test_429_with_http_date() -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    with pytest.raises(ProviderRateLimited) as err:
+        await answer(429, {"Retry-After": when})
+    assert err.value.retry_after is not None and 100 <= err.value.retry_after <= 121
+
+
+async def test_429_without_retry_after() -> None:
+    with pytest.raises(ProviderRateLimited) as err:
+        await answer(429)
+    assert err.value.retry_after is None
+
+
+def test_retry_after_values() -> None:
+    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after("0") == 0.0
+    assert retry_after(" 120 ") == 120.0
+    assert retry_after("Wed, 01 Jan 2025 12:01:30 GMT", now=now) == 90.0
+    assert retry_after("Wed, 01 Jan 2025 11:00:00 GMT", now=now) == 0.0  # gone by
+    assert retry_after("soon") is None
+    assert retry_after("-5") is None
+    assert retry_after("") is None
+    assert retry_after(None) is None
+
+
+async def test_status_error_from_raise_for_status() -> None:
+    async with answering(401) as client:
+        with pytest.raises(ProviderAuth), map_failures("vendor"):
+            (await client.get("https://vendor.test/x")).raise_for_status()
+
+
+@pytest.mark.parametrize(
+    ("raised", "says"),
+    [
+        (httpx.ConnectError("[Errno 111] Connection refused"), "could not be reached"),
+        (httpx.ConnectTimeout("timed out"), "timed out"),
+        (httpx.ReadTimeout("timed out"), "timed out"),
+        (httpx.ReadError("reset by peer"), "could not be reached"),
+        (httpx.RemoteProtocolError("illegal status line"), "broke the connection"),
+    ],
+)
+async def test_http_transport_errors(raised: httpx.TransportError, says: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise raised
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(ProviderUnavailable) as err, map_failures("vendor"):
+            await client.get("https://vendor.test/x")
+    assert says in err.value.message
+    assert err.value.__cause__ is None
+
+
+async def test_real_connection_refused() -> None:
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(ProviderUnavailable, match="could not be reached"), map_failures("v"):
+            await client.get(f"http://127.0.0.1:{free_port()}/")
+
+
+def test_oserror_is_unavailable() -> None:
+    with pytest.raises(ProviderUnavailable, match="No space left"), map_failures("zone file"):
+        raise OSError(28, "No space left on device")
+
+
+def test_dns_timeout_is_unavailable() -> None:
+    with pytest.raises(ProviderUnavailable, match="timed out"), map_failures("dns"):
+        raise dns.exception.Timeout()
+
+
+def test_dns_data_that_does_not_parse() -> None:
+    with pytest.raises(ProviderError, match="does not parse") as err, map_failures("dns"):
+        raise dns.exception.SyntaxError("bad")
+    assert type(err.value) is ProviderError
+
+
+def test_unmapped_exception_is_left_alone() -> None:
+    with pytest.raises(KeyError), map_failures("vendor"):
+        raise KeyError("a bug in the adapter")
+
+
+def test_provider_errors_pass_through() -> None:
+    original = ProviderRejected("vendor rejected it")
+    with pytest.raises(ProviderRejected) as err, map_failures("vendor"):
+        raise original
+    assert err.value is original
+
+
+def test_scrub_masks_secrets_and_userinfo() -> None:
+    text = f"failed for https://sid:{SECRET}@api.test/x with key {SECRET} and tok-3f9a%2Fb%2Bc"
+    clean = scrub(text, [SECRET])
+    assert SECRET not in clean and "tok-3f9a%2Fb%2Bc" not in clean and "sid:" not in clean
+    assert "https://***@api.test/x" in clean
+    assert scrub("a\r\nb\tc") == "a b c"
+    assert len(scrub("x" * 1000)) == 200
+
+
+async def test_detail_from_the_vendor_is_scrubbed() -> None:
+    async with answering(400) as client:
+        response = await client.get("https://vendor.test/x")
+    with pytest.raises(ProviderRejected) as err:
+        check_response(response, "vendor", detail=f"number bad for key {SECRET}", secrets=[SECRET])
+    assert err.value.message == "vendor rejected the request: HTTP 400, number bad for key ***"
+
+
+async def test_invalid_url_never_quotes_it() -> None:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(httpx.Response)) as client:
+        with pytest.raises(ProviderError) as err, map_failures("vendor", secrets=[SECRET]):
+            await client.get(f"https://sid:{SECRET}@vendor.test/x")  # "/" unencoded
+    assert type(err.value) is ProviderError
+    assert err.value.message == "vendor was called with an invalid URL"

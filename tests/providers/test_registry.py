@@ -1,0 +1,205 @@
+"""Provider URLs: parsing, the scheme → factory registry, and the settings that name them.
+A malformed URL is refused with a message that never repeats its credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from agentid.config import Settings
+from agentid.errors import ValidationFailed
+from agentid.providers.base import DnsRecord, MailRelay, Providers
+from agentid.providers.registry import (
+    ProviderUrl,
+    Registry,
+    Transports,
+    from_settings,
+    parse_url,
+    register_builtins,
+)
+from agentid.providers.smtp_relay import SmtpRelay
+from agentid.providers.zonefile import ZoneFile
+
+PASSWORD = "Pw-s3cr3t-9f"
+
+
+@pytest.fixture
+def registry() -> Registry:
+    fresh = Registry()
+    register_builtins(fresh)
+    return fresh
+
+
+def test_builtins_registered(registry: Registry) -> None:
+    assert registry.schemes() == ["smtp", "zonefile"]
+    register_builtins(registry)  # twice is harmless (create_app calls it per app)
+
+
+def test_resolves_smtp(registry: Registry) -> None:
+    relay = registry.relay(f"smtp://relay%40acme:{PASSWORD}@Smtp.Example:2587", Transports())
+    assert isinstance(relay, SmtpRelay) and isinstance(relay, MailRelay)
+    assert (relay.host, relay.port) == ("smtp.example", 2587)
+    assert PASSWORD not in repr(relay)
+
+
+def test_smtp_default_ports(registry: Registry) -> None:
+    plain = registry.relay("smtp://mx.example", Transports())
+    login = registry.relay(f"smtp://u:{PASSWORD}@mx.example", Transports())
+    assert isinstance(plain, SmtpRelay) and isinstance(login, SmtpRelay)
+    assert (plain.port, login.port) == (25, 587)
+
+
+def test_resolves_zonefile(registry: Registry, tmp_path: Path) -> None:
+    dns = registry.dns(f"zonefile://{tmp_path}/zones", Transports())
+    assert isinstance(dns, ZoneFile) and dns.directory == tmp_path / "zones"
+
+
+def test_zonefile_relative(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    dns = registry.dns("zonefile:zones/here", Transports())
+    assert isinstance(dns, ZoneFile) and dns.directory == tmp_path / "zones" / "here"
+
+
+def test_parse_every_part() -> None:
+    url = parse_url(f"twilio+http://AC12%3A3:{PASSWORD}%40x@127.0.0.1:9000/base/?edge=ie1&a=")
+    assert url == ProviderUrl(
+        scheme="twilio",
+        http=True,
+        username="AC12:3",
+        password=PASSWORD + "@x",
+        host="127.0.0.1",
+        port=9000,
+        path="/base/",
+        query={"edge": "ie1", "a": ""},
+    )
+    assert url.endpoint("https://api.twilio.com") == "http://127.0.0.1:9000/base"
+    assert PASSWORD not in repr(url)
+
+
+def test_without_http_override_the_vendor_endpoint() -> None:
+    url = parse_url(f"twilio://AC123:{PASSWORD}@")
+    assert not url.http and url.host is None
+    assert url.endpoint("https://api.twilio.com") == "https://api.twilio.com"
+    assert parse_url("ses://?region=eu-west-1").query == {"region": "eu-west-1"}
+    assert parse_url("x+http://[::1]:8080").endpoint("https://v") == "http://[::1]:8080"
+
+
+def test_third_party_uses_the_same_door(registry: Registry) -> None:
+    class Recorder:
+        def __init__(self, url: ProviderUrl) -> None:
+            self.url = url
+
+        async def read_records(self, zone: str) -> Sequence[DnsRecord]:
+            return []
+
+        async def apply(self, zone: str, records: Sequence[DnsRecord]) -> None:
+            return None
+
+    def factory(url: ProviderUrl, transports: Transports) -> Recorder:
+        return Recorder(url)
+
+    registry.register("cloudflare", factory)
+    built = registry.dns(f"cloudflare+http://:{PASSWORD}@127.0.0.1:9100", Transports())
+    assert isinstance(built, Recorder) and built.url.password == PASSWORD
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("cloudflare", lambda url, transports: Recorder(url))
+    with pytest.raises(ValueError):
+        registry.register("Bad+Scheme", factory)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (f"sendgrid://:{PASSWORD}@", "unknown provider scheme 'sendgrid' (known: smtp, zonefile)"),
+        (f"smtp+https://u:{PASSWORD}@h:25", "unknown transport '+https'"),
+        ("smtp://", "smtp:// needs a host"),
+        (f"smtp://u:{PASSWORD}@:25", "a port was given without a host"),
+        (f"smtp://u:{PASSWORD}@/", "smtp:// needs a host"),
+        (f"smtp://u:{PASSWORD}@h:99999", "the port must be a number from 1 to 65535"),
+        (f"smtp://u:{PASSWORD}@h:0", "the port must be a number from 1 to 65535"),
+        (f"smtp://u:{PASSWORD}@h:smtp", "the port must be a number from 1 to 65535"),
+        (f"smtp://u:{PASSWORD}@[::1", "not a valid URL"),
+        (f"u:{PASSWORD}@h", "unknown provider scheme 'u'"),
+        (f"{PASSWORD}@smtp.example", "not a URL"),
+        (f"smtp://u:{PASSWORD} @h", "no spaces or control characters"),
+        (f"smtp://u:{PASSWORD}@h\n", "no spaces or control characters"),
+        (f"smtp://u:{PASSWORD}@h?starttls=1&starttls=0", "'starttls' is given twice"),
+        (f"smtp://u:{PASSWORD}@h?tls=1", "no query parameter 'tls'"),
+        (f"smtp://u:{PASSWORD}@h?starttls=maybe", "must be 1 or 0"),
+        (f"smtp://u:{PASSWORD}@h?timeout=-1", "'timeout' must be > 0"),
+        (f"smtp://u:{PASSWORD}@h#frag", "no #fragment"),
+        (f"smtp://{PASSWORD}@h", "both or neither"),
+        (f"smtp://u:{PASSWORD}@h/path", "takes no path"),
+        (f"smtp+http://u:{PASSWORD}@h:25", "drop '+http'"),
+        (f"zonefile://h{PASSWORD}/x", "no host"),
+        ("zonefile://", "needs a directory"),
+        ("zonefile:///", "needs a directory"),
+        ("not a url", "no spaces"),
+        ("", "not a URL"),
+    ],
+)
+def test_malformed_urls(registry: Registry, url: str, says: str) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        registry.build(url, Transports())
+    assert says in err.value.message
+    assert PASSWORD not in err.value.message
+    assert err.value.status == 422
+
+
+def test_zonefile_naming_a_file(registry: Registry, tmp_path: Path) -> None:
+    (tmp_path / "acme.zone").write_text("")
+    with pytest.raises(ValidationFailed, match="names a directory"):
+        registry.dns(f"zonefile://{tmp_path}/acme.zone", Transports())
+
+
+def test_wrong_kind(registry: Registry, tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed, match=r"zonefile:// is not a mail relay"):
+        registry.relay(f"zonefile://{tmp_path}", Transports())
+    with pytest.raises(ValidationFailed, match=r"smtp:// is not a DNS provider"):
+        registry.dns("smtp://h", Transports())
+    with pytest.raises(ValidationFailed, match=r"smtp:// is not a phone provider"):
+        registry.phone("smtp://h", Transports())
+
+
+def test_from_settings(registry: Registry, tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        relay_url=f"smtp://u:{PASSWORD}@smtp.example:587",
+        dns_url=f"zonefile://{tmp_path}/zones",
+    )
+    providers = from_settings(settings, Transports(), registry)
+    assert isinstance(providers.relay, SmtpRelay) and isinstance(providers.dns, ZoneFile)
+    assert providers.phone is None
+    assert PASSWORD not in repr(settings)
+    none = from_settings(Settings(data_dir=tmp_path, relay_url=""), Transports(), registry)
+    assert none == Providers()
+
+
+def test_from_settings_names_the_setting_not_the_value(registry: Registry, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, phone_url=f"twilio://AC1:{PASSWORD}@")
+    with pytest.raises(ValidationFailed) as err:
+        from_settings(settings, Transports(), registry)
+    assert err.value.message == (
+        "invalid setting AGENTID_PHONE_URL:"
+        " unknown provider scheme 'twilio' (known: smtp, zonefile)"
+    )
+
+
+async def test_transports_close_only_their_own_client() -> None:
+    import httpx
+
+    given = httpx.AsyncClient()
+    transports = Transports(http=given)
+    assert transports.http is given
+    await transports.aclose()
+    assert not given.is_closed
+    await given.aclose()
+    own = Transports()
+    client = own.http
+    assert own.http is client
+    await own.aclose()
+    assert client.is_closed

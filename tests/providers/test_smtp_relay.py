@@ -1,0 +1,166 @@
+"""``smtp://``: the relay against a real SMTP server (aiosmtpd), and each SMTP failure
+mapped through the one table."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from agentid.errors import (
+    ProviderAuth,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from agentid.providers.base import MailRelay, Refusal
+from agentid.providers.registry import Registry, Transports, register_builtins
+from agentid.providers.smtp_relay import SmtpRelay
+from tests.providers.sink import HOST, Sink, free_port, running_sink
+
+MESSAGE = (
+    b"From: Agent <agent@acme.test>\r\n"
+    b"To: shop@example.test\r\n"
+    b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n"
+    b"Message-ID: <m1@acme.test>\r\n"
+    b"\r\n"
+    b"Hello.\r\n"
+    b".a line that starts with a dot (dot-stuffed on the wire)\r\n"
+    b"..two dots\r\n"
+    b"\r\n"
+    b"Bye\r\n"
+)
+PASSWORD = "s3cr3t pa@ss:/word"
+
+
+def relay(url: str, *, timeout: float | None = None) -> SmtpRelay:
+    registry = Registry()
+    register_builtins(registry)
+    if timeout is not None:
+        url += f"{'&' if '?' in url else '?'}timeout={timeout}"
+    built = registry.relay(url, Transports())
+    assert isinstance(built, SmtpRelay)
+    return built
+
+
+async def test_sends_envelope_and_bytes_exactly(sink: Sink) -> None:
+    relay_ = relay(f"smtp://{HOST}:{sink.port}")
+    assert isinstance(relay_, MailRelay)
+    sent = await relay_.send("bounce@acme.test", ["a@example.test", "b@example.test"], MESSAGE)
+    assert sent.message_id == "4Xk9ZQ1"
+    assert sent.reply is not None and "queued as 4Xk9ZQ1" in sent.reply
+    assert sent.refused == ()
+    [got] = sink.received
+    assert got.sender == "bounce@acme.test"
+    assert got.recipients == ["a@example.test", "b@example.test"]
+    assert got.data == MESSAGE
+
+
+async def test_some_recipients_refused_is_reported(sink: Sink) -> None:
+    sink.rcpt_replies["gone@example.test"] = "550 5.1.1 no such user"
+    sent = await relay(f"smtp://{HOST}:{sink.port}").send(
+        "bounce@acme.test", ["ok@example.test", "gone@example.test"], MESSAGE
+    )
+    assert sent.refused == (Refusal("gone@example.test", 550, "5.1.1 no such user"),)
+    assert [r.recipients for r in sink.received] == [["ok@example.test"]]
+
+
+async def test_5xx_is_rejected(sink: Sink) -> None:
+    sink.data_reply = "554 5.7.1 message refused by policy"
+    with pytest.raises(ProviderRejected) as err:
+        await relay(f"smtp://{HOST}:{sink.port}").send("a@acme.test", ["b@example.test"], MESSAGE)
+    assert err.value.status == 422
+    assert "554 5.7.1 message refused by policy" in err.value.message
+    assert sink.received == []
+
+
+async def test_every_recipient_refused_is_rejected(sink: Sink) -> None:
+    sink.rcpt_replies["gone@example.test"] = "550 5.1.1 no such user"
+    with pytest.raises(ProviderRejected, match="550"):
+        await relay(f"smtp://{HOST}:{sink.port}").send(
+            "a@acme.test", ["gone@example.test"], MESSAGE
+        )
+
+
+async def test_4xx_is_unavailable(sink: Sink) -> None:
+    sink.data_reply = "451 4.3.0 try again later"
+    with pytest.raises(ProviderUnavailable) as err:
+        await relay(f"smtp://{HOST}:{sink.port}").send("a@acme.test", ["b@example.test"], MESSAGE)
+    assert err.value.status == 502
+    assert "451 4.3.0 try again later" in err.value.message
+
+
+async def test_4xx_at_rcpt_is_unavailable(sink: Sink) -> None:
+    sink.rcpt_replies["busy@example.test"] = "450 4.2.1 mailbox busy"
+    with pytest.raises(ProviderUnavailable, match="450"):
+        await relay(f"smtp://{HOST}:{sink.port}").send(
+            "a@acme.test", ["busy@example.test"], MESSAGE
+        )
+
+
+async def test_closed_port_is_unavailable() -> None:
+    with pytest.raises(ProviderUnavailable, match="could not be reached"):
+        await relay(f"smtp://{HOST}:{free_port()}").send("a@acme.test", ["b@example.test"], MESSAGE)
+
+
+async def test_slow_server_is_unavailable(sink: Sink) -> None:
+    sink.data_delay = 2.0
+    with pytest.raises(ProviderUnavailable, match="timed out"):
+        await relay(f"smtp://{HOST}:{sink.port}", timeout=0.3).send(
+            "a@acme.test", ["b@example.test"], MESSAGE
+        )
+
+
+async def test_hang_up_is_unavailable(sink: Sink) -> None:
+    sink.hang_up_at_data = True
+    with pytest.raises(ProviderUnavailable, match="closed the connection"):
+        await relay(f"smtp://{HOST}:{sink.port}").send("a@acme.test", ["b@example.test"], MESSAGE)
+
+
+async def test_starttls_required_but_not_offered(sink: Sink) -> None:
+    with pytest.raises(ProviderError) as err:
+        await relay(f"smtp://{HOST}:{sink.port}?starttls=1").send(
+            "a@acme.test", ["b@example.test"], MESSAGE
+        )
+    assert type(err.value) is ProviderError and err.value.status == 502
+
+
+async def test_login_with_percent_encoded_credentials() -> None:
+    with running_sink(user="relay-user", password=PASSWORD) as sink:
+        url = f"smtp://relay-user:{quote(PASSWORD, safe='')}@{HOST}:{sink.port}?starttls=0"
+        sent = await relay(url).send("a@acme.test", ["b@example.test"], MESSAGE)
+        assert sent.message_id == "4Xk9ZQ1" and len(sink.received) == 1
+
+
+async def test_wrong_password_is_auth_and_never_shown() -> None:
+    with running_sink(user="relay-user", password="right") as sink:
+        url = f"smtp://relay-user:{quote(PASSWORD, safe='')}@{HOST}:{sink.port}?starttls=0"
+        built = relay(url)
+        with pytest.raises(ProviderAuth) as err:
+            await built.send("a@acme.test", ["b@example.test"], MESSAGE)
+    assert err.value.status == 502
+    assert PASSWORD not in err.value.message and quote(PASSWORD, safe="") not in err.value.message
+    assert PASSWORD not in repr(built)
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+async def test_no_recipients_is_rejected(sink: Sink) -> None:
+    with pytest.raises(ProviderRejected):
+        await relay(f"smtp://{HOST}:{sink.port}").send("a@acme.test", [], MESSAGE)
+
+
+async def test_utf8_address_without_smtputf8_is_rejected(sink: Sink) -> None:
+    with pytest.raises(ProviderRejected, match="lacks an extension"):
+        await relay(f"smtp://{HOST}:{sink.port}").send(
+            "grüße@acme.test", ["b@example.test"], MESSAGE
+        )
+    assert sink.received == []
+
+
+async def test_utf8_address_with_smtputf8() -> None:
+    with running_sink(smtputf8=True) as sink:
+        await relay(f"smtp://{HOST}:{sink.port}").send(
+            "grüße@acme.test", ["b@example.test"], MESSAGE
+        )
+        [got] = sink.received
+    assert got.sender == "grüße@acme.test" and got.data == MESSAGE
