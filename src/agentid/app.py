@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -33,7 +32,7 @@ from agentid.crypto import SecretBox
 from agentid.email.inbound.service import InboundService
 from agentid.email.retention import RetentionTask
 from agentid.email.routes import router as email_router
-from agentid.errors import AgentIDError, ProviderRateLimited
+from agentid.errors import AgentIDError, for_status
 from agentid.projects.routes import router as projects_router
 from agentid.providers.registry import default_transports, register_builtins
 from agentid.providers.registry import from_settings as providers_from_settings
@@ -42,17 +41,6 @@ from agentid.store.checkpoint import WalCheckpointer
 from agentid.store.db import create_engine, migrate_in_process, session_factory
 
 log = logging.getLogger("agentid")
-
-
-# Errors raised by the framework itself (unparseable body, unknown route, wrong method).
-HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-}
 
 
 class HealthReport(BaseModel):
@@ -114,10 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(AgentIDError)
     async def _agentid_error(_: Request, exc: AgentIDError) -> JSONResponse:
-        response = error_response(exc)
-        if isinstance(exc, ProviderRateLimited) and exc.retry_after is not None:
-            response.headers["Retry-After"] = str(math.ceil(max(0.0, exc.retry_after)))
-        return response
+        return error_response(exc)
 
     @app.exception_handler(SQLAlchemyError)
     async def _store(_: Request, exc: SQLAlchemyError) -> JSONResponse:
@@ -144,7 +129,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = HTTP_CODES.get(exc.status_code, "http_error")
+        # raised by the framework itself (unparseable body, unknown route, wrong method)
+        known = for_status(exc.status_code)
+        code = known.code if known is not None else "http_error"
         body = {"error": {"code": code, "message": str(exc.detail)}}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 

@@ -39,7 +39,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except AgentIDError as err:
-            typer.echo(f"error: {err.message or err.code}", err=True)
+            typer.echo(err.exit_line(), err=True)
             raise typer.Exit(1) from None
 
 

@@ -17,15 +17,9 @@ from urllib.parse import quote
 
 import httpx
 
-from agentid.errors import AgentIDError, from_response
+from agentid.errors import AgentIDError, Unreachable, from_response
 
 JSON = dict[str, Any]
-
-
-class Unreachable(AgentIDError):
-    """Nothing answered at the server's URL (connection refused, DNS failure, connect timeout)."""
-
-    status, code = 503, "unreachable"
 
 
 def _seg(value: str) -> str:

@@ -1,4 +1,5 @@
-"""agentid's error tree. Each error maps to one HTTP status and one CLI exit line, here only.
+"""agentid's error tree. Each error maps to one HTTP status, error code, response headers
+and CLI exit line, here only (the API's handlers, the client and the CLI all read it).
 
 AgentIDError                 500 internal
 ├── BadRequest               400 bad_request
@@ -6,9 +7,12 @@ AgentIDError                 500 internal
 ├── Unauthorized             401 unauthorized
 ├── Forbidden                403 forbidden
 ├── NotFound                 404 not_found
+├── MethodNotAllowed         405 method_not_allowed
 ├── Conflict                 409 conflict
 ├── PayloadTooLarge          413 too_large
+├── RateLimited              429 rate_limited           our own quota; resets_at, Retry-After
 ├── StoreUnavailable         503 store_unavailable
+├── Unreachable              503 unreachable            (client side) nothing answered
 └── ProviderError            502 provider_error         (agentid.providers.failures maps to these)
     ├── ProviderAuth         502 provider_auth          the provider refused our credentials
     ├── ProviderRejected     422 provider_rejected      the caller can change something and retry
@@ -17,6 +21,10 @@ AgentIDError                 500 internal
 """
 
 from __future__ import annotations
+
+import math
+import time
+from datetime import datetime
 
 
 class AgentIDError(Exception):
@@ -31,6 +39,14 @@ class AgentIDError(Exception):
 
     def as_body(self) -> dict[str, dict[str, str]]:
         return {"error": {"code": self.code, "message": self.message}}
+
+    def headers(self) -> dict[str, str]:
+        """Response headers the error carries (``Retry-After``...)."""
+        return {}
+
+    def exit_line(self) -> str:
+        """What the CLI prints on stderr before exiting with status 1."""
+        return f"error: {self.message or self.code}"
 
 
 class BadRequest(AgentIDError):
@@ -53,6 +69,10 @@ class NotFound(AgentIDError):
     status, code = 404, "not_found"
 
 
+class MethodNotAllowed(AgentIDError):
+    status, code = 405, "method_not_allowed"
+
+
 class Conflict(AgentIDError):
     status, code = 409, "conflict"
 
@@ -61,10 +81,37 @@ class PayloadTooLarge(AgentIDError):
     status, code = 413, "too_large"
 
 
+class RateLimited(AgentIDError):
+    """One of agentid's own quotas is used up until ``resets_at``."""
+
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, resets_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at
+
+    def as_body(self) -> dict[str, dict[str, str]]:
+        body = super().as_body()
+        if self.resets_at is not None:
+            body["error"]["resets_at"] = self.resets_at.isoformat()
+        return body
+
+    def headers(self) -> dict[str, str]:
+        if self.resets_at is None:
+            return {}
+        return {"Retry-After": _seconds(self.resets_at.timestamp() - time.time())}
+
+
 class StoreUnavailable(AgentIDError):
     """The database cannot answer now (locked, disk full, connection lost); retry shortly."""
 
     status, code = 503, "store_unavailable"
+
+
+class Unreachable(AgentIDError):
+    """Nothing answered at the server's URL (connection refused, DNS failure, connect timeout)."""
+
+    status, code = 503, "unreachable"
 
 
 class ProviderError(AgentIDError):
@@ -91,9 +138,22 @@ class ProviderRateLimited(ProviderError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": _seconds(self.retry_after)}
+
 
 class ProviderUnavailable(ProviderError):
     status, code = 502, "provider_unavailable"
+
+
+def _seconds(delay: float) -> str:
+    return str(math.ceil(max(0.0, delay)))
+
+
+def for_status(status: int) -> type[AgentIDError] | None:
+    """The most general error answered with ``status`` (for errors the web framework
+    raises itself: an unknown route, a wrong method, an unparseable body)."""
+    return next((cls for cls in _ALL if cls.status == status), None)
 
 
 def from_response(status: int, code: str, message: str) -> AgentIDError:
@@ -106,15 +166,18 @@ def from_response(status: int, code: str, message: str) -> AgentIDError:
     return err
 
 
-_ALL: tuple[type[AgentIDError], ...] = (
+_ALL: tuple[type[AgentIDError], ...] = (  # the general before the specific
     BadRequest,
     ValidationFailed,
     Unauthorized,
     Forbidden,
     NotFound,
+    MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
+    RateLimited,
     StoreUnavailable,
+    Unreachable,
     ProviderAuth,
     ProviderRejected,
     ProviderRateLimited,

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from agentid import errors
-from agentid.client import Client, Unreachable
+from agentid.client import Client
+from agentid.errors import Unreachable
 
 ADMIN = "aid_admin_test"
 BASE = "http://agentid.test"

@@ -8,4 +8,4 @@ from agentid.errors import AgentIDError
 
 
 def error_response(err: AgentIDError) -> JSONResponse:
-    return JSONResponse(err.as_body(), status_code=err.status)
+    return JSONResponse(err.as_body(), status_code=err.status, headers=err.headers())
