@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -96,3 +97,18 @@ def test_compiled_and_source_extract_the_same() -> None:
     assert runs["1"]["compiled"] is False
     assert runs["0"]["found"] == runs["1"]["found"]
     assert any(found["codes"] for found in runs["0"]["found"].values())
+
+
+def test_values_crossing_processes_pickle() -> None:
+    """The parse workers receive Limits and may hand back extraction results: compiled
+    frozen dataclasses must survive pickling as the source ones do."""
+    from agentid.extract.models import Code, Extraction, Link
+    from agentid.mime import Limits
+
+    values = [
+        Limits(1, 2, 3, 4),
+        Extraction((Code("123456", "123 456", 0.9, "text", "example.com"),), ()),
+        Extraction((), (Link("https://x.example/v?t=1", "verify", 0.8),)),
+    ]
+    for value in values:
+        assert pickle.loads(pickle.dumps(value)) == value

@@ -40,6 +40,11 @@ class Limits:
     html_bytes: int = 2 * MiB
     depth: int = 256
 
+    def __reduce__(self) -> tuple[type[Limits], tuple[int, int, int, int]]:
+        # sent to the parse workers; compiled by mypyc, a frozen dataclass does not
+        # unpickle field by field
+        return (Limits, (self.header_bytes, self.parts, self.html_bytes, self.depth))
+
 
 DEFAULT_LIMITS = Limits()
 

@@ -18,6 +18,10 @@ class Code:
     source: str
     origin: str | None = None
 
+    def __reduce__(self) -> tuple[type[Code], tuple[str, str, float, str, str | None]]:
+        # (compiled by mypyc, a frozen dataclass does not unpickle field by field)
+        return (Code, (self.value, self.raw, self.confidence, self.source, self.origin))
+
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "value": self.value,
@@ -38,6 +42,9 @@ class Link:
     kind: str
     confidence: float
 
+    def __reduce__(self) -> tuple[type[Link], tuple[str, str, float]]:
+        return (Link, (self.url, self.kind, self.confidence))
+
     def as_dict(self) -> dict[str, object]:
         return {"url": self.url, "kind": self.kind, "confidence": self.confidence}
 
@@ -48,6 +55,9 @@ class Extraction:
 
     codes: tuple[Code, ...] = ()
     links: tuple[Link, ...] = ()
+
+    def __reduce__(self) -> tuple[type[Extraction], tuple[tuple[Code, ...], tuple[Link, ...]]]:
+        return (Extraction, (self.codes, self.links))
 
     def as_dict(self) -> dict[str, list[dict[str, object]]]:
         return {
