@@ -28,7 +28,10 @@ $(NATIVE): $(STAMP) $(NATIVE_SRC)
 serve: $(NATIVE)
 	$(BIN)/agentid serve
 
+# External programs tests need (Postfix's smtp-source) are installed first when missing; a
+# test without one skips with the reason, or fails when AGENTID_REQUIRE_EXTERNAL=1 (CI).
 test: $(NATIVE)
+	-@$(MAKE) --no-print-directory bench-tools
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
@@ -48,9 +51,11 @@ format: $(STAMP)
 bench: $(NATIVE)
 	-@$(MAKE) --no-print-directory bench-tools
 	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/wait_latency.py
 	$(BIN)/python bench/rss.py
+	$(BIN)/python bench/large_messages.py
 
 # Debian's postfix package: smtp-source (the load generator) and Postfix itself, which
 # bench/ingest.py runs as a private instance from bench/postfix/. Preseeded "No

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     smtp_hostname: str = "agentid.local"
     authserv_id: str | None = None
     max_message_bytes: int = Field(default=25 * MiB, gt=0)
+    data_memory_bytes: int = Field(default=1 * MiB, ge=0)
     max_recipients: int = Field(default=100, gt=0)
     smtp_command_timeout_seconds: float = Field(default=300.0, gt=0)
     smtp_max_junk_commands: int = Field(default=100, gt=0)

@@ -3,6 +3,7 @@ returns can be stored (no NUL for PostgreSQL) and served as JSON (no lone surrog
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,8 @@ def assert_storable(value: Any) -> None:
 @given(st.one_of(messages(), st.binary(max_size=2000)))
 def test_parse_never_raises(raw: bytes) -> None:
     parsed = parse_message(raw)
-    for name in parsed.__slots__:
-        assert_storable(getattr(parsed, name))
+    for field in dataclasses.fields(parsed):  # (compiled, a dataclass has no __slots__)
+        assert_storable(getattr(parsed, field.name))
 
 
 def test_ingest_extracts_exactly_as_agentid_extract(shared_dir: Path) -> None:

@@ -2,6 +2,11 @@
 
 Runs off the event loop, in parse worker processes (each with its own blocking engine) or,
 with ``parse_processes=0`` (tests), in a thread. Only the small event payloads go back.
+
+A batch is bounded by bytes (``worker.BATCH_MAX_BYTES``; a larger message comes alone).
+On PostgreSQL a raw message larger than ``RAW_SLICE`` is read a slice at a time: the
+client library keeps its input buffer as large as the largest answer it ever received
+(twice the message, in hex), for as long as the pooled connection lives.
 """
 
 from __future__ import annotations
@@ -9,7 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    LargeBinary,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from agentid.email.inbound.digested import ENVELOPE, Digested, Row, entry
 from agentid.email.inbound.parse import Parsed, parse_message
@@ -42,6 +57,7 @@ PARSED_COLUMNS = (
     "links",
 )
 _MESSAGES = table_of(Message)
+RAW_SLICE = 1024 * 1024
 _UPDATE_PARSED = (
     update(_MESSAGES)
     .where(_MESSAGES.c.id == bindparam("message_id"))
@@ -64,15 +80,20 @@ def digest(
 ) -> list[Digested]:
     """Parse and store every listed message not parsed yet; return their event payloads.
     ``begin(id)`` is called before a message is read, ``storing(n)`` before the write."""
+    whole = engine.dialect.name == "sqlite"
+    raw = MessageRaw.data if whole else case((Message.size <= RAW_SLICE, MessageRaw.data))
     with engine.connect() as conn:
         rows = [
             Row(*r)
             for r in conn.execute(
-                select(*ENVELOPE, MessageRaw.data)
+                select(*ENVELOPE, raw)
                 .join(MessageRaw, MessageRaw.message_id == Message.id)
                 .where(Message.id.in_(ids), Message.status == "received")
             )
         ]
+        for row in rows:
+            if row.raw is None:
+                row.raw = _raw_in_slices(conn, row.message_id)
     order = {message_id: n for n, message_id in enumerate(ids)}
     rows.sort(key=lambda row: order[row.message_id])  # the scheduler's order: fair first
     if not rows:
@@ -100,6 +121,16 @@ def digest(
         Digested(row.project_id, _entry(row, p), _best(p))
         for row, p in zip(rows, parsed, strict=True)
     ]
+
+
+def _raw_in_slices(conn: Connection, message_id: str) -> bytes:
+    piece = func.substr(MessageRaw.data, bindparam("start"), RAW_SLICE, type_=LargeBinary)
+    query = select(piece).where(MessageRaw.message_id == message_id)
+    pieces: list[bytes] = []
+    while True:
+        pieces.append(conn.execute(query, {"start": len(pieces) * RAW_SLICE + 1}).scalar_one())
+        if len(pieces[-1]) < RAW_SLICE:  # the last one (SQL counts from 1)
+            return b"".join(pieces)
 
 
 def _best(p: Parsed) -> dict[str, Any] | None:

@@ -32,7 +32,8 @@ from typing import Any, AnyStr
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
 from agentid.config import Settings
-from agentid.email.inbound.data import read_data
+from agentid.email.inbound.data import receive
+from agentid.email.inbound.incoming import attach, incoming_of
 from agentid.email.inbound.replies import (
     DATA_OK,
     DATA_SYNTAX,
@@ -40,7 +41,6 @@ from agentid.email.inbound.replies import (
     SHUTTING_DOWN,
     START_DATA,
     TIMED_OUT,
-    TOO_BIG,
     TOO_MANY_CONNECTIONS,
     TOO_MANY_ERRORS,
     TOO_MANY_FROM_CLIENT,
@@ -309,19 +309,20 @@ class Listener(SMTP):
     async def _data(self) -> None:
         assert self.envelope is not None
         await self.push(START_DATA)
+        incoming = incoming_of(self.event_handler)
         try:
-            content = await read_data(self._reader, self.data_size_limit)
+            content = await receive(self._reader, self.data_size_limit, incoming)
         except asyncio.IncompleteReadError:  # the peer left mid-message: nothing to keep
             if self.transport is not None:
                 self.transport.close()
             return
         self._deadline = math.inf  # the handler's time is ours, not the client's
-        if content is None:
-            await self.push(TOO_BIG)
+        if isinstance(content, str):  # too big, or it could not be kept
+            await self.push(content)
         else:
-            self.envelope.content = content
-            self.envelope.original_content = content
-            status = await self._call_handler_hook("DATA")
+            with content:  # then its file goes, unless the spool took it
+                attach(self.envelope, content)
+                status = await self._call_handler_hook("DATA")
             reply = DATA_OK if status is MISSING else status
             if reply.startswith("250"):  # mail delivered: Postfix forgives what came before
                 self._junk = self._errors = 0

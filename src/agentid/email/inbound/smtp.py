@@ -7,12 +7,12 @@ enhanced status code. Nothing is acknowledged before the spool has committed it.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from agentid.config import BareLineEndings, Settings
+from agentid.email.inbound.incoming import Content, Incoming, attached
 from agentid.email.inbound.replies import (
     BARE_REFUSED,
     INTERNAL_ERROR,
@@ -27,9 +27,6 @@ from agentid.email.inbound.spool import Arrival, Spool, SpoolError
 
 log = logging.getLogger("agentid.smtp")
 
-# A CR not followed by LF, or an LF not preceded by CR: the stuff of SMTP smuggling.
-BARE_LINE_ENDING = re.compile(rb"\r(?!\n)|(?<!\r)\n")
-NUL = b"\x00"
 _ROUTES = "agentid_routes"
 
 
@@ -41,25 +38,17 @@ def _routes(envelope: Envelope) -> dict[str, list[str]]:
     return routes
 
 
-def has_bare_line_ending_or_nul(raw: bytes) -> bool:
-    """Fast path (C-level scans): true when the body holds a bare CR, bare LF or NUL."""
-    if NUL in raw:
-        return True
-    if b"\r" not in raw and b"\n" not in raw:
-        return False
-    return raw.count(b"\n") != raw.count(b"\r\n") or raw.count(b"\r") != raw.count(b"\r\n")
-
-
-def fix_line_endings(raw: bytes) -> bytes:
-    """Bare CR or LF become CRLF; NULs go (the ``normalize`` mode)."""
-    return BARE_LINE_ENDING.sub(b"\r\n", raw.replace(NUL, b""))
-
-
 class InboundHandler:
     def __init__(self, settings: Settings, router: RecipientRouter, spool: Spool) -> None:
         self._settings = settings
         self._router = router
         self._spool = spool
+        # Where the listener puts DATA: memory, then a file in the data dir.
+        self.incoming = Incoming(
+            settings.data_dir,
+            settings.data_memory_bytes,
+            normalize=settings.bare_line_endings is BareLineEndings.NORMALIZE,
+        )
 
     async def handle_RCPT(
         self,
@@ -83,21 +72,24 @@ class InboundHandler:
         return RECIPIENT_OK
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
-        if has_bare_line_ending_or_nul(raw):
-            if self._settings.bare_line_endings is BareLineEndings.REJECT:
-                return (
-                    NUL_REFUSED
-                    if NUL in raw and not BARE_LINE_ENDING.search(raw)
-                    else (BARE_REFUSED)
-                )
-            raw = fix_line_endings(raw)
+        content = attached(envelope)
+        if content is None:  # from a session other than ours: the bytes, in memory
+            content = await self.incoming.of_bytes(envelope.original_content or b"")
+        with content:
+            return await self._store(session, envelope, content)
+
+    async def _store(self, session: Session, envelope: Envelope, content: Content) -> str:
+        # In normalize mode the line endings were fixed on the way in: nothing is found.
+        if content.bare_line_ending:
+            return BARE_REFUSED
+        if content.nul:
+            return NUL_REFUSED
         peer = session.peer
         mail_from = envelope.mail_from or ""
         arrival = Arrival(
             mail_from="" if mail_from == "<>" else mail_from,  # aiosmtpd keeps <> as is
             recipients={p: list(dict.fromkeys(a)) for p, a in _routes(envelope).items()},
-            raw=raw,
+            raw=content.raw,
             peer=f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer),
             helo=session.host_name,
             received_at=datetime.now(UTC),
@@ -105,13 +97,13 @@ class InboundHandler:
         try:
             await self._spool.submit(arrival)
         except SpoolError as exc:  # the writer or the store is down: /healthz says so, once
-            log.debug("message not stored", extra={"size": len(raw), "error": str(exc)})
+            log.debug("message not stored", extra={"size": content.size, "error": str(exc)})
             return NOT_STORED
         except Exception:
-            log.exception("message not stored", extra={"size": len(raw)})
+            log.exception("message not stored", extra={"size": content.size})
             return NOT_STORED
         ids = ",".join(arrival.message_ids.values())
-        log.info("message accepted", extra={"ids": ids, "size": len(raw)})
+        log.info("message accepted", extra={"ids": ids, "size": content.size})
         return QUEUED_AS.format(ids=ids)
 
     async def handle_exception(self, error: Exception) -> str:

@@ -13,6 +13,11 @@ down in ``runtime.health`` (/healthz 503, one log line). Nothing is acknowledged
 its batch commits. The batch the dead writer held goes to the next one, once: sending
 it again is safe, as the writer skips rows already stored (ids are fixed before the
 first send). If that writer dies too, or does not come up, the senders get 451.
+
+A large message arrives in a file (``incoming.Spooled``): the batch carries its path,
+not its bytes, and the writer reads the file itself. The spool owns that file from
+``submit`` on and removes it once the message is committed or has failed, never before
+(a batch may be sent again). Batches are bounded by bytes, files' sizes included.
 """
 
 from __future__ import annotations
@@ -29,14 +34,16 @@ from datetime import datetime
 from typing import Any
 
 from agentid.email.inbound import frames, processes
+from agentid.email.inbound.incoming import Spooled, clear_leftovers
 from agentid.email.inbound.spool_writer import Batch, Reply, write_forever
+from agentid.email.inbound.spooled_raw import SpooledRaw
 from agentid.ids import new_id
 from agentid.runtime import Runtime
 
 log = logging.getLogger("agentid.spool")
 
 BATCH_MAX_MESSAGES = 256
-BATCH_MAX_BYTES = 64 * 1024 * 1024
+BATCH_MAX_BYTES = 16 * 1024 * 1024  # a larger message goes alone
 PART = "spool-writer"  # its name in runtime.health and /healthz
 RESTART_FIRST, RESTART_MAX = 0.1, 2.0  # seconds before starting a writer again
 LAUNCH_TIMEOUT = 30.0  # for a new writer's READY (the first one boots the fork server)
@@ -49,11 +56,20 @@ class Arrival:
 
     mail_from: str
     recipients: dict[str, list[str]]  # project id -> its envelope recipients
-    raw: bytes
+    raw: bytes | Spooled  # the message as received: in memory, or in a file
     peer: str | None
     helo: str | None
     received_at: datetime
     message_ids: dict[str, str] = field(default_factory=dict)  # project id -> message id
+
+    @property
+    def size(self) -> int:
+        return self.raw.size if isinstance(self.raw, Spooled) else len(self.raw)
+
+    def settled(self) -> None:
+        """Committed or failed: the file (if any) is no longer needed."""
+        if isinstance(self.raw, Spooled):
+            self.raw.discard()
 
 
 @dataclass(slots=True)
@@ -97,6 +113,9 @@ class Spool:
         return len(self._in_flight)
 
     async def start(self) -> None:
+        left = await asyncio.to_thread(clear_leftovers, self._rt.settings.data_dir)
+        if left:
+            log.info("removed messages a stopped server was receiving", extra={"count": left})
         await self._launch()
         self._supervisor = asyncio.create_task(self._supervise(), name="agentid-spool-writer")
 
@@ -117,9 +136,12 @@ class Spool:
         log.info("spool stopped", extra={"batches": self.batches, "messages": self.messages})
 
     async def submit(self, arrival: Arrival) -> None:
-        """Return once ``arrival`` is durably committed; raise SpoolError if it could not be."""
+        """Return once ``arrival`` is durably committed; raise SpoolError if it could not be.
+        Once queued, its file (if any) is the spool's, removed when it is settled."""
         if not self._ready or self._closing.is_set():
             raise SpoolError("the spool writer is not running")
+        if isinstance(arrival.raw, Spooled):
+            arrival.raw.take()
         for project_id in arrival.recipients:
             arrival.message_ids[project_id] = new_id()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -132,10 +154,10 @@ class Spool:
         """Hand everything waiting (up to the batch limits) to the writer."""
         count, size = 0, 0
         for pending in self._waiting[:BATCH_MAX_MESSAGES]:
-            if size >= BATCH_MAX_BYTES:
+            if count and size + pending.arrival.size > BATCH_MAX_BYTES:
                 break
             count += 1
-            size += len(pending.arrival.raw)
+            size += pending.arrival.size
             pending.sent += 1
         batch, self._waiting = self._waiting[:count], self._waiting[count:]
         self._in_flight = batch
@@ -246,6 +268,7 @@ class Spool:
             for pending in batch:
                 if not pending.done.done():
                     pending.done.set_result(None)
+                pending.arrival.settled()
             self.batches += 1
             self.messages += len(batch)
             self._restart_delay = RESTART_FIRST
@@ -265,6 +288,7 @@ class Spool:
         for pending in pendings:
             if not pending.done.done():
                 pending.done.set_exception(SpoolError(reason))
+            pending.arrival.settled()
 
     def _settle(self) -> None:
         if not self._waiting and not self._in_flight:
@@ -279,6 +303,7 @@ async def _read_reply(reader: asyncio.StreamReader) -> Reply:
 def batch_of(arrivals: list[Arrival]) -> Batch:
     messages: list[dict[str, Any]] = []
     raws: list[dict[str, Any]] = []
+    files: list[SpooledRaw] = []
     recipients: list[dict[str, Any]] = []
     for a in arrivals:
         for project_id, rcpts in a.recipients.items():
@@ -293,12 +318,15 @@ def batch_of(arrivals: list[Arrival]) -> Batch:
                     "rcpt_to": rcpts,
                     "peer": a.peer,
                     "helo": a.helo,
-                    "size": len(a.raw),
+                    "size": a.size,
                     "status": "received",
                     "has_attachments": False,
                     "unread": True,
                 }
             )
-            raws.append({"message_id": mid, "data": a.raw})
+            if isinstance(a.raw, Spooled):
+                files.append(SpooledRaw(mid, str(a.raw.path), a.raw.size))
+            else:
+                raws.append({"message_id": mid, "data": a.raw})
             recipients.extend({"message_id": mid, "address": r} for r in dict.fromkeys(rcpts))
-    return Batch(messages, raws, recipients)
+    return Batch(messages, raws, recipients, files)

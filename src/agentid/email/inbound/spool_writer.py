@@ -10,6 +10,10 @@ talks to this socket.
 The rule: a batch is committed whole or not at all, and committing it again is harmless
 (rows whose key is already stored are skipped), so a batch whose answer never came back
 can be sent again, to this writer or the next one.
+
+A large message comes as the path of the file the SMTP session received it into; the
+writer streams that file into its row itself, in the batch's transaction
+(``spooled_raw``), so it never holds the message.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ import logging
 import signal
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import Engine
 
 from agentid.email.inbound import frames
+from agentid.email.inbound.spooled_raw import SpooledRaw, write_spooled
 from agentid.store.engines import describe, engine_for_url, insert_ignoring_duplicates, transient
 from agentid.store.tables import Message, MessageRaw, MessageRecipient, table_of
 
@@ -38,6 +43,7 @@ class Batch:
     messages: list[dict[str, Any]]
     raws: list[dict[str, Any]]
     recipients: list[dict[str, Any]]
+    spooled: list[SpooledRaw] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)
@@ -57,6 +63,8 @@ def write_batch(engine: Engine, batch: Batch) -> None:
         ):
             if rows:
                 conn.execute(insert_ignoring_duplicates(dialect, table_of(model)), rows)
+        for spooled in batch.spooled:
+            write_spooled(conn, spooled)
 
 
 def commit(engine: Engine, batch: Batch) -> Reply:

@@ -33,7 +33,7 @@ from agentid.store.tables import Message
 log = logging.getLogger("agentid.parse")
 
 BATCH_MAX = 64
-BATCH_MAX_BYTES = 16 * 1024 * 1024
+BATCH_MAX_BYTES = 16 * 1024 * 1024  # raw messages a worker loads at once; a larger one alone
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 10.0
 LEGACY_TRANSIENT_FLAG = "could not be digested:%"  # what versions before 0.2 wrote
 SET_APART_SECONDS = 60.0  # a project whose mail overran the budget waits behind the rest
@@ -79,7 +79,7 @@ class ParseWorker:
         for arrival in arrivals:
             for project_id, message_id in arrival.message_ids.items():
                 address = arrival.recipients[project_id][0]
-                self.queue.put(Item(message_id, project_id, len(arrival.raw), address))
+                self.queue.put(Item(message_id, project_id, arrival.size, address))
 
     async def recover(self) -> int:
         """Queue every message committed but never digested (after a crash)."""
@@ -107,7 +107,7 @@ class ParseWorker:
 
     async def _run(self, lane: ProcessLane | ThreadLane) -> None:
         while True:
-            batch = await self.queue.take(BATCH_MAX, BATCH_MAX_BYTES)
+            batch = self._within_bytes(await self.queue.take(BATCH_MAX, BATCH_MAX_BYTES))
             if not batch:
                 return
             try:
@@ -116,6 +116,18 @@ class ParseWorker:
                 log.exception("digest lane error", extra={"count": len(batch)})
                 self.queue.put_back(batch)
                 await asyncio.sleep(BACKOFF_MAX)
+
+    def _within_bytes(self, batch: list[Item]) -> list[Item]:
+        """At most ``BATCH_MAX_BYTES`` of raw messages, or one message: the queue stops
+        only once the bound is reached, so its last pick may cross it; that one goes back
+        first in line, for the next batch."""
+        size = 0
+        for n, item in enumerate(batch):
+            size += item.size
+            if n and size > BATCH_MAX_BYTES:
+                self.queue.put_back(batch[n:])
+                return batch[:n]
+        return batch
 
     async def _settle(
         self, lane: ProcessLane | ThreadLane, batch: list[Item], outcome: Outcome
