@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from agentid.email.inbound.schedule import DigestQueue, Item
+from agentid.email.inbound.schedule import WAITED_BATCH, DigestQueue, Item
 
 
 def ids(batch: list[Item]) -> list[str]:
@@ -107,3 +107,16 @@ def test_project_set_apart_goes_last_and_alone() -> None:
     q.put(Item("late", "beta", 10, "b@beta.test"))
     assert ids(q.take_now(10, 1 << 20)) == ["late"]
     assert ids(q.take_now(10, 1 << 20)) == ["hostile1"]
+
+
+def test_a_lone_message_cuts_its_batch_short() -> None:
+    """A burst alone goes in full batches; a batch holding the only message to some
+    address stops at WAITED_BATCH, so that message is stored (and published) sooner."""
+    q = DigestQueue(max_lag=60)
+    for n in range(200):
+        q.put(Item(f"flood{n}", "alpha", 10, "flood@alpha.test"))
+    assert len(q.take_now(64, 1 << 20)) == 64
+    q.put(Item("waited", "alpha", 10, "signup@alpha.test"))
+    batch = q.take_now(64, 1 << 20)
+    assert len(batch) == WAITED_BATCH and "waited" in ids(batch)[:2]
+    assert len(q.take_now(64, 1 << 20)) == 64  # the burst alone again: full batches

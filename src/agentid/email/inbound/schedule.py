@@ -6,6 +6,10 @@ fresh first, none starved.
   another project) waits for at most a batch, not for the burst.
 - Newest first within an address: the message an agent is waiting for right now is the
   one that just arrived, not the ten thousand before it.
+- A batch that holds the only message to its address (what a waiting agent is most
+  likely waiting for, while a burst fills another address) is cut short at
+  ``WAITED_BATCH`` messages, so its results are stored and published after a few messages
+  rather than a full batch; bursts alone still go in full batches.
 - A message waiting longer than the maximum lag is overdue: up to half of every batch goes
   to overdue messages, oldest first, so under sustained load nothing waits for ever, and
   fresh mail still gets the other half.
@@ -24,6 +28,8 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+WAITED_BATCH = 16
 
 
 @dataclass(eq=False, slots=True)
@@ -143,7 +149,8 @@ class DigestQueue:
             size += head.size
             if alone:
                 return batch
-        while len(batch) < max_count and (size < max_bytes or not batch):
+        limit = max_count
+        while len(batch) < limit and (size < max_bytes or not batch):
             item = self._next_fresh(now, set_apart_too=False)
             if item is None and not batch:
                 item = self._next_fresh(now, set_apart_too=True)
@@ -152,11 +159,16 @@ class DigestQueue:
             alone = item.alone(self._set_apart, now)
             if alone and batch:
                 break
-            self._projects[item.project_id].stacks[item.address].pop()
+            stack = self._projects[item.project_id].stacks[item.address]
+            stack.pop()
             self._take(item, batch)
             size += item.size
             if alone:
                 break
+            while stack and stack[-1].taken:
+                stack.pop()
+            if not stack:  # the one message to its address: likely the one waited for
+                limit = min(limit, max(len(batch), WAITED_BATCH))
         return batch
 
     def _next_fresh(self, now: float, *, set_apart_too: bool) -> Item | None:
