@@ -2,8 +2,7 @@
 the tests import these names (as aiosmtpd's ``testing/statuscodes.py`` does for its own).
 
 A 421 ends the session: the listener writes it and closes the connection. Replies that
-aiosmtpd writes for us (syntax errors, commands out of order) and the recipient refusals
-in ``routing.py`` are not here.
+aiosmtpd writes for us (syntax errors, commands out of order) are not here.
 """
 
 from __future__ import annotations
@@ -33,6 +32,11 @@ NEED_RCPT = "503 5.5.1 Error: need RCPT command"
 TOO_BIG = "552 5.3.4 Message size exceeds fixed maximum message size"
 BARE_REFUSED = "550 5.5.2 Message contains bare CR or LF (line endings must be CRLF)"
 NUL_REFUSED = "550 5.6.0 Message contains NUL characters"
+
+# 5xx to one recipient (routing.py's refusals)
+RELAY_DENIED_REPLY = "550 5.7.1 Relay access denied: we do not host that domain"
+NO_MAILBOX_REPLY = "550 5.1.1 No such mailbox here"
+BAD_ADDRESS_REPLY = "553 5.1.3 Bad recipient address syntax"
 
 
 def is_error(reply: str) -> bool:

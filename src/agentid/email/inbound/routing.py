@@ -14,6 +14,11 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
+from agentid.email.inbound.replies import (
+    BAD_ADDRESS_REPLY,
+    NO_MAILBOX_REPLY,
+    RELAY_DENIED_REPLY,
+)
 from agentid.names import split
 from agentid.runtime import Runtime
 from agentid.store.tables import Alias, Project
@@ -35,9 +40,9 @@ class Refuse:
     reply: str
 
 
-RELAY_DENIED = Refuse("550 5.7.1 Relay access denied: we do not host that domain")
-NO_MAILBOX = Refuse("550 5.1.1 No such mailbox here")
-BAD_ADDRESS = Refuse("553 5.1.3 Bad recipient address syntax")
+RELAY_DENIED = Refuse(RELAY_DENIED_REPLY)
+NO_MAILBOX = Refuse(NO_MAILBOX_REPLY)
+BAD_ADDRESS = Refuse(BAD_ADDRESS_REPLY)
 
 
 @dataclass(frozen=True, slots=True)
