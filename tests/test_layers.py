@@ -10,7 +10,7 @@ FEATURES = ("agentid.email", "agentid.projects", "agentid.codes", "agentid.api",
 # modules every feature may import; they import none of the features
 SHARED = (
     "errors", "ids", "names", "times", "crypto", "native", "logs", "health", "events",
-    "filters", "auth", "mime", "runtime",
+    "filters", "auth", "mime", "runtime", "workers",
 )  # fmt: skip
 
 

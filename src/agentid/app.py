@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -39,6 +38,7 @@ from agentid.providers.registry import from_settings as providers_from_settings
 from agentid.runtime import Runtime
 from agentid.store.checkpoint import WalCheckpointer
 from agentid.store.db import create_engine, migrate_in_process, session_factory
+from agentid.workers import Worker, start_all
 
 log = logging.getLogger("agentid")
 
@@ -81,16 +81,15 @@ def create_app(settings: Settings) -> FastAPI:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(transports.aclose)
             stack.push_async_callback(rt.engine.dispose)
-            checkpointer = WalCheckpointer(settings, scrub=rt.scrub)
-            checkpointer.start()
-            stack.push_async_callback(asyncio.to_thread, checkpointer.stop)
             inbound = InboundService(rt)
             app.state.inbound = inbound
-            await inbound.start()
-            stack.push_async_callback(inbound.stop)
-            retention = RetentionTask(rt)
-            retention.start()
-            stack.push_async_callback(retention.stop)
+            # every background worker, in start order (stopped in reverse)
+            workers: list[Worker] = [
+                WalCheckpointer(settings, scrub=rt.scrub),
+                inbound,
+                RetentionTask(rt),
+            ]
+            await start_all(stack, workers)
             yield
 
     app = FastAPI(

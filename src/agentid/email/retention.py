@@ -45,7 +45,7 @@ class RetentionTask:
         self._rt = runtime
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="agentid-retention")
 
     async def stop(self) -> None:

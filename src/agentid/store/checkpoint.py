@@ -12,6 +12,7 @@ which still held it, is emptied; tried again each round until it succeeds.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 
@@ -39,7 +40,13 @@ class WalCheckpointer:
         self._thread: threading.Thread | None = None
         self._engine: Engine | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        await asyncio.to_thread(self.start_now)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.stop_now)
+
+    def start_now(self) -> None:
         self._engine = create_sync_engine(self._settings)
         if self._engine.dialect.name != "sqlite":
             self._engine.dispose()
@@ -48,7 +55,7 @@ class WalCheckpointer:
         self._thread = threading.Thread(target=self._run, name="agentid-checkpoint", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop_now(self) -> None:
         if self._thread is None or self._engine is None:
             return
         self._stop.set()
