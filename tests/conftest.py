@@ -12,6 +12,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,12 +54,33 @@ def pg_problem() -> str | None:
     return _PG_PROBLEM
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgresql" and (problem := pg_problem()):
+def require_backend(backend: str) -> None:
+    """The one place a PostgreSQL variant is skipped when no server answers (or fails,
+    with AGENTID_REQUIRE_POSTGRES=1)."""
+    if backend == "postgresql" and (problem := pg_problem()):
         if REQUIRE_PG:
             pytest.fail(f"AGENTID_REQUIRE_POSTGRES=1 but {problem}")
         pytest.skip(problem)
+
+
+@asynccontextmanager
+async def pg_schema(prefix: str = "t_") -> AsyncIterator[str]:
+    """A fresh PostgreSQL schema, dropped afterwards."""
+    import asyncpg
+
+    schema = prefix + secrets.token_hex(6)
+    conn = await asyncpg.connect(PG_URL)
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    require_backend(request.param)
     return str(request.param)
 
 

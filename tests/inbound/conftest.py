@@ -8,7 +8,6 @@ Tests that restart the service start their own with ``start_service``.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,29 +19,7 @@ import pytest
 import pytest_asyncio
 
 from agentid.server import running
-from tests.conftest import ADMIN, PG_URL, REQUIRE_PG, Service, make_settings, pg_problem
-
-
-def check_backend(backend: str) -> None:
-    if backend == "postgresql" and (problem := pg_problem()):
-        if REQUIRE_PG:
-            pytest.fail(f"AGENTID_REQUIRE_POSTGRES=1 but {problem}")
-        pytest.skip(problem)
-
-
-@asynccontextmanager
-async def pg_schema() -> AsyncIterator[str]:
-    """A fresh PostgreSQL schema, dropped afterwards."""
-    import asyncpg
-
-    schema = "t_" + secrets.token_hex(6)
-    conn = await asyncpg.connect(PG_URL)
-    await conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield schema
-    finally:
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await conn.close()
+from tests.conftest import ADMIN, PG_URL, Service, make_settings, pg_schema, require_backend
 
 
 @asynccontextmanager
@@ -89,7 +66,7 @@ async def eventually(
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def module_backend(request: pytest.FixtureRequest) -> str:
-    check_backend(request.param)
+    require_backend(request.param)
     return str(request.param)
 
 

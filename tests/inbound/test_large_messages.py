@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, Service
+from tests.conftest import ADMIN, Service, pg_schema
 from tests.inbound.client import (
     HOST,
     Project,
@@ -35,7 +35,7 @@ from tests.inbound.client import (
     simple_message,
     wait_for,
 )
-from tests.inbound.conftest import eventually, pg_schema, serving
+from tests.inbound.conftest import eventually, serving
 from tests.inbound.test_shutdown import end_group, serve
 from tests.inbound.test_supervision_spool import stored_ids, write_lock
 

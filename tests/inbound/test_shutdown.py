@@ -20,9 +20,8 @@ import aiosmtplib
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, PG_URL
+from tests.conftest import ADMIN, PG_URL, pg_schema
 from tests.inbound.client import HOST, queued_ids, simple_message
-from tests.inbound.conftest import pg_schema
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from tests.conftest import Service
+from tests.conftest import Service, pg_schema
 from tests.inbound.client import (
     Project,
     RawSMTP,
@@ -25,7 +25,7 @@ from tests.inbound.client import (
     simple_message,
     wait_for,
 )
-from tests.inbound.conftest import pg_schema, start_service
+from tests.inbound.conftest import start_service
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

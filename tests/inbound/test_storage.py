@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from agentid.ids import new_id
 from agentid.store.tables import Message, MessageRaw, MessageRecipient
-from tests.conftest import Service
+from tests.conftest import Service, pg_schema
 from tests.inbound.client import (
     HOST,
     inbox,
@@ -25,7 +25,7 @@ from tests.inbound.client import (
     simple_message,
     wait_for,
 )
-from tests.inbound.conftest import pg_schema, start_service
+from tests.inbound.conftest import start_service
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -27,9 +27,9 @@ from agentid.email.inbound.spool_writer import RETRY_DELAYS, write_batch
 from agentid.ids import new_id
 from agentid.store.db import create_sync_engine
 from agentid.store.tables import Message, MessageRaw, MessageRecipient
-from tests.conftest import PG_URL, Service
+from tests.conftest import PG_URL, Service, require_backend
 from tests.inbound.client import Project, inbox, new_project, send, simple_message, wait_for
-from tests.inbound.conftest import check_backend, eventually, serving
+from tests.inbound.conftest import eventually, serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -259,7 +259,7 @@ def tcp_ports(pid: int) -> set[int]:
 
 @pytest.fixture
 def postgresql() -> None:
-    check_backend("postgresql")  # before the test's event loop runs: the probe runs its own
+    require_backend("postgresql")  # before the test's event loop runs: the probe runs its own
 
 
 @pytest.mark.usefixtures("postgresql")

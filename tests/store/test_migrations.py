@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, select, text
 from agentid.store.db import MIGRATIONS
 from agentid.store.engines import engine_for_url
 from agentid.store.tables import Message, MessageRecipient, Project, table_of
-from tests.conftest import PG_URL, REQUIRE_PG, pg_problem
+from tests.conftest import PG_URL, require_backend
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,10 +25,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield made
         made.dispose()
         return
-    if problem := pg_problem():
-        if REQUIRE_PG:
-            pytest.fail(f"AGENTID_REQUIRE_POSTGRES=1 but {problem}")
-        pytest.skip(problem)
+    require_backend("postgresql")
     schema = "m_" + secrets.token_hex(6)
     url = PG_URL.replace("postgresql://", "postgresql+psycopg://")
     admin = engine_for_url(url, None)
