@@ -112,3 +112,11 @@ def test_values_crossing_processes_pickle() -> None:
     ]
     for value in values:
         assert pickle.loads(pickle.dumps(value)) == value
+
+
+def test_an_orphan_extension_is_found(tmp_path: Path) -> None:
+    """One left over from a build when more modules were compiled is imported from source
+    too (the guard adds it to the modules read from source)."""
+    _fake_package(tmp_path, "")
+    assert native.orphans("fakepkg", tmp_path) == ["fakepkg.mod"]
+    assert native.orphans() == []  # this checkout: every extension module is listed

@@ -21,12 +21,11 @@ from agentid import native  # noqa: E402
 
 
 def remove_built() -> None:
-    for module in native.MODULES:
-        for path in native.extensions_of(module, SRC):
+    """Every extension module under src/agentid: all are ours, including those of modules
+    no longer listed (left over, they would still be imported)."""
+    for path in (SRC / "agentid").rglob("*"):
+        if path.suffix == ".so" or path.name.endswith(tuple(native.SUFFIXES)):
             path.unlink()
-    group = SRC.joinpath(*native.GROUP.split("."))
-    for path in group.parent.glob(f"{group.name}__mypyc*"):
-        path.unlink()
 
 
 def main() -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import ModuleType
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the directory holding agentid/
+SUFFIXES = tuple(importlib.machinery.EXTENSION_SUFFIXES)
 GROUP = "agentid.native_group"  # mypyc's shared library: agentid/native_group__mypyc.*.so
 MODULES = (
     "agentid.extract.alternations",
@@ -75,6 +76,21 @@ def stale(modules: Sequence[str], root: Path = PACKAGE_ROOT) -> list[str]:
     return out
 
 
+def orphans(package: str = "agentid", root: Path = PACKAGE_ROOT) -> list[str]:
+    """Extension modules under ``package`` of no module in ``MODULES`` (nor the group's
+    library): left over from a build when the list was longer."""
+    listed = set(MODULES)
+    found = []
+    for path in root.joinpath(package).rglob("*"):
+        suffix = next((s for s in SUFFIXES if path.name.endswith(s)), None)
+        if suffix is None or "__mypyc" in path.name:
+            continue
+        module = ".".join(path.relative_to(root).with_name(path.name[: -len(suffix)]).parts)
+        if module not in listed:
+            found.append(module)
+    return sorted(found)
+
+
 class SourceFirst(importlib.abc.MetaPathFinder):
     """Imports the listed modules from their ``.py`` source, never from an extension."""
 
@@ -107,9 +123,9 @@ def guard() -> None:
     if os.environ.get("AGENTID_PURE_PYTHON", "") not in ("", "0"):
         prefer_source(MODULES, PACKAGE_ROOT)
         return
-    old = stale(MODULES)
+    old = stale(MODULES) + orphans()
     if old:
-        prefer_source(MODULES, PACKAGE_ROOT)
+        prefer_source([*MODULES, *old], PACKAGE_ROOT)
         warnings.warn(
             f"compiled modules older than their source ({', '.join(old[:3])}...): running "
             "all of them from source, slower; `make native` compiles them again",
