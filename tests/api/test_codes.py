@@ -129,7 +129,7 @@ async def test_wait_for_a_code(service: Service) -> None:
 
     r = await service.http.get(CODES, params={"wait": 1, "after": r.json()["codes"][0]["id"]})
     assert r.status_code == 200
-    assert r.json() == {"codes": []}
+    assert r.json() == {"codes": [], "next": None}
 
 
 async def test_consume_hands_each_code_out_once(service: Service) -> None:
@@ -159,7 +159,7 @@ async def test_consume_hands_each_code_out_once(service: Service) -> None:
         # Nothing left to consume: a short wait ends empty.
         r = await agent.get(CODES, params={"consume": "true", "wait": 1, "kind": "code"})
         assert r.status_code == 200
-        assert r.json() == {"codes": []}
+        assert r.json() == {"codes": [], "next": None}
 
     assert await values(service, unused="true") == []
     listed = await codes(service, kind="code")
@@ -177,7 +177,7 @@ async def test_unused_never_returns_consumed_codes(service: Service) -> None:
     assert [c["value"] for c in r.json()["codes"]] == ["111111"]
     assert await values(service, unused="true") == []
     r = await service.http.get(CODES, params={"consume": "true", "kind": "code"})
-    assert r.json() == {"codes": []}
+    assert r.json() == {"codes": [], "next": None}
 
 
 async def test_many_concurrent_consumers_never_share(service: Service) -> None:
@@ -210,3 +210,40 @@ async def test_code_comes_before_the_link_of_the_same_message(service: Service) 
         ("link", "https://shop.example/verify?token=9f8e7d6c5b4a")
     ]
     assert await codes(service, unused="true", consume="true") == []
+
+
+async def test_codes_page_back_with_before_and_next(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    alias = await new_alias(service, "acme", label="signup")
+    for n in range(5):
+        await deliver(service, "acme", alias, code_mail(alias, f"{n + 1}4{n}9{n}7"))
+    whole = await codes(service, kind="code")
+    assert len(whole) == 5
+    r = await service.http.get(CODES, params={"kind": "code", "limit": 5})
+    assert r.json()["next"] is None  # nothing older
+    seen, before = [], None
+    while True:
+        params: dict[str, Any] = {"kind": "code", "limit": 2}
+        if before is not None:
+            params["before"] = before
+        page = (await service.http.get(CODES, params=params)).json()
+        seen.append([c["id"] for c in page["codes"]])
+        before = page["next"]
+        if before is None:
+            break
+    assert [len(p) for p in seen] == [2, 2, 1]
+    assert [i for p in seen for i in p] == [c["id"] for c in whole]
+    # consuming takes the next unused codes: no page to turn
+    r = await service.http.get(CODES, params={"consume": "true", "limit": 1})
+    assert r.json()["next"] is None and len(r.json()["codes"]) == 1
+
+
+async def test_codes_before_must_name_a_code_of_the_project(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    await hosted(service, "beta", "beta.test")
+    alias = await new_alias(service, "beta", label="signup")
+    await deliver(service, "beta", alias, code_mail(alias, "730591"))
+    r = await service.http.get("/projects/beta/codes")
+    beta_code = r.json()["codes"][0]["id"]
+    for bad in (beta_code, "0" * 26, "x", "' OR 1=1 --"):
+        assert_error(await service.http.get(CODES, params={"before": bad}), 422)

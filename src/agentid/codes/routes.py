@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from agentid.auth import ReaderDep, RuntimeDep, require_scope
 from agentid.codes.schemas import CodeList
-from agentid.codes.service import CodeQuery, wait_for_codes
+from agentid.codes.service import CodeQuery, cursor, wait_for_codes
 from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
 from agentid.projects.service import get_project
 
@@ -25,6 +25,7 @@ async def read_codes(
     kind: Literal["code", "link"] | None = None,
     since: datetime | None = None,
     after: Annotated[str | None, Query(max_length=26)] = None,
+    before: Annotated[str | None, Query(max_length=26)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=320)] = None,
     to: Annotated[str | None, Query(max_length=320)] = None,
     header_to: Annotated[str | None, Query(max_length=320)] = None,
@@ -37,12 +38,15 @@ async def read_codes(
         require_scope(who, "write")
     since = since_utc(since)
     after = cursor_filter(after, "after", "a code id")
+    before = cursor_filter(before, "before", "a code id")
     await get_project(rt, project_id)
+    position = await cursor(rt, project_id, before) if before is not None else None
     q = CodeQuery(
         channel=channel,
         kind=kind,
         since=since,
         after=after,
+        before=position,
         from_=text_filter(from_, "from"),
         to=address_filter(to, "to"),
         header_to=address_filter(header_to, "header_to"),
@@ -50,4 +54,5 @@ async def read_codes(
         consume=consume,
         limit=limit if limit is not None else (1 if consume else 50),
     )
-    return CodeList(codes=await wait_for_codes(rt, project_id, q, wait))
+    codes, nxt = await wait_for_codes(rt, project_id, q, wait)
+    return CodeList(codes=codes, next=nxt)

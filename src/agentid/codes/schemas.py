@@ -24,3 +24,4 @@ class CodeOut(BaseModel):
 
 class CodeList(BaseModel):
     codes: list[CodeOut]
+    next: str | None = None  # pass as ``before`` for the next (older) page
