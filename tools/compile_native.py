@@ -24,7 +24,7 @@ def remove_built() -> None:
     """Every extension module under src/agentid: all are ours, including those of modules
     no longer listed (left over, they would still be imported)."""
     for path in (SRC / "agentid").rglob("*"):
-        if path.suffix == ".so" or path.name.endswith(tuple(native.SUFFIXES)):
+        if path.name.endswith(native.SUFFIXES):
             path.unlink()
 
 

@@ -76,6 +76,12 @@ def stale(modules: Sequence[str], root: Path = PACKAGE_ROOT) -> list[str]:
     return out
 
 
+def group_built(root: Path = PACKAGE_ROOT) -> bool:
+    """Is mypyc's shared library of the group here (was anything compiled)?"""
+    group = root.joinpath(*GROUP.split("."))
+    return any(group.parent.glob(f"{group.name}__mypyc*"))
+
+
 def orphans(package: str = "agentid", root: Path = PACKAGE_ROOT) -> list[str]:
     """Extension modules under ``package`` of no module in ``MODULES`` (nor the group's
     library): left over from a build when the list was longer."""
@@ -123,7 +129,9 @@ def guard() -> None:
     if os.environ.get("AGENTID_PURE_PYTHON", "") not in ("", "0"):
         prefer_source(MODULES, PACKAGE_ROOT)
         return
-    old = stale(MODULES) + orphans()
+    old = stale(MODULES)
+    if group_built():  # (leftovers exist only where something was compiled)
+        old += orphans()
     if old:
         prefer_source([*MODULES, *old], PACKAGE_ROOT)
         warnings.warn(

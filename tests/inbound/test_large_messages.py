@@ -14,7 +14,6 @@ import base64
 import contextlib
 import hashlib
 import os
-import signal
 import smtplib
 import stat
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ from tests.inbound.client import (
 )
 from tests.inbound.conftest import eventually, serving
 from tests.inbound.test_shutdown import end_group, serve
-from tests.inbound.test_supervision_spool import stored_ids, write_lock
+from tests.inbound.test_supervision_spool import kill_writer_holding_one, stored_ids, write_lock
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -211,12 +210,7 @@ async def test_writer_killed_holding_a_spooled_message_the_next_stores_it(
         raw = big_message(project.primary, "held")
         async with write_lock(service, schema):
             sending = asyncio.create_task(send(service.smtp_port, [project.primary], raw))
-            await eventually(lambda: spool.in_flight == 1, "the writer holds the message")
-            first = spool.pid
-            assert first is not None
-            os.kill(first, signal.SIGKILL)
-            await eventually(lambda: spool.pid not in (None, first), "a new writer is up")
-            await eventually(lambda: spool.in_flight == 1, "the new writer holds the message")
+            await kill_writer_holding_one(spool)
             assert len(incoming_files(data_dir)) == 1  # kept for the second writer
             assert not sending.done()
         (mid,) = await asyncio.wait_for(sending, 30)

@@ -71,6 +71,17 @@ async def outside(service: Service, schema: str | None, sql: str) -> None:
             await conn.close()
 
 
+async def kill_writer_holding_one(spool: Spool) -> None:
+    """SIGKILL the spool writer while it holds one message; return once a new writer holds
+    that message again."""
+    await eventually(lambda: spool.in_flight == 1, "the writer holds the message")
+    first = spool.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    await eventually(lambda: spool.pid not in (None, first), "a new writer is up")
+    await eventually(lambda: spool.in_flight == 1, "the new writer holds the message")
+
+
 @contextlib.asynccontextmanager
 async def write_lock(service: Service, schema: str | None) -> AsyncIterator[None]:
     """Another client holds the write lock: the writer's INSERT waits until it is let go."""
@@ -167,12 +178,7 @@ async def test_batch_held_by_a_killed_writer_is_committed_by_the_next(
         async with write_lock(service, schema):
             message = simple_message(project.primary, "held")
             sending = asyncio.create_task(send(service.smtp_port, [project.primary], message))
-            await eventually(lambda: spool.in_flight == 1, "the writer holds the message")
-            first = spool.pid
-            assert first is not None
-            os.kill(first, signal.SIGKILL)
-            await eventually(lambda: spool.pid not in (None, first), "a new writer is up")
-            await eventually(lambda: spool.in_flight == 1, "the new writer holds the message")
+            await kill_writer_holding_one(spool)
             assert not sending.done()  # neither refused nor acknowledged while uncommitted
         (mid,) = await asyncio.wait_for(sending, 30)
         assert (await wait_for(service, project, mid))["subject"] == "held"

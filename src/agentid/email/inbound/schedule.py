@@ -47,6 +47,12 @@ class Item:
         return self.suspect or set_apart.get(self.project_id, 0.0) > now
 
 
+def _drop_taken(stack: deque[Item]) -> None:
+    """Pop the items on top of ``stack`` already taken through the other view."""
+    while stack and stack[-1].taken:
+        stack.pop()
+
+
 class _Rotation:
     """Keys taking turns, each with a stack of items (taken ones are skipped lazily)."""
 
@@ -66,8 +72,7 @@ class _Rotation:
         while self.order:
             key = self.order[0]
             stack = self.stacks[key]
-            while stack and stack[-1].taken:
-                stack.pop()
+            _drop_taken(stack)
             if stack:
                 self.order.rotate(-1)
                 return key
@@ -165,8 +170,7 @@ class DigestQueue:
             size += item.size
             if alone:
                 break
-            while stack and stack[-1].taken:
-                stack.pop()
+            _drop_taken(stack)
             if not stack:  # the one message to its address: likely the one waited for
                 limit = min(limit, max(len(batch), WAITED_BATCH))
         return batch
