@@ -32,6 +32,22 @@ def test_shared_modules_import_no_feature() -> None:
     assert {name: found for name, found in wrong.items() if found} == {}
 
 
+def test_routes_and_auth_import_no_sqlalchemy() -> None:
+    """Routes speak HTTP and auth.py decides who may do what; statements live in
+    ``store/`` and the features' ``repository.py``."""
+    routes = [
+        p for p in SRC.rglob("*.py") if p.name == "routes.py" or p.name.endswith("_routes.py")
+    ]
+    assert len(routes) >= 3, routes
+    wrong = {
+        str(path.relative_to(SRC)): sorted(
+            m for m in imports_of(path) if m.split(".")[0] == "sqlalchemy"
+        )
+        for path in [SRC / "auth.py", *routes]
+    }
+    assert {name: found for name, found in wrong.items() if found} == {}
+
+
 def test_one_slug_definition() -> None:
     slug = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
     holders = [p.relative_to(SRC) for p in SRC.rglob("*.py") if slug in p.read_text()]

@@ -10,13 +10,12 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentid.api.gate import TokenGate
 from agentid.api.limits import WEBHOOKS, BodyLimit, body_caps
-from agentid.api.responses import error_response
+from agentid.api.responses import ON_PROJECT, WITH_BODY, error_response, errors
 from agentid.api.store_errors import unavailable
 from agentid.auth import RuntimeDep, project_path
 from agentid.codes.routes import router as codes_router
@@ -33,11 +32,13 @@ from agentid.email.retention import RetentionTask
 from agentid.email.routes import router as email_router
 from agentid.errors import AgentIDError, for_status
 from agentid.projects.routes import router as projects_router
+from agentid.providers.account_routes import router as provider_accounts_router
 from agentid.providers.registry import default_transports, register_builtins
 from agentid.providers.registry import from_settings as providers_from_settings
 from agentid.runtime import Runtime
 from agentid.store.checkpoint import WalCheckpointer
 from agentid.store.db import create_engine, migrate_in_process, session_factory
+from agentid.store.repository import ping
 from agentid.workers import Worker, start_all
 
 log = logging.getLogger("agentid")
@@ -61,7 +62,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        secrets=SecretBox(load_secret_key(settings)),
+        secrets=SecretBox(load_secret_key(settings), *settings.previous_keys()),
         admin_token=token,
     )
 
@@ -134,13 +135,17 @@ def create_app(settings: Settings) -> FastAPI:
         body = {"error": {"code": code, "message": str(exc.detail)}}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
-    @app.get("/healthz", response_model=HealthReport, tags=["health"])
+    @app.get(
+        "/healthz",
+        response_model=HealthReport,
+        tags=["health"],
+        responses={503: {"model": HealthReport, "description": "a part is down"}},
+    )
     async def healthz(rt: RuntimeDep) -> JSONResponse:
         """200 when SMTP listens, the database answers and no part is down; else 503."""
         database = True
         try:
-            async with rt.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await ping(rt.engine)
         except Exception:  # the check reports it; nothing to raise
             database = False
         down = rt.health.down()
@@ -154,6 +159,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(projects_router, dependencies=checked)
     app.include_router(email_router, dependencies=checked)
     app.include_router(codes_router, dependencies=checked)
+    # (its routes declare no errors of their own yet: those of a route on a project, and
+    # of one that reads a body, for its PUT)
+    provider_errors = errors(*ON_PROJECT, *WITH_BODY)
+    app.include_router(provider_accounts_router, dependencies=checked, responses=provider_errors)
 
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.

@@ -1,9 +1,11 @@
 """Who is calling: the operator (admin token) or a project token with scopes.
 
-A project token on another project's resources gets 404 exactly as if the project did
-not exist; an admin-only route answers 403 to every project token. Whether a token is
-valid at all is decided once, by ``identify``: the token gate (agentid.api.gate) calls it
-before a body is read and leaves the principal in the request's scope for ``principal``.
+Whether a token is valid at all is decided once, by the token gate (agentid.api.gate),
+before a body is read; it leaves the principal in the request's scope for ``principal``.
+What a principal may do is decided here: an admin-only route answers 403 to every project
+token; a route on one project (agentid.api.project) answers a project token on another
+project's resources 404, exactly as if the project did not exist, and 403 when the token
+lacks the route's scope.
 """
 
 from __future__ import annotations
@@ -12,13 +14,10 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 
-from agentid.crypto import hash_token, same_secret
 from agentid.errors import Forbidden, NotFound, Unauthorized
 from agentid.names import SLUG
 from agentid.runtime import Runtime
-from agentid.store.tables import Token
 
 SCOPES = ("read", "write", "send")  # what each allows: the README's scope table
 PRINCIPAL_KEY = "agentid.principal"  # the ASGI scope key the token gate leaves its answer in
@@ -33,9 +32,6 @@ class Principal:
     def is_admin(self) -> bool:
         return self.project_id is None
 
-    def can_see(self, project_id: str) -> bool:
-        return self.is_admin or self.project_id == project_id
-
 
 ADMIN = Principal(None, frozenset(SCOPES))
 
@@ -48,32 +44,13 @@ def runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-def _bearer(authorization: str) -> str:
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    return value.strip()
-
-
-async def identify(rt: Runtime, authorization: str) -> Principal:
-    """The caller an Authorization header names: the operator or a project token; else 401."""
-    token = _bearer(authorization)
-    if len(token) > 512:
-        raise Unauthorized("invalid token")
-    if same_secret(token, rt.admin_token):
-        return ADMIN
-    async with rt.sessions() as session:
-        row = await session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
-    if row is None:
-        raise Unauthorized("invalid token")
-    return Principal(row.project_id, frozenset(row.scopes))
-
-
-async def principal(request: Request, rt: RuntimeDep) -> Principal:
+async def principal(request: Request) -> Principal:
+    """The caller the token gate identified (it identifies the caller of every route that
+    is not public)."""
     known = request.scope.get(PRINCIPAL_KEY)
-    if isinstance(known, Principal):  # the token gate identified the caller already
-        return known
-    return await identify(rt, request.headers.get("authorization", ""))
+    if not isinstance(known, Principal):
+        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    return known
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
@@ -99,29 +76,6 @@ async def project_path(request: Request, who: PrincipalDep) -> None:
         raise NotFound(f"project {project_id[:63]!r} not found")
 
 
-def visible_project(who: Principal, project_id: str) -> str:
-    """The project id when ``who`` may see it; 404 (as if absent) otherwise."""
-    if not who.can_see(project_id):
-        raise NotFound(f"project {project_id!r} not found")
-    return project_id
-
-
 def require_scope(who: Principal, scope: str) -> None:
     if scope not in who.scopes:
         raise Forbidden(f"this token lacks the {scope!r} scope")
-
-
-async def project_reader(project_id: str, who: PrincipalDep) -> Principal:
-    visible_project(who, project_id)
-    require_scope(who, "read")
-    return who
-
-
-async def project_writer(project_id: str, who: PrincipalDep) -> Principal:
-    visible_project(who, project_id)
-    require_scope(who, "write")
-    return who
-
-
-ReaderDep = Annotated[Principal, Depends(project_reader)]
-WriterDep = Annotated[Principal, Depends(project_writer)]

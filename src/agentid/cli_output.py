@@ -1,9 +1,16 @@
-"""How the CLI prints: rich tables for people, JSON for programs."""
+"""How the CLI prints: rich tables for people, JSON for programs.
+
+``--json`` prints a model the way the API sent it: field names by alias (``from``), values in
+their JSON form, and only the fields the answer held (``exclude_unset``), so what the API
+returned comes out again, no field dropped and none added.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -11,13 +18,40 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from agentid.email.schemas import MessageOut
+
 
 def console() -> Console:
     return Console(highlight=False)
 
 
+def json_of(model: BaseModel) -> Any:
+    """A model as the API sent it (see the module docstring)."""
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def print_model(model: BaseModel) -> None:
+    print_json(json_of(model))
+
+
+def print_page(page: BaseModel, as_json: bool, columns: list[str], rows: list[list[Any]]) -> None:
+    """A list: its JSON, or its rows as a table."""
+    if as_json:
+        print_model(page)
+    else:
+        table(None, columns, rows)
+
+
+def when(value: datetime | None) -> str:
+    """A time as the API writes it (``2025-01-01T09:30:00Z``); empty when there is none."""
+    return "" if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
@@ -32,38 +66,36 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     console().print(out)
 
 
-def code_values(codes: Any) -> str:
+def _field(item: object, name: str) -> str:
+    """``item[name]`` of a JSON object, ``item.name`` of a model, else the item itself."""
+    if isinstance(item, dict):
+        return str(item.get(name))
+    return str(getattr(item, name, item))
+
+
+def code_values(codes: Iterable[object]) -> str:
     """Code values from a message's ``codes`` (objects with ``value``, or plain strings)."""
-    items = codes if isinstance(codes, list) else []
-    return ", ".join(str(c.get("value")) if isinstance(c, dict) else str(c) for c in items)
+    return ", ".join(_field(found, "value") for found in codes)
 
 
-def link_urls(links: Any) -> str:
-    items = links if isinstance(links, list) else []
-    return ", ".join(
-        str(link.get("url")) if isinstance(link, dict) else str(link) for link in items
-    )
+def link_urls(links: Iterable[object]) -> str:
+    return ", ".join(_field(link, "url") for link in links)
 
 
-def print_message(message: dict[str, Any]) -> None:
+def print_message(message: MessageOut) -> None:
     out = console()
-    to = message.get("to")
     for name, value in (
-        ("From", message.get("from")),
-        ("To", ", ".join(to) if isinstance(to, list) else to),
-        ("Subject", message.get("subject")),
-        ("Received", message.get("received_at")),
-        ("Codes", code_values(message.get("codes"))),
-        ("Links", link_urls(message.get("links"))),
+        ("From", message.from_),
+        ("To", ", ".join(message.to)),
+        ("Subject", message.subject),
+        ("Received", when(message.received_at)),
+        ("Codes", code_values(message.codes)),
+        ("Links", link_urls(message.links)),
     ):
         if value:
             out.print(f"[bold]{name}:[/] {escape(str(value))}", soft_wrap=True)
-    attachments = message.get("attachments") or []
-    if attachments:
-        rows = [
-            [a.get("index"), a.get("filename"), a.get("content_type"), a.get("size")]
-            for a in attachments
-        ]
+    if message.attachments:
+        rows = [[a.index, a.filename, a.content_type, a.size] for a in message.attachments]
         table("attachments", ["#", "filename", "type", "size"], rows)
     out.print()
-    out.print(message.get("text") or "(no text part)", markup=False, soft_wrap=True)
+    out.print(message.text or "(no text part)", markup=False, soft_wrap=True)

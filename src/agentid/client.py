@@ -1,271 +1,296 @@
-"""A small typed client of the agentid HTTP API (used by the CLI, usable from any Python code).
+"""Typed clients of the agentid HTTP API (used by the CLI, usable from any Python code).
 
-    client = Client("http://127.0.0.1:8400", token)
-    client.create_project("acme", domain="acme.test")
-    code = client.codes("acme", unused=True, consume=True, limit=1, wait=60)["codes"]
+    with Client("http://127.0.0.1:8400", token) as client:
+        client.create_project("acme", domain="acme.test")
+        page = client.codes("acme", unused=True, consume=True, limit=1, wait=60)
+        print(page.codes[0].value)
 
-Every method returns the API's JSON as plain dicts (``raw`` returns bytes). A non-2xx answer
-raises the matching ``agentid.errors`` class; a server that cannot be reached raises
-``Unreachable``. Tests hand in an ``httpx`` transport instead of a network.
+    async with AsyncClient("http://127.0.0.1:8400", token) as client:
+        inbox = await client.inbox("acme", wait=60)
+
+Both clients have the same methods and return the pydantic models of the features'
+``schemas.py`` (``raw`` and ``attachment`` return bytes; deleting returns None). Each call is
+written once, in ``_Calls``, as a ``Call``: method, path, query, body and how to read the
+answer, without doing any I/O; ``Client`` sends it over ``httpx.Client`` and ``AsyncClient``
+over ``httpx.AsyncClient``. A non-2xx answer raises the matching ``agentid.errors`` class; a
+server that cannot be reached raises ``Unreachable``; an answer that is not the model it should
+be raises a 502 ``bad_response``. Tests hand in an ``httpx`` transport instead of a network.
 """
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Any
-from urllib.parse import quote
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypedDict, TypeVar, Unpack, overload
 
 import httpx
+from pydantic import BaseModel
 
-from agentid.errors import AgentIDError, Unreachable, from_response
+from agentid.calls import Call, json_body, query, read_bytes, read_nothing, reads, segment
+from agentid.codes.schemas import CodeList
+from agentid.email.schemas import AliasList, AliasOut, Inbox, MessageOut, ProvisionOut
+from agentid.errors import Unreachable, from_response
+from agentid.projects.schemas import ProjectList, ProjectOut, TokenList, TokenOut
 
-JSON = dict[str, Any]
+__all__ = ["AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging"]
 
-
-def _seg(value: str) -> str:
-    """One path segment, escaped (an alias address keeps its ``@`` and ``+``)."""
-    return quote(value, safe="@+")
-
-
-def _params(**values: str | int | float | bool | None) -> dict[str, str]:
-    """Query parameters without the unset ones; booleans as ``true``/``false``; a trailing
-    underscore (``from_``, a Python keyword) is dropped from the name."""
-    out: dict[str, str] = {}
-    for key, value in values.items():
-        if value is None:
-            continue
-        name = key.removesuffix("_")
-        if isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        elif isinstance(value, float) and value.is_integer():
-            out[name] = str(int(value))  # wait=60, not 60.0, for servers that want an integer
-        else:
-            out[name] = str(value)
-    return out
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+P = ParamSpec("P")
+Transport = TypeVar("Transport", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 
-class Client:
-    """The agentid API over a synchronous ``httpx.Client``."""
+class Paging(TypedDict, total=False):
+    """One page of a list: at most ``limit`` items, after the cursor ``before`` (the previous
+    page's ``next``); only what is given is sent."""
+
+    limit: int | None
+    before: str | None
+
+
+class _Arrivals(Paging, total=False):
+    """What the inbox and the codes are filtered by (only what is given is sent)."""
+
+    to: str | None  # an address agentid accepted the mail for
+    header_to: str | None  # an address in the To/Cc the sender wrote
+    from_: str | None
+    since: str | datetime | None
+    after: str | None  # only newer than this id
+    wait: float | None  # long-poll: wait up to this many seconds for something to match
+
+
+class InboxFilter(_Arrivals, total=False):
+    subject: str | None
+    unread: bool | None
+
+
+class CodeFilter(_Arrivals, total=False):
+    channel: str | None  # email | sms
+    kind: str | None  # code | link
+    unused: bool | None
+    consume: bool | None  # mark the codes returned as used
+
+
+@contextmanager
+def _mapped(base_url: str, path: str) -> Iterator[None]:
+    """httpx's errors as ours, the most specific first (the one place the clients map them)."""
+    try:
+        yield
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise Unreachable(
+            f"the agentid server at {base_url} is not reachable ({exc or 'no answer'}); "
+            "start it with `agentid serve` or point AGENTID_URL at it"
+        ) from exc
+    except httpx.TimeoutException as exc:
+        raise from_response(
+            504, "timeout", f"the agentid server at {base_url} did not answer in time"
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise from_response(502, "transport", f"request to {base_url}{path} failed: {exc}") from exc
+
+
+class _endpoint(Generic[P, T]):  # a decorator, lower-case like property
+    """Turns a method that describes a ``Call`` into one that makes it: on a ``Client`` it
+    returns the answer, on an ``AsyncClient`` a coroutine of it (same parameters either way)."""
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Call[T]]) -> None:
+        self._build = build
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, client: Client, owner: type[Any]) -> Callable[P, T]: ...
+    @overload
+    def __get__(
+        self, client: AsyncClient, owner: type[Any]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, client: Client | AsyncClient | None, owner: type[Any]) -> Any:
+        if client is None:
+            return self
+        build = self._build
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return client._run(build(client, *args, **kwargs))
+
+        call.__name__ = call.__qualname__ = build.__name__
+        call.__doc__ = build.__doc__
+        return call
+
+
+class _Calls(Generic[Transport]):
+    """Every call of the API, written once; ``Client`` and ``AsyncClient`` make them."""
 
     def __init__(
         self,
         base_url: str,
         token: str,
         *,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
         timeout: float = 30,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            transport=transport,
-            timeout=timeout,
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._connect(
+            transport, {"base_url": self.base_url, "headers": headers, "timeout": timeout}
         )
 
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: JSON | None = None,
-        params: dict[str, str] | None = None,
-        wait: float | None = None,
-    ) -> httpx.Response:
-        timeout = httpx.Timeout(self.timeout)
-        if wait is not None:  # a long poll holds the answer back for up to `wait` seconds
-            timeout = httpx.Timeout(self.timeout, read=wait + 10)
-        try:
-            response = self._http.request(method, path, json=json, params=params, timeout=timeout)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise Unreachable(
-                f"the agentid server at {self.base_url} is not reachable ({exc or 'no answer'}); "
-                "start it with `agentid serve` or point AGENTID_URL at it"
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise from_response(
-                504, "timeout", f"the agentid server at {self.base_url} did not answer in time"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise from_response(
-                502, "transport", f"request to {self.base_url}{path} failed: {exc}"
-            ) from exc
-        if response.is_error:
-            raise _error(response)
-        return response
-
-    def _json(self, method: str, path: str, **kwargs: Any) -> JSON:
-        response = self._send(method, path, **kwargs)
-        if response.status_code == 204 or not response.content:
-            return {}
-        body = response.json()
-        if not isinstance(body, dict):
-            raise from_response(502, "bad_response", f"{method} {path}: expected a JSON object")
-        return body
+    def _connect(self, transport: Transport | None, options: dict[str, Any]) -> None:
+        raise NotImplementedError  # each client opens its own kind of httpx client
 
     # -- projects and tokens ----------------------------------------------------------------
 
-    def create_project(self, id: str, domain: str | None = None) -> JSON:
-        body: JSON = {"id": id}
-        if domain is not None:
-            body["domain"] = domain
-        return self._json("POST", "/projects", json=body)
+    @_endpoint
+    def create_project(self, id: str, domain: str | None = None) -> Call[ProjectOut]:
+        body = json_body(id=id, domain=domain)
+        return Call("POST", "/projects", reads(ProjectOut), json=body)
 
-    def list_projects(self) -> JSON:
-        return self._json("GET", "/projects")
+    @_endpoint
+    def list_projects(self, **page: Unpack[Paging]) -> Call[ProjectList]:
+        return _page("/projects", ProjectList, page)
 
-    def get_project(self, id: str) -> JSON:
-        return self._json("GET", f"/projects/{_seg(id)}")
+    @_endpoint
+    def get_project(self, id: str) -> Call[ProjectOut]:
+        return Call("GET", f"/projects/{segment(id)}", reads(ProjectOut))
 
-    def create_token(self, project_id: str, scopes: list[str] | None = None) -> JSON:
-        body: JSON = {} if scopes is None else {"scopes": scopes}
-        return self._json("POST", f"/projects/{_seg(project_id)}/tokens", json=body)
+    @_endpoint
+    def update_project(
+        self, id: str, *, catch_all: bool | None = None, retention_days: int | None = None
+    ) -> Call[ProjectOut]:
+        body = json_body(catch_all=catch_all, retention_days=retention_days)
+        return Call("PATCH", f"/projects/{segment(id)}", reads(ProjectOut), json=body)
 
-    def list_tokens(
-        self, project_id: str, *, limit: int | None = None, before: str | None = None
-    ) -> JSON:
-        params = {k: v for k, v in (("limit", limit), ("before", before)) if v is not None}
-        return self._json("GET", f"/projects/{_seg(project_id)}/tokens", params=params)
+    @_endpoint
+    def create_token(
+        self, project_id: str, scopes: list[str] | None = None, name: str | None = None
+    ) -> Call[TokenOut]:
+        path = f"/projects/{segment(project_id)}/tokens"
+        return Call("POST", path, reads(TokenOut), json=json_body(scopes=scopes, name=name))
 
-    def revoke_token(self, project_id: str, token_id: str) -> None:
-        self._json("DELETE", f"/projects/{_seg(project_id)}/tokens/{_seg(token_id)}")
+    @_endpoint
+    def list_tokens(self, project_id: str, **page: Unpack[Paging]) -> Call[TokenList]:
+        return _page(f"/projects/{segment(project_id)}/tokens", TokenList, page)
+
+    @_endpoint
+    def revoke_token(self, project_id: str, token_id: str) -> Call[None]:
+        return Call(
+            "DELETE", f"/projects/{segment(project_id)}/tokens/{segment(token_id)}", read_nothing
+        )
 
     # -- email identity ---------------------------------------------------------------------
 
-    def provision_email(self, project_id: str, address: str | None = None) -> JSON:
-        body: JSON = {} if address is None else {"address": address}
-        return self._json("POST", f"/projects/{_seg(project_id)}/email/provision", json=body)
+    @_endpoint
+    def provision_email(self, project_id: str, address: str | None = None) -> Call[ProvisionOut]:
+        path = f"/projects/{segment(project_id)}/email/provision"
+        return Call("POST", path, reads(ProvisionOut), json=json_body(address=address))
 
+    @_endpoint
     def new_alias(
         self,
         project_id: str,
         label: str | None = None,
         local_part: str | None = None,
-        expires_at: str | None = None,
-    ) -> JSON:
-        body: JSON = {}
-        for name, value in (
-            ("label", label),
-            ("local_part", local_part),
-            ("expires_at", expires_at),
-        ):
-            if value is not None:
-                body[name] = value
-        return self._json("POST", f"/projects/{_seg(project_id)}/email/aliases", json=body)
+        expires_at: str | datetime | None = None,
+    ) -> Call[AliasOut]:
+        body = json_body(label=label, local_part=local_part, expires_at=expires_at)
+        return Call(
+            "POST", f"/projects/{segment(project_id)}/email/aliases", reads(AliasOut), json=body
+        )
 
-    def list_aliases(self, project_id: str) -> JSON:
-        return self._json("GET", f"/projects/{_seg(project_id)}/email/aliases")
+    @_endpoint
+    def list_aliases(self, project_id: str, **page: Unpack[Paging]) -> Call[AliasList]:
+        return _page(f"/projects/{segment(project_id)}/email/aliases", AliasList, page)
 
-    def delete_alias(self, project_id: str, address: str) -> None:
-        self._send("DELETE", f"/projects/{_seg(project_id)}/email/aliases/{_seg(address)}")
+    @_endpoint
+    def delete_alias(self, project_id: str, address: str) -> Call[None]:
+        path = f"/projects/{segment(project_id)}/email/aliases/{segment(address)}"
+        return Call("DELETE", path, read_nothing)
 
     # -- messages ---------------------------------------------------------------------------
 
-    def inbox(
-        self,
-        project_id: str,
-        *,
-        to: str | None = None,
-        from_: str | None = None,
-        subject: str | None = None,
-        since: str | None = None,
-        unread: bool | None = None,
-        limit: int | None = None,
-        before: str | None = None,
-        after: str | None = None,
-        wait: float | None = None,
-    ) -> JSON:
-        params = _params(
-            to=to,
-            from_=from_,
-            subject=subject,
-            since=since,
-            unread=unread,
-            limit=limit,
-            before=before,
-            after=after,
-            wait=wait,
-        )
-        path = f"/projects/{_seg(project_id)}/email/inbox"
-        return self._json("GET", path, params=params, wait=wait)
+    @_endpoint
+    def inbox(self, project_id: str, **filters: Unpack[InboxFilter]) -> Call[Inbox]:
+        """Received mail, newest first."""
+        path = f"/projects/{segment(project_id)}/email/inbox"
+        return Call("GET", path, reads(Inbox), params=query(**filters), wait=filters.get("wait"))
 
-    def _message_path(self, project_id: str, mid: str) -> str:
-        return f"/projects/{_seg(project_id)}/email/messages/{_seg(mid)}"
+    @_endpoint
+    def message(self, project_id: str, mid: str) -> Call[MessageOut]:
+        return Call("GET", _message_path(project_id, mid), reads(MessageOut))
 
-    def message(self, project_id: str, mid: str) -> JSON:
-        return self._json("GET", self._message_path(project_id, mid))
+    @_endpoint
+    def raw(self, project_id: str, mid: str) -> Call[bytes]:
+        return Call("GET", _message_path(project_id, mid) + "/raw", read_bytes)
 
-    def raw(self, project_id: str, mid: str) -> bytes:
-        return self._send("GET", self._message_path(project_id, mid) + "/raw").content
+    @_endpoint
+    def attachment(self, project_id: str, mid: str, index: int) -> Call[bytes]:
+        return Call("GET", f"{_message_path(project_id, mid)}/attachments/{index}", read_bytes)
 
-    def mark_read(self, project_id: str, mid: str) -> JSON:
-        return self._json("PATCH", self._message_path(project_id, mid), json={"unread": False})
+    @_endpoint
+    def mark_read(self, project_id: str, mid: str) -> Call[MessageOut]:
+        body = {"unread": False}
+        return Call("PATCH", _message_path(project_id, mid), reads(MessageOut), json=body)
 
-    def delete_message(self, project_id: str, mid: str) -> None:
-        self._send("DELETE", self._message_path(project_id, mid))
+    @_endpoint
+    def delete_message(self, project_id: str, mid: str) -> Call[None]:
+        return Call("DELETE", _message_path(project_id, mid), read_nothing)
 
     # -- codes ------------------------------------------------------------------------------
 
-    def codes(
-        self,
-        project_id: str,
-        *,
-        channel: str | None = None,
-        kind: str | None = None,
-        since: str | None = None,
-        after: str | None = None,
-        before: str | None = None,
-        from_: str | None = None,
-        to: str | None = None,
-        unused: bool | None = None,
-        consume: bool | None = None,
-        wait: float | None = None,
-        limit: int | None = None,
-    ) -> JSON:
-        params = _params(
-            channel=channel,
-            kind=kind,
-            since=since,
-            after=after,
-            before=before,
-            from_=from_,
-            to=to,
-            unused=unused,
-            consume=consume,
-            wait=wait,
-            limit=limit,
-        )
-        return self._json("GET", f"/projects/{_seg(project_id)}/codes", params=params, wait=wait)
+    @_endpoint
+    def codes(self, project_id: str, **filters: Unpack[CodeFilter]) -> Call[CodeList]:
+        """Codes and links found in what arrived, newest first."""
+        path = f"/projects/{segment(project_id)}/codes"
+        return Call("GET", path, reads(CodeList), params=query(**filters), wait=filters.get("wait"))
 
 
-def _error(response: httpx.Response) -> AgentIDError:
-    """The error an API answer describes; a body not in the API's shape still gives one line."""
-    try:
-        body = response.json()
-        err = body["error"]
-        return from_response(response.status_code, str(err["code"]), str(err["message"]))
-    except (ValueError, KeyError, TypeError):
-        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
-        detail = text or response.reason_phrase or "error"
-        return from_response(
-            response.status_code,
-            f"http_{response.status_code}",
-            f"HTTP {response.status_code}: {detail}",
-        )
+def _page(path: str, model: type[M], page: Paging) -> Call[M]:
+    return Call("GET", path, reads(model), params=query(**page))
+
+
+def _message_path(project_id: str, mid: str) -> str:
+    return f"/projects/{segment(project_id)}/email/messages/{segment(mid)}"
+
+
+class Client(_Calls[httpx.BaseTransport]):
+    """The agentid API over a synchronous ``httpx.Client``."""
+
+    def _connect(self, transport: httpx.BaseTransport | None, options: dict[str, Any]) -> None:
+        self._http = httpx.Client(transport=transport, **options)
+
+    def _run(self, call: Call[T]) -> T:
+        with _mapped(self.base_url, call.path):
+            response = self._http.send(call.request(self._http, self.timeout))
+        return call.answer(response)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncClient(_Calls[httpx.AsyncBaseTransport]):
+    """The agentid API over an ``httpx.AsyncClient``: the same methods, awaited."""
+
+    def _connect(self, transport: httpx.AsyncBaseTransport | None, options: dict[str, Any]) -> None:
+        self._http = httpx.AsyncClient(transport=transport, **options)
+
+    async def _run(self, call: Call[T]) -> T:
+        with _mapped(self.base_url, call.path):
+            response = await self._http.send(call.request(self._http, self.timeout))
+        return call.answer(response)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

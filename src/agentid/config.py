@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     database_schema: str | None = None
     admin_token: SecretStr | None = None
     secret_key: SecretStr | None = None
+    previous_secret_keys: SecretStr | None = None  # comma-separated: they still decrypt
     mail_host: str | None = None
     public_ip: str | None = None
     shared_domain: str | None = None
@@ -88,6 +89,13 @@ class Settings(BaseSettings):
     def authserv(self) -> str:
         """The authserv-id agentid's Authentication-Results headers carry (RFC 8601)."""
         return self.authserv_id or self.smtp_hostname
+
+    def previous_keys(self) -> list[str]:
+        """``AGENTID_PREVIOUS_SECRET_KEYS`` split at commas: keys that still open secrets."""
+        if self.previous_secret_keys is None:
+            return []
+        keys = self.previous_secret_keys.get_secret_value().split(",")
+        return [key.strip() for key in keys if key.strip()]
 
     def mime_limits(self) -> Limits:
         """What one message may cost the MIME reader."""

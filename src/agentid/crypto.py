@@ -1,4 +1,11 @@
-"""Secrets at rest: encrypted with a key derived from the service key, never stored plain."""
+"""Secrets at rest: encrypted with a key derived from the service key, never stored plain.
+
+Key rotation: ``SecretBox(current, *previous)`` seals under the current service key
+(``AGENTID_SECRET_KEY``) and opens what any of them sealed (``AGENTID_PREVIOUS_SECRET_KEYS``);
+``agentid secrets rotate`` re-seals what the store holds, after which the previous keys
+can go. Fingerprints (``fingerprint``) are keyed HMACs, so a fingerprint of a URL tells
+nothing about the secret in it to whoever lacks the service key.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +15,34 @@ import hmac
 import secrets
 import string
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from agentid.errors import AgentIDError
 
+FINGERPRINT_HEX_DIGITS = 12
+
+
+def _derive(service_key: str, purpose: bytes) -> bytes:
+    """32 bytes for one ``purpose``, derived from a service key with HKDF-SHA256."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
+        service_key.encode()
+    )
+
+
+def _fernet(service_key: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(_derive(service_key, b"agentid secrets at rest")))
+
 
 class SecretBox:
-    """Authenticated encryption (Fernet) under a key derived from the service key with HKDF."""
+    """Authenticated encryption (Fernet) under keys derived from the service keys with HKDF:
+    sealed always under ``service_key``, opened under it or any of ``previous_keys``."""
 
-    def __init__(self, service_key: str) -> None:
-        derived = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"agentid secrets at rest"
-        ).derive(service_key.encode())
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+    def __init__(self, service_key: str, *previous_keys: str) -> None:
+        keys = [service_key, *(key for key in previous_keys if key != service_key)]
+        self._fernet = MultiFernet([_fernet(key) for key in keys])
+        self._fingerprint_key = _derive(service_key, b"agentid fingerprints")
 
     def seal(self, plaintext: bytes) -> bytes:
         return self._fernet.encrypt(plaintext)
@@ -31,7 +51,26 @@ class SecretBox:
         try:
             return self._fernet.decrypt(sealed)
         except InvalidToken as exc:
-            raise AgentIDError("a stored secret does not open with this service key") from exc
+            raise AgentIDError(_WRONG_KEY) from exc
+
+    def reseal(self, sealed: bytes) -> bytes:
+        """``sealed`` opened under any key and sealed again under the current one."""
+        try:
+            return self._fernet.rotate(sealed)
+        except InvalidToken as exc:
+            raise AgentIDError(_WRONG_KEY) from exc
+
+    def fingerprint(self, data: bytes) -> str:
+        """A short keyed fingerprint (HMAC-SHA256 under a key derived from the current
+        service key): tells two values apart without revealing either."""
+        digest = hmac.new(self._fingerprint_key, data, hashlib.sha256).hexdigest()
+        return digest[:FINGERPRINT_HEX_DIGITS]
+
+
+_WRONG_KEY = (
+    "a stored secret does not open with AGENTID_SECRET_KEY nor any of"
+    " AGENTID_PREVIOUS_SECRET_KEYS: set the key it was sealed with"
+)
 
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits

@@ -18,6 +18,10 @@ AgentIDError                 500 internal
     ├── ProviderRejected     422 provider_rejected      the caller can change something and retry
     ├── ProviderRateLimited  429 provider_rate_limited  with Retry-After when the provider said
     └── ProviderUnavailable  502 provider_unavailable   down, unreachable or temporary: retry later
+
+Every one answers the same body, ``ErrorBody``: ``{"error": {"code", "message"}}`` (and
+``resets_at`` for rate_limited); the OpenAPI schema declares it for each error status a
+route can answer (agentid.api.responses).
 """
 
 from __future__ import annotations
@@ -25,6 +29,24 @@ from __future__ import annotations
 import math
 import time
 from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str  # the error's code: not_found, conflict, validation_failed...
+    message: str
+    resets_at: datetime | None = None  # rate_limited: when the quota is available again
+
+
+class ErrorBody(BaseModel):
+    """The body of every error the API answers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: ErrorDetail
 
 
 class AgentIDError(Exception):

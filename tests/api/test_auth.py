@@ -26,6 +26,9 @@ ADMIN_ONLY = {
     ("GET", "/projects/{project_id}/tokens"),
     ("DELETE", "/projects/{project_id}/tokens/{token_id}"),
     ("POST", "/projects/{project_id}/email/provision"),
+    ("GET", "/projects/{project_id}/providers"),
+    ("PUT", "/projects/{project_id}/providers/{kind}"),
+    ("DELETE", "/projects/{project_id}/providers/{kind}"),
 }
 BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/projects/{project_id}"): {"catch_all": False},
@@ -122,7 +125,12 @@ async def test_every_route_needs_a_token(service: Service) -> None:
             if path == "/healthz":
                 continue
             url = path.format(
-                project_id="acme", mid="0" * 26, address="a@acme.test", n=0, token_id="0" * 26
+                project_id="acme",
+                mid="0" * 26,
+                address="a@acme.test",
+                n=0,
+                token_id="0" * 26,
+                kind="relay",
             )
             r = await client.request(method, url, json=BODIES.get((method, path)))
             assert_error(r, 401, "unauthorized")
@@ -158,7 +166,7 @@ async def test_other_projects_look_absent_on_every_route(service: Service) -> No
     alias = await new_alias(service, "beta", label="signup")
     mid = (await deliver(service, "beta", alias))["id"]
     acme_token = await new_token(service, "acme")
-    values = {"mid": mid, "address": alias, "n": 0, "token_id": "0" * 26}
+    values = {"mid": mid, "address": alias, "n": 0, "token_id": "0" * 26, "kind": "relay"}
 
     routes = [(m, p) for m, p in api_routes(service) if "{project_id}" in p]
     assert len(routes) >= 15, routes

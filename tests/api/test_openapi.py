@@ -1,10 +1,14 @@
-"""Drift: every route the app serves is in /openapi.json, and JSON routes declare a model."""
+"""Drift: every route the app serves is in /openapi.json, JSON routes declare a model, and
+every route declares the error statuses it answers, with the error body it sends."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 from fastapi.responses import JSONResponse
 
-from tests.api.actions import app_routes
+from tests.api.actions import JSON, app_routes, create_project, new_token
 from tests.conftest import Service
 
 
@@ -34,3 +38,111 @@ async def test_every_route_is_documented_with_a_response_model(service: Service)
         else:
             assert content, f"{method} {path} documents no media type"
         assert op.get("operationId"), (method, path)
+
+
+PUBLIC = {"/healthz"}
+
+
+def resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def problems(value: Any, schema: dict[str, Any], components: dict[str, Any]) -> list[str]:
+    """Where ``value`` departs from ``schema`` (the JSON Schema subset the error body uses)."""
+    schema = resolve(schema, components)
+    if "anyOf" in schema:
+        if any(not problems(value, option, components) for option in schema["anyOf"]):
+            return []
+        return [f"{value!r} is none of {schema['anyOf']}"]
+    kind = schema.get("type")
+    if kind == "object":
+        if not isinstance(value, dict):
+            return [f"{value!r} is not an object"]
+        props = schema.get("properties", {})
+        found = [f"missing {key}" for key in schema.get("required", []) if key not in value]
+        if schema.get("additionalProperties") is False:
+            found += [f"undeclared {key}" for key in value if key not in props]
+        for key, item in value.items():
+            if key in props:
+                found += problems(item, props[key], components)
+        return found
+    types = {"string": str, "null": type(None), "integer": int, "boolean": bool}
+    if kind in types and not isinstance(value, types[kind]):
+        return [f"{value!r} is not {kind}"]
+    return []
+
+
+async def test_every_route_declares_its_error_statuses(service: Service) -> None:
+    schema = (await service.http.get("/openapi.json")).json()
+    components = schema["components"]["schemas"]
+    assert "HTTPValidationError" not in components  # a 422 is the error envelope too
+    for method, path, _ in app_routes(service.running.settings):
+        if path in PUBLIC:
+            continue
+        op = schema["paths"][path][method.lower()]
+        declared = set(op["responses"])
+        wanted = {"401", "422", "503"}
+        if path.startswith("/projects/{project_id}"):
+            wanted.add("404")
+        if "requestBody" in op:
+            wanted |= {"400", "413"}
+        assert wanted <= declared, (method, path, sorted(wanted - declared))
+        for status, response in op["responses"].items():
+            if int(status) < 400:
+                continue
+            ref = response["content"]["application/json"]["schema"]["$ref"]
+            assert ref == "#/components/schemas/ErrorBody", (method, path, status, ref)
+            assert response["description"], (method, path, status)
+
+
+async def test_errors_answered_are_declared_with_their_schema(service: Service) -> None:
+    """Each kind of error the API answers: declared by the route, and shaped as declared."""
+    schema = (await service.http.get("/openapi.json")).json()
+    components = schema["components"]["schemas"]
+    await create_project(service, "acme")
+    token = await new_token(service, "acme", ["read"])
+    too_large = service.running.settings.max_json_body_bytes + 1
+    async with (
+        httpx.AsyncClient(base_url=service.running.url) as anonymous,
+        service.client(token) as reader,
+    ):
+        answers = [
+            ("GET", "/projects", await anonymous.get("/projects")),
+            ("POST", "/projects", await reader.post("/projects", json={"id": "x"})),
+            ("GET", "/projects/{project_id}", await service.http.get("/projects/ghost")),
+            ("POST", "/projects", await service.http.post("/projects", json={"id": "acme"})),
+            ("POST", "/projects", await service.http.post("/projects", json={"id": "A"})),
+            (
+                "POST",
+                "/projects",
+                await service.http.post("/projects", content=b" " * too_large, headers=JSON),
+            ),
+            (
+                "POST",
+                "/projects",
+                await service.http.post(
+                    "/projects", content=b"[" * 50_000 + b"]" * 50_000, headers=JSON
+                ),
+            ),
+            (
+                "GET",
+                "/projects/{project_id}/email/aliases",
+                await reader.get("/projects/acme/email/aliases"),
+            ),
+            ("GET", "/projects", await service.http.get("/projects", params={"limit": 0})),
+        ]
+    statuses = set()
+    for method, path, r in answers:
+        statuses.add(r.status_code)
+        responses = schema["paths"][path][method.lower()]["responses"]
+        assert str(r.status_code) in responses, (method, path, r.status_code)
+        declared = responses[str(r.status_code)]["content"]["application/json"]["schema"]
+        assert problems(r.json(), declared, components) == [], (method, path, r.text)
+    assert statuses >= {401, 403, 404, 409, 413, 422}, statuses
+    # The schema is strict: what the API does not send is not accepted either.
+    body = resolve({"$ref": "#/components/schemas/ErrorBody"}, components)
+    assert problems({"error": {"code": "x"}}, body, components)
+    assert problems({"error": {"code": "x", "message": "y", "extra": 1}}, body, components)
+    assert problems({"detail": []}, body, components)

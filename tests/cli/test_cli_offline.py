@@ -8,14 +8,17 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 from typer.testing import CliRunner, Result
 
 from agentid.cli import Session, app
+from agentid.email.schemas import AliasList
+from agentid.projects.schemas import ProjectList, TokenList
 
 try:
-    from .test_client import ADMIN, BASE, RAW, FakeAPI, closed_port
+    from .fake_api import ADMIN, BASE, RAW, FakeAPI, closed_port
 except ImportError:  # tests/cli is not a package: pytest put this directory on sys.path
-    from test_client import ADMIN, BASE, RAW, FakeAPI, closed_port  # type: ignore[no-redef]
+    from fake_api import ADMIN, BASE, RAW, FakeAPI, closed_port  # type: ignore[no-redef]
 
 WIDE: dict[str, str | None] = {"COLUMNS": "200", "TERM": "dumb"}
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -120,6 +123,38 @@ def test_code_json(api: FakeAPI, env: dict[str, str | None]) -> None:
     api.deliver("acme", "271828")
     found = json.loads(run(api, env, "code", "acme", "--json").stdout)
     assert found["value"] == "271828" and found["channel"] == "email"
+
+
+def _pages_in(model: type[BaseModel]) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(
+        "next" not in model.model_fields, reason=f"{model.__name__} has no `next` yet"
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "key"),
+    [
+        pytest.param(["token", "list", "acme"], "tokens", marks=_pages_in(TokenList)),
+        pytest.param(["alias", "list", "acme"], "aliases", marks=_pages_in(AliasList)),
+        pytest.param(["project", "list"], "projects", marks=_pages_in(ProjectList)),
+    ],
+)
+def test_lists_follow_next_to_the_end(
+    api: FakeAPI, env: dict[str, str | None], command: list[str], key: str
+) -> None:
+    for pid in ("acme", "beta", "gamma"):
+        run(api, env, "project", "create", pid)
+    run(api, env, "email", "provision", "acme")
+    for label in ("a", "b", "c"):
+        run(api, env, "alias", "new", "acme", "--label", label)
+        run(api, env, "token", "create", "acme")
+    api.page_size = 2
+    listed = json.loads(run(api, env, *command, "--json").stdout)
+    assert list(listed) == [key] and len(listed[key]) == 3
+    assert [r.url.params.get("before") for r in api.requests[-2:]] == [
+        None,
+        listed[key][1]["address" if key == "aliases" else "id"],
+    ]
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,19 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, delete, select, text
+from sqlalchemy.exc import IntegrityError
 
 from agentid.store.db import MIGRATIONS
 from agentid.store.engines import engine_for_url
-from agentid.store.tables import Message, MessageRecipient, Project, table_of
+from agentid.store.tables import (
+    Domain,
+    Message,
+    MessageRecipient,
+    Project,
+    ProjectProvider,
+    table_of,
+)
 from tests.conftest import PG_URL, require_backend
 
 
@@ -48,15 +56,20 @@ def upgrade(conn: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+def add_projects(conn: Connection, now: datetime, domains: dict[str, str | None]) -> None:
+    """Projects as every revision since 0001 stores them: id -> domain."""
+    conn.execute(
+        table_of(Project).insert(),
+        [{"id": p, "domain": d, "email_active": d is not None, "catch_all": True,
+          "retention_days": 30, "created_at": now} for p, d in domains.items()],
+    )  # fmt: skip
+
+
 def test_0003_envelope_recipients_and_no_borrowed_verdicts(engine: Engine) -> None:
     with engine.begin() as conn:
         upgrade(conn, "0002")
         now = datetime.now(UTC)
-        conn.execute(
-            table_of(Project).insert(),
-            [{"id": "acme", "domain": "acme.test", "email_active": True, "catch_all": True,
-              "retention_days": 30, "created_at": now}],
-        )  # fmt: skip
+        add_projects(conn, now, {"acme": "acme.test"})
         conn.execute(
             table_of(Message).insert(),
             [
@@ -91,3 +104,41 @@ def test_0003_envelope_recipients_and_no_borrowed_verdicts(engine: Engine) -> No
         assert auth is None
         rows = conn.execute(select(MessageRecipient.address)).scalars().all()
         assert rows == ["agent@acme.test"]
+
+
+def test_0004_project_providers_next_to_existing_data(engine: Engine) -> None:
+    with engine.begin() as conn:
+        upgrade(conn, "0003")
+        now = datetime.now(UTC)
+        add_projects(conn, now, {"acme": None, "beta": None})
+        conn.execute(
+            table_of(Domain).insert(),
+            [{"name": "acme.test", "project_id": "acme", "dkim_selector": "agentid",
+              "dkim_private_key": b"sealed-key", "dkim_public_key": "MIIB",
+              "dns_status": "planned", "created_at": now}],
+        )  # fmt: skip
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+    providers = table_of(ProjectProvider)
+    row = {"url_sealed": b"sealed-url", "fingerprint": "0123456789ab", "created_at": now,
+           "updated_at": now}  # fmt: skip
+    with engine.begin() as conn:
+        assert conn.execute(select(Domain.name, Domain.dkim_private_key)).all() == [
+            ("acme.test", b"sealed-key")
+        ]
+        conn.execute(
+            providers.insert(),
+            [
+                {"project_id": p, "kind": k, **row}
+                for p in ("acme", "beta")
+                for k in ("relay", "dns")
+            ],
+        )
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # one account per kind
+        conn.execute(providers.insert(), [{"project_id": "acme", "kind": "relay", **row}])
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # only for a project
+        conn.execute(providers.insert(), [{"project_id": "ghost", "kind": "relay", **row}])
+    with engine.begin() as conn:
+        conn.execute(delete(table_of(Project)).where(Project.id == "beta"))
+        left = conn.execute(select(ProjectProvider.project_id, ProjectProvider.kind)).all()
+        assert sorted(left) == [("acme", "dns"), ("acme", "relay")]

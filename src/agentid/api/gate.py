@@ -4,9 +4,9 @@ byte of its body is read.
 Every path needs a token except the public ones (health, the OpenAPI schema and docs,
 provider webhooks, which prove themselves by signature); a path that serves nothing is
 no exception, so unauthenticated callers learn nothing about which routes exist. The gate
-asks only "is this any valid token" (``agentid.auth.identify``); scopes, admin-only routes
-(403) and other projects (404) stay with the routes. The principal it found is left in
-the scope, so ``agentid.auth.principal`` does not look the token up again.
+asks only "is this any valid token" (``identify``); scopes, admin-only routes (403) and
+other projects (404) stay with the routes. The principal it found is left in the scope,
+where ``agentid.auth.principal`` finds it.
 """
 
 from __future__ import annotations
@@ -20,9 +20,34 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentid.api.responses import error_response
 from agentid.api.store_errors import unavailable
-from agentid.auth import PRINCIPAL_KEY, identify
-from agentid.errors import AgentIDError
+from agentid.auth import ADMIN, PRINCIPAL_KEY, Principal
+from agentid.crypto import hash_token, same_secret
+from agentid.errors import AgentIDError, Unauthorized
+from agentid.projects.repository import TokenRepository
 from agentid.runtime import Runtime
+
+MAX_TOKEN_LENGTH = 512
+
+
+def _bearer(authorization: str) -> str:
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    return value.strip()
+
+
+async def identify(rt: Runtime, authorization: str) -> Principal:
+    """The caller an Authorization header names: the operator or a project token; else 401."""
+    token = _bearer(authorization)
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise Unauthorized("invalid token")
+    if same_secret(token, rt.admin_token):
+        return ADMIN
+    async with rt.sessions() as session:
+        row = await TokenRepository(session).by_hash(hash_token(token))
+    if row is None:
+        raise Unauthorized("invalid token")
+    return Principal(row.project_id, frozenset(row.scopes))
 
 
 class TokenGate:

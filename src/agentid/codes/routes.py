@@ -7,20 +7,24 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from agentid.auth import ReaderDep, RuntimeDep, require_scope
+from agentid.api.project import ProjectReadDep
+from agentid.api.responses import ON_PROJECT, errors
+from agentid.api.session import SessionDep
+from agentid.auth import PrincipalDep, RuntimeDep, require_scope
+from agentid.codes.repository import CodeQuery
 from agentid.codes.schemas import CodeList
-from agentid.codes.service import CodeQuery, cursor, wait_for_codes
+from agentid.codes.service import cursor, wait_for_codes
 from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
-from agentid.projects.service import get_project
 
-router = APIRouter(tags=["codes"])
+router = APIRouter(tags=["codes"], responses=errors(*ON_PROJECT))
 
 
 @router.get("/projects/{project_id}/codes", response_model=CodeList, response_model_by_alias=True)
 async def read_codes(
-    project_id: str,
+    project: ProjectReadDep,
+    who: PrincipalDep,
     rt: RuntimeDep,
-    who: ReaderDep,
+    session: SessionDep,
     channel: Literal["email", "sms"] | None = None,
     kind: Literal["code", "link"] | None = None,
     since: datetime | None = None,
@@ -39,8 +43,7 @@ async def read_codes(
     since = since_utc(since)
     after = cursor_filter(after, "after", "a code id")
     before = cursor_filter(before, "before", "a code id")
-    await get_project(rt, project_id)
-    position = await cursor(rt, project_id, before) if before is not None else None
+    position = await cursor(session, project.id, before) if before is not None else None
     q = CodeQuery(
         channel=channel,
         kind=kind,
@@ -54,5 +57,5 @@ async def read_codes(
         consume=consume,
         limit=limit if limit is not None else (1 if consume else 50),
     )
-    codes, nxt = await wait_for_codes(rt, project_id, q, wait)
+    codes, nxt = await wait_for_codes(rt, session, project.id, q, wait)
     return CodeList(codes=codes, next=nxt)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import secrets
 import string
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from agentid.email.hosting import shared_address
-from agentid.email.schemas import AliasCreate
+from agentid.email.repository import AliasRepository
+from agentid.email.schemas import AliasCreate, AliasList, AliasOut
 from agentid.errors import Conflict, NotFound, ValidationFailed
 from agentid.names import normalize, valid_local_part
-from agentid.projects.service import audit
+from agentid.projects.repository import audit
 from agentid.runtime import Runtime
+from agentid.store.db import AsyncSession
 from agentid.store.tables import Alias, Project
 
 SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
@@ -31,18 +32,20 @@ def _address(rt: Runtime, project: Project, local: str) -> str:
     return shared_address(rt, project.id, local)
 
 
-async def _project_with_email(rt: Runtime, project_id: str) -> Project:
-    async with rt.sessions() as session:
-        project = await session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id!r} not found")
+def _with_email(project: Project) -> Project:
     if not project.email_active:
-        raise Conflict(f"email is not provisioned for {project_id!r} (POST .../email/provision)")
+        raise Conflict(f"email is not provisioned for {project.id!r} (POST .../email/provision)")
     return project
 
 
-async def create_alias(rt: Runtime, project_id: str, body: AliasCreate) -> Alias:
-    project = await _project_with_email(rt, project_id)
+def alias_out(alias: Alias) -> AliasOut:
+    return AliasOut.model_validate(alias, from_attributes=True)
+
+
+async def create_alias(
+    rt: Runtime, session: AsyncSession, project: Project, body: AliasCreate
+) -> Alias:
+    _with_email(project)
     if body.local_part is not None:
         local = body.local_part.lower()
         if not valid_local_part(local) or rt.settings.shared_separator in local:
@@ -51,45 +54,54 @@ async def create_alias(rt: Runtime, project_id: str, body: AliasCreate) -> Alias
     else:
         label = body.label or "alias"
         candidates = [f"{label}-{_suffix()}" for _ in range(ATTEMPTS)]
+    repo = AliasRepository(session)
     for local in candidates:
         alias = Alias(
             address=_address(rt, project, local),
-            project_id=project_id,
+            project_id=project.id,
             label=body.label,
             enabled=True,
             expires_at=body.expires_at,
         )
         if alias.address == project.primary_address:
             raise Conflict(f"{alias.address} is the project's primary address")
+        repo.add(alias, audit(project.id, "alias.created", {"address": alias.address}))
         try:
-            async with rt.sessions.begin() as session:
-                session.add(alias)
-                session.add(audit(project_id, "alias.created", {"address": alias.address}))
+            await session.commit()
         except IntegrityError:
+            await session.rollback()
             continue
         rt.routes_changed()
         return alias
     raise Conflict(f"{_address(rt, project, candidates[-1])} is already taken")
 
 
-async def list_aliases(rt: Runtime, project_id: str) -> list[Alias]:
-    await _project_with_email(rt, project_id)
-    async with rt.sessions() as session:
-        rows = await session.scalars(
-            select(Alias).where(Alias.project_id == project_id).order_by(Alias.created_at)
-        )
-        return list(rows.all())
+async def list_aliases(
+    session: AsyncSession, project: Project, limit: int, before: str | None
+) -> AliasList:
+    """Oldest first; ``before`` is the ``next`` of the previous page (the address it
+    ended with)."""
+    _with_email(project)
+    repo = AliasRepository(session)
+    after = await repo.alias(before) if before is not None else None
+    if before is not None and (after is None or after.project_id != project.id):
+        raise ValidationFailed("before must be the address of an alias of this project")
+    page = await repo.page(project.id, limit, after)
+    return AliasList(
+        aliases=[alias_out(a) for a in page.items], next=page.next(lambda a: a.address)
+    )
 
 
-async def disable_alias(rt: Runtime, project_id: str, address: str) -> Alias:
+async def disable_alias(rt: Runtime, session: AsyncSession, project_id: str, address: str) -> Alias:
     key = normalize(address)
     if any(ord(c) < 0x20 or c == "\x7f" for c in key):  # no alias has these; NUL breaks queries
         raise NotFound(f"alias {key!r} not found")
-    async with rt.sessions.begin() as session:
-        alias = await session.get(Alias, key)
-        if alias is None or alias.project_id != project_id:
-            raise NotFound(f"alias {key} not found")
-        alias.enabled = False
-        session.add(audit(project_id, "alias.disabled", {"address": key}))
+    repo = AliasRepository(session)
+    alias = await repo.alias(key)
+    if alias is None or alias.project_id != project_id:
+        raise NotFound(f"alias {key} not found")
+    alias.enabled = False
+    repo.add(audit(project_id, "alias.disabled", {"address": key}))
+    await session.commit()
     rt.routes_changed()
     return alias

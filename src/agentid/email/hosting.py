@@ -8,11 +8,13 @@ from sqlalchemy.exc import IntegrityError
 
 from agentid.email import dkim
 from agentid.email.dns_plan import plan
+from agentid.email.repository import AliasRepository
 from agentid.email.schemas import ProvisionOut
-from agentid.errors import Conflict, NotFound, ValidationFailed
+from agentid.errors import Conflict, ValidationFailed
 from agentid.names import normalize, split, valid_local_part
-from agentid.projects.service import audit
+from agentid.projects.repository import ProjectRepository, audit
 from agentid.runtime import Runtime
+from agentid.store.db import AsyncSession
 from agentid.store.tables import Domain, Project
 
 DEFAULT_LOCAL_PART = "agent"
@@ -40,63 +42,62 @@ def shared_address(rt: Runtime, project_id: str, tag: str | None = None) -> str:
     return f"{local}@{rt.settings.shared_domain.lower()}"
 
 
-async def provision(rt: Runtime, project_id: str, requested: str | None) -> ProvisionOut:
+async def provision(
+    rt: Runtime, session: AsyncSession, project: Project, requested: str | None
+) -> ProvisionOut:
     """Idempotent: a second call keeps the DKIM key and returns the same records."""
+    project_id, domain = project.id, project.domain
     try:
-        return await _provision(rt, project_id, requested)
+        return await _provision(rt, session, project_id, domain, requested)
     except IntegrityError:
         # A concurrent call stored the domain first (SQLite has no SELECT ... FOR UPDATE):
         # this pass finds it and returns its records.
-        return await _provision(rt, project_id, requested)
+        await session.rollback()
+        return await _provision(rt, session, project_id, domain, requested)
 
 
-async def _provision(rt: Runtime, project_id: str, requested: str | None) -> ProvisionOut:
+async def _provision(
+    rt: Runtime, session: AsyncSession, project_id: str, name: str | None, requested: str | None
+) -> ProvisionOut:
     key = None
-    async with rt.sessions() as session:
-        project = await session.get(Project, project_id)
-        if project is None:
-            raise NotFound(f"project {project_id!r} not found")
-        existing = await session.get(Domain, project.domain) if project.domain else None
-    if project.domain is not None and existing is None:
+    domains = AliasRepository(session)
+    if name is not None and await domains.domain(name) is None:
+        await session.commit()  # no transaction held while the key is made
         key = await asyncio.to_thread(dkim.new_key, rt.secrets)
-    async with rt.sessions.begin() as session:
-        project = await session.get(Project, project_id, with_for_update=True)
-        if project is None:
-            raise NotFound(f"project {project_id!r} not found")
-        if project.domain is None:
-            if not rt.settings.shared_domain:
-                raise Conflict(
-                    f"project {project_id!r} has no domain and no shared domain is configured "
-                    "(set AGENTID_SHARED_DOMAIN, or create the project with a domain)"
-                )
-            project.email_active = True
-            project.primary_address = shared_address(rt, project_id)
-            session.add(audit(project_id, "email.provisioned", {"shared": True}))
-            out = ProvisionOut(
-                address=project.primary_address,
-                domain=rt.settings.shared_domain.lower(),
-                dns_records=[],
+    project = await ProjectRepository(session).lock(project_id)
+    if project.domain is None:
+        if not rt.settings.shared_domain:
+            raise Conflict(
+                f"project {project.id!r} has no domain and no shared domain is configured "
+                "(set AGENTID_SHARED_DOMAIN, or create the project with a domain)"
             )
-        else:
-            domain = await session.get(Domain, project.domain)
-            if domain is None:
-                assert key is not None
-                domain = Domain(
-                    name=project.domain,
-                    project_id=project_id,
-                    dkim_selector=rt.settings.dkim_selector,
-                    dkim_private_key=key.sealed_private_key,
-                    dkim_public_key=key.public_key_b64,
-                    dns_status="planned",
-                )
-                session.add(domain)
-            if requested is not None or project.primary_address is None:
-                project.primary_address = _primary(requested, project.domain)
-            project.email_active = True
-            session.add(audit(project_id, "email.provisioned", {"domain": project.domain}))
-            records = plan(rt.settings, domain.name, domain.dkim_selector, domain.dkim_public_key)
-            out = ProvisionOut(
-                address=project.primary_address, domain=domain.name, dns_records=records
+        project.email_active = True
+        project.primary_address = shared_address(rt, project.id)
+        domains.add(audit(project.id, "email.provisioned", {"shared": True}))
+        out = ProvisionOut(
+            address=project.primary_address,
+            domain=rt.settings.shared_domain.lower(),
+            dns_records=[],
+        )
+    else:
+        domain = await domains.domain(project.domain)
+        if domain is None:
+            assert key is not None
+            domain = Domain(
+                name=project.domain,
+                project_id=project.id,
+                dkim_selector=rt.settings.dkim_selector,
+                dkim_private_key=key.sealed_private_key,
+                dkim_public_key=key.public_key_b64,
+                dns_status="planned",
             )
+            domains.add(domain)
+        if requested is not None or project.primary_address is None:
+            project.primary_address = _primary(requested, project.domain)
+        project.email_active = True
+        domains.add(audit(project.id, "email.provisioned", {"domain": project.domain}))
+        records = plan(rt.settings, domain.name, domain.dkim_selector, domain.dkim_public_key)
+        out = ProvisionOut(address=project.primary_address, domain=domain.name, dns_records=records)
+    await session.commit()
     rt.routes_changed()
     return out

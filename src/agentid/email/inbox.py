@@ -4,103 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, literal, select, update
-from sqlalchemy.orm import load_only
-
+from agentid.email.repository import InboxQuery, MessageRepository
 from agentid.email.schemas import Attachment, AuthVerdict, InboxEntry, MessageOut
 from agentid.errors import NotFound
 from agentid.events import Listener, next_event
 from agentid.mime import read as read_mime
 from agentid.runtime import Runtime
-from agentid.store.tables import CodeRow, Message, MessageAttachment, MessageRaw, MessageRecipient
-
-VISIBLE = ("parsed", "parse_error")
-LIST_COLUMNS = (
-    Message.id,
-    Message.received_at,
-    Message.from_header,
-    Message.mail_from,
-    Message.rcpt_to,
-    Message.subject,
-    Message.size,
-    Message.has_attachments,
-    Message.unread,
-    Message.codes,
-    Message.links,
-    Message.status,
-)
+from agentid.store.db import AsyncSession
+from agentid.store.tables import Message
 
 
-@dataclass(frozen=True, slots=True)
-class InboxQuery:
-    to: str | None = None  # an envelope recipient (an address agentid accepted it for)
-    header_to: str | None = None  # an address in the To or Cc the sender wrote
-    from_: str | None = None
-    subject: str | None = None
-    since: datetime | None = None
-    unread: bool | None = None
-    before: str | None = None
-    after: str | None = None
-    limit: int = 50
-
-    def matches(self, entry: dict[str, Any]) -> bool:
-        """Whether a just-parsed message (an event's data) would be in this query's answer."""
-        if self.after is not None and entry["id"] <= self.after:
+def matches(q: InboxQuery, entry: dict[str, Any]) -> bool:
+    """Whether a just-parsed message (an event's data) would be in ``q``'s answer."""
+    if q.after is not None and entry["id"] <= q.after:
+        return False
+    if q.before is not None and entry["id"] >= q.before:
+        return False
+    if q.to is not None and q.to not in entry["to"]:
+        return False
+    if q.header_to is not None and q.header_to not in entry["header_to"]:
+        return False
+    if q.from_ is not None:  # the From header or the envelope sender, as in the store
+        needle = q.from_.lower()
+        fields = (entry["from"], entry["from_address"], entry["mail_from"])
+        if not any(needle in (value or "").lower() for value in fields):
             return False
-        if self.before is not None and entry["id"] >= self.before:
-            return False
-        if self.to is not None and self.to not in entry["to"]:
-            return False
-        if self.header_to is not None and self.header_to not in entry["header_to"]:
-            return False
-        if self.from_ is not None:  # the From header or the envelope sender, as in the store
-            needle = self.from_.lower()
-            fields = (entry["from"], entry["from_address"], entry["mail_from"])
-            if not any(needle in (value or "").lower() for value in fields):
-                return False
-        if (
-            self.subject is not None
-            and self.subject.lower() not in (entry["subject"] or "").lower()
-        ):
-            return False
-        if self.since is not None and datetime.fromisoformat(entry["received_at"]) < self.since:
-            return False
-        return self.unread is not False
-
-
-def header_to_matches(address: str) -> ColumnElement[bool]:
-    """``address`` is one of the To/Cc addresses (kept one per line in ``header_to``)."""
-    lines = literal("\n") + Message.header_to + literal("\n")
-    return lines.contains(f"\n{address}\n", autoescape=True)
-
-
-def _filtered(project_id: str, q: InboxQuery) -> Select[Message]:
-    stmt = select(Message).where(Message.project_id == project_id, Message.status.in_(VISIBLE))
-    if q.to is not None:
-        recipients = select(MessageRecipient.message_id).where(MessageRecipient.address == q.to)
-        stmt = stmt.where(Message.id.in_(recipients))
-    if q.header_to is not None:
-        stmt = stmt.where(header_to_matches(q.header_to))
-    if q.from_ is not None:
-        stmt = stmt.where(
-            Message.from_header.icontains(q.from_, autoescape=True)
-            | Message.mail_from.icontains(q.from_, autoescape=True)
-        )
-    if q.subject is not None:
-        stmt = stmt.where(Message.subject.icontains(q.subject, autoescape=True))
-    if q.since is not None:
-        stmt = stmt.where(Message.received_at >= q.since)
-    if q.unread is not None:
-        stmt = stmt.where(Message.unread.is_(q.unread))
-    if q.before is not None:
-        stmt = stmt.where(Message.id < q.before)
-    if q.after is not None:
-        stmt = stmt.where(Message.id > q.after)
-    return stmt
+    if q.subject is not None and q.subject.lower() not in (entry["subject"] or "").lower():
+        return False
+    if q.since is not None and datetime.fromisoformat(entry["received_at"]) < q.since:
+        return False
+    return q.unread is not False
 
 
 def _entry(m: Message) -> InboxEntry:
@@ -119,30 +55,24 @@ def _entry(m: Message) -> InboxEntry:
     )
 
 
-async def page(rt: Runtime, project_id: str, q: InboxQuery) -> tuple[list[InboxEntry], str | None]:
-    stmt = (
-        _filtered(project_id, q)
-        .options(load_only(*LIST_COLUMNS))
-        .order_by(Message.id.desc())
-        .limit(q.limit + 1)
-    )
-    async with rt.sessions() as session:
-        rows = list((await session.scalars(stmt)).all())
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    return [_entry(m) for m in rows], rows[-1].id if more and rows else None
+async def page(
+    session: AsyncSession, project_id: str, q: InboxQuery
+) -> tuple[list[InboxEntry], str | None]:
+    found = await MessageRepository(session).inbox(project_id, q)
+    return [_entry(m) for m in found.items], found.next(lambda m: m.id)
 
 
 async def wait_for_page(
-    rt: Runtime, project_id: str, q: InboxQuery, wait: float
+    rt: Runtime, session: AsyncSession, project_id: str, q: InboxQuery, wait: float
 ) -> tuple[list[InboxEntry], str | None]:
     """The page; if empty, hold until a matching message is stored or ``wait`` runs out."""
     deadline = time.monotonic() + wait
     async with rt.bus.listen(project_id) as listener:
         while True:
-            entries, nxt = await page(rt, project_id, q)
+            entries, nxt = await page(session, project_id, q)
             if entries or wait <= 0:
                 return entries, nxt
+            await session.commit()  # no connection held while waiting
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0 or rt.stopping.is_set():
@@ -152,7 +82,7 @@ async def wait_for_page(
                     continue
                 if event.kind == "stream.lagged":
                     break  # events were dropped: ask the store
-                if event.kind == "message.received" and q.matches(event.data):
+                if event.kind == "message.received" and matches(q, event.data):
                     # Nothing matched before, so what matches now is exactly what the
                     # events carry: answer from them without another query.
                     more = _matching(listener, q)
@@ -168,7 +98,7 @@ def _matching(listener: Listener, q: InboxQuery) -> list[dict[str, Any]] | None:
         event = listener.queue.get_nowait()
         if event.kind == "stream.lagged":
             return None
-        if event.kind == "message.received" and q.matches(event.data):
+        if event.kind == "message.received" and matches(q, event.data):
             found.append(event.data)
     return found
 
@@ -179,16 +109,14 @@ def _from_events(entries: list[dict[str, Any]], limit: int) -> tuple[list[InboxE
     return page, page[-1].id if len(entries) > limit else None
 
 
-async def _message(rt: Runtime, project_id: str, mid: str) -> Message:
-    async with rt.sessions() as session:
-        m = await session.get(Message, mid)
-    if m is None or m.project_id != project_id or m.status not in VISIBLE:
+async def _message(session: AsyncSession, project_id: str, mid: str) -> Message:
+    m = await MessageRepository(session).visible(project_id, mid)
+    if m is None:
         raise NotFound(f"message {mid!r} not found")
     return m
 
 
-async def message(rt: Runtime, project_id: str, mid: str) -> MessageOut:
-    m = await _message(rt, project_id, mid)
+def _out(m: Message) -> MessageOut:
     return MessageOut(
         id=m.id,
         received_at=m.received_at,
@@ -215,49 +143,46 @@ async def message(rt: Runtime, project_id: str, mid: str) -> MessageOut:
     )
 
 
-async def raw(rt: Runtime, project_id: str, mid: str) -> bytes:
-    await _message(rt, project_id, mid)
-    async with rt.sessions() as session:
-        data = await session.scalar(select(MessageRaw.data).where(MessageRaw.message_id == mid))
+async def message(session: AsyncSession, project_id: str, mid: str) -> MessageOut:
+    return _out(await _message(session, project_id, mid))
+
+
+async def raw(session: AsyncSession, project_id: str, mid: str) -> bytes:
+    await _message(session, project_id, mid)
+    data = await MessageRepository(session).raw(mid)
     if data is None:
         raise NotFound(f"message {mid!r} has no stored raw form")
     return data
 
 
-async def attachment(rt: Runtime, project_id: str, mid: str, n: int) -> tuple[bytes, str, str]:
+async def attachment(
+    session: AsyncSession, project_id: str, mid: str, n: int
+) -> tuple[bytes, str, str]:
     """(content, content type, filename) of the n-th attachment, as stored at digest time."""
-    m = await _message(rt, project_id, mid)
+    m = await _message(session, project_id, mid)
     if not 0 <= n < len(m.attachments or []):
         raise NotFound(f"message {mid!r} has no attachment {n}")
-    async with rt.sessions() as session:
-        row = (
-            await session.execute(
-                select(
-                    MessageAttachment.data,
-                    MessageAttachment.content_type,
-                    MessageAttachment.filename,
-                ).where(MessageAttachment.message_id == mid, MessageAttachment.idx == n)
-            )
-        ).first()
+    row = await MessageRepository(session).attachment(mid, n)
     if row is not None:
         return row.data, row.content_type, row.filename or f"attachment-{n}"
     # Digested before attachments had rows of their own (schema 0001): read it once more.
-    parts = (await asyncio.to_thread(read_mime, await raw(rt, project_id, mid))).attachments
+    data = await raw(session, project_id, mid)
+    await session.commit()  # no transaction held while the message is parsed
+    parts = (await asyncio.to_thread(read_mime, data)).attachments
     if n >= len(parts):
         raise NotFound(f"message {mid!r} has no attachment {n}")
     return parts[n].data, parts[n].content_type, parts[n].filename or f"attachment-{n}"
 
 
-async def mark(rt: Runtime, project_id: str, mid: str, unread: bool) -> MessageOut:
-    await _message(rt, project_id, mid)
-    async with rt.sessions.begin() as session:
-        await session.execute(update(Message).where(Message.id == mid).values(unread=unread))
-    return await message(rt, project_id, mid)
+async def mark(session: AsyncSession, project_id: str, mid: str, unread: bool) -> MessageOut:
+    m = await _message(session, project_id, mid)
+    m.unread = unread
+    await session.commit()
+    return _out(m)
 
 
-async def remove(rt: Runtime, project_id: str, mid: str) -> None:
-    await _message(rt, project_id, mid)
-    async with rt.sessions.begin() as session:
-        await session.execute(delete(CodeRow).where(CodeRow.message_id == mid))
-        await session.execute(delete(Message).where(Message.id == mid))
+async def remove(rt: Runtime, session: AsyncSession, project_id: str, mid: str) -> None:
+    await _message(session, project_id, mid)
+    await MessageRepository(session).delete(mid)
+    await session.commit()
     rt.scrub.set()

@@ -9,8 +9,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from agentid.auth import AdminDep, ReaderDep, RuntimeDep, WriterDep
+from agentid.api.paging import MAX_LIMIT, AddressPaging
+from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectWriteDep
+from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.session import SessionDep
+from agentid.auth import RuntimeDep
 from agentid.email import aliases, hosting, inbox
+from agentid.email.repository import InboxQuery
 from agentid.email.schemas import (
     AliasCreate,
     AliasList,
@@ -21,57 +26,64 @@ from agentid.email.schemas import (
     ProvisionOut,
     ProvisionRequest,
 )
-from agentid.errors import NotFound
+from agentid.errors import Conflict, NotFound
 from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
 from agentid.ids import is_valid
-from agentid.projects.service import get_project
-from agentid.store.tables import Alias
 
-router = APIRouter(prefix="/projects/{project_id}/email", tags=["email"])
+router = APIRouter(
+    prefix="/projects/{project_id}/email", tags=["email"], responses=errors(*ON_PROJECT)
+)
 
 MAX_WAIT = 300
-MAX_LIMIT = 500
 # Attachments served with their own type only when a browser cannot run them.
 INERT_TYPES = re.compile(r"^(image/(png|jpeg|gif|webp)|application/pdf|text/(plain|csv))$")
 
 
-def _alias_out(alias: Alias) -> AliasOut:
-    return AliasOut.model_validate(alias, from_attributes=True)
-
-
-@router.post("/provision", response_model=ProvisionOut)
+@router.post("/provision", response_model=ProvisionOut, responses=errors(Conflict, *WITH_BODY))
 async def provision(
-    project_id: str,
+    project: ProjectAdminDep,
     rt: RuntimeDep,
-    _: AdminDep,
+    session: SessionDep,
     body: Annotated[ProvisionRequest | None, Body()] = None,
 ) -> ProvisionOut:
-    return await hosting.provision(rt, project_id, body.address if body else None)
+    return await hosting.provision(rt, session, project, body.address if body else None)
 
 
-@router.post("/aliases", status_code=status.HTTP_201_CREATED, response_model=AliasOut)
+@router.post(
+    "/aliases",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AliasOut,
+    responses=errors(Conflict, *WITH_BODY),
+)
 async def create_alias(
-    project_id: str, body: AliasCreate, rt: RuntimeDep, _: WriterDep
+    project: ProjectWriteDep, body: AliasCreate, rt: RuntimeDep, session: SessionDep
 ) -> AliasOut:
-    return _alias_out(await aliases.create_alias(rt, project_id, body))
+    return aliases.alias_out(await aliases.create_alias(rt, session, project, body))
 
 
-@router.get("/aliases", response_model=AliasList)
-async def list_aliases(project_id: str, rt: RuntimeDep, _: ReaderDep) -> AliasList:
-    return AliasList(aliases=[_alias_out(a) for a in await aliases.list_aliases(rt, project_id)])
+@router.get("/aliases", response_model=AliasList, responses=errors(Conflict))
+async def list_aliases(
+    project: ProjectReadDep, session: SessionDep, page: AddressPaging
+) -> AliasList:
+    """The project's aliases, disabled ones included, oldest first (by creation, then
+    address); ``before=<next>`` continues from the previous page."""
+    before = address_filter(page.before, "before")
+    return await aliases.list_aliases(session, project, page.limit, before)
 
 
 # :path, because a local part may hold "/" (a/b@domain is a valid alias).
 @router.delete("/aliases/{address:path}", response_model=AliasOut)
-async def disable_alias(project_id: str, address: str, rt: RuntimeDep, _: WriterDep) -> AliasOut:
-    return _alias_out(await aliases.disable_alias(rt, project_id, address))
+async def disable_alias(
+    project: ProjectWriteDep, address: str, rt: RuntimeDep, session: SessionDep
+) -> AliasOut:
+    return aliases.alias_out(await aliases.disable_alias(rt, session, project.id, address))
 
 
 @router.get("/inbox", response_model=Inbox, response_model_by_alias=True)
 async def read_inbox(
-    project_id: str,
+    project: ProjectReadDep,
     rt: RuntimeDep,
-    _: ReaderDep,
+    session: SessionDep,
     to: Annotated[str | None, Query(max_length=320)] = None,
     header_to: Annotated[str | None, Query(max_length=320)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=320)] = None,
@@ -83,26 +95,24 @@ async def read_inbox(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
 ) -> Inbox:
-    since = since_utc(since)
-    await get_project(rt, project_id)
-    q = inbox.InboxQuery(
+    q = InboxQuery(
         to=address_filter(to, "to"),
         header_to=address_filter(header_to, "header_to"),
         from_=text_filter(from_, "from"),
         subject=text_filter(subject, "subject"),
-        since=since,
+        since=since_utc(since),
         unread=unread,
         before=cursor_filter(before, "before", "a message id"),
         after=cursor_filter(after, "after", "a message id"),
         limit=limit,
     )
-    entries, nxt = await inbox.wait_for_page(rt, project_id, q, wait)
+    entries, nxt = await inbox.wait_for_page(rt, session, project.id, q, wait)
     return Inbox(messages=entries, next=nxt)
 
 
 @router.get("/messages/{mid}", response_model=MessageOut, response_model_by_alias=True)
-async def read_message(project_id: str, mid: str, rt: RuntimeDep, _: ReaderDep) -> MessageOut:
-    return await inbox.message(rt, project_id, _mid(mid))
+async def read_message(project: ProjectReadDep, mid: str, session: SessionDep) -> MessageOut:
+    return await inbox.message(session, project.id, _mid(mid))
 
 
 @router.get(
@@ -110,8 +120,8 @@ async def read_message(project_id: str, mid: str, rt: RuntimeDep, _: ReaderDep) 
     response_class=Response,
     responses={200: {"content": {"message/rfc822": {}}}},
 )
-async def read_raw(project_id: str, mid: str, rt: RuntimeDep, _: ReaderDep) -> Response:
-    data = await inbox.raw(rt, project_id, _mid(mid))
+async def read_raw(project: ProjectReadDep, mid: str, session: SessionDep) -> Response:
+    data = await inbox.raw(session, project.id, _mid(mid))
     return Response(
         data,
         media_type="message/rfc822",
@@ -125,9 +135,9 @@ async def read_raw(project_id: str, mid: str, rt: RuntimeDep, _: ReaderDep) -> R
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 async def read_attachment(
-    project_id: str, mid: str, n: int, rt: RuntimeDep, _: ReaderDep
+    project: ProjectReadDep, mid: str, n: int, session: SessionDep
 ) -> Response:
-    content, content_type, filename = await inbox.attachment(rt, project_id, _mid(mid), n)
+    content, content_type, filename = await inbox.attachment(session, project.id, _mid(mid), n)
     media_type = content_type if INERT_TYPES.match(content_type) else "application/octet-stream"
     return Response(
         content,
@@ -140,16 +150,23 @@ async def read_attachment(
     )
 
 
-@router.patch("/messages/{mid}", response_model=MessageOut, response_model_by_alias=True)
+@router.patch(
+    "/messages/{mid}",
+    response_model=MessageOut,
+    response_model_by_alias=True,
+    responses=errors(*WITH_BODY),
+)
 async def patch_message(
-    project_id: str, mid: str, body: MessagePatch, rt: RuntimeDep, _: WriterDep
+    project: ProjectWriteDep, mid: str, body: MessagePatch, session: SessionDep
 ) -> MessageOut:
-    return await inbox.mark(rt, project_id, _mid(mid), body.unread)
+    return await inbox.mark(session, project.id, _mid(mid), body.unread)
 
 
 @router.delete("/messages/{mid}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_message(project_id: str, mid: str, rt: RuntimeDep, _: WriterDep) -> Response:
-    await inbox.remove(rt, project_id, _mid(mid))
+async def delete_message(
+    project: ProjectWriteDep, mid: str, rt: RuntimeDep, session: SessionDep
+) -> Response:
+    await inbox.remove(rt, session, project.id, _mid(mid))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -56,7 +56,8 @@ class AliasOut(BaseModel):
 
 
 class AliasList(BaseModel):
-    aliases: list[AliasOut]
+    aliases: list[AliasOut]  # oldest first
+    next: str | None = None  # pass as ``before`` for the next page
 
 
 class InboxEntry(BaseModel):

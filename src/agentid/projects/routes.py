@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 from fastapi.responses import StreamingResponse
 
-from agentid.auth import AdminDep, PrincipalDep, ReaderDep, RuntimeDep, visible_project
+from agentid.api.paging import IdPaging, SlugPaging
+from agentid.api.project import ProjectAdminDep, ProjectDep, ProjectReadDep
+from agentid.api.responses import GATED, ON_PROJECT, WITH_BODY, errors
+from agentid.api.session import SessionDep
+from agentid.auth import AdminDep, PrincipalDep, RuntimeDep
+from agentid.errors import Conflict, Forbidden, NotFound
 from agentid.events import next_event
 from agentid.filters import cursor_filter
 from agentid.projects import service
@@ -23,81 +27,83 @@ from agentid.projects.schemas import (
     TokenOut,
 )
 from agentid.runtime import Runtime
-from agentid.store.tables import Project
 
-router = APIRouter(tags=["projects"])
+router = APIRouter(tags=["projects"], responses=errors(*GATED))
 
 KEEPALIVE_SECONDS = 15.0
-MAX_TOKENS_PAGE = 500
 PRIVATE_EVENT_KEYS = frozenset({"from_address", "header_to"})
-
-
-def _out(project: Project) -> ProjectOut:
-    return ProjectOut.model_validate(project, from_attributes=True)
-
-
-@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectOut)
-async def create_project(body: ProjectCreate, rt: RuntimeDep, _: AdminDep) -> ProjectOut:
-    return _out(await service.create_project(rt, body))
-
-
-@router.get("/projects", response_model=ProjectList)
-async def list_projects(rt: RuntimeDep, who: PrincipalDep) -> ProjectList:
-    projects = await service.list_projects(rt, only=who.project_id)
-    return ProjectList(projects=[_out(p) for p in projects])
-
-
-@router.get("/projects/{project_id}", response_model=ProjectOut)
-async def get_project(project_id: str, rt: RuntimeDep, who: PrincipalDep) -> ProjectOut:
-    visible_project(who, project_id)
-    return _out(await service.get_project(rt, project_id))
-
-
-@router.patch("/projects/{project_id}", response_model=ProjectOut)
-async def update_project(
-    project_id: str, body: ProjectUpdate, rt: RuntimeDep, _: AdminDep
-) -> ProjectOut:
-    return _out(await service.update_project(rt, project_id, body))
+ON_PROJECT_ERRORS = errors(*ON_PROJECT)
+WITH_BODY_ERRORS = errors(*ON_PROJECT, *WITH_BODY)
 
 
 @router.post(
-    "/projects/{project_id}/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut
+    "/projects",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectOut,
+    responses=errors(Forbidden, Conflict, *WITH_BODY),
 )
-async def create_token(project_id: str, body: TokenCreate, rt: RuntimeDep, _: AdminDep) -> TokenOut:
-    return await service.create_token(rt, project_id, body)
+async def create_project(
+    body: ProjectCreate, rt: RuntimeDep, session: SessionDep, _: AdminDep
+) -> ProjectOut:
+    return service.project_out(await service.create_project(rt, session, body))
 
 
-@router.get("/projects/{project_id}/tokens", response_model=TokenList)
-async def list_tokens(
-    project_id: str,
-    rt: RuntimeDep,
-    _: AdminDep,
-    before: Annotated[str | None, Query(max_length=26)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_TOKENS_PAGE)] = 100,
-) -> TokenList:
+@router.get("/projects", response_model=ProjectList)
+async def list_projects(session: SessionDep, who: PrincipalDep, page: SlugPaging) -> ProjectList:
+    """The projects the token sees (a project token: its own), by id; ``before=<next>``
+    continues from the previous page."""
+    return await service.list_projects(session, who, page.limit, page.before)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut, responses=errors(NotFound))
+async def get_project(project: ProjectDep) -> ProjectOut:
+    return service.project_out(project)
+
+
+@router.patch("/projects/{project_id}", response_model=ProjectOut, responses=WITH_BODY_ERRORS)
+async def update_project(
+    project: ProjectAdminDep, body: ProjectUpdate, rt: RuntimeDep, session: SessionDep
+) -> ProjectOut:
+    return service.project_out(await service.update_project(rt, session, project, body))
+
+
+@router.post(
+    "/projects/{project_id}/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenOut,
+    responses=WITH_BODY_ERRORS,
+)
+async def create_token(
+    project: ProjectAdminDep, body: TokenCreate, session: SessionDep
+) -> TokenOut:
+    return await service.create_token(session, project.id, body)
+
+
+@router.get("/projects/{project_id}/tokens", response_model=TokenList, responses=ON_PROJECT_ERRORS)
+async def list_tokens(project: ProjectAdminDep, session: SessionDep, page: IdPaging) -> TokenList:
     """The project's tokens, newest first, without their secrets."""
-    return await service.list_tokens(
-        rt, project_id, limit, cursor_filter(before, "before", "a token id")
-    )
+    before = cursor_filter(page.before, "before", "a token id")
+    return await service.list_tokens(session, project.id, page.limit, before)
 
 
-@router.delete("/projects/{project_id}/tokens/{token_id}", status_code=204)
-async def revoke_token(project_id: str, token_id: str, rt: RuntimeDep, _: AdminDep) -> Response:
+@router.delete(
+    "/projects/{project_id}/tokens/{token_id}", status_code=204, responses=ON_PROJECT_ERRORS
+)
+async def revoke_token(project: ProjectAdminDep, token_id: str, session: SessionDep) -> Response:
     """Revoke a token at once: it is deleted, and answers 401 from the next request on."""
-    await service.revoke_token(rt, project_id, token_id)
+    await service.revoke_token(session, project.id, token_id)
     return Response(status_code=204)
 
 
 @router.get(
     "/projects/{project_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: {"content": {"text/event-stream": {}}}, **ON_PROJECT_ERRORS},
 )
-async def stream_events(project_id: str, rt: RuntimeDep, _: ReaderDep) -> StreamingResponse:
+async def stream_events(project: ProjectReadDep, rt: RuntimeDep) -> StreamingResponse:
     """Server-sent events: message.received, code.found (a comment line every 15 s)."""
-    await service.get_project(rt, project_id)
     return StreamingResponse(
-        sse_stream(rt, project_id),
+        sse_stream(rt, project.id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -49,6 +49,7 @@ class ProjectOut(BaseModel):
 
 class ProjectList(BaseModel):
     projects: list[ProjectOut]
+    next: str | None = None  # pass as ``before`` for the next page
 
 
 class TokenCreate(BaseModel):

@@ -1,17 +1,23 @@
-"""Projects and their tokens."""
+"""Projects and their tokens.
+
+Routes resolve the project itself (agentid.api.project); these functions run on the
+request's session and commit what they change before they return.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agentid.auth import SCOPES
+from agentid.auth import SCOPES, Principal
 from agentid.crypto import hash_token, new_token
 from agentid.errors import Conflict, NotFound, ValidationFailed
 from agentid.ids import is_valid, new_id
-from agentid.names import normalize_domain
+from agentid.names import SLUG, normalize_domain
+from agentid.projects.repository import ProjectRepository, TokenRepository, audit
 from agentid.projects.schemas import (
     ProjectCreate,
+    ProjectList,
+    ProjectOut,
     ProjectUpdate,
     TokenCreate,
     TokenInfo,
@@ -19,18 +25,15 @@ from agentid.projects.schemas import (
     TokenOut,
 )
 from agentid.runtime import Runtime
-from agentid.store.tables import AuditEvent, Project, Token
+from agentid.store.db import AsyncSession
+from agentid.store.tables import Project, Token
 
 
-async def get_project(rt: Runtime, project_id: str) -> Project:
-    async with rt.sessions() as session:
-        project = await session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id!r} not found")
-    return project
+def project_out(project: Project) -> ProjectOut:
+    return ProjectOut.model_validate(project, from_attributes=True)
 
 
-async def create_project(rt: Runtime, body: ProjectCreate) -> Project:
+async def create_project(rt: Runtime, session: AsyncSession, body: ProjectCreate) -> Project:
     domain = normalize_domain(body.domain) if body.domain else None
     shared = rt.settings.shared_domain
     if domain is not None and shared and domain == shared.lower():
@@ -42,45 +45,48 @@ async def create_project(rt: Runtime, body: ProjectCreate) -> Project:
         catch_all=body.catch_all,
         retention_days=body.retention_days,
     )
+    projects = ProjectRepository(session)
+    if await projects.get(body.id) is not None:
+        raise Conflict(f"project {body.id!r} already exists")
+    if domain and await projects.domain_taken(domain):
+        raise Conflict(f"domain {domain} is already hosted by another project")
+    projects.add(project, audit(body.id, "project.created", {"domain": domain}))
     try:
-        async with rt.sessions.begin() as session:
-            if await session.get(Project, body.id) is not None:
-                raise Conflict(f"project {body.id!r} already exists")
-            if domain and await session.scalar(select(Project.id).where(Project.domain == domain)):
-                raise Conflict(f"domain {domain} is already hosted by another project")
-            session.add(project)
-            session.add(audit(body.id, "project.created", {"domain": domain}))
+        await session.commit()
     except IntegrityError as exc:  # a concurrent create won
         raise Conflict(f"project {body.id!r} or domain {domain} already exists") from exc
     return project
 
 
-async def list_projects(rt: Runtime, only: str | None = None) -> list[Project]:
-    query = select(Project).order_by(Project.id)
-    if only is not None:
-        query = query.where(Project.id == only)
-    async with rt.sessions() as session:
-        return list((await session.scalars(query)).all())
+async def list_projects(
+    session: AsyncSession, who: Principal, limit: int, before: str | None
+) -> ProjectList:
+    """By id; ``before`` is the ``next`` of the previous page (the id it ended with)."""
+    if before is not None and not SLUG.fullmatch(before):
+        raise ValidationFailed("before must be a project id")
+    page = await ProjectRepository(session).page(who, limit, before)
+    return ProjectList(
+        projects=[project_out(p) for p in page.items], next=page.next(lambda p: p.id)
+    )
 
 
-async def update_project(rt: Runtime, project_id: str, body: ProjectUpdate) -> Project:
-    async with rt.sessions.begin() as session:
-        project = await session.get(Project, project_id)
-        if project is None:
-            raise NotFound(f"project {project_id!r} not found")
-        if body.catch_all is not None:
-            project.catch_all = body.catch_all
-        if body.retention_days is not None:
-            project.retention_days = body.retention_days
+async def update_project(
+    rt: Runtime, session: AsyncSession, project: Project, body: ProjectUpdate
+) -> Project:
+    session.add(project)
+    if body.catch_all is not None:
+        project.catch_all = body.catch_all
+    if body.retention_days is not None:
+        project.retention_days = body.retention_days
+    await session.commit()
     rt.routes_changed()
     return project
 
 
-async def create_token(rt: Runtime, project_id: str, body: TokenCreate) -> TokenOut:
+async def create_token(session: AsyncSession, project_id: str, body: TokenCreate) -> TokenOut:
     unknown = sorted(set(body.scopes) - set(SCOPES))
     if unknown or not body.scopes:
         raise ValidationFailed(f"scopes must be among {list(SCOPES)}; got {body.scopes}")
-    await get_project(rt, project_id)
     token = new_token("aid_" + project_id[:12])
     row = Token(
         id=new_id(),
@@ -89,9 +95,10 @@ async def create_token(rt: Runtime, project_id: str, body: TokenCreate) -> Token
         scopes=sorted(set(body.scopes)),
         name=body.name,
     )
-    async with rt.sessions.begin() as session:
-        session.add(row)
-        session.add(audit(project_id, "token.created", {"token_id": row.id, "scopes": row.scopes}))
+    TokenRepository(session).add(
+        row, audit(project_id, "token.created", {"token_id": row.id, "scopes": row.scopes})
+    )
+    await session.commit()
     return TokenOut(
         id=row.id,
         token=token,
@@ -103,34 +110,24 @@ async def create_token(rt: Runtime, project_id: str, body: TokenCreate) -> Token
 
 
 async def list_tokens(
-    rt: Runtime, project_id: str, limit: int, before: str | None = None
+    session: AsyncSession, project_id: str, limit: int, before: str | None = None
 ) -> TokenList:
     """Newest first; ``next`` is set when older tokens remain."""
-    await get_project(rt, project_id)
-    query = select(Token).where(Token.project_id == project_id)
-    if before is not None:
-        query = query.where(Token.id < before)
-    async with rt.sessions() as session:
-        rows = list((await session.scalars(query.order_by(Token.id.desc()).limit(limit + 1))).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = await TokenRepository(session).page(project_id, limit, before)
     return TokenList(
-        tokens=[TokenInfo.model_validate(row, from_attributes=True) for row in rows],
-        next=rows[-1].id if more and rows else None,
+        tokens=[TokenInfo.model_validate(row, from_attributes=True) for row in page.items],
+        next=page.next(lambda row: row.id),
     )
 
 
-async def revoke_token(rt: Runtime, project_id: str, token_id: str) -> None:
+async def revoke_token(session: AsyncSession, project_id: str, token_id: str) -> None:
     """Delete the token: the next request that presents it gets 401."""
     if not is_valid(token_id.upper()):  # (never a hostile id to the store)
         raise NotFound(f"token {token_id[:26]!r} not found in project {project_id!r}")
-    async with rt.sessions.begin() as session:
-        row = await session.get(Token, token_id.upper())
-        if row is None or row.project_id != project_id:
-            raise NotFound(f"token {token_id[:26]!r} not found in project {project_id!r}")
-        await session.delete(row)
-        session.add(audit(project_id, "token.revoked", {"token_id": row.id}))
-
-
-def audit(project_id: str | None, kind: str, detail: dict[str, object]) -> AuditEvent:
-    return AuditEvent(id=new_id(), project_id=project_id, kind=kind, detail=detail)
+    tokens = TokenRepository(session)
+    row = await tokens.get(token_id.upper())
+    if row is None or row.project_id != project_id:
+        raise NotFound(f"token {token_id[:26]!r} not found in project {project_id!r}")
+    await tokens.delete(row)
+    tokens.add(audit(project_id, "token.revoked", {"token_id": row.id}))
+    await session.commit()

@@ -98,6 +98,22 @@ class Token(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ProjectProvider(Base):
+    """A project's own provider account: its URL (credentials and all) sealed with the
+    service key, and a keyed fingerprint of it (agentid.providers.accounts)."""
+
+    __tablename__ = "project_providers"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # relay, phone, dns
+    url_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Alias(Base):
     __tablename__ = "aliases"
 

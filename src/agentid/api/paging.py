@@ -1,0 +1,43 @@
+"""What a list route takes: ``limit``, and ``before``, the ``next`` the previous page
+answered (an id, a project id or an address: whatever the list is ordered by).
+
+Each list answers ``next`` (None on the last page); the rows past it in the list's order
+are the next page (agentid.store.repository).
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the parameters' annotations,
+# which name ``cursor_length`` from the enclosing call.
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    limit: int
+    before: str | None
+
+
+def paging(cursor_length: int) -> Any:
+    """The ``limit`` and ``before`` parameters of a list whose cursor is at most
+    ``cursor_length`` characters."""
+
+    def parameters(
+        before: Annotated[
+            str | None,
+            Query(max_length=cursor_length, description="the `next` of the previous page"),
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    ) -> Paging:
+        return Paging(limit, before)
+
+    return Depends(parameters)
+
+
+IdPaging = Annotated[Paging, paging(26)]  # a list by id (tokens)
+SlugPaging = Annotated[Paging, paging(63)]  # a list by project id
+AddressPaging = Annotated[Paging, paging(320)]  # a list by address (aliases)

@@ -1,0 +1,130 @@
+"""One call of the agentid API described without doing it (sans-IO): method, path, query,
+body, and how to read the answer into a model of the features' ``schemas.py``.
+
+``agentid.client`` writes every call once as a ``Call``; ``Client`` and ``AsyncClient`` only
+send it and hand the response back to ``Call.answer``. An error answer becomes the matching
+``agentid.errors`` class here; an answer that is not the model it should be, a 502
+``bad_response``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from agentid.errors import AgentIDError, from_response
+
+JSON = dict[str, Any]
+Value = str | int | float | bool | datetime | list[str] | None
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+LONG_POLL_SLACK = 10  # seconds a long poll's read timeout allows beyond its `wait`
+
+
+def segment(value: str) -> str:
+    """One path segment, escaped (an alias address keeps its ``@`` and ``+``)."""
+    return quote(value, safe="@+")
+
+
+def query(**values: Value) -> dict[str, str]:
+    """Query parameters without the unset ones; booleans as ``true``/``false``; a trailing
+    underscore (``from_``, a Python keyword) is dropped from the name."""
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        name = key.removesuffix("_")
+        if isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, float) and value.is_integer():
+            out[name] = str(int(value))  # wait=60, not 60.0, for servers that want an integer
+        elif isinstance(value, datetime):
+            out[name] = value.isoformat()
+        else:
+            out[name] = str(value)
+    return out
+
+
+def json_body(**values: Value) -> JSON:
+    """A JSON body without the unset fields."""
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in values.items()
+        if value is not None
+    }
+
+
+def reads(model: type[M]) -> Callable[[httpx.Response], M]:
+    """How to read an answer that is one ``model`` (unknown fields are ignored)."""
+
+    def read(response: httpx.Response) -> M:
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise from_response(
+                502,
+                "bad_response",
+                f"{response.request.method} {response.request.url.path}: the answer is not "
+                f"a {model.__name__} ({where}: {first['msg']})",
+            ) from None
+
+    return read
+
+
+def read_bytes(response: httpx.Response) -> bytes:
+    return response.content
+
+
+def read_nothing(response: httpx.Response) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One API call, described without doing it: both clients send it the same way."""
+
+    method: str
+    path: str
+    read: Callable[[httpx.Response], T]
+    params: dict[str, str] = field(default_factory=dict)
+    json: JSON | None = None
+    wait: float | None = None  # a long poll holds the answer back for up to `wait` seconds
+
+    def request(self, http: httpx.Client | httpx.AsyncClient, timeout: float) -> httpx.Request:
+        read_timeout = timeout if self.wait is None else self.wait + LONG_POLL_SLACK
+        return http.build_request(
+            self.method,
+            self.path,
+            params=self.params or None,
+            json=self.json,
+            timeout=httpx.Timeout(timeout, read=read_timeout),
+        )
+
+    def answer(self, response: httpx.Response) -> T:
+        if response.is_error:
+            raise error_of(response)
+        return self.read(response)
+
+
+def error_of(response: httpx.Response) -> AgentIDError:
+    """The error an API answer describes; a body not in the API's shape still gives one line."""
+    try:
+        body = response.json()
+        err = body["error"]
+        return from_response(response.status_code, str(err["code"]), str(err["message"]))
+    except (ValueError, KeyError, TypeError):
+        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        detail = text or response.reason_phrase or "error"
+        return from_response(
+            response.status_code,
+            f"http_{response.status_code}",
+            f"HTTP {response.status_code}: {detail}",
+        )

@@ -1,0 +1,97 @@
+"""Statements on the codes and links found in what arrived.
+
+The list's order: newest message first; within one message its code before its link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, Select, and_, case, or_, select, update
+
+from agentid.email.repository import header_to_matches, received_by
+from agentid.store.repository import Page, Repository
+from agentid.store.tables import CodeRow, Message
+
+Position = tuple[datetime, str, int]  # where a code stands in the list (see ``position``)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeQuery:
+    channel: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    after: str | None = None
+    before: Position | None = None  # only codes later in the list than this position
+    from_: str | None = None
+    to: str | None = None  # an envelope recipient of the message
+    header_to: str | None = None  # an address in the message's To/Cc
+    unused: bool = False
+    consume: bool = False
+    limit: int = 50
+
+
+def _code_first() -> ColumnElement[int]:
+    return case((CodeRow.kind == "code", 0), else_=1)
+
+
+def position(row: CodeRow) -> Position:
+    return row.received_at, row.message_id, 0 if row.kind == "code" else 1
+
+
+def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:
+    stmt = select(CodeRow).where(CodeRow.project_id == project_id)
+    if q.channel is not None:
+        stmt = stmt.where(CodeRow.channel == q.channel)
+    if q.kind is not None:
+        stmt = stmt.where(CodeRow.kind == q.kind)
+    if q.since is not None:
+        stmt = stmt.where(CodeRow.received_at >= q.since)
+    if q.after is not None:
+        stmt = stmt.where(CodeRow.id > q.after)
+    if q.before is not None:  # later in the list's order than that code
+        at, message_id, rank = q.before
+        stmt = stmt.where(
+            or_(
+                CodeRow.received_at < at,
+                and_(CodeRow.received_at == at, CodeRow.message_id < message_id),
+                and_(
+                    CodeRow.received_at == at,
+                    CodeRow.message_id == message_id,
+                    _code_first() > rank,
+                ),
+            )
+        )
+    if q.from_ is not None:
+        stmt = stmt.where(CodeRow.sender.icontains(q.from_, autoescape=True))
+    if q.to is not None:
+        stmt = stmt.where(CodeRow.message_id.in_(received_by(q.to)))
+    if q.header_to is not None:
+        named = select(Message.id).where(header_to_matches(q.header_to))
+        stmt = stmt.where(CodeRow.message_id.in_(named))
+    if q.unused or q.consume:
+        stmt = stmt.where(CodeRow.used.is_(False))
+    return stmt.order_by(CodeRow.received_at.desc(), CodeRow.message_id.desc(), _code_first())
+
+
+class CodeRepository(Repository):
+    async def get(self, code_id: str) -> CodeRow | None:
+        return await self.session.get(CodeRow, code_id)
+
+    async def page(self, project_id: str, q: CodeQuery) -> Page[CodeRow]:
+        return await self.paginate(_filtered(project_id, q), q.limit)
+
+    async def first(self, project_id: str, q: CodeQuery, limit: int) -> list[CodeRow]:
+        return await self.get_all(_filtered(project_id, q).limit(limit))
+
+    async def claim(self, code: CodeRow) -> bool:
+        """Mark ``code`` used unless another request did first; True when this one did
+        (only the UPDATE that flips the flag claims it: never handed out twice)."""
+        result = await self.session.execute(
+            update(CodeRow)
+            .where(CodeRow.id == code.id, CodeRow.used.is_(False))
+            .values(used=True, used_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+        return getattr(result, "rowcount", 0) == 1

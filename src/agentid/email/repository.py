@@ -1,0 +1,137 @@
+"""Statements on hosted domains, aliases and stored messages (the API's side; receiving
+mail writes through ``email/inbound`` and ``store/`` Core statements of its own)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, literal, or_, select
+from sqlalchemy.orm import load_only
+
+from agentid.store.repository import Page, Repository
+from agentid.store.tables import (
+    Alias,
+    CodeRow,
+    Domain,
+    Message,
+    MessageAttachment,
+    MessageRaw,
+    MessageRecipient,
+)
+
+VISIBLE = ("parsed", "parse_error")  # a message not yet digested is not listed nor read
+LIST_COLUMNS = (
+    Message.id,
+    Message.received_at,
+    Message.from_header,
+    Message.mail_from,
+    Message.rcpt_to,
+    Message.subject,
+    Message.size,
+    Message.has_attachments,
+    Message.unread,
+    Message.codes,
+    Message.links,
+    Message.status,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxQuery:
+    to: str | None = None  # an envelope recipient (an address agentid accepted it for)
+    header_to: str | None = None  # an address in the To or Cc the sender wrote
+    from_: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    unread: bool | None = None
+    before: str | None = None
+    after: str | None = None
+    limit: int = 50
+
+
+def header_to_matches(address: str) -> ColumnElement[bool]:
+    """``address`` is one of the To/Cc addresses (kept one per line in ``header_to``)."""
+    lines = literal("\n") + Message.header_to + literal("\n")
+    return lines.contains(f"\n{address}\n", autoescape=True)
+
+
+def received_by(address: str) -> Select[str]:
+    """The ids of the messages ``address`` was an envelope recipient of."""
+    return select(MessageRecipient.message_id).where(MessageRecipient.address == address)
+
+
+def _inbox(project_id: str, q: InboxQuery) -> Select[Message]:
+    stmt = select(Message).where(Message.project_id == project_id, Message.status.in_(VISIBLE))
+    if q.to is not None:
+        stmt = stmt.where(Message.id.in_(received_by(q.to)))
+    if q.header_to is not None:
+        stmt = stmt.where(header_to_matches(q.header_to))
+    if q.from_ is not None:
+        stmt = stmt.where(
+            Message.from_header.icontains(q.from_, autoescape=True)
+            | Message.mail_from.icontains(q.from_, autoescape=True)
+        )
+    if q.subject is not None:
+        stmt = stmt.where(Message.subject.icontains(q.subject, autoescape=True))
+    if q.since is not None:
+        stmt = stmt.where(Message.received_at >= q.since)
+    if q.unread is not None:
+        stmt = stmt.where(Message.unread.is_(q.unread))
+    if q.before is not None:
+        stmt = stmt.where(Message.id < q.before)
+    if q.after is not None:
+        stmt = stmt.where(Message.id > q.after)
+    return stmt
+
+
+class AliasRepository(Repository):
+    async def domain(self, name: str) -> Domain | None:
+        return await self.session.get(Domain, name)
+
+    async def alias(self, address: str) -> Alias | None:
+        return await self.session.get(Alias, address)
+
+    async def page(self, project_id: str, limit: int, after: Alias | None = None) -> Page[Alias]:
+        """Oldest first (by creation, then address); ``after`` is the alias the previous
+        page ended with."""
+        stmt = select(Alias).where(Alias.project_id == project_id)
+        if after is not None:
+            stmt = stmt.where(
+                or_(
+                    Alias.created_at > after.created_at,
+                    and_(Alias.created_at == after.created_at, Alias.address > after.address),
+                )
+            )
+        return await self.paginate(stmt.order_by(Alias.created_at, Alias.address), limit)
+
+
+class MessageRepository(Repository):
+    async def inbox(self, project_id: str, q: InboxQuery) -> Page[Message]:
+        """Newest first, the listed columns only."""
+        stmt = _inbox(project_id, q).options(load_only(*LIST_COLUMNS)).order_by(Message.id.desc())
+        return await self.paginate(stmt, q.limit)
+
+    async def visible(self, project_id: str, mid: str) -> Message | None:
+        """The message, when it is this project's and digested."""
+        m = await self.session.get(Message, mid)
+        if m is None or m.project_id != project_id or m.status not in VISIBLE:
+            return None
+        return m
+
+    async def raw(self, mid: str) -> bytes | None:
+        return await self.session.scalar(
+            select(MessageRaw.data).where(MessageRaw.message_id == mid)
+        )
+
+    async def attachment(self, mid: str, n: int) -> Row[bytes, str, str | None] | None:
+        """(data, content type, filename) of attachment ``n``, when it has a row of its own."""
+        stmt = select(
+            MessageAttachment.data, MessageAttachment.content_type, MessageAttachment.filename
+        ).where(MessageAttachment.message_id == mid, MessageAttachment.idx == n)
+        return (await self.session.execute(stmt)).first()
+
+    async def delete(self, mid: str) -> None:
+        """The message and the codes found in it (its raw form and parts go with it)."""
+        await self.session.execute(delete(CodeRow).where(CodeRow.message_id == mid))
+        await self.session.execute(delete(Message).where(Message.id == mid))

@@ -1,0 +1,72 @@
+"""Statements on projects, tokens and the audit log.
+
+Who may see a project is part of the statement (``readable``): the operator sees every
+project, a project token its own only, so a project that is not the token's is exactly
+as absent as one that does not exist.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from agentid.auth import Principal
+from agentid.ids import new_id
+from agentid.store.repository import Page, Repository
+from agentid.store.tables import AuditEvent, Project, Token
+
+
+def readable(who: Principal) -> Select[Project]:
+    """Every project ``who`` may see."""
+    statement = select(Project)
+    if not who.is_admin:
+        statement = statement.where(Project.id == who.project_id)
+    return statement
+
+
+def audit(project_id: str | None, kind: str, detail: dict[str, object]) -> AuditEvent:
+    """An audit row, to add in the transaction of the change it records."""
+    return AuditEvent(id=new_id(), project_id=project_id, kind=kind, detail=detail)
+
+
+class ProjectRepository(Repository):
+    async def visible(self, who: Principal, project_id: str) -> Project | None:
+        """The project, when it exists and ``who`` may see it: one query."""
+        return await self.get_one_or_none(readable(who).where(Project.id == project_id))
+
+    async def get(self, project_id: str) -> Project | None:
+        return await self.session.get(Project, project_id)
+
+    async def lock(self, project_id: str) -> Project:
+        """The project, its row locked until the transaction ends (SELECT ... FOR UPDATE;
+        SQLite locks on the first write instead). It exists: the request resolved it."""
+        statement = select(Project).where(Project.id == project_id).with_for_update()
+        return (await self.session.scalars(statement)).one()
+
+    async def domain_taken(self, domain: str) -> bool:
+        taken = await self.session.scalar(select(Project.id).where(Project.domain == domain))
+        return taken is not None
+
+    async def page(self, who: Principal, limit: int, after: str | None) -> Page[Project]:
+        """By id; ``after`` is the id the previous page ended with."""
+        statement = readable(who).order_by(Project.id)
+        if after is not None:
+            statement = statement.where(Project.id > after)
+        return await self.paginate(statement, limit)
+
+
+class TokenRepository(Repository):
+    async def by_hash(self, token_hash: str) -> Token | None:
+        return await self.get_one_or_none(select(Token).where(Token.token_hash == token_hash))
+
+    async def get(self, token_id: str) -> Token | None:
+        return await self.session.get(Token, token_id)
+
+    async def page(self, project_id: str, limit: int, before: str | None) -> Page[Token]:
+        """Newest first; ``before`` is the id the previous page ended with."""
+        statement = select(Token).where(Token.project_id == project_id)
+        if before is not None:
+            statement = statement.where(Token.id < before)
+        return await self.paginate(statement.order_by(Token.id.desc()), limit)
+
+    async def delete(self, token: Token) -> None:
+        await self.session.delete(token)

@@ -1,0 +1,264 @@
+"""Per-project provider accounts: a project's own relay, phone or DNS provider URL.
+
+The rule this module keeps: a provider URL carries credentials, so it is stored sealed
+with the service key (``SecretBox``), shown only as scheme, host and a keyed fingerprint,
+and never put into a log line, an audit entry or an error message. A project without an
+account of its own uses the service-wide ``AGENTID_<KIND>_URL``: ``provider_url_for``
+answers which URL applies, and ``relay_for`` / ``phone_for`` / ``dns_for`` build the
+adapter from it through the registry, as ``create_app`` does for the service-wide ones.
+
+This module is the only one that builds statements for ``project_providers``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentid.config import Settings
+from agentid.crypto import SecretBox
+from agentid.errors import AgentIDError, NotFound, ValidationFailed
+from agentid.ids import new_id
+from agentid.providers.base import DnsProvider, MailRelay, PhoneProvider
+from agentid.providers.failures import scrub
+from agentid.providers.registry import REGISTRY, Provider, Registry, Transports, parse_url
+from agentid.providers.schemas import (
+    AccountSource,
+    ProviderAccountList,
+    ProviderAccountOut,
+    ProviderKind,
+)
+from agentid.runtime import Runtime
+from agentid.store.tables import AuditEvent, Project, ProjectProvider
+from agentid.times import utcnow
+
+log = logging.getLogger("agentid.providers")
+
+
+def service_url(settings: Settings, kind: ProviderKind) -> str | None:
+    """The service-wide URL for ``kind`` (``AGENTID_<KIND>_URL``); None when unset or empty."""
+    value: SecretStr | None = {
+        ProviderKind.RELAY: settings.relay_url,
+        ProviderKind.PHONE: settings.phone_url,
+        ProviderKind.DNS: settings.dns_url,
+    }[kind]
+    return (value.get_secret_value() or None) if value is not None else None
+
+
+def build(registry: Registry, kind: ProviderKind, url: str, transports: Transports) -> Provider:
+    """The adapter ``url`` names, checked to be a provider of ``kind``."""
+    if kind is ProviderKind.RELAY:
+        return registry.relay(url, transports)
+    if kind is ProviderKind.PHONE:
+        return registry.phone(url, transports)
+    return registry.dns(url, transports)
+
+
+async def check_url(registry: Registry, kind: ProviderKind, url: str) -> None:
+    """``ValidationFailed`` unless the registry builds a ``kind`` provider from ``url``. The
+    message says what is wrong, never the URL nor a credential in it (a third-party
+    factory's message is scrubbed as well). Factories do no I/O: nothing is contacted."""
+    transports = Transports()
+    try:
+        build(registry, kind, url, transports)
+    except ValidationFailed as err:
+        try:
+            secrets = (url, *parse_url(url).secrets())
+        except ValidationFailed:
+            secrets = (url,)
+        message = f"invalid {kind} provider URL: {_hide(err.message, secrets)}"
+        raise ValidationFailed(message) from None
+    finally:
+        await transports.aclose()
+
+
+def _hide(message: str, secrets: Iterable[str]) -> str:
+    """``message`` with each of ``secrets`` (plain or percent-encoded) replaced by ``***``
+    where it stands as itself, not where its letters merely occur inside a longer word: a
+    one-letter user name must not turn "unknown" into "***nknown"."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        for form in dict.fromkeys((secret, quote(secret, safe=""))):
+            head = r"(?<![A-Za-z0-9])" if form[0].isalnum() else ""
+            tail = r"(?![A-Za-z0-9])" if form[-1].isalnum() else ""
+            message = re.sub(head + re.escape(form) + tail, "***", message)
+    return scrub(message)
+
+
+def _shown(
+    box: SecretBox, kind: ProviderKind, source: AccountSource, url: str | None
+) -> ProviderAccountOut:
+    """What may be shown of ``url``: scheme, host, keyed fingerprint."""
+    if url is None:
+        return ProviderAccountOut(kind=kind, source=AccountSource.NONE)
+    parsed = parse_url(url)
+    return ProviderAccountOut(
+        kind=kind,
+        source=source,
+        scheme=parsed.scheme + ("+http" if parsed.http else ""),
+        host=parsed.host,
+        fingerprint=box.fingerprint(url.encode()),
+    )
+
+
+async def _project(session: AsyncSession, project_id: str) -> Project:
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id!r} not found")
+    return project
+
+
+@dataclass(frozen=True, slots=True)
+class Accounts:
+    """The per-project provider accounts of one running agentid."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    box: SecretBox
+    settings: Settings
+    registry: Registry = REGISTRY
+
+    @classmethod
+    def of(cls, rt: Runtime, registry: Registry = REGISTRY) -> Accounts:
+        return cls(rt.sessions, rt.secrets, rt.settings, registry)
+
+    async def put(self, project_id: str, kind: ProviderKind, url: str) -> ProviderAccountOut:
+        """Set (or replace) the project's own ``kind`` account; 404 for an unknown project,
+        422 for a URL the registry cannot build a ``kind`` provider from."""
+        async with self.sessions() as session:
+            await _project(session, project_id)
+        await check_url(self.registry, kind, url)
+        shown = _shown(self.box, kind, AccountSource.PROJECT, url)
+        sealed = self.box.seal(url.encode())
+        try:
+            shown.updated_at = await self._store(project_id, kind, sealed, shown)
+        except IntegrityError:  # a concurrent first PUT won the insert: replace what it wrote
+            shown.updated_at = await self._store(project_id, kind, sealed, shown)
+        log.info("provider account set", extra=_log_fields(project_id, shown))
+        return shown
+
+    async def _store(
+        self, project_id: str, kind: ProviderKind, sealed: bytes, shown: ProviderAccountOut
+    ) -> datetime:
+        async with self.sessions.begin() as session:
+            await _project(session, project_id)
+            row = await session.get(ProjectProvider, (project_id, str(kind)))
+            if row is None:
+                row = ProjectProvider(project_id=project_id, kind=str(kind))
+                session.add(row)
+            row.url_sealed, row.fingerprint = sealed, shown.fingerprint or ""
+            row.updated_at = utcnow()
+            session.add(_audit(project_id, "provider.set", shown))
+        return row.updated_at
+
+    async def remove(self, project_id: str, kind: ProviderKind) -> None:
+        """Delete the project's own ``kind`` account: the service-wide one applies again."""
+        async with self.sessions.begin() as session:
+            await _project(session, project_id)
+            row = await session.get(ProjectProvider, (project_id, str(kind)))
+            if row is None:
+                raise NotFound(f"project {project_id!r} has no {kind} account of its own")
+            shown = ProviderAccountOut(
+                kind=kind, source=AccountSource.PROJECT, fingerprint=row.fingerprint
+            )
+            await session.delete(row)
+            session.add(_audit(project_id, "provider.removed", shown))
+        log.info("provider account removed", extra=_log_fields(project_id, shown))
+
+    async def show(self, project_id: str) -> ProviderAccountList:
+        """Per kind, the URL the project uses (its own, the service's, or none), shown safely."""
+        async with self.sessions() as session:
+            await _project(session, project_id)
+            rows = await session.scalars(
+                select(ProjectProvider).where(ProjectProvider.project_id == project_id)
+            )
+            own = {row.kind: row for row in rows}
+        shown: list[ProviderAccountOut] = []
+        for kind in ProviderKind:
+            row = own.get(str(kind))
+            if row is None:
+                url = service_url(self.settings, kind)
+                shown.append(_shown(self.box, kind, AccountSource.SERVICE, url))
+                continue
+            url = self.box.open(row.url_sealed).decode()
+            out = _shown(self.box, kind, AccountSource.PROJECT, url)
+            out.fingerprint, out.updated_at = row.fingerprint, row.updated_at
+            shown.append(out)
+        return ProviderAccountList(providers=shown)
+
+    async def url_for(self, project_id: str, kind: ProviderKind) -> str | None:
+        """The project's own URL for ``kind``, else the service-wide one; None: neither."""
+        async with self.sessions() as session:
+            sealed = await session.scalar(
+                select(ProjectProvider.url_sealed).where(
+                    ProjectProvider.project_id == project_id, ProjectProvider.kind == str(kind)
+                )
+            )
+        if sealed is None:
+            return service_url(self.settings, kind)
+        return self.box.open(sealed).decode()
+
+
+async def reseal_accounts(session: AsyncSession, box: SecretBox) -> int:
+    """Seal every stored account again under the current service key (its fingerprint
+    too); how many were. Part of ``agentid secrets rotate``'s one transaction."""
+    rows = (await session.scalars(select(ProjectProvider))).all()
+    for row in rows:
+        try:
+            url = box.open(row.url_sealed)
+        except AgentIDError as err:
+            where = f"project {row.project_id!r}'s {row.kind} account"
+            raise AgentIDError(f"{where}: {err.message}") from None
+        row.url_sealed, row.fingerprint = box.seal(url), box.fingerprint(url)
+    return len(rows)
+
+
+async def provider_url_for(rt: Runtime, project_id: str, kind: ProviderKind) -> str | None:
+    """The URL a feature uses for ``kind`` on behalf of ``project_id``: the project's own
+    account, else the service-wide ``AGENTID_<KIND>_URL``; None when there is neither."""
+    return await Accounts.of(rt).url_for(project_id, kind)
+
+
+async def relay_for(
+    rt: Runtime, project_id: str, transports: Transports, registry: Registry = REGISTRY
+) -> MailRelay | None:
+    """The mail relay ``project_id`` sends through; None when sending is off for it."""
+    url = await provider_url_for(rt, project_id, ProviderKind.RELAY)
+    return None if url is None else registry.relay(url, transports)
+
+
+async def phone_for(
+    rt: Runtime, project_id: str, transports: Transports, registry: Registry = REGISTRY
+) -> PhoneProvider | None:
+    """The phone provider ``project_id`` buys numbers from; None when phone is off for it."""
+    url = await provider_url_for(rt, project_id, ProviderKind.PHONE)
+    return None if url is None else registry.phone(url, transports)
+
+
+async def dns_for(
+    rt: Runtime, project_id: str, transports: Transports, registry: Registry = REGISTRY
+) -> DnsProvider | None:
+    """The DNS provider ``project_id``'s records go to; None when DNS is off for it."""
+    url = await provider_url_for(rt, project_id, ProviderKind.DNS)
+    return None if url is None else registry.dns(url, transports)
+
+
+def _audit(project_id: str, kind: str, shown: ProviderAccountOut) -> AuditEvent:
+    detail = {"kind": str(shown.kind), "scheme": shown.scheme, "fingerprint": shown.fingerprint}
+    return AuditEvent(id=new_id(), project_id=project_id, kind=kind, detail=detail)
+
+
+def _log_fields(project_id: str, shown: ProviderAccountOut) -> dict[str, str | None]:
+    return {
+        "project_id": project_id,
+        "provider_kind": str(shown.kind),
+        "scheme": shown.scheme,
+        "fingerprint": shown.fingerprint,
+    }

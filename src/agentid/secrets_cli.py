@@ -1,0 +1,94 @@
+"""``agentid secrets``: operator commands on the secrets kept encrypted in the store.
+
+They work on the store directly (the database ``agentid serve`` uses, found the same way:
+``AGENTID_DATABASE_URL``, else SQLite in ``--data-dir`` / ``AGENTID_DATA_DIR``), not over
+HTTP. Rotating the service key: set the new ``AGENTID_SECRET_KEY``, list the old one in
+``AGENTID_PREVIOUS_SECRET_KEYS``, run ``agentid secrets rotate``; once it succeeded the old
+key opens nothing the store holds and can be dropped. Heavy modules load inside commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from agentid.config import Settings
+    from agentid.crypto import SecretBox
+
+secrets_app = typer.Typer(help="Secrets encrypted in the store.", no_args_is_help=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Resealed:
+    """How many sealed values ``rotate`` sealed again under the current key, per kind."""
+
+    dkim_keys: int
+    provider_accounts: int
+
+    @property
+    def total(self) -> int:
+        return self.dkim_keys + self.provider_accounts
+
+
+@secrets_app.command("rotate")
+def rotate(
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where state lives.")] = None,
+) -> None:
+    """Re-encrypt every stored secret under AGENTID_SECRET_KEY (the old keys in
+    AGENTID_PREVIOUS_SECRET_KEYS still open them); all or nothing."""
+    from agentid.cli import _settings
+
+    settings = _settings(**({"data_dir": data_dir} if data_dir is not None else {}))
+    done = asyncio.run(reseal_store(settings))
+    typer.echo(
+        f"re-encrypted {done.total} secrets under the current key"
+        f" ({done.dkim_keys} DKIM keys, {done.provider_accounts} provider accounts)"
+    )
+
+
+async def reseal_store(settings: Settings) -> Resealed:
+    """Seal everything the store holds sealed again under the current service key, in one
+    transaction: a secret no configured key opens changes nothing and is one error."""
+    from agentid.config import load_secret_key
+    from agentid.crypto import SecretBox
+    from agentid.errors import BadRequest
+    from agentid.providers.accounts import reseal_accounts
+    from agentid.store.db import create_engine, migrate, session_factory
+
+    database = settings.data_dir / "agentid.db"
+    if settings.database_url is None and not database.is_file():
+        raise BadRequest(f"no database at {database}: is the data dir right (--data-dir)?")
+    box = SecretBox(load_secret_key(settings), *settings.previous_keys())
+    engine = create_engine(settings)
+    try:
+        await migrate(engine)  # the same schema `agentid serve` would bring it to
+        async with session_factory(engine).begin() as session:
+            return Resealed(
+                dkim_keys=await _reseal_dkim_keys(session, box),
+                provider_accounts=await reseal_accounts(session, box),
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _reseal_dkim_keys(session: AsyncSession, box: SecretBox) -> int:
+    """domains.dkim_private_key, sealed again; how many."""
+    from sqlalchemy import select
+
+    from agentid.errors import AgentIDError
+    from agentid.store.tables import Domain
+
+    rows = (await session.scalars(select(Domain))).all()
+    for row in rows:
+        try:
+            row.dkim_private_key = box.reseal(row.dkim_private_key)
+        except AgentIDError as err:
+            raise AgentIDError(f"the DKIM key of {row.name}: {err.message}") from None
+    return len(rows)

@@ -1,0 +1,63 @@
+"""The base every feature's ``repository.py`` builds on (after polar's ``kit/repository``).
+
+Repositories and ``store/`` are the only modules that build SQLAlchemy statements; routes,
+``auth.py`` and services call repository methods. A repository runs its statements on the
+session it is given: in the API, the request's one (``agentid.api.session``).
+
+The session's transactions are the caller's to end. A statement begins one by itself;
+``await session.commit()`` ends it: every write ends with it, and so does a read that is
+followed by a wait (a long-poll), so no connection is held while nothing is asked.
+
+Lists page by key ("limit + 1 → has more"): ``paginate`` asks for one row more than the
+page holds, and the page says whether more remain; the caller's cursor is the key of the
+page's last row, and the next page is the rows past it in the list's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    more: bool  # rows remain past the last item
+
+    def next(self, key: Callable[[T], str]) -> str | None:
+        """The cursor of the page after this one (``key`` of the last item); None at the end."""
+        return key(self.items[-1]) if self.more and self.items else None
+
+
+class Repository:
+    """Statements of one feature, run on the caller's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_one_or_none(self, statement: Select[T]) -> T | None:
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def get_all(self, statement: Select[T]) -> list[T]:
+        return list((await self.session.scalars(statement)).all())
+
+    async def paginate(self, statement: Select[T], limit: int) -> Page[T]:
+        """The first ``limit`` rows of ``statement`` (already ordered and filtered past the
+        cursor), and whether more remain."""
+        rows = await self.get_all(statement.limit(limit + 1))
+        return Page(rows[:limit], len(rows) > limit)
+
+    def add(self, *rows: object) -> None:
+        self.session.add_all(rows)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raises unless the database answers a trivial query (the health check)."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
