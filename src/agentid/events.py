@@ -1,89 +1,157 @@
-"""In-process events: long-poll waiters and server-sent event streams.
+"""The event bus: who must look at the store again now.
 
-A listener is registered *before* the caller queries the store, so nothing that arrives
-between the query and the wait is missed. Publishing never blocks: a slow stream whose
-queue is full drops its oldest event and is told so with a ``stream.lagged`` event.
+Every event that matters to a client is a row of the events table (``store/event_log``),
+written with the change it reports. The bus carries only a ``Signal`` (project, kind, the
+row's seq, the addresses it concerns), so whatever listens reads the store for the rest:
+the store stays the one definition of what a filter matches, and a bus between
+processes (PostgreSQL's LISTEN/NOTIFY) can carry the same signals.
+
+A listener is registered *before* its owner queries the store, so nothing published
+between the query and the wait is missed. A listener is a flag, not a queue: however many
+signals arrive while its owner is busy, the owner looks once more, and nothing is ever
+dropped. A listener names the kinds and, optionally, the addresses it cares about, and is
+woken only by those: 200 long-polls on 200 aliases cost one wake-up per message, not 200.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, TypeVar
 
-QUEUE_SIZE = 1000
-STOPPING = "service.stopping"
+_K = TypeVar("_K")
+
+
+class Kind(StrEnum):
+    MESSAGE_RECEIVED = "message.received"  # payload: the message as the inbox lists it
+    CODE_FOUND = "code.found"  # payload: the code as the codes API shows it
+    ROUTES_CHANGED = "routes.changed"  # a domain, alias or catch-all changed (not stored)
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    """Something that happened in one project, with the data waiters filter on."""
-
-    project_id: str
-    kind: str  # message.received, code.found, ...
-    data: dict[str, Any] = field(default_factory=dict)
+class Signal:
+    project_id: str  # "" for the whole service
+    kind: Kind
+    seq: int | None = None  # the event's row (None: not a stored event)
+    keys: tuple[str, ...] = ()  # the addresses it concerns (envelope recipients)
 
 
 class Listener:
+    def __init__(self, kinds: Collection[Kind], keys: frozenset[str] | None) -> None:
+        self.kinds = frozenset(kinds)
+        self.keys = keys  # None: every address
+        self._flag = asyncio.Event()
+        self.closed = False
+
+    def notify(self) -> None:
+        self._flag.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._flag.set()
+
+    async def wait(self, seconds: float) -> bool:
+        """Until notified (True: look again) or ``seconds`` pass or the bus closes (False)."""
+        if not self._flag.is_set():
+            try:
+                async with asyncio.timeout(max(seconds, 0.0)):
+                    await self._flag.wait()
+            except TimeoutError:
+                return False
+        self._flag.clear()
+        return not self.closed
+
+
+class EventBus(Protocol):
+    def publish(self, signal: Signal) -> None: ...
+
+    def listen(
+        self, project_id: str, kinds: Collection[Kind], keys: Collection[str] | None = None
+    ) -> AbstractAsyncContextManager[Listener]: ...
+
+    def subscribe(self, kind: Kind, callback: Callable[[Signal], None]) -> None:
+        """Call ``callback`` (in the event loop, it must not block) for every such signal."""
+        ...
+
+    def close(self) -> None:
+        """The service is stopping: every listener's wait ends."""
+        ...
+
+    def listener_count(self, project_id: str) -> int: ...
+
+
+class LocalBus:
+    """The bus of one process."""
+
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        self._anywhere: defaultdict[str, set[Listener]] = defaultdict(set)
+        self._by_key: defaultdict[tuple[str, str], set[Listener]] = defaultdict(set)
+        self._callbacks: defaultdict[Kind, list[Callable[[Signal], None]]] = defaultdict(list)
+        self._closed = False
 
-    def put(self, event: Event) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.queue.get_nowait()
-            self.queue.put_nowait(Event(event.project_id, "stream.lagged"))
-            self.queue.put_nowait(event)
-
-    async def next(self, seconds: float | None) -> Event | None:
-        """The next event, or None when ``seconds`` pass first."""
-        try:
-            async with asyncio.timeout(seconds):
-                return await self.queue.get()
-        except TimeoutError:
-            return None
-
-
-class EventBus:
-    def __init__(self) -> None:
-        self._listeners: defaultdict[str, set[Listener]] = defaultdict(set)
-
-    def publish(self, event: Event) -> None:
-        for listener in tuple(self._listeners.get(event.project_id, ())):
-            listener.put(event)
+    def publish(self, signal: Signal) -> None:
+        for callback in tuple(self._callbacks.get(signal.kind, ())):
+            callback(signal)
+        for listener in self._anywhere.get(signal.project_id, ()):
+            if signal.kind in listener.kinds:
+                listener.notify()
+        for key in signal.keys:
+            for listener in self._by_key.get((signal.project_id, key), ()):
+                if signal.kind in listener.kinds:
+                    listener.notify()
 
     @asynccontextmanager
-    async def listen(self, project_id: str) -> AsyncIterator[Listener]:
-        listener = Listener()
-        self._listeners[project_id].add(listener)
+    async def listen(
+        self, project_id: str, kinds: Collection[Kind], keys: Collection[str] | None = None
+    ) -> AsyncIterator[Listener]:
+        listener = Listener(kinds, None if keys is None else frozenset(keys))
+        places = (
+            [self._anywhere[project_id]]
+            if listener.keys is None
+            else [self._by_key[(project_id, key)] for key in listener.keys]
+        )
+        for place in places:
+            place.add(listener)
+        if self._closed:
+            listener.close()
         try:
             yield listener
         finally:
-            listeners = self._listeners.get(project_id)
-            if listeners is not None:
-                listeners.discard(listener)
-                if not listeners:
-                    del self._listeners[project_id]
+            self._discard(project_id, listener)
+
+    def _discard(self, project_id: str, listener: Listener) -> None:
+        if listener.keys is None:
+            self._remove(self._anywhere, project_id, listener)
+        else:
+            for key in listener.keys:
+                self._remove(self._by_key, (project_id, key), listener)
+
+    @staticmethod
+    def _remove(where: defaultdict[_K, set[Listener]], at: _K, listener: Listener) -> None:
+        listeners = where.get(at)
+        if listeners is not None:
+            listeners.discard(listener)
+            if not listeners:
+                del where[at]
+
+    def subscribe(self, kind: Kind, callback: Callable[[Signal], None]) -> None:
+        self._callbacks[kind].append(callback)
 
     def close(self) -> None:
-        """Tell every listener the service is stopping (long-polls and streams end)."""
-        for listeners in tuple(self._listeners.values()):
-            for listener in tuple(listeners):
-                listener.put(Event("", STOPPING))
+        self._closed = True
+        for listeners in (*self._anywhere.values(), *self._by_key.values()):
+            for listener in listeners:
+                listener.close()
 
     def listener_count(self, project_id: str) -> int:
-        return len(self._listeners.get(project_id, ()))
-
-
-async def next_event(listener: Listener, stopping: asyncio.Event, seconds: float) -> Event | None:
-    """The listener's next event; None on timeout or once the service is stopping."""
-    if stopping.is_set():
-        return None
-    event = await listener.next(seconds)
-    if event is None or event.kind == STOPPING:
-        return None
-    return event
+        keyed = {
+            id(listener)
+            for (project, _), listeners in self._by_key.items()
+            if project == project_id
+            for listener in listeners
+        }
+        return len(self._anywhere.get(project_id, ())) + len(keyed)

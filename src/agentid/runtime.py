@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentid.config import Settings
 from agentid.crypto import SecretBox
-from agentid.events import EventBus
+from agentid.events import EventBus, Kind, LocalBus, Signal
 from agentid.health import Health
 from agentid.providers.base import Providers
 
@@ -23,16 +22,14 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     secrets: SecretBox
     admin_token: str
-    bus: EventBus = field(default_factory=EventBus)
+    bus: EventBus = field(default_factory=LocalBus)
     health: Health = field(default_factory=Health)
     providers: Providers = field(default_factory=Providers)  # relay, phone, dns; None: off
     smtp_ready: bool = False
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    route_watchers: list[Callable[[], None]] = field(default_factory=list)
     # Set after mail is deleted: the store then wipes it from its files (WAL included).
     scrub: threading.Event = field(default_factory=threading.Event)
 
     def routes_changed(self) -> None:
-        """Domains, aliases or catch-all changed: drop cached routing decisions."""
-        for watcher in self.route_watchers:
-            watcher()
+        """Domains, aliases or catch-all changed: cached routing decisions go."""
+        self.bus.publish(Signal("", Kind.ROUTES_CHANGED))

@@ -17,3 +17,10 @@ def as_utc(value: datetime, name: str) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError(f"{name} is out of range") from None
+
+
+def json_time(value: datetime | None) -> str | None:
+    """``value`` as the API writes times in JSON (pydantic's form: UTC as ``Z``)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -28,12 +28,16 @@ FIELDS = {
     "value",
     "kind",
     "channel",
+    "source",
     "message_id",
+    "group_id",
     "from",
     "to",
     "received_at",
     "confidence",
     "used",
+    "authenticated",
+    "expires_at",
 }
 
 

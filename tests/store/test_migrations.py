@@ -9,14 +9,19 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, delete, select, text
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, Engine, MetaData, Table, delete, select, text
 from sqlalchemy.exc import IntegrityError
 
 from agentid.store.db import MIGRATIONS
 from agentid.store.engines import engine_for_url
 from agentid.store.tables import (
+    Base,
+    CodeRow,
     Domain,
+    EventRow,
     Message,
     MessageRecipient,
     Project,
@@ -142,3 +147,45 @@ def test_0004_project_providers_next_to_existing_data(engine: Engine) -> None:
         conn.execute(delete(table_of(Project)).where(Project.id == "beta"))
         left = conn.execute(select(ProjectProvider.project_id, ProjectProvider.kind)).all()
         assert sorted(left) == [("acme", "dns"), ("acme", "relay")]
+
+
+def test_0005_codes_keep_their_message_as_source_and_events_start_empty(engine: Engine) -> None:
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        upgrade(conn, "0004")
+        add_projects(conn, now, {"acme": "acme.test"})
+        codes = Table("codes", MetaData(), autoload_with=conn)
+        conn.execute(
+            codes.insert(),
+            [
+                {"id": f"01J0000000000000000000000{n}", "project_id": "acme",
+                 "message_id": "01HZZZZZZZZZZZZZZZZZZZZZZZ", "channel": "email", "kind": kind,
+                 "value": value, "confidence": 0.9, "sender": "s@shop.example",
+                 "recipients": ["agent@acme.test"], "received_at": now, "used": n == 1}
+                for n, (kind, value) in enumerate([("code", "482913"), ("link", "https://x.example/v")])
+            ],
+        )  # fmt: skip
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(CodeRow.id, CodeRow.source_type, CodeRow.source_id, CodeRow.group_id,
+                   CodeRow.authenticated, CodeRow.expires_at, CodeRow.used).order_by(CodeRow.id)
+        ).all()  # fmt: skip
+        assert [tuple(r) for r in rows] == [
+            ("01J00000000000000000000000", "email", "01HZZZZZZZZZZZZZZZZZZZZZZZ",
+             "01J00000000000000000000000", None, None, False),
+            ("01J00000000000000000000001", "email", "01HZZZZZZZZZZZZZZZZZZZZZZZ",
+             "01J00000000000000000000001", None, None, True),
+        ]  # fmt: skip
+        assert conn.execute(select(EventRow.seq)).all() == []
+
+
+def test_migrations_make_exactly_the_tables_the_code_declares(engine: Engine) -> None:
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"include_schemas": False, "compare_type": False}
+        )
+        assert compare_metadata(context, Base.metadata) == []

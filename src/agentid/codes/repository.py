@@ -6,13 +6,14 @@ The list's order: newest message first; within one message its code before its l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, case, or_, select, update
 
 from agentid.email.repository import header_to_matches, received_by
 from agentid.store.repository import Page, Repository
 from agentid.store.tables import CodeRow, Message
+from agentid.times import utcnow
 
 Position = tuple[datetime, str, int]  # where a code stands in the list (see ``position``)
 
@@ -28,6 +29,7 @@ class CodeQuery:
     to: str | None = None  # an envelope recipient of the message
     header_to: str | None = None  # an address in the message's To/Cc
     unused: bool = False
+    unexpired: bool = False  # leave out codes whose message said they have expired by now
     consume: bool = False
     limit: int = 50
 
@@ -37,7 +39,7 @@ def _code_first() -> ColumnElement[int]:
 
 
 def position(row: CodeRow) -> Position:
-    return row.received_at, row.message_id, 0 if row.kind == "code" else 1
+    return row.received_at, row.source_id, 0 if row.kind == "code" else 1
 
 
 def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:
@@ -55,10 +57,10 @@ def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:
         stmt = stmt.where(
             or_(
                 CodeRow.received_at < at,
-                and_(CodeRow.received_at == at, CodeRow.message_id < message_id),
+                and_(CodeRow.received_at == at, CodeRow.source_id < message_id),
                 and_(
                     CodeRow.received_at == at,
-                    CodeRow.message_id == message_id,
+                    CodeRow.source_id == message_id,
                     _code_first() > rank,
                 ),
             )
@@ -66,13 +68,15 @@ def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:
     if q.from_ is not None:
         stmt = stmt.where(CodeRow.sender.icontains(q.from_, autoescape=True))
     if q.to is not None:
-        stmt = stmt.where(CodeRow.message_id.in_(received_by(q.to)))
+        stmt = stmt.where(CodeRow.source_id.in_(received_by(q.to)))
     if q.header_to is not None:
         named = select(Message.id).where(header_to_matches(q.header_to))
-        stmt = stmt.where(CodeRow.message_id.in_(named))
+        stmt = stmt.where(CodeRow.source_id.in_(named))
     if q.unused or q.consume:
         stmt = stmt.where(CodeRow.used.is_(False))
-    return stmt.order_by(CodeRow.received_at.desc(), CodeRow.message_id.desc(), _code_first())
+    if q.unexpired:
+        stmt = stmt.where(CodeRow.expires_at.is_(None) | (CodeRow.expires_at > utcnow()))
+    return stmt.order_by(CodeRow.received_at.desc(), CodeRow.source_id.desc(), _code_first())
 
 
 class CodeRepository(Repository):
@@ -86,12 +90,13 @@ class CodeRepository(Repository):
         return await self.get_all(_filtered(project_id, q).limit(limit))
 
     async def claim(self, code: CodeRow) -> bool:
-        """Mark ``code`` used unless another request did first; True when this one did
-        (only the UPDATE that flips the flag claims it: never handed out twice)."""
+        """Mark ``code`` and the rest of its group used unless another request did first;
+        True when this one did (only the UPDATE that flips the flags claims them: a code
+        is never handed out twice, nor a second candidate for the same sign-up)."""
         result = await self.session.execute(
             update(CodeRow)
-            .where(CodeRow.id == code.id, CodeRow.used.is_(False))
-            .values(used=True, used_at=datetime.now(UTC))
+            .where(CodeRow.group_id == code.group_id, CodeRow.used.is_(False))
+            .values(used=True, used_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        return getattr(result, "rowcount", 0) == 1
+        return getattr(result, "rowcount", 0) > 0

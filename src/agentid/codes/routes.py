@@ -34,6 +34,7 @@ async def read_codes(
     to: Annotated[str | None, Query(max_length=320)] = None,
     header_to: Annotated[str | None, Query(max_length=320)] = None,
     unused: bool = False,
+    unexpired: bool = False,
     consume: bool = False,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
     wait: Annotated[float, Query(ge=0, le=300)] = 0,
@@ -54,6 +55,7 @@ async def read_codes(
         to=address_filter(to, "to"),
         header_to=address_filter(header_to, "header_to"),
         unused=unused,
+        unexpired=unexpired,
         consume=consume,
         limit=limit if limit is not None else (1 if consume else 50),
     )

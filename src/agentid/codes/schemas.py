@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class CodeSource(BaseModel):
+    type: Literal["email", "sms", "escalation"]
+    id: str  # the message, the SMS or the escalation the code came from
+
+
 class CodeOut(BaseModel):
+    """A code or link, whatever it came from: also the payload of ``code.found`` events."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     id: str
     value: str
     kind: str  # code | link
     channel: str  # email | sms
-    message_id: str
+    source: CodeSource
+    message_id: str = Field(deprecated=True)  # source.id; goes in the next release
+    group_id: str  # the candidates of one kind from one source: consuming one, all go
     from_: str | None = Field(serialization_alias="from", validation_alias="from")
     to: list[str]
     received_at: datetime
     confidence: float
     used: bool
+    authenticated: bool | None = None  # the sender's domain proved it (None: not checked)
+    expires_at: datetime | None = None  # when the message said it stops working
 
 
 class CodeList(BaseModel):

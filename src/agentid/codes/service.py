@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 from agentid.codes.repository import CodeQuery, CodeRepository, Position, position
-from agentid.codes.schemas import CodeOut
+from agentid.codes.schemas import CodeOut, CodeSource
 from agentid.errors import ValidationFailed
-from agentid.events import next_event
+from agentid.events import Kind
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
 from agentid.store.tables import CodeRow
+from agentid.waits import wait_until
 
 
 async def cursor(session: AsyncSession, project_id: str, code_id: str) -> Position:
@@ -27,12 +26,16 @@ def _out(row: CodeRow) -> CodeOut:
         value=row.value,
         kind=row.kind,
         channel=row.channel,
-        message_id=row.message_id,
+        source=CodeSource(type=row.source_type, id=row.source_id),
+        message_id=row.source_id,
+        group_id=row.group_id,
         from_=row.sender,
         to=list(row.recipients),
         received_at=row.received_at,
         confidence=row.confidence,
         used=row.used,
+        authenticated=row.authenticated,
+        expires_at=row.expires_at,
     )
 
 
@@ -64,17 +67,19 @@ async def find(
 async def wait_for_codes(
     rt: Runtime, session: AsyncSession, project_id: str, q: CodeQuery, wait: float
 ) -> tuple[list[CodeOut], str | None]:
-    deadline = time.monotonic() + wait
-    async with rt.bus.listen(project_id) as listener:
-        while True:
-            found, nxt = await find(session, project_id, q)
-            if found or wait <= 0:
-                return found, nxt
-            await session.commit()  # no connection held while waiting
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or rt.stopping.is_set():
-                    return [], None
-                event = await next_event(listener, rt.stopping, left)
-                if event is not None and event.kind in ("code.found", "stream.lagged"):
-                    break
+    """The codes; if none, hold until a matching one is stored or ``wait`` runs out."""
+
+    async def look() -> tuple[list[CodeOut], str | None]:
+        answer = await find(session, project_id, q)
+        await session.commit()  # no connection held while waiting
+        return answer
+
+    return await wait_until(
+        rt,
+        project_id,
+        look,
+        lambda answer: bool(answer[0]),
+        kinds=(Kind.CODE_FOUND,),
+        keys=None if q.to is None else (q.to,),
+        wait=wait,
+    )

@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from datetime import datetime
-from typing import Any
 
 from agentid.email.repository import InboxQuery, MessageRepository
 from agentid.email.schemas import Attachment, AuthVerdict, InboxEntry, MessageOut
 from agentid.errors import NotFound
-from agentid.events import Listener, next_event
+from agentid.events import Kind
 from agentid.mime import read as read_mime
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
 from agentid.store.tables import Message
-
-
-def matches(q: InboxQuery, entry: dict[str, Any]) -> bool:
-    """Whether a just-parsed message (an event's data) would be in ``q``'s answer."""
-    if q.after is not None and entry["id"] <= q.after:
-        return False
-    if q.before is not None and entry["id"] >= q.before:
-        return False
-    if q.to is not None and q.to not in entry["to"]:
-        return False
-    if q.header_to is not None and q.header_to not in entry["header_to"]:
-        return False
-    if q.from_ is not None:  # the From header or the envelope sender, as in the store
-        needle = q.from_.lower()
-        fields = (entry["from"], entry["from_address"], entry["mail_from"])
-        if not any(needle in (value or "").lower() for value in fields):
-            return False
-    if q.subject is not None and q.subject.lower() not in (entry["subject"] or "").lower():
-        return False
-    if q.since is not None and datetime.fromisoformat(entry["received_at"]) < q.since:
-        return False
-    return q.unread is not False
+from agentid.waits import wait_until
 
 
 def _entry(m: Message) -> InboxEntry:
@@ -66,47 +42,21 @@ async def wait_for_page(
     rt: Runtime, session: AsyncSession, project_id: str, q: InboxQuery, wait: float
 ) -> tuple[list[InboxEntry], str | None]:
     """The page; if empty, hold until a matching message is stored or ``wait`` runs out."""
-    deadline = time.monotonic() + wait
-    async with rt.bus.listen(project_id) as listener:
-        while True:
-            entries, nxt = await page(session, project_id, q)
-            if entries or wait <= 0:
-                return entries, nxt
-            await session.commit()  # no connection held while waiting
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or rt.stopping.is_set():
-                    return [], None
-                event = await next_event(listener, rt.stopping, left)
-                if event is None:
-                    continue
-                if event.kind == "stream.lagged":
-                    break  # events were dropped: ask the store
-                if event.kind == "message.received" and matches(q, event.data):
-                    # Nothing matched before, so what matches now is exactly what the
-                    # events carry: answer from them without another query.
-                    more = _matching(listener, q)
-                    if more is None:
-                        break
-                    return _from_events([event.data, *more], q.limit)
 
+    async def look() -> tuple[list[InboxEntry], str | None]:
+        answer = await page(session, project_id, q)
+        await session.commit()  # no connection held while waiting
+        return answer
 
-def _matching(listener: Listener, q: InboxQuery) -> list[dict[str, Any]] | None:
-    """Queued events that match; None when events were dropped (only the store can tell)."""
-    found = []
-    while not listener.queue.empty():
-        event = listener.queue.get_nowait()
-        if event.kind == "stream.lagged":
-            return None
-        if event.kind == "message.received" and matches(q, event.data):
-            found.append(event.data)
-    return found
-
-
-def _from_events(entries: list[dict[str, Any]], limit: int) -> tuple[list[InboxEntry], str | None]:
-    entries.sort(key=lambda e: e["id"], reverse=True)
-    page = [InboxEntry.model_validate(e) for e in entries[:limit]]
-    return page, page[-1].id if len(entries) > limit else None
+    return await wait_until(
+        rt,
+        project_id,
+        look,
+        lambda answer: bool(answer[0]),
+        kinds=(Kind.MESSAGE_RECEIVED,),
+        keys=None if q.to is None else (q.to,),
+        wait=wait,
+    )
 
 
 async def _message(session: AsyncSession, project_id: str, mid: str) -> Message:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Row, Select, and_, delete, literal, or_, select
 from sqlalchemy.orm import load_only
 
+from agentid.store import event_log
 from agentid.store.repository import Page, Repository
 from agentid.store.tables import (
     Alias,
@@ -132,6 +133,7 @@ class MessageRepository(Repository):
         return (await self.session.execute(stmt)).first()
 
     async def delete(self, mid: str) -> None:
-        """The message and the codes found in it (its raw form and parts go with it)."""
-        await self.session.execute(delete(CodeRow).where(CodeRow.message_id == mid))
+        """The message, the codes found in it and its events (its raw form and parts go with it)."""
+        await self.session.execute(delete(CodeRow).where(CodeRow.source_id == mid))
+        await event_log.forget(self.session, [mid])
         await self.session.execute(delete(Message).where(Message.id == mid))

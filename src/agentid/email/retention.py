@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 
 from agentid.runtime import Runtime
+from agentid.store import event_log
 from agentid.store.tables import CodeRow, Message, Project
 
 log = logging.getLogger("agentid.retention")
 
 
 async def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
-    """Delete every message (and its codes) past its project's retention; returns the count."""
+    """Delete every message, code and event past its project's retention; how many messages."""
     now = now or datetime.now(UTC)
     purged = 0
     async with runtime.sessions.begin() as session:
@@ -34,6 +35,7 @@ async def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
                 )
             )
             purged += int(getattr(result, "rowcount", 0) or 0)
+            await event_log.expire(session, project_id, cutoff)
     if purged:
         runtime.scrub.set()
         log.info("purged expired messages", extra={"count": purged})

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, Response, status
+from sse_starlette import EventSourceResponse
 
+from agentid.api.event_stream import event_stream, resume_point
 from agentid.api.paging import IdPaging, SlugPaging
 from agentid.api.project import ProjectAdminDep, ProjectDep, ProjectReadDep
 from agentid.api.responses import GATED, ON_PROJECT, WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.auth import AdminDep, PrincipalDep, RuntimeDep
 from agentid.errors import Conflict, Forbidden, NotFound
-from agentid.events import next_event
 from agentid.filters import cursor_filter
 from agentid.projects import service
 from agentid.projects.schemas import (
@@ -26,12 +25,9 @@ from agentid.projects.schemas import (
     TokenList,
     TokenOut,
 )
-from agentid.runtime import Runtime
 
 router = APIRouter(tags=["projects"], responses=errors(*GATED))
 
-KEEPALIVE_SECONDS = 15.0
-PRIVATE_EVENT_KEYS = frozenset({"from_address", "header_to"})
 ON_PROJECT_ERRORS = errors(*ON_PROJECT)
 WITH_BODY_ERRORS = errors(*ON_PROJECT, *WITH_BODY)
 
@@ -97,26 +93,14 @@ async def revoke_token(project: ProjectAdminDep, token_id: str, session: Session
 
 @router.get(
     "/projects/{project_id}/events",
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}}, **ON_PROJECT_ERRORS},
 )
-async def stream_events(project: ProjectReadDep, rt: RuntimeDep) -> StreamingResponse:
-    """Server-sent events: message.received, code.found (a comment line every 15 s)."""
-    return StreamingResponse(
-        sse_stream(rt, project.id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
-
-
-async def sse_stream(rt: Runtime, project_id: str) -> AsyncIterator[str]:
-    async with rt.bus.listen(project_id) as listener:
-        yield ": connected\n\n"
-        while not rt.stopping.is_set():
-            event = await next_event(listener, rt.stopping, KEEPALIVE_SECONDS)
-            if event is None:
-                yield ": keepalive\n\n"
-                continue
-            data = {k: v for k, v in event.data.items() if k not in PRIVATE_EVENT_KEYS}
-            event_id = data.get("id") or data.get("message_id") or ""
-            yield f"event: {event.kind}\nid: {event_id}\ndata: {json.dumps(data)}\n\n"
+async def stream_events(
+    project: ProjectReadDep,
+    rt: RuntimeDep,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+) -> EventSourceResponse:
+    """Server-sent events: message.received, code.found, each with its ``id:``; send
+    ``Last-Event-ID`` to resume after it. A comment line every 15 s keeps it open."""
+    return await event_stream(rt, project.id, resume_point(last_event_id))

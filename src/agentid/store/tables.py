@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -208,7 +209,8 @@ class CodeRow(Base):
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    message_id: Mapped[str] = mapped_column(String(26), index=True)
+    source_type: Mapped[str] = mapped_column(String(16))  # email, sms, escalation
+    source_id: Mapped[str] = mapped_column(String(26), index=True)  # a message, an SMS, ...
     channel: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(8))
     value: Mapped[str] = mapped_column(Text)
@@ -218,6 +220,31 @@ class CodeRow(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The candidates of one kind from one source share a group: consuming one consumes all.
+    group_id: Mapped[str] = mapped_column(String(26), index=True)
+    authenticated: Mapped[bool | None] = mapped_column(Boolean)  # None: not checked
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EventRow(Base):
+    """One event, written in the transaction of the change it reports. ``seq`` follows
+    commit order (writers serialize on it), so ``seq > n`` is exactly what came after n:
+    server-sent events resume from ``Last-Event-ID`` with it."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_project_id_seq", "project_id", "seq"),
+        {"sqlite_autoincrement": True},  # a seq is never handed out twice
+    )
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    ref_id: Mapped[str | None] = mapped_column(String(26), index=True)  # the message, ...
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEvent(Base):

@@ -26,10 +26,18 @@ from sqlalchemy import (
     update,
 )
 
-from agentid.email.inbound.digested import ENVELOPE, Digested, Row, entry
+from agentid.email.inbound.digested import (
+    ENVELOPE,
+    Digested,
+    Row,
+    digested,
+    entry,
+    received_events,
+)
 from agentid.email.inbound.parse import Parsed, parse_message
 from agentid.ids import new_id
 from agentid.mime import DEFAULT_LIMITS, Limits
+from agentid.store import event_log
 from agentid.store.tables import (
     CodeRow,
     Message,
@@ -107,20 +115,21 @@ def digest(
     updates: list[dict[str, Any]] = []
     codes: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     for row, p in zip(rows, parsed, strict=True):
         updates.append(_update(row.message_id, p))  # envelope recipients: the spool's rows
-        codes.extend(_code_rows(row, p))
+        found = _code_rows(row, p)
+        codes.extend(found)
         files.extend(_attachment_rows(row.message_id, p))
+        events.extend(received_events(row, _entry(row, p), found))
     with engine.begin() as conn:
         conn.execute(_UPDATE_PARSED, updates)
         if files:
             conn.execute(insert(table_of(MessageAttachment)), files)
         if codes:
             conn.execute(insert(table_of(CodeRow)), codes)
-    return [
-        Digested(row.project_id, _entry(row, p), _best(p))
-        for row, p in zip(rows, parsed, strict=True)
-    ]
+        seqs = event_log.append(conn, events)
+    return digested(rows, events, seqs)
 
 
 def _raw_in_slices(conn: Connection, message_id: str) -> bytes:
@@ -131,11 +140,6 @@ def _raw_in_slices(conn: Connection, message_id: str) -> bytes:
         pieces.append(conn.execute(query, {"start": len(pieces) * RAW_SLICE + 1}).scalar_one())
         if len(pieces[-1]) < RAW_SLICE:  # the last one (SQL counts from 1)
             return b"".join(pieces)
-
-
-def _best(p: Parsed) -> dict[str, Any] | None:
-    best = p.codes[:1] or p.links[:1]
-    return best[0] if best else None
 
 
 def _update(message_id: str, p: Parsed) -> dict[str, Any]:
@@ -176,33 +180,41 @@ def _attachment_rows(message_id: str, p: Parsed) -> list[dict[str, Any]]:
 
 
 def _code_rows(row: Row, p: Parsed) -> list[dict[str, Any]]:
-    """The best code and the best link of a message: what the codes API hands out."""
+    """The best code and the best link of a message: what the codes API hands out. The
+    candidates of one kind form a group (consuming one consumes the group)."""
     found = [("code", c["value"], c["confidence"]) for c in p.codes[:1]]
     found += [("link", link["url"], link["confidence"]) for link in p.links[:1]]
-    return [
-        {
-            "id": new_id(),
-            "project_id": row.project_id,
-            "message_id": row.message_id,
-            "channel": "email",
-            "kind": kind,
-            "value": value,
-            "confidence": float(confidence),
-            "sender": p.from_address or row.mail_from or None,
-            "recipients": row.rcpt_to,
-            "received_at": row.received_at,
-            "used": False,
-        }
-        for kind, value, confidence in found
-    ]
+    groups: dict[str, str] = {}
+    made = []
+    for kind, value, confidence in found:
+        code_id = new_id()
+        made.append(
+            {
+                "id": code_id,
+                "project_id": row.project_id,
+                "source_type": "email",
+                "source_id": row.message_id,
+                "group_id": groups.setdefault(kind, code_id),
+                "channel": "email",
+                "kind": kind,
+                "value": value,
+                "confidence": float(confidence),
+                "sender": p.from_address or row.mail_from or None,
+                "recipients": row.rcpt_to,
+                "received_at": row.received_at,
+                "used": False,
+                "used_at": None,
+                "authenticated": None,
+                "expires_at": None,
+            }
+        )
+    return made
 
 
 def _entry(row: Row, p: Parsed) -> dict[str, Any]:
     return entry(
         row,
         from_header=p.from_header,
-        from_address=p.from_address,
-        header_to=p.to + p.cc,
         subject=p.subject,
         has_attachments=bool(p.attachments),
         codes=p.codes,

@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from agentid.store import event_log
 from agentid.store.tables import Message, table_of
+from agentid.times import json_time
 
 _MESSAGES = table_of(Message)
 
@@ -29,11 +31,13 @@ ENVELOPE = (
 
 @dataclass(frozen=True, slots=True)
 class Digested:
-    """What the event bus needs about one stored message."""
+    """What the event bus needs about one stored message: its events' kinds and seqs (the
+    rows were written with the message), and the addresses they concern."""
 
     project_id: str
-    entry: dict[str, Any]
-    code: dict[str, Any] | None  # the best code (else link) found, for code.found
+    message_id: str
+    keys: tuple[str, ...]  # the envelope recipients: a wait on ``to=`` wakes on these
+    events: tuple[tuple[str, int], ...]  # (kind, seq)
 
 
 @dataclass(slots=True)
@@ -51,23 +55,18 @@ def entry(
     row: Row,
     *,
     from_header: str | None = None,
-    from_address: str | None = None,
-    header_to: list[str] | None = None,
     subject: str | None = None,
     has_attachments: bool = False,
     codes: list[dict[str, Any]] | None = None,
     links: list[dict[str, Any]] | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
-    """What waiters match on; shaped like an inbox entry plus the header recipients."""
+    """The message as the inbox lists it: the ``message.received`` event's payload."""
     return {
         "id": row.message_id,
-        "received_at": row.received_at.isoformat(),
+        "received_at": json_time(row.received_at),
         "from": from_header or row.mail_from,
-        "from_address": from_address or row.mail_from.lower(),
-        "mail_from": row.mail_from,
         "to": row.rcpt_to,
-        "header_to": header_to or [],
         "subject": subject,
         "size": row.size,
         "has_attachments": has_attachments,
@@ -76,6 +75,53 @@ def entry(
         "links": links or [],
         "parse_error": error is not None,
     }
+
+
+def code_payload(code: dict[str, Any]) -> dict[str, Any]:
+    """A stored code (a ``codes`` row) as the codes API shows it: ``code.found``'s payload."""
+    return {
+        "id": code["id"],
+        "value": code["value"],
+        "kind": code["kind"],
+        "channel": code["channel"],
+        "source": {"type": code["source_type"], "id": code["source_id"]},
+        "message_id": code["source_id"],
+        "group_id": code["group_id"],
+        "from": code["sender"],
+        "to": code["recipients"],
+        "received_at": json_time(code["received_at"]),
+        "confidence": code["confidence"],
+        "used": False,
+        "authenticated": code["authenticated"],
+        "expires_at": json_time(code["expires_at"]),
+    }
+
+
+def received_events(
+    row: Row, listed: dict[str, Any], codes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The events a stored message makes: ``message.received``, then ``code.found`` for
+    each code and link the codes API hands out."""
+    made = [event_log.row(row.project_id, "message.received", row.message_id, listed)]
+    made += [
+        event_log.row(row.project_id, "code.found", row.message_id, code_payload(code))
+        for code in codes
+    ]
+    return made
+
+
+def digested(rows: list[Row], events: list[dict[str, Any]], seqs: list[int]) -> list[Digested]:
+    """What each message tells the bus, from the events ``received_events`` made for the
+    rows (in order) and the seqs the log gave them."""
+    by_message: dict[str, list[tuple[str, int]]] = {row.message_id: [] for row in rows}
+    for event, seq in zip(events, seqs, strict=True):
+        by_message[event["ref_id"]].append((event["kind"], seq))
+    return [
+        Digested(
+            row.project_id, row.message_id, tuple(row.rcpt_to), tuple(by_message[row.message_id])
+        )
+        for row in rows
+    ]
 
 
 def mark_undigestible(engine: Engine, message_id: str, error: str) -> list[Digested]:
@@ -91,5 +137,7 @@ def mark_undigestible(engine: Engine, message_id: str, error: str) -> list[Diges
             .where(_MESSAGES.c.id == message_id)
             .values(status="parse_error", parse_error=error[:500], codes=[], links=[])
         )
-    flagged = Row(*row, raw=b"")
-    return [Digested(flagged.project_id, entry(flagged, error=error), None)]
+        flagged = Row(*row, raw=b"")
+        events = received_events(flagged, entry(flagged, error=error), [])
+        seqs = event_log.append(conn, events)
+    return digested([flagged], events, seqs)

@@ -19,6 +19,7 @@ from agentid.email.inbound.replies import (
     NO_MAILBOX_REPLY,
     RELAY_DENIED_REPLY,
 )
+from agentid.events import Kind
 from agentid.names import split
 from agentid.runtime import Runtime
 from agentid.store.tables import Alias, Project
@@ -57,7 +58,7 @@ class RecipientRouter:
         self._rt = runtime
         self._domains: dict[str, tuple[float, _DomainInfo | None]] = {}
         self._aliases: dict[str, tuple[float, Alias | None]] = {}
-        runtime.route_watchers.append(self.invalidate)
+        runtime.bus.subscribe(Kind.ROUTES_CHANGED, lambda _: self.invalidate())
 
     def invalidate(self) -> None:
         self._domains.clear()

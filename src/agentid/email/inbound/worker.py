@@ -25,7 +25,7 @@ from agentid.email.inbound.digested import Digested, mark_undigestible
 from agentid.email.inbound.lanes import PART, Outcome, ProcessLane, ThreadLane
 from agentid.email.inbound.schedule import DigestQueue, Item
 from agentid.email.inbound.spool import Arrival
-from agentid.events import Event
+from agentid.events import Kind, Signal
 from agentid.runtime import Runtime
 from agentid.store.db import create_sync_engine
 from agentid.store.tables import Message
@@ -186,7 +186,5 @@ class ParseWorker:
     def _publish(self, digested: list[Digested]) -> None:
         self.parsed += len(digested)
         for d in digested:
-            self._rt.bus.publish(Event(d.project_id, "message.received", d.entry))
-            if d.code is not None:
-                data = {"message_id": d.entry["id"], **d.code}
-                self._rt.bus.publish(Event(d.project_id, "code.found", data))
+            for kind, seq in d.events:
+                self._rt.bus.publish(Signal(d.project_id, Kind(kind), seq, d.keys))

@@ -1,0 +1,37 @@
+"""The one long-poll: listen, ask the store, wait for a signal that may change the answer,
+ask again. The store is the only definition of what a query matches; the bus only says
+when to look (``events``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Collection
+from typing import TypeVar
+
+from agentid.events import Kind
+from agentid.runtime import Runtime
+
+T = TypeVar("T")
+
+
+async def wait_until(
+    rt: Runtime,
+    project_id: str,
+    query: Callable[[], Awaitable[T]],
+    found: Callable[[T], bool],
+    *,
+    kinds: Collection[Kind],
+    keys: Collection[str] | None = None,
+    wait: float,
+) -> T:
+    """``query()``'s answer once ``found`` says it holds something, or its last (empty)
+    answer when ``wait`` seconds pass or the service stops. ``kinds`` and ``keys`` (the
+    addresses the query is limited to, None for any) say which signals are worth a look."""
+    deadline = time.monotonic() + wait
+    async with rt.bus.listen(project_id, kinds, keys) as listener:
+        while True:
+            answer = await query()
+            if found(answer) or rt.stopping.is_set():
+                return answer
+            if not await listener.wait(deadline - time.monotonic()):
+                return answer
