@@ -10,8 +10,12 @@ FEATURES = ("agentid.email", "agentid.projects", "agentid.codes", "agentid.api",
 # modules every feature may import; they import none of the features
 SHARED = (
     "errors", "ids", "names", "times", "crypto", "native", "logs", "health", "events",
-    "filters", "auth", "mime", "runtime", "workers",
+    "filters", "auth", "mime", "runtime", "workers", "waits",
 )  # fmt: skip
+BUILDERS = {"select", "insert", "update", "delete", "text", "func", "case", "literal"}
+# The receiving pipeline writes and reads in its own processes with Core statements (the
+# hot path: no ORM unit of work); it is the one place besides store/ and repositories.
+PIPELINE = {"digest.py", "digested.py", "spool_writer.py", "spooled_raw.py", "worker.py"}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -46,6 +50,31 @@ def test_routes_and_auth_import_no_sqlalchemy() -> None:
         for path in [SRC / "auth.py", *routes]
     }
     assert {name: found for name, found in wrong.items() if found} == {}
+
+
+def builders_of(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            found.update(a.name for a in node.names if a.name in BUILDERS)
+    return found
+
+
+def test_statements_are_built_in_store_and_repositories_only() -> None:
+    def allowed(path: Path) -> bool:
+        where = path.relative_to(SRC)
+        return (
+            where.parts[0] == "store"
+            or path.name == "repository.py"
+            or (where.parent == Path("email/inbound") and path.name in PIPELINE)
+        )
+
+    wrong = {
+        str(path.relative_to(SRC)): sorted(builders_of(path))
+        for path in SRC.rglob("*.py")
+        if not allowed(path) and builders_of(path)
+    }
+    assert wrong == {}
 
 
 def test_one_slug_definition() -> None:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentid.api.gate import TokenGate
 from agentid.api.limits import WEBHOOKS, BodyLimit, body_caps
-from agentid.api.responses import ON_PROJECT, WITH_BODY, error_response, errors
+from agentid.api.responses import error_response
 from agentid.api.store_errors import unavailable
 from agentid.auth import RuntimeDep, project_path
 from agentid.codes.routes import router as codes_router
@@ -159,10 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(projects_router, dependencies=checked)
     app.include_router(email_router, dependencies=checked)
     app.include_router(codes_router, dependencies=checked)
-    # (its routes declare no errors of their own yet: those of a route on a project, and
-    # of one that reads a body, for its PUT)
-    provider_errors = errors(*ON_PROJECT, *WITH_BODY)
-    app.include_router(provider_accounts_router, dependencies=checked, responses=provider_errors)
+    app.include_router(provider_accounts_router, dependencies=checked)
 
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.

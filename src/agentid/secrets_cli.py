@@ -17,10 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from agentid.config import Settings
-    from agentid.crypto import SecretBox
 
 secrets_app = typer.Typer(help="Secrets encrypted in the store.", no_args_is_help=True)
 
@@ -58,6 +55,7 @@ async def reseal_store(settings: Settings) -> Resealed:
     transaction: a secret no configured key opens changes nothing and is one error."""
     from agentid.config import load_secret_key
     from agentid.crypto import SecretBox
+    from agentid.email.hosting import reseal_dkim_keys
     from agentid.errors import BadRequest
     from agentid.providers.accounts import reseal_accounts
     from agentid.store.db import create_engine, migrate, session_factory
@@ -71,24 +69,8 @@ async def reseal_store(settings: Settings) -> Resealed:
         await migrate(engine)  # the same schema `agentid serve` would bring it to
         async with session_factory(engine).begin() as session:
             return Resealed(
-                dkim_keys=await _reseal_dkim_keys(session, box),
+                dkim_keys=await reseal_dkim_keys(session, box),
                 provider_accounts=await reseal_accounts(session, box),
             )
     finally:
         await engine.dispose()
-
-
-async def _reseal_dkim_keys(session: AsyncSession, box: SecretBox) -> int:
-    """domains.dkim_private_key, sealed again; how many."""
-    from sqlalchemy import select
-
-    from agentid.errors import AgentIDError
-    from agentid.store.tables import Domain
-
-    rows = (await session.scalars(select(Domain))).all()
-    for row in rows:
-        try:
-            row.dkim_private_key = box.reseal(row.dkim_private_key)
-        except AgentIDError as err:
-            raise AgentIDError(f"the DKIM key of {row.name}: {err.message}") from None
-    return len(rows)

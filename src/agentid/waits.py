@@ -8,6 +8,8 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from agentid.events import Kind
 from agentid.runtime import Runtime
 
@@ -35,3 +37,33 @@ async def wait_until(
                 return answer
             if not await listener.wait(deadline - time.monotonic()):
                 return answer
+
+
+async def wait_for_page(
+    rt: Runtime,
+    session: AsyncSession,
+    project_id: str,
+    look: Callable[[], Awaitable[tuple[list[T], str | None]]],
+    *,
+    kind: Kind,
+    to: str | None,
+    wait: float,
+) -> tuple[list[T], str | None]:
+    """A page (items, next) once it holds something: ``wait_until`` for list routes.
+    ``to`` is the address the query is limited to; the request's ``session`` ends its
+    read after each look, so no connection is held while waiting."""
+
+    async def looked() -> tuple[list[T], str | None]:
+        answer = await look()
+        await session.commit()
+        return answer
+
+    return await wait_until(
+        rt,
+        project_id,
+        looked,
+        lambda answer: bool(answer[0]),
+        kinds=(kind,),
+        keys=None if to is None else (to,),
+        wait=wait,
+    )

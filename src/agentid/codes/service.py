@@ -9,7 +9,7 @@ from agentid.events import Kind
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
 from agentid.store.tables import CodeRow
-from agentid.waits import wait_until
+from agentid.waits import wait_for_page
 
 
 async def cursor(session: AsyncSession, project_id: str, code_id: str) -> Position:
@@ -68,18 +68,12 @@ async def wait_for_codes(
     rt: Runtime, session: AsyncSession, project_id: str, q: CodeQuery, wait: float
 ) -> tuple[list[CodeOut], str | None]:
     """The codes; if none, hold until a matching one is stored or ``wait`` runs out."""
-
-    async def look() -> tuple[list[CodeOut], str | None]:
-        answer = await find(session, project_id, q)
-        await session.commit()  # no connection held while waiting
-        return answer
-
-    return await wait_until(
+    return await wait_for_page(
         rt,
+        session,
         project_id,
-        look,
-        lambda answer: bool(answer[0]),
-        kinds=(Kind.CODE_FOUND,),
-        keys=None if q.to is None else (q.to,),
+        lambda: find(session, project_id, q),
+        kind=Kind.CODE_FOUND,
+        to=q.to,
         wait=wait,
     )

@@ -6,11 +6,12 @@ import asyncio
 
 from sqlalchemy.exc import IntegrityError
 
+from agentid.crypto import SecretBox
 from agentid.email import dkim
 from agentid.email.dns_plan import plan
 from agentid.email.repository import AliasRepository
 from agentid.email.schemas import ProvisionOut
-from agentid.errors import Conflict, ValidationFailed
+from agentid.errors import AgentIDError, Conflict, ValidationFailed
 from agentid.names import normalize, split, valid_local_part
 from agentid.projects.repository import ProjectRepository, audit
 from agentid.runtime import Runtime
@@ -101,3 +102,15 @@ async def _provision(
     await session.commit()
     rt.routes_changed()
     return out
+
+
+async def reseal_dkim_keys(session: AsyncSession, box: SecretBox) -> int:
+    """Every hosted domain's DKIM private key, sealed again under the current service key;
+    how many. Part of ``agentid secrets rotate``'s one transaction."""
+    rows = await AliasRepository(session).domains()
+    for row in rows:
+        try:
+            row.dkim_private_key = box.reseal(row.dkim_private_key)
+        except AgentIDError as err:
+            raise AgentIDError(f"the DKIM key of {row.name}: {err.message}") from None
+    return len(rows)

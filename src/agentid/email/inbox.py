@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from agentid import waits
 from agentid.email.repository import InboxQuery, MessageRepository
 from agentid.email.schemas import Attachment, AuthVerdict, InboxEntry, MessageOut
 from agentid.errors import NotFound
@@ -12,7 +13,6 @@ from agentid.mime import read as read_mime
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
 from agentid.store.tables import Message
-from agentid.waits import wait_until
 
 
 def _entry(m: Message) -> InboxEntry:
@@ -42,19 +42,13 @@ async def wait_for_page(
     rt: Runtime, session: AsyncSession, project_id: str, q: InboxQuery, wait: float
 ) -> tuple[list[InboxEntry], str | None]:
     """The page; if empty, hold until a matching message is stored or ``wait`` runs out."""
-
-    async def look() -> tuple[list[InboxEntry], str | None]:
-        answer = await page(session, project_id, q)
-        await session.commit()  # no connection held while waiting
-        return answer
-
-    return await wait_until(
+    return await waits.wait_for_page(
         rt,
+        session,
         project_id,
-        look,
-        lambda answer: bool(answer[0]),
-        kinds=(Kind.MESSAGE_RECEIVED,),
-        keys=None if q.to is None else (q.to,),
+        lambda: page(session, project_id, q),
+        kind=Kind.MESSAGE_RECEIVED,
+        to=q.to,
         wait=wait,
     )
 

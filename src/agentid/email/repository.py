@@ -19,6 +19,7 @@ from agentid.store.tables import (
     MessageAttachment,
     MessageRaw,
     MessageRecipient,
+    Project,
 )
 
 VISIBLE = ("parsed", "parse_error")  # a message not yet digested is not listed nor read
@@ -90,6 +91,16 @@ class AliasRepository(Repository):
     async def domain(self, name: str) -> Domain | None:
         return await self.session.get(Domain, name)
 
+    async def domains(self) -> list[Domain]:
+        """Every hosted domain (with its sealed DKIM key)."""
+        return await self.get_all(select(Domain).order_by(Domain.name))
+
+    async def receiving(self, domain: str) -> Project | None:
+        """The project that receives mail for ``domain``, if one does."""
+        return await self.get_one_or_none(
+            select(Project).where(Project.domain == domain, Project.email_active)
+        )
+
     async def alias(self, address: str) -> Alias | None:
         return await self.session.get(Alias, address)
 
@@ -137,3 +148,15 @@ class MessageRepository(Repository):
         await self.session.execute(delete(CodeRow).where(CodeRow.source_id == mid))
         await event_log.forget(self.session, [mid])
         await self.session.execute(delete(Message).where(Message.id == mid))
+
+    async def purge(self, project_id: str, before: datetime) -> int:
+        """Delete the project's messages received before ``before``, their codes and its
+        events written before then; how many messages."""
+        await self.session.execute(
+            delete(CodeRow).where(CodeRow.project_id == project_id, CodeRow.received_at < before)
+        )
+        result = await self.session.execute(
+            delete(Message).where(Message.project_id == project_id, Message.received_at < before)
+        )
+        await event_log.expire(self.session, project_id, before)
+        return int(getattr(result, "rowcount", 0) or 0)

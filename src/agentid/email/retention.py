@@ -7,11 +7,9 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
-
+from agentid.email.repository import MessageRepository
+from agentid.projects.repository import ProjectRepository
 from agentid.runtime import Runtime
-from agentid.store import event_log
-from agentid.store.tables import CodeRow, Message, Project
 
 log = logging.getLogger("agentid.retention")
 
@@ -21,21 +19,9 @@ async def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     purged = 0
     async with runtime.sessions.begin() as session:
-        projects = (await session.execute(select(Project.id, Project.retention_days))).all()
-        for project_id, days in projects:
-            cutoff = now - timedelta(days=days)
-            await session.execute(
-                delete(CodeRow).where(
-                    CodeRow.project_id == project_id, CodeRow.received_at < cutoff
-                )
-            )
-            result = await session.execute(
-                delete(Message).where(
-                    Message.project_id == project_id, Message.received_at < cutoff
-                )
-            )
-            purged += int(getattr(result, "rowcount", 0) or 0)
-            await event_log.expire(session, project_id, cutoff)
+        messages = MessageRepository(session)
+        for project_id, days in await ProjectRepository(session).retention():
+            purged += await messages.purge(project_id, now - timedelta(days=days))
     if purged:
         runtime.scrub.set()
         log.info("purged expired messages", extra={"count": purged})

@@ -42,6 +42,11 @@ class ProjectRepository(Repository):
         statement = select(Project).where(Project.id == project_id).with_for_update()
         return (await self.session.scalars(statement)).one()
 
+    async def retention(self) -> list[tuple[str, int]]:
+        """Every project's id and how many days it keeps its mail."""
+        found = await self.session.execute(select(Project.id, Project.retention_days))
+        return [(project_id, days) for project_id, days in found]
+
     async def domain_taken(self, domain: str) -> bool:
         taken = await self.session.scalar(select(Project.id).where(Project.domain == domain))
         return taken is not None

@@ -7,7 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from agentid.auth import AdminDep, RuntimeDep
+from agentid.api.project import ProjectAdminDep
+from agentid.api.responses import GATED, ON_PROJECT, WITH_BODY, errors
+from agentid.api.session import SessionDep
+from agentid.auth import RuntimeDep
 from agentid.providers.accounts import Accounts
 from agentid.providers.registry import REGISTRY, Registry
 from agentid.providers.schemas import (
@@ -17,7 +20,7 @@ from agentid.providers.schemas import (
     ProviderKind,
 )
 
-router = APIRouter(tags=["providers"])
+router = APIRouter(tags=["providers"], responses=errors(*GATED))
 
 
 def provider_registry() -> Registry:
@@ -28,32 +31,43 @@ def provider_registry() -> Registry:
 RegistryDep = Annotated[Registry, Depends(provider_registry)]
 
 
-@router.get("/projects/{project_id}/providers", response_model=ProviderAccountList)
+@router.get(
+    "/projects/{project_id}/providers",
+    response_model=ProviderAccountList,
+    responses=errors(*ON_PROJECT),
+)
 async def list_provider_accounts(
-    project_id: str, rt: RuntimeDep, _: AdminDep, registry: RegistryDep
+    project: ProjectAdminDep, session: SessionDep, rt: RuntimeDep, registry: RegistryDep
 ) -> ProviderAccountList:
     """Per kind (relay, phone, dns): whose URL the project uses, its scheme, host and
     fingerprint; never a credential."""
-    return await Accounts.of(rt, registry).show(project_id)
+    return await Accounts.of(rt, registry).show(session, project.id)
 
 
-@router.put("/projects/{project_id}/providers/{kind}", response_model=ProviderAccountOut)
+@router.put(
+    "/projects/{project_id}/providers/{kind}",
+    response_model=ProviderAccountOut,
+    responses=errors(*ON_PROJECT, *WITH_BODY),
+)
 async def set_provider_account(
-    project_id: str,
+    project: ProjectAdminDep,
     kind: ProviderKind,
     body: ProviderAccountSet,
+    session: SessionDep,
     rt: RuntimeDep,
-    _: AdminDep,
     registry: RegistryDep,
 ) -> ProviderAccountOut:
     """Set the project's own provider account, stored encrypted with the service key."""
-    return await Accounts.of(rt, registry).put(project_id, kind, body.url.get_secret_value())
+    url = body.url.get_secret_value()
+    return await Accounts.of(rt, registry).put(session, project.id, kind, url)
 
 
-@router.delete("/projects/{project_id}/providers/{kind}", status_code=204)
+@router.delete(
+    "/projects/{project_id}/providers/{kind}", status_code=204, responses=errors(*ON_PROJECT)
+)
 async def delete_provider_account(
-    project_id: str, kind: ProviderKind, rt: RuntimeDep, _: AdminDep, registry: RegistryDep
+    project: ProjectAdminDep, kind: ProviderKind, session: SessionDep, rt: RuntimeDep
 ) -> Response:
     """Remove the project's own account: the service-wide URL applies again."""
-    await Accounts.of(rt, registry).remove(project_id, kind)
+    await Accounts.of(rt).remove(session, project.id, kind)
     return Response(status_code=204)

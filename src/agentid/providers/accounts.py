@@ -7,7 +7,7 @@ account of its own uses the service-wide ``AGENTID_<KIND>_URL``: ``provider_url_
 answers which URL applies, and ``relay_for`` / ``phone_for`` / ``dns_for`` build the
 adapter from it through the registry, as ``create_app`` does for the service-wide ones.
 
-This module is the only one that builds statements for ``project_providers``.
+Its statements are in ``providers/repository.py``.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ from datetime import datetime
 from urllib.parse import quote
 
 from pydantic import SecretStr
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentid.config import Settings
 from agentid.crypto import SecretBox
 from agentid.errors import AgentIDError, NotFound, ValidationFailed
-from agentid.ids import new_id
+from agentid.projects.repository import audit
 from agentid.providers.base import DnsProvider, MailRelay, PhoneProvider
 from agentid.providers.failures import scrub
 from agentid.providers.registry import REGISTRY, Provider, Registry, Transports, parse_url
+from agentid.providers.repository import ProviderAccountRepository
 from agentid.providers.schemas import (
     AccountSource,
     ProviderAccountList,
@@ -38,7 +38,7 @@ from agentid.providers.schemas import (
     ProviderKind,
 )
 from agentid.runtime import Runtime
-from agentid.store.tables import AuditEvent, Project, ProjectProvider
+from agentid.store.tables import AuditEvent, ProjectProvider
 from agentid.times import utcnow
 
 log = logging.getLogger("agentid.providers")
@@ -109,77 +109,71 @@ def _shown(
     )
 
 
-async def _project(session: AsyncSession, project_id: str) -> Project:
-    project = await session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"project {project_id!r} not found")
-    return project
-
-
 @dataclass(frozen=True, slots=True)
 class Accounts:
-    """The per-project provider accounts of one running agentid."""
+    """The per-project provider accounts, on the caller's session (the project exists:
+    the route's project dependency resolved it)."""
 
-    sessions: async_sessionmaker[AsyncSession]
     box: SecretBox
     settings: Settings
     registry: Registry = REGISTRY
 
     @classmethod
     def of(cls, rt: Runtime, registry: Registry = REGISTRY) -> Accounts:
-        return cls(rt.sessions, rt.secrets, rt.settings, registry)
+        return cls(rt.secrets, rt.settings, registry)
 
-    async def put(self, project_id: str, kind: ProviderKind, url: str) -> ProviderAccountOut:
-        """Set (or replace) the project's own ``kind`` account; 404 for an unknown project,
-        422 for a URL the registry cannot build a ``kind`` provider from."""
-        async with self.sessions() as session:
-            await _project(session, project_id)
+    async def put(
+        self, session: AsyncSession, project_id: str, kind: ProviderKind, url: str
+    ) -> ProviderAccountOut:
+        """Set (or replace) the project's own ``kind`` account; 422 for a URL the registry
+        cannot build a ``kind`` provider from."""
         await check_url(self.registry, kind, url)
         shown = _shown(self.box, kind, AccountSource.PROJECT, url)
         sealed = self.box.seal(url.encode())
         try:
-            shown.updated_at = await self._store(project_id, kind, sealed, shown)
+            shown.updated_at = await self._store(session, project_id, kind, sealed, shown)
         except IntegrityError:  # a concurrent first PUT won the insert: replace what it wrote
-            shown.updated_at = await self._store(project_id, kind, sealed, shown)
+            await session.rollback()
+            shown.updated_at = await self._store(session, project_id, kind, sealed, shown)
         log.info("provider account set", extra=_log_fields(project_id, shown))
         return shown
 
     async def _store(
-        self, project_id: str, kind: ProviderKind, sealed: bytes, shown: ProviderAccountOut
+        self,
+        session: AsyncSession,
+        project_id: str,
+        kind: ProviderKind,
+        sealed: bytes,
+        shown: ProviderAccountOut,
     ) -> datetime:
-        async with self.sessions.begin() as session:
-            await _project(session, project_id)
-            row = await session.get(ProjectProvider, (project_id, str(kind)))
-            if row is None:
-                row = ProjectProvider(project_id=project_id, kind=str(kind))
-                session.add(row)
-            row.url_sealed, row.fingerprint = sealed, shown.fingerprint or ""
-            row.updated_at = utcnow()
-            session.add(_audit(project_id, "provider.set", shown))
+        accounts = ProviderAccountRepository(session)
+        row = await accounts.get(project_id, str(kind))
+        if row is None:
+            row = ProjectProvider(project_id=project_id, kind=str(kind))
+            accounts.add(row)
+        row.url_sealed, row.fingerprint = sealed, shown.fingerprint or ""
+        row.updated_at = utcnow()
+        accounts.add(_audit(project_id, "provider.set", shown))
+        await session.commit()
         return row.updated_at
 
-    async def remove(self, project_id: str, kind: ProviderKind) -> None:
+    async def remove(self, session: AsyncSession, project_id: str, kind: ProviderKind) -> None:
         """Delete the project's own ``kind`` account: the service-wide one applies again."""
-        async with self.sessions.begin() as session:
-            await _project(session, project_id)
-            row = await session.get(ProjectProvider, (project_id, str(kind)))
-            if row is None:
-                raise NotFound(f"project {project_id!r} has no {kind} account of its own")
-            shown = ProviderAccountOut(
-                kind=kind, source=AccountSource.PROJECT, fingerprint=row.fingerprint
-            )
-            await session.delete(row)
-            session.add(_audit(project_id, "provider.removed", shown))
+        accounts = ProviderAccountRepository(session)
+        row = await accounts.get(project_id, str(kind))
+        if row is None:
+            raise NotFound(f"project {project_id!r} has no {kind} account of its own")
+        shown = ProviderAccountOut(
+            kind=kind, source=AccountSource.PROJECT, fingerprint=row.fingerprint
+        )
+        await accounts.remove(row)
+        accounts.add(_audit(project_id, "provider.removed", shown))
+        await session.commit()
         log.info("provider account removed", extra=_log_fields(project_id, shown))
 
-    async def show(self, project_id: str) -> ProviderAccountList:
+    async def show(self, session: AsyncSession, project_id: str) -> ProviderAccountList:
         """Per kind, the URL the project uses (its own, the service's, or none), shown safely."""
-        async with self.sessions() as session:
-            await _project(session, project_id)
-            rows = await session.scalars(
-                select(ProjectProvider).where(ProjectProvider.project_id == project_id)
-            )
-            own = {row.kind: row for row in rows}
+        own = {r.kind: r for r in await ProviderAccountRepository(session).of_project(project_id)}
         shown: list[ProviderAccountOut] = []
         for kind in ProviderKind:
             row = own.get(str(kind))
@@ -193,23 +187,20 @@ class Accounts:
             shown.append(out)
         return ProviderAccountList(providers=shown)
 
-    async def url_for(self, project_id: str, kind: ProviderKind) -> str | None:
+    async def url_for(
+        self, session: AsyncSession, project_id: str, kind: ProviderKind
+    ) -> str | None:
         """The project's own URL for ``kind``, else the service-wide one; None: neither."""
-        async with self.sessions() as session:
-            sealed = await session.scalar(
-                select(ProjectProvider.url_sealed).where(
-                    ProjectProvider.project_id == project_id, ProjectProvider.kind == str(kind)
-                )
-            )
-        if sealed is None:
+        row = await ProviderAccountRepository(session).get(project_id, str(kind))
+        if row is None:
             return service_url(self.settings, kind)
-        return self.box.open(sealed).decode()
+        return self.box.open(row.url_sealed).decode()
 
 
 async def reseal_accounts(session: AsyncSession, box: SecretBox) -> int:
     """Seal every stored account again under the current service key (its fingerprint
     too); how many were. Part of ``agentid secrets rotate``'s one transaction."""
-    rows = (await session.scalars(select(ProjectProvider))).all()
+    rows = await ProviderAccountRepository(session).every()
     for row in rows:
         try:
             url = box.open(row.url_sealed)
@@ -223,7 +214,8 @@ async def reseal_accounts(session: AsyncSession, box: SecretBox) -> int:
 async def provider_url_for(rt: Runtime, project_id: str, kind: ProviderKind) -> str | None:
     """The URL a feature uses for ``kind`` on behalf of ``project_id``: the project's own
     account, else the service-wide ``AGENTID_<KIND>_URL``; None when there is neither."""
-    return await Accounts.of(rt).url_for(project_id, kind)
+    async with rt.sessions() as session:
+        return await Accounts.of(rt).url_for(session, project_id, kind)
 
 
 async def relay_for(
@@ -251,8 +243,12 @@ async def dns_for(
 
 
 def _audit(project_id: str, kind: str, shown: ProviderAccountOut) -> AuditEvent:
-    detail = {"kind": str(shown.kind), "scheme": shown.scheme, "fingerprint": shown.fingerprint}
-    return AuditEvent(id=new_id(), project_id=project_id, kind=kind, detail=detail)
+    detail: dict[str, object] = {
+        "kind": str(shown.kind),
+        "scheme": shown.scheme,
+        "fingerprint": shown.fingerprint,
+    }
+    return audit(project_id, kind, detail)
 
 
 def _log_fields(project_id: str, shown: ProviderAccountOut) -> dict[str, str | None]:

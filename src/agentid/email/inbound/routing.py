@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import select
-
 from agentid.email.inbound.replies import (
     BAD_ADDRESS_REPLY,
     NO_MAILBOX_REPLY,
     RELAY_DENIED_REPLY,
 )
+from agentid.email.repository import AliasRepository
 from agentid.events import Kind
 from agentid.names import split
+from agentid.projects.repository import ProjectRepository
 from agentid.runtime import Runtime
-from agentid.store.tables import Alias, Project
+from agentid.store.tables import Alias
 
 T = TypeVar("T")
 
@@ -116,9 +116,7 @@ class RecipientRouter:
 
     async def _load_domain(self, domain: str) -> _DomainInfo | None:
         async with self._rt.sessions() as session:
-            project = await session.scalar(
-                select(Project).where(Project.domain == domain, Project.email_active)
-            )
+            project = await AliasRepository(session).receiving(domain)
         if project is None:
             return None
         return _DomainInfo(project.id, project.catch_all, project.primary_address)
@@ -126,14 +124,14 @@ class RecipientRouter:
     async def _load_shared(self, key: str) -> _DomainInfo | None:
         project_id = key.removeprefix("@shared:")
         async with self._rt.sessions() as session:
-            project = await session.get(Project, project_id)
+            project = await ProjectRepository(session).get(project_id)
         if project is None or project.domain is not None or not project.email_active:
             return None
         return _DomainInfo(project.id, True, None)
 
     async def _load_alias(self, address: str) -> Alias | None:
         async with self._rt.sessions() as session:
-            return await session.get(Alias, address)
+            return await AliasRepository(session).alias(address)
 
 
 def _alias_live(alias: Alias) -> bool:
