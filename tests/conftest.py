@@ -1,5 +1,7 @@
 """Shared fixtures: a real agentid (API + SMTP on OS-chosen loopback ports) per test,
-on SQLite (a fresh file) and on PostgreSQL (a fresh schema, dropped afterwards).
+on SQLite (a fresh file) and on PostgreSQL (a fresh schema, dropped afterwards); and
+``start_service`` / ``serving`` for tests that start their own. What tests do with a
+running agentid is in tests/service.py.
 
 PostgreSQL is at 127.0.0.1:5432, database ``test``, user ``postgres``. Without it the
 PostgreSQL variants skip with the reason, unless AGENTID_REQUIRE_POSTGRES=1 (CI), when
@@ -123,31 +125,42 @@ def overrides() -> dict[str, Any]:
     return {}
 
 
+@asynccontextmanager
+async def start_service(
+    data_dir: Path, schema: str | None = None, **overrides: Any
+) -> AsyncIterator[Service]:
+    """A running agentid on ``data_dir`` (SQLite) or on ``schema`` (PostgreSQL): for tests
+    that stop and start one, or need settings a fixture does not give."""
+    if schema is not None:
+        overrides.update(database_url=PG_URL, database_schema=schema)
+    async with (
+        running(make_settings(data_dir, **overrides)) as run,
+        httpx.AsyncClient(
+            base_url=run.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+        ) as http,
+    ):
+        yield Service(run, http)
+
+
+@asynccontextmanager
+async def serving(
+    data_dir: Path, backend: str, **overrides: Any
+) -> AsyncIterator[tuple[Service, str | None]]:
+    """A running agentid on ``backend``, with the PostgreSQL schema it uses (or None)."""
+    if backend == "postgresql":
+        async with pg_schema() as schema, start_service(data_dir, schema, **overrides) as s:
+            yield s, schema
+    else:
+        async with start_service(data_dir, **overrides) as s:
+            yield s, None
+
+
 @pytest.fixture
 async def service(
-    backend: str, tmp_path: Path, overrides: dict[str, Any], request: pytest.FixtureRequest
+    backend: str, tmp_path: Path, overrides: dict[str, Any]
 ) -> AsyncIterator[Service]:
-    extra = dict(overrides)
-    if backend == "postgresql":
-        import asyncpg
-
-        schema = "t_" + secrets.token_hex(6)
-        conn = await asyncpg.connect(PG_URL)
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        extra.update(database_url=PG_URL, database_schema=schema)
-    try:
-        settings = make_settings(tmp_path / "data", **extra)
-        async with (
-            running(settings) as run,
-            httpx.AsyncClient(
-                base_url=run.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
-            ) as http,
-        ):
-            yield Service(run, http)
-    finally:
-        if backend == "postgresql":
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            await conn.close()
+    async with serving(tmp_path / "data", backend, **overrides) as (started, _):
+        yield started
 
 
 @pytest.fixture

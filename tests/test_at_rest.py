@@ -10,9 +10,8 @@ import stat
 import time
 from pathlib import Path
 
-from tests.api.actions import deliver, hosted
-from tests.conftest import make_settings
-from tests.inbound.conftest import start_service
+from tests.conftest import make_settings, start_service
+from tests.service import deliver, hosted
 
 
 async def test_data_dir_private_whatever_the_umask(tmp_path: Path) -> None:

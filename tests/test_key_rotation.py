@@ -21,9 +21,8 @@ from agentid.errors import AgentIDError
 from agentid.providers.accounts import provider_url_for
 from agentid.providers.schemas import ProviderKind
 from agentid.store.tables import Domain, ProjectProvider
-from tests.api.actions import assert_error, create_project, provision
-from tests.conftest import PG_URL, Service, pg_schema
-from tests.inbound.conftest import start_service
+from tests.conftest import PG_URL, Service, pg_schema, start_service
+from tests.service import assert_error, create_project, provision
 
 OLD, NEW = "old-service-key-1", "new-service-key-2"
 URL = "smtp://relay-user:Rotate-Me-9x7Q@relay.example:587"

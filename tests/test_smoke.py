@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import smtplib
 
 from tests.conftest import Service
-
-
-def send(port: int, rcpts: list[str], body: bytes, mail_from: str = "sender@example.org") -> dict:
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
-        return smtp.sendmail(mail_from, rcpts, body)
+from tests.service import listening, send
 
 
 async def test_receive_and_read(service: Service) -> None:
@@ -29,8 +24,8 @@ async def test_receive_and_read(service: Service) -> None:
     waiter = asyncio.create_task(
         service.http.get("/projects/acme/email/inbox", params={"to": alias, "wait": 10})
     )
-    await asyncio.sleep(0.2)
-    await asyncio.to_thread(send, service.smtp_port, [alias], msg)
+    await listening(service, "acme")
+    await send(service, [alias], msg, "sender@example.org")
     r = await waiter
     assert r.status_code == 200, r.text
     messages = r.json()["messages"]

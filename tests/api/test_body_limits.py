@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from agentid.api.limits import MAIL_SEND, WEBHOOK_BODY_BYTES, body_caps
-from tests.api.actions import JSON, assert_error, create_project, new_token, provision
 from tests.conftest import Service
+from tests.service import JSON, assert_error, create_project, new_token, provision
 
 MiB = 1024 * 1024
 HUGE = 200 * MiB

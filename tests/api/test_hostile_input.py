@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.api.actions import JSON, assert_error, deliver, hosted, new_alias
 from tests.conftest import Service
+from tests.service import JSON, assert_error, deliver, hosted, new_alias
 
 HUGE = "x" * 1_000_000
 

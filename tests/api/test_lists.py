@@ -6,8 +6,8 @@ from typing import Any
 
 from agentid.store.tables import Alias
 from agentid.times import utcnow
-from tests.api.actions import assert_error, create_project, hosted, new_alias, new_token
 from tests.conftest import Service
+from tests.service import assert_error, create_project, hosted, new_alias, new_token
 
 
 async def walk(service: Service, path: str, key: str, limit: int) -> list[list[Any]]:

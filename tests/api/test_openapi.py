@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from fastapi.responses import JSONResponse
 
-from tests.api.actions import JSON, app_routes, create_project, new_token
 from tests.conftest import Service
+from tests.service import JSON, app_routes, create_project, new_token
 
 
 async def test_every_route_is_documented_with_a_response_model(service: Service) -> None:

@@ -15,8 +15,8 @@ from agentid.api.project import Need, project_for
 from agentid.auth import ADMIN, Principal
 from agentid.errors import AgentIDError, Forbidden, NotFound
 from agentid.store.db import AsyncSession, create_engine, session_factory
-from tests.api.actions import app_routes, assert_error, deliver, hosted, new_alias, new_token
 from tests.conftest import Service
+from tests.service import app_routes, assert_error, deliver, hosted, new_alias, new_token
 
 ACME_READER = Principal("acme", frozenset({"read"}))
 ACME_ALL = Principal("acme", frozenset({"read", "write", "send"}))

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from agentid.api.store_errors import MESSAGE
-from tests.api.actions import (
+from tests.conftest import PG_URL, Service
+from tests.service import (
     assert_error,
     create_project,
     deliver,
@@ -22,7 +23,6 @@ from tests.api.actions import (
     message,
     new_token,
 )
-from tests.conftest import PG_URL, Service
 
 SQL_WORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "FROM", "WHERE", "[parameters", "$1", "?")
 

@@ -33,8 +33,8 @@ from agentid.providers.registry import ProviderUrl, Registry, Transports, regist
 from agentid.providers.schemas import ProviderKind
 from agentid.providers.smtp_relay import SmtpRelay
 from agentid.runtime import Runtime
-from tests.api.actions import assert_error
 from tests.conftest import ADMIN, PG_URL, make_settings, pg_schema
+from tests.service import assert_error
 
 SECRET = "Pw-7xQ2mZr9LkT4vN8bY-hunter2"
 PROJECT_URL = f"smtp://relay-user:{SECRET}@relay.example:587"

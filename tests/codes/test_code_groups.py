@@ -1,0 +1,78 @@
+"""One codes model: a code's source and group; consuming one consumes its group; expiry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert
+
+from agentid.ids import new_id
+from agentid.store.tables import CodeRow, table_of
+from agentid.times import utcnow
+from tests.conftest import Service
+from tests.service import deliver, hosted, message
+
+CODES = "/projects/acme/codes"
+
+
+async def store_codes(service: Service, *rows: dict[str, Any]) -> None:
+    """Codes as a source that yields several candidates stores them (SMS and ambiguous
+    mail come with later work; the store's shape is the contract)."""
+    now = utcnow()
+    made = [
+        {"id": new_id(), "project_id": "acme", "source_type": "sms", "source_id": new_id(),
+         "channel": "sms", "kind": "code", "confidence": 0.5, "sender": "+15550100",
+         "recipients": ["+15550199"], "received_at": now, "used": False, "used_at": None,
+         "authenticated": None, "expires_at": None, **row}
+        for row in rows
+    ]  # fmt: skip
+    async with service.running.runtime.sessions.begin() as session:
+        await session.execute(insert(table_of(CodeRow)), made)
+
+
+async def values(service: Service, **params: Any) -> list[str]:
+    r = await service.http.get(CODES, params=params)
+    assert r.status_code == 200, r.text
+    return [c["value"] for c in r.json()["codes"]]
+
+
+async def test_a_code_names_its_source_and_group(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    raw = message("agent@acme.test", body="Your verification code is 482913")
+    entry = await deliver(service, "acme", "agent@acme.test", raw)
+    (code,) = (await service.http.get(CODES)).json()["codes"]
+    assert code["source"] == {"type": "email", "id": entry["id"]}
+    assert code["message_id"] == entry["id"]  # deprecated alias of source.id
+    assert code["group_id"] and code["authenticated"] is None and code["expires_at"] is None
+
+
+async def test_consuming_one_candidate_consumes_its_group(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    group, source = new_id(), new_id()
+    await store_codes(
+        service,
+        {"value": "111111", "group_id": group, "source_id": source, "confidence": 0.6},
+        {"value": "222222", "group_id": group, "source_id": source, "confidence": 0.5},
+        {"value": "333333", "group_id": new_id()},
+    )
+    assert sorted(await values(service, unused="true")) == ["111111", "222222", "333333"]
+    taken = []
+    while got := await values(service, consume="true", limit=1):
+        taken += got
+    assert len(taken) == 2 and "333333" in taken  # the group was handed out once
+    assert {"111111", "222222"} & set(taken)
+    assert await values(service, unused="true") == []
+
+
+async def test_unexpired_leaves_out_codes_past_their_time(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    now = utcnow()
+    await store_codes(
+        service,
+        {"value": "111111", "group_id": new_id(), "expires_at": now - timedelta(minutes=1)},
+        {"value": "222222", "group_id": new_id(), "expires_at": now + timedelta(minutes=10)},
+        {"value": "333333", "group_id": new_id()},
+    )
+    assert sorted(await values(service)) == ["111111", "222222", "333333"]
+    assert sorted(await values(service, unexpired="true")) == ["222222", "333333"]

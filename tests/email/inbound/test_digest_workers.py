@@ -1,0 +1,102 @@
+"""Parse workers as supervised processes: killed ones come back and lose nothing; a message
+that overruns its budget is flagged, listed and readable, and holds up no other project."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+from agentid.email.inbound.lanes import ProcessLane
+from agentid.email.inbound.parse import parse_message
+from tests.conftest import Service, serving
+from tests.service import eventually, inbox, new_project, send, simple_message
+
+
+def lanes(service: Service) -> list[ProcessLane]:
+    found = service.running.inbound.worker.lanes
+    assert all(isinstance(lane, ProcessLane) for lane in found)
+    return found  # type: ignore[return-value]
+
+
+async def test_killed_idle_worker_comes_back(backend: str, tmp_path: Path) -> None:
+    async with serving(tmp_path / "data", backend, parse_processes=1) as (service, _):
+        project = await new_project(service)
+        (lane,) = lanes(service)
+        old = lane.pid
+        assert old is not None
+        os.kill(old, signal.SIGKILL)
+
+        async def replaced() -> bool:
+            return lane.pid not in (None, old)
+
+        await eventually(replaced, "a new worker is up")
+        assert lane.restarts == 1
+        (mid,) = await send(service, [project.primary], simple_message(project.primary))
+        entries = await inbox(service, project, wait=15)
+        assert [e["id"] for e in entries] == [mid]
+        assert (await service.http.get("/healthz")).status_code == 200
+
+
+async def test_killed_busy_worker_loses_nothing(backend: str, tmp_path: Path) -> None:
+    async with serving(tmp_path / "data", backend, parse_processes=1) as (service, _):
+        project = await new_project(service)
+        (lane,) = lanes(service)
+        body = "Your verification code is 482913.\r\n" + "filler text\r\n" * 20_000
+        sent = await asyncio.gather(
+            *(
+                send(service, [project.primary], simple_message(project.primary, body=body))
+                for _ in range(40)
+            )
+        )
+        pid = lane.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+
+        async def all_digested() -> bool:
+            return len(await inbox(service, project, limit=100)) == len(sent)
+
+        await eventually(all_digested, "every message is listed")
+        entries = await inbox(service, project, limit=100)
+        assert sorted(e["id"] for e in entries) == sorted(mid for (mid,) in sent)
+        assert not any(e["parse_error"] for e in entries)  # a kill is not the message's fault
+        assert lane.restarts >= 1
+
+
+def slow_message(to: str) -> bytes:
+    """Legitimate but heavy: 2 MiB of text to read for codes."""
+    return simple_message(to, "heavy", "Your code is 551234. " * 100_000 + "\r\n")
+
+
+async def test_overrun_flagged_and_other_projects_not_held_up(backend: str, tmp_path: Path) -> None:
+    started = time.perf_counter()
+    parse_message(slow_message("a@x.test"))
+    cost = time.perf_counter() - started
+    budget = max(0.05, cost / 5)  # each heavy message overruns it several times over
+    async with serving(
+        tmp_path / "data", backend, parse_processes=2, digest_budget_seconds=budget
+    ) as (service, _):
+        alpha, beta = await new_project(service), await new_project(service)
+        heavy = await asyncio.gather(
+            *(send(service, [alpha.primary], slow_message(alpha.primary)) for _ in range(4))
+        )
+        sent_at = time.monotonic()
+        code_mail = simple_message(beta.primary, "code", "Your verification code is 604211.\r\n")
+        await send(service, [beta.primary], code_mail)
+        r = await service.http.get(f"/projects/{beta.id}/codes", params={"wait": 10})
+        assert r.status_code == 200 and [c["value"] for c in r.json()["codes"]] == ["604211"]
+        assert time.monotonic() - sent_at < 3
+
+        async def all_flagged() -> bool:
+            return len(await inbox(service, alpha)) == len(heavy)
+
+        await eventually(all_flagged, "every heavy message is listed", 30)
+        for entry in await inbox(service, alpha):
+            assert entry["parse_error"] is True
+            r = await service.http.get(f"/projects/{alpha.id}/email/messages/{entry['id']}")
+            assert "digest budget" in r.json()["parse_error"]
+            raw = await service.http.get(f"/projects/{alpha.id}/email/messages/{entry['id']}/raw")
+            assert raw.status_code == 200 and len(raw.content) > 2_000_000
+        assert (await service.http.get("/healthz")).status_code == 200

@@ -1,0 +1,228 @@
+"""`agentid serve` as a real process under load: SIGTERM drains and exits 0, SIGKILL loses
+nothing that was acknowledged. Every message that got a 250 is in the inbox after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiosmtplib
+import httpx
+import pytest
+
+from tests.conftest import ADMIN, PG_URL, pg_schema
+from tests.service import HOST, queued_ids, simple_message
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+AGENTID = Path(sys.executable).parent / "agentid"
+CLIENTS = 8
+ACKED_BEFORE_SIGNAL = 40
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Process:
+    proc: subprocess.Popen[bytes]
+    url: str
+    smtp_port: int
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+async def serve(data_dir: Path, schema: str | None, log: Path) -> Process:
+    http_port, smtp_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "AGENTID_ADMIN_TOKEN": ADMIN,
+        "AGENTID_SECRET_KEY": "test-secret-key",
+        "AGENTID_LOG_LEVEL": "WARNING",
+        "AGENTID_SHUTDOWN_GRACE_SECONDS": "2",
+    }
+    if schema is not None:
+        env.update(AGENTID_DATABASE_URL=PG_URL, AGENTID_DATABASE_SCHEMA=schema)
+    command = [str(AGENTID), "serve", "--data-dir", str(data_dir), "--host", HOST]
+    command += ["--http-port", str(http_port), "--smtp-port", str(smtp_port)]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    process = Process(proc, f"http://{HOST}:{http_port}", smtp_port, log)
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient() as http:
+        while True:
+            assert proc.poll() is None, f"agentid serve exited early:\n{process.output()}"
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{process.url}/healthz", timeout=2)).status_code == 200:
+                    return process
+            assert time.monotonic() < deadline, f"agentid serve not healthy:\n{process.output()}"
+            await asyncio.sleep(0.1)
+
+
+def end_group(process: Process) -> None:
+    """Whatever the server left behind (parse worker processes) goes with it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.proc.wait(5)
+
+
+@dataclass
+class Load:
+    """Clients sending as fast as they can until the server goes away."""
+
+    port: int
+    rcpt: str
+    acked: set[str] = field(default_factory=set)
+    bad: list[str] = field(default_factory=list)
+    enough: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def client(self, n: int) -> None:
+        sent = 0
+        while True:
+            try:
+                async with aiosmtplib.SMTP(
+                    hostname=HOST, port=self.port, start_tls=False, timeout=15
+                ) as smtp:
+                    for _ in range(3):
+                        sent += 1
+                        raw = simple_message(self.rcpt, f"c{n}-{sent}", "x" * 70 + "\r\n" * 30)
+                        errors, reply = await smtp.sendmail("load@example.org", [self.rcpt], raw)
+                        if errors:
+                            self.bad.append(f"recipient refused: {errors}")
+                            return
+                        self.acked.update(queued_ids(reply))
+                        if len(self.acked) >= ACKED_BEFORE_SIGNAL:
+                            self.enough.set()
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                codes = {r.code for r in exc.recipients}
+                if codes != {421}:
+                    self.bad.append(f"recipients refused: {exc.recipients}")
+                return
+            except aiosmtplib.SMTPResponseException as exc:
+                if exc.code != 421:
+                    self.bad.append(f"{exc.code} {exc.message}")
+                return
+            except (aiosmtplib.SMTPException, OSError):
+                return  # connection refused, reset or closed: the sender retries later
+
+
+async def all_ids(http: httpx.AsyncClient, project: str) -> set[str]:
+    ids: set[str] = set()
+    params: dict[str, str | int] = {"limit": 500}
+    while True:
+        r = await http.get(f"/projects/{project}/email/inbox", params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        ids.update(m["id"] for m in body["messages"])
+        if not body["next"]:
+            return ids
+        params["before"] = body["next"]
+
+
+@contextlib.asynccontextmanager
+async def store(backend: str) -> AsyncIterator[str | None]:
+    if backend == "postgresql":
+        async with pg_schema() as schema:
+            yield schema
+    else:
+        yield None
+
+
+@pytest.mark.parametrize("how", ["sigterm", "sigkill"])
+async def test_acknowledged_mail_survives(tmp_path: Path, backend: str, how: str) -> None:
+    data, log = tmp_path / "data", tmp_path / "serve.log"
+    async with store(backend) as schema:
+        first = await serve(data, schema, log)
+        try:
+            async with httpx.AsyncClient(
+                base_url=first.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+            ) as http:
+                r = await http.post("/projects", json={"id": "load", "domain": "load.test"})
+                assert r.status_code == 201, r.text
+                r = await http.post("/projects/load/email/provision")
+                assert r.status_code == 200, r.text
+            load = Load(first.smtp_port, "agent@load.test")
+            clients = [asyncio.create_task(load.client(n)) for n in range(CLIENTS)]
+            enough = asyncio.create_task(load.enough.wait())
+            await asyncio.wait([enough, *clients], timeout=30, return_when="FIRST_COMPLETED")
+            assert enough.done(), (len(load.acked), load.bad)
+            if how == "sigterm":
+                first.proc.send_signal(signal.SIGTERM)
+                started = time.monotonic()
+                code = await asyncio.to_thread(first.proc.wait, 15)
+                stopped_in = time.monotonic() - started
+                assert code == 0, first.output()
+                assert stopped_in < 8, stopped_in
+            else:
+                first.proc.send_signal(signal.SIGKILL)
+                await asyncio.to_thread(first.proc.wait, 15)
+            await asyncio.wait_for(asyncio.gather(*clients), 30)
+        finally:
+            end_group(first)
+        assert not load.bad, load.bad
+        assert len(load.acked) >= ACKED_BEFORE_SIGNAL
+
+        second = await serve(data, schema, log)
+        try:
+            async with httpx.AsyncClient(
+                base_url=second.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+            ) as http:
+                deadline = time.monotonic() + 20  # recovery parses what was left unparsed
+                while not load.acked <= (stored := await all_ids(http, "load")):
+                    assert time.monotonic() < deadline, sorted(load.acked - stored)[:10]
+                    await asyncio.sleep(0.2)
+        finally:
+            second.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                second.proc.wait(10)
+            end_group(second)
+
+
+async def test_sigterm_ends_long_polls_and_streams(tmp_path: Path) -> None:
+    """A held long-poll answers (empty) and an event stream ends as soon as SIGTERM
+    arrives, so shutdown never waits out a 300 s wait."""
+    process = await serve(tmp_path / "data", None, tmp_path / "serve.log")
+    try:
+        headers = {"Authorization": f"Bearer {ADMIN}"}
+        async with httpx.AsyncClient(base_url=process.url, headers=headers, timeout=30) as http:
+            assert (await http.post("/projects", json={"id": "p", "domain": "p.test"})).is_success
+            poll = asyncio.create_task(
+                http.get("/projects/p/email/inbox", params={"wait": 300, "to": "x@p.test"})
+            )
+
+            async def stream() -> list[str]:
+                lines = []
+                async with http.stream("GET", "/projects/p/events") as r:
+                    async for line in r.aiter_lines():
+                        lines.append(line)
+                return lines
+
+            events = asyncio.create_task(stream())
+            await asyncio.sleep(1)  # both requests are being held
+            started = time.monotonic()
+            process.proc.send_signal(signal.SIGTERM)
+            r = await asyncio.wait_for(poll, 10)
+            assert r.status_code == 200 and r.json() == {"messages": [], "next": None}
+            assert ": connected" in await asyncio.wait_for(events, 10)
+            assert await asyncio.to_thread(process.proc.wait, 10) == 0, process.output()
+            assert time.monotonic() - started < 8
+    finally:
+        end_group(process)

@@ -1,0 +1,224 @@
+"""Tokens: shown once, stored hashed; 401 without one, 403 on admin routes, 404 across projects."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import httpx
+from sqlalchemy import select, text
+
+from agentid.store.tables import Token
+from tests.conftest import ADMIN, Service
+from tests.service import (
+    app_routes,
+    assert_error,
+    create_project,
+    deliver,
+    hosted,
+    new_alias,
+    new_token,
+)
+
+ADMIN_ONLY = {
+    ("PATCH", "/projects/{project_id}"),
+    ("POST", "/projects/{project_id}/tokens"),
+    ("GET", "/projects/{project_id}/tokens"),
+    ("DELETE", "/projects/{project_id}/tokens/{token_id}"),
+    ("POST", "/projects/{project_id}/email/provision"),
+    ("GET", "/projects/{project_id}/providers"),
+    ("PUT", "/projects/{project_id}/providers/{kind}"),
+    ("DELETE", "/projects/{project_id}/providers/{kind}"),
+}
+BODIES: dict[tuple[str, str], Any] = {
+    ("PATCH", "/projects/{project_id}"): {"catch_all": False},
+    ("POST", "/projects/{project_id}/tokens"): {"scopes": ["read"]},
+    ("POST", "/projects/{project_id}/email/aliases"): {"label": "x"},
+    ("PATCH", "/projects/{project_id}/email/messages/{mid}"): {"unread": False},
+}
+
+
+def api_routes(service: Service) -> list[tuple[str, str]]:
+    """(method, path template) of every API route the app serves."""
+    return [(method, path) for method, path, _ in app_routes(service.running.settings)]
+
+
+async def test_token_is_shown_once_and_stored_hashed(service: Service) -> None:
+    await create_project(service, "acme", "acme.test")
+    r = await service.http.post(
+        "/projects/acme/tokens", json={"scopes": ["read", "write"], "name": "ci"}
+    )
+    assert r.status_code == 201, r.text
+    out = r.json()
+    token = out["token"]
+    assert out["project_id"] == "acme"
+    assert out["scopes"] == ["read", "write"]
+    r = await service.http.post("/projects/acme/tokens", json={})
+    assert r.json()["scopes"] == ["read", "send", "write"]  # every scope unless narrowed
+    assert out["name"] == "ci"
+    secret = token.rsplit("_", 1)[-1]
+    assert len(secret) == 43 and secret.isalnum(), token
+
+    async with service.client(token) as client:
+        for path in ("/projects", "/projects/acme"):
+            r = await client.get(path)
+            assert r.status_code == 200, r.text
+            assert token not in r.text
+
+    async with service.running.runtime.sessions() as session:
+        row = await session.scalar(select(Token).where(Token.id == out["id"]))
+        assert row is not None
+        assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+        for table in ("tokens", "audit_events"):
+            rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
+            dump = repr(rows)
+            assert token not in dump
+            assert secret not in dump
+
+
+async def test_bad_token_requests(service: Service) -> None:
+    await create_project(service, "acme")
+    for body in (
+        {"scopes": []},
+        {"scopes": ["admin"]},
+        {"scopes": "read"},
+        {"scopes": ["read"], "x": 1},
+        {"name": "x" * 101},
+    ):
+        assert_error(await service.http.post("/projects/acme/tokens", json=body), 422)
+
+
+async def test_token_for_missing_project(service: Service) -> None:
+    r = await service.http.post("/projects/ghost/tokens", json={"scopes": ["read"]})
+    assert_error(r, 404, "not_found")
+
+
+BAD_AUTHORIZATION = [
+    None,
+    "",
+    "Bearer",
+    "Bearer\tabc",
+    "Basic dGVzdDp0ZXN0",
+    f"Token {ADMIN}",
+    f"Bearer {ADMIN}x",
+    f"Bearer {ADMIN} {ADMIN}",
+    "Bearer " + "x" * 5000,
+    "Bearer aid_acme_" + "A" * 43,
+    "Bearer ' OR 1=1 --",
+]
+
+
+async def test_unauthorized(service: Service) -> None:
+    await create_project(service, "acme")
+    for header in BAD_AUTHORIZATION:
+        headers = {} if header is None else {"Authorization": header}
+        async with httpx.AsyncClient(base_url=service.running.url, headers=headers) as client:
+            for path in ("/projects", "/projects/acme", "/projects/acme/email/inbox"):
+                assert_error(await client.get(path), 401, "unauthorized")
+            r = await client.post("/projects", json={"id": "x"})
+            assert_error(r, 401, "unauthorized")
+
+
+async def test_every_route_needs_a_token(service: Service) -> None:
+    async with httpx.AsyncClient(base_url=service.running.url) as client:
+        for method, path in api_routes(service):
+            if path == "/healthz":
+                continue
+            url = path.format(
+                project_id="acme",
+                mid="0" * 26,
+                address="a@acme.test",
+                n=0,
+                token_id="0" * 26,
+                kind="relay",
+            )
+            r = await client.request(method, url, json=BODIES.get((method, path)))
+            assert_error(r, 401, "unauthorized")
+
+
+async def test_bearer_scheme_is_case_insensitive(service: Service) -> None:
+    async with httpx.AsyncClient(
+        base_url=service.running.url, headers={"Authorization": f"bearer {ADMIN}"}
+    ) as client:
+        assert (await client.get("/projects")).status_code == 200
+
+
+async def test_admin_routes_refuse_project_tokens(service: Service) -> None:
+    await create_project(service, "acme", "acme.test")
+    token = await new_token(service, "acme")
+    async with service.client(token) as acme:
+        assert_error(await acme.post("/projects", json={"id": "x"}), 403, "forbidden")
+        r = await acme.post("/projects/acme/tokens", json={"scopes": ["read"]})
+        assert_error(r, 403, "forbidden")
+        assert_error(await acme.post("/projects/acme/email/provision"), 403, "forbidden")
+        r = await acme.patch("/projects/acme", json={"retention_days": 1})
+        assert_error(r, 403, "forbidden")
+    r = await service.http.get("/projects/acme")
+    assert r.json()["email_active"] is False
+    assert r.json()["retention_days"] == 30
+    assert_error(await service.http.get("/projects/x"), 404)
+
+
+async def test_other_projects_look_absent_on_every_route(service: Service) -> None:
+    """A token for acme on any of beta's routes gets exactly what a missing project gives."""
+    await hosted(service, "acme", "acme.test")
+    await hosted(service, "beta", "beta.test")
+    alias = await new_alias(service, "beta", label="signup")
+    mid = (await deliver(service, "beta", alias))["id"]
+    acme_token = await new_token(service, "acme")
+    values = {"mid": mid, "address": alias, "n": 0, "token_id": "0" * 26, "kind": "relay"}
+
+    routes = [(m, p) for m, p in api_routes(service) if "{project_id}" in p]
+    assert len(routes) >= 15, routes
+    async with service.client(acme_token) as acme:
+        for method, path in routes:
+            body = BODIES.get((method, path))
+            seen: dict[str, tuple[int, Any]] = {}
+            for project_id in ("beta", "ghost"):
+                url = path.format(project_id=project_id, **values)
+                r = await acme.request(method, url, json=body, timeout=5)
+                expected = 403 if (method, path) in ADMIN_ONLY else 404
+                assert_error(r, expected)
+                seen[project_id] = (r.status_code, r.text.replace(project_id, "<p>"))
+            assert seen["beta"] == seen["ghost"], (method, path, seen)
+
+    # Nothing of beta's was changed, and the admin still sees it all.
+    r = await service.http.get(f"/projects/beta/email/messages/{mid}")
+    assert r.status_code == 200, r.text
+    assert r.json()["unread"] is True
+    r = await service.http.get("/projects/beta/email/aliases")
+    assert [a["enabled"] for a in r.json()["aliases"]] == [True]
+    r = await service.http.get("/projects/beta")
+    assert r.json()["catch_all"] is True
+
+
+async def test_read_only_token(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    alias = await new_alias(service, "acme", label="signup")
+    mid = (await deliver(service, "acme", alias))["id"]
+    token = await new_token(service, "acme", ["read"])
+    async with service.client(token) as reader:
+        assert (await reader.get("/projects/acme/email/inbox")).status_code == 200
+        assert (await reader.get("/projects/acme/email/aliases")).status_code == 200
+        assert (await reader.get(f"/projects/acme/email/messages/{mid}")).status_code == 200
+        assert (await reader.get("/projects/acme/codes")).status_code == 200
+        r = await reader.post("/projects/acme/email/aliases", json={"label": "x"})
+        assert_error(r, 403, "forbidden")
+        r = await reader.get("/projects/acme/codes", params={"consume": "true"})
+        assert_error(r, 403, "forbidden")
+        r = await reader.patch(f"/projects/acme/email/messages/{mid}", json={"unread": False})
+        assert_error(r, 403, "forbidden")
+        assert_error(await reader.delete(f"/projects/acme/email/messages/{mid}"), 403)
+        assert_error(await reader.delete(f"/projects/acme/email/aliases/{alias}"), 403)
+    r = await service.http.get("/projects/acme/email/aliases")
+    assert [a["address"] for a in r.json()["aliases"]] == [alias]
+    assert r.json()["aliases"][0]["enabled"] is True
+
+
+async def test_project_token_works_on_its_project(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    token = await new_token(service, "acme")
+    async with service.client(token) as acme:
+        r = await acme.post("/projects/acme/email/aliases", json={"label": "signup"})
+        assert r.status_code == 201, r.text
+        assert (await acme.get("/projects/acme")).json()["primary_address"] == "agent@acme.test"

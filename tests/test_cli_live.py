@@ -1,0 +1,79 @@
+"""The CLI against a real agentid: the README's session, command by command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ADMIN, Service
+from tests.service import listening, message, send
+
+AGENTID = Path(sys.executable).parent / "agentid"
+
+
+async def cli(service: Service, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTID_")}
+    env.update(AGENTID_URL=service.running.url, AGENTID_TOKEN=ADMIN)
+    done = await asyncio.to_thread(
+        subprocess.run, [str(AGENTID), *args], env=env, capture_output=True, text=True
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def code_mail(to: str) -> bytes:
+    body = "Your Orbitly verification code is 482913. It expires in 10 minutes."
+    return message(to, "Your code", body, "Orbitly <no-reply@orbitly.example>")
+
+
+async def test_readme_session(service: Service, tmp_path: Path) -> None:
+    await cli(service, "project", "create", "acme", "--domain", "acme.test")
+    listed = json.loads((await cli(service, "project", "list", "--json")).stdout)
+    assert [p["id"] for p in listed["projects"]] == ["acme"]
+    provisioned = json.loads((await cli(service, "email", "provision", "acme", "--json")).stdout)
+    assert provisioned["address"] == "agent@acme.test"
+    address = (await cli(service, "alias", "new", "acme", "--label", "signup")).stdout.strip()
+    assert address.startswith("signup-") and address.endswith("@acme.test")
+    assert address in (await cli(service, "alias", "list", "acme")).stdout
+
+    waiting = asyncio.create_task(
+        cli(service, "inbox", "acme", "--to", address, "--wait", "20", "--json")
+    )
+    await listening(service, "acme", timeout=20)  # the command has started and is waiting
+    await send(service, address, code_mail(address), "no-reply@orbitly.example")
+    (entry,) = json.loads((await waiting).stdout)["messages"]
+    assert entry["to"] == [address]
+
+    shown = json.loads((await cli(service, "show", "acme", entry["id"], "--json")).stdout)
+    assert [c["value"] for c in shown["codes"]] == ["482913"]
+    raw = (await cli(service, "show", "acme", entry["id"], "--raw")).stdout
+    assert "verification code is 482913" in raw
+    eml = tmp_path / "mail.eml"
+    eml.write_text(raw)
+    (line,) = (await cli(service, "extract", str(eml))).stdout.splitlines()
+    assert json.loads(line)["codes"][0]["value"] == "482913"
+
+    # stdout is a pipe here, so `agentid code` prints just the value, and uses it up.
+    assert (await cli(service, "code", "acme", "--wait", "5")).stdout == "482913\n"
+    again = await cli(service, "code", "acme", "--wait", "1", check=False)
+    assert again.returncode == 1
+    assert again.stdout == "" and again.stderr.startswith("error: ")
+
+    token = (await cli(service, "token", "create", "acme", "--scope", "read")).stdout.strip()
+    async with service.client(token) as reader:
+        r = await reader.get("/projects/acme/email/inbox")
+        assert r.status_code == 200 and r.json()["messages"][0]["id"] == entry["id"]
+        assert (await reader.post("/projects/acme/email/aliases", json={})).status_code == 403
+        listed = json.loads((await cli(service, "token", "list", "acme", "--json")).stdout)
+        (info,) = listed["tokens"]
+        assert info["scopes"] == ["read"] and token not in json.dumps(listed)
+        assert info["id"] in (await cli(service, "token", "list", "acme")).stdout
+        await cli(service, "token", "revoke", "acme", info["id"])
+        assert (await reader.get("/projects/acme/email/inbox")).status_code == 401
+        gone = await cli(service, "token", "revoke", "acme", info["id"], check=False)
+        assert gone.returncode == 1 and gone.stderr.startswith("error: ")

@@ -1,0 +1,43 @@
+"""Secrets the service makes for itself on a first start: the service key and the operator
+token, each in a file of the data dir only the service user can read, unless given."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from agentid.config import Settings, load_admin_token, load_secret_key
+
+
+def test_secret_key_file(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", secret_key=None, admin_token=None)
+    key = load_secret_key(settings)
+    path = tmp_path / "data" / "secret-key"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert path.read_text().strip() == key
+    assert len(key) >= 32
+    assert load_secret_key(settings) == key
+    assert load_secret_key(Settings(data_dir=tmp_path / "data", secret_key=None)) == key
+
+
+def test_secret_key_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTID_SECRET_KEY", "from-the-environment")
+    settings = Settings(data_dir=tmp_path / "data")
+    assert load_secret_key(settings) == "from-the-environment"
+    assert not (tmp_path / "data" / "secret-key").exists()
+
+
+def test_admin_token_file(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", admin_token=None)
+    token, from_file = load_admin_token(settings)
+    assert from_file is True
+    path = tmp_path / "data" / "admin-token"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert path.read_text().strip() == token
+    assert load_admin_token(settings) == (token, True)
+    given = Settings(data_dir=tmp_path / "other", admin_token="given-token")
+    assert load_admin_token(given) == ("given-token", False)
+    assert not (tmp_path / "other" / "admin-token").exists()
