@@ -189,3 +189,32 @@ def test_migrations_make_exactly_the_tables_the_code_declares(engine: Engine) ->
             conn, opts={"include_schemas": False, "compare_type": False}
         )
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_0002_attachments_table_next_to_stored_messages(engine: Engine) -> None:
+    now = datetime.now(UTC)
+    mid = "01HZZZZZZZZZZZZZZZZZZZZZZZ"
+    with engine.begin() as conn:
+        upgrade(conn, "0001")
+        add_projects(conn, now, {"acme": "acme.test"})
+        messages = Table("messages", MetaData(), autoload_with=conn)
+        conn.execute(
+            messages.insert(),
+            [{"id": mid, "project_id": "acme", "direction": "inbound", "received_at": now,
+              "mail_from": "s@shop.example", "rcpt_to": ["agent@acme.test"], "size": 10,
+              "status": "parsed", "has_attachments": True, "unread": True,
+              "attachments": [{"filename": "a.pdf", "content_type": "application/pdf"}]}],
+        )  # fmt: skip
+    with engine.begin() as conn:
+        upgrade(conn, "0002")
+        attachments = Table("message_attachments", MetaData(), autoload_with=conn)
+        conn.execute(
+            attachments.insert(),
+            [{"message_id": mid, "idx": 0, "filename": "a.pdf", "content_type": "application/pdf",
+              "content_id": None, "size": 3, "data": b"%PD"}],
+        )  # fmt: skip
+        kept = conn.execute(select(messages.c.id, messages.c.attachments)).one()
+        assert tuple(kept) == (mid, [{"filename": "a.pdf", "content_type": "application/pdf"}])
+    with engine.begin() as conn:  # the attachment goes with its message
+        conn.execute(delete(messages).where(messages.c.id == mid))
+        assert conn.execute(select(attachments.c.idx)).all() == []

@@ -180,6 +180,21 @@ class Doorway(asyncio.Protocol):
         session.connection_made(transport)
 
 
+def _guarded(
+    command: str, check: str, usage: str | None, extended: str | None = None
+) -> Any:  # a handler aiosmtpd finds by name
+    """aiosmtpd's own handler of ``command``, run only when the session's ``check``
+    (``_junk_allowed`` or ``_moving_on``) lets it; ``usage`` is its HELP line."""
+    own = getattr(SMTP, f"smtp_{command}")
+
+    async def handler(self: Any, arg: Any) -> None:
+        if getattr(self, check)():
+            await own(self, arg)
+
+    handler.__name__ = handler.__qualname__ = f"smtp_{command}"
+    return handler if usage is None else syntax(usage, extended=extended)(handler)
+
+
 class Listener(SMTP):
     """One SMTP session. The ``smtp_*`` verbs below wrap aiosmtpd's own (its documented way
     to extend a command) only to keep the limits; ``push`` and the connection callbacks
@@ -239,51 +254,17 @@ class Listener(SMTP):
                 return
         await super().push(status)
 
-    # Commands that move no mail: counted, and they never restart the clock.
-    @syntax("HELO hostname")
-    async def smtp_HELO(self, hostname: str) -> None:
-        if self._junk_allowed():
-            await super().smtp_HELO(hostname)
-
-    @syntax("EHLO hostname")
-    async def smtp_EHLO(self, hostname: str) -> None:
-        if self._junk_allowed():
-            await super().smtp_EHLO(hostname)
-
-    @syntax("NOOP [ignored]")
-    async def smtp_NOOP(self, arg: str) -> None:
-        if self._junk_allowed():
-            await super().smtp_NOOP(arg)
-
-    @syntax("RSET")
-    async def smtp_RSET(self, arg: str) -> None:
-        if self._junk_allowed():
-            await super().smtp_RSET(arg)
-
-    @syntax("VRFY <address>")
-    async def smtp_VRFY(self, arg: str) -> None:
-        if self._junk_allowed():
-            await super().smtp_VRFY(arg)
-
-    @syntax("HELP [command]")
-    async def smtp_HELP(self, arg: str) -> None:
-        if self._junk_allowed():
-            await super().smtp_HELP(arg)
-
-    async def smtp_EXPN(self, arg: str) -> None:
-        if self._junk_allowed():
-            await super().smtp_EXPN(arg)
-
-    # Commands that move a transaction on restart the clock.
-    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
-    async def smtp_MAIL(self, arg: str | None) -> None:
-        if self._moving_on():
-            await super().smtp_MAIL(arg)
-
-    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
-    async def smtp_RCPT(self, arg: str | None) -> None:
-        if self._moving_on():
-            await super().smtp_RCPT(arg)
+    # Commands that move no mail are counted and never restart the clock; commands that
+    # move a transaction on restart it. Each is aiosmtpd's own, behind that check.
+    smtp_HELO = _guarded("HELO", "_junk_allowed", "HELO hostname")
+    smtp_EHLO = _guarded("EHLO", "_junk_allowed", "EHLO hostname")
+    smtp_NOOP = _guarded("NOOP", "_junk_allowed", "NOOP [ignored]")
+    smtp_RSET = _guarded("RSET", "_junk_allowed", "RSET")
+    smtp_VRFY = _guarded("VRFY", "_junk_allowed", "VRFY <address>")
+    smtp_HELP = _guarded("HELP", "_junk_allowed", "HELP [command]")
+    smtp_EXPN = _guarded("EXPN", "_junk_allowed", None)
+    smtp_MAIL = _guarded("MAIL", "_moving_on", "MAIL FROM: <address>", " [SP <mail-parameters>]")
+    smtp_RCPT = _guarded("RCPT", "_moving_on", "RCPT TO: <address>", " [SP <mail-parameters>]")
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
