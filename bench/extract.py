@@ -1,8 +1,9 @@
 """Throughput of the verification code / link extractor over the labelled corpus (one core).
 
 Prints exactly one JSON line. ``emails_per_s`` is the extractor proper (decoded parts in,
-codes and links out); ``eml_emails_per_s`` is end to end from raw bytes, dominated by the
-stdlib MIME parser with ``email.policy.default``. Both use process CPU time.
+codes and links out; target 3,000/s); ``eml_emails_per_s`` is end to end from raw bytes
+(``extract_eml``: agentid's MIME reader, then the extractor; target 1,000/s). Both use
+process CPU time.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from email.message import Message  # noqa: E402
 from agentid.extract import extract_email, extract_eml  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "verification"
-TARGET = 1000
+TARGET = 3000  # the extractor proper, emails/s (issue 9)
+TARGET_EML = 1000  # end to end from raw bytes
 MIN_SECONDS = 2.0
 
 
@@ -78,17 +80,20 @@ def main() -> None:
     # the extractor proper: decoded subject/text/html parts in, codes and links out
     parts: list[object] = [_parts(raw) for raw in emails]
     count, elapsed = _loop(lambda p: extract_email(**p), parts)
-    # end to end, including MIME parsing with email.policy.default (stdlib, slow)
+    # end to end from raw bytes, MIME reading included
     eml_count, eml_elapsed = _loop(extract_eml, list(emails))
+    rate, eml_rate = count / elapsed, eml_count / eml_elapsed
     print(
         json.dumps(
             {
                 "bench": "extract",
                 "emails": count,
                 "seconds": round(elapsed, 3),
-                "emails_per_s": round(count / elapsed, 1),
+                "emails_per_s": round(rate, 1),
                 "target_emails_per_s": TARGET,
-                "eml_emails_per_s": round(eml_count / eml_elapsed, 1),
+                "eml_emails_per_s": round(eml_rate, 1),
+                "target_eml_emails_per_s": TARGET_EML,
+                "met": rate >= TARGET and eml_rate >= TARGET_EML,
             }
         )
     )

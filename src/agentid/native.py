@@ -27,6 +27,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the directory holding a
 SUFFIXES = tuple(importlib.machinery.EXTENSION_SUFFIXES)
 GROUP = "agentid.native_group"  # mypyc's shared library: agentid/native_group__mypyc.*.so
 MODULES = (
+    "agentid.extract.accents",
     "agentid.extract.alternations",
     "agentid.extract.code_text",
     "agentid.extract.codes",
@@ -35,12 +36,18 @@ MODULES = (
     "agentid.extract.html_text",
     "agentid.extract.keywords",
     "agentid.extract.labels",
+    "agentid.extract.layout",
+    "agentid.extract.link_words",
     "agentid.extract.links",
+    "agentid.extract.masked",
     "agentid.extract.mime",
     "agentid.extract.models",
     "agentid.extract.nesting",
+    "agentid.extract.notices",
+    "agentid.extract.sentence",
     "agentid.extract.sms",
     "agentid.extract.textnorm",
+    "agentid.extract.validity",
     "agentid.email.inbound.parse",
     "agentid.ids",
     "agentid.mime",

@@ -8,13 +8,14 @@ hostile input, which does not matter for the short inputs here); hypothesis comp
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentid.extract import html_text, keywords
+from agentid.extract import html_text, keywords, links
 from agentid.extract.alternations import any_of, split_top
-from agentid.extract.codes import _ALNUM_RE, _alnum_tokens
+from agentid.extract.codes import _ALNUM_RE, _NUM_RUN_RE, _alnum_tokens, run_starts
 from agentid.extract.labels import START_RE, scan
 from agentid.extract.textnorm import EMAIL_RE, URL_RE, find_urls, mask_urls_and_emails, trim_url
 
@@ -76,7 +77,8 @@ token_text = st.text(alphabet="aZk09-_ .é\n", max_size=60)
 @settings(max_examples=400, deadline=None)
 @given(token_text)
 def test_alnum_tokens_are_the_regex_matches(t: str) -> None:
-    assert [m.span() for m in _alnum_tokens(t)] == [m.span() for m in _ALNUM_RE.finditer(t)]
+    runs = [p for m in _NUM_RUN_RE.finditer(t) for p in run_starts(m.group(), m.start())]
+    assert [m.span() for m in _alnum_tokens(t, runs)] == [m.span() for m in _ALNUM_RE.finditer(t)]
 
 
 # -- URLs and e-mail addresses: the regexes over the whole text
@@ -121,6 +123,21 @@ _ALTERNATIVES = [
 def test_any_of_matches_the_same_texts(alternatives: list[str], text: str) -> None:
     pattern = "|".join(alternatives)
     assert bool(any_of(pattern).search(text)) == bool(re.compile(pattern).search(text))
+
+
+# -- meeting invitations: the words looked for before the regex
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(split_top(keywords.MEETING_PATTERN)).flatmap(
+        lambda alt: st.from_regex(alt, fullmatch=True)
+    ),
+    st.text(alphabet="abc 1é", max_size=8),
+)
+def test_meeting_words_are_the_regex_ones(phrase: str, around: str) -> None:
+    for low in (phrase, around + phrase + around, around):
+        assert keywords.is_meeting(low) == bool(keywords.MEETING_RE.search(low)), low
 
 
 # -- hidden styles: the patterns before possessive quantifiers and pre-checks
@@ -175,3 +192,32 @@ style = st.tuples(
 @given(style)
 def test_hidden_styles_are_the_reference_ones(value: str) -> None:
     assert html_text._hides(value) == _hides_reference(value)
+
+
+# -- links: URLs split as urllib does
+
+_URL_PARTS = [
+    "ex.com", "a.b", "/", "?", "#", "&", "=", "%2F", "%", "+", "@", ":", "8080", "x", "é",
+    "[", "]", " ", "\t", "user:pw@", "q=1", "&&", "==", "::1",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["http://", "https://", "HTTPS://"]),
+    st.lists(st.sampled_from(_URL_PARTS), max_size=12).map("".join),
+)
+def test_urls_split_as_urllib_does(scheme: str, rest: str) -> None:
+    url = scheme + rest
+    try:
+        parts = urlsplit(url)
+        expected: tuple[str, str, str] | None = (
+            (parts.hostname or "").lower(),
+            parts.path,
+            parts.query,
+        )
+    except ValueError:
+        expected = None
+    assert links._split(url) == expected
+    if expected is not None:
+        assert links._query(expected[2]) == parse_qsl(expected[2])

@@ -66,6 +66,19 @@ def top(ex: Extraction) -> str | None:
         ("Su código de acceso es: 4G7K9P", "4G7K9P"),
         ("Someone is trying to reset your password. If it's you, enter 83 42 17.", "834217"),
         ("Kestrel: Use 7731 to approve your $49.99 payment. Code expires at 14:30.", "7731"),
+        # keywords without their diacritics, as SMS gateways send them (issue 9)
+        ("Twoje haslo jednorazowe: 5521 0937", "55210937"),
+        ("Twój kod weryfikacyjny: 390214", "390214"),
+        ("tek kullanimlik sifreniz 582071", "582071"),
+        ("Dogrulama kodunuz 771204'tur.", "771204"),
+        ("ma xac minh cua ban la 3307", "3307"),
+        ("Ma xac thuc OTP: 918273", "918273"),
+        ("Ihr Bestaetigungscode: 604113", "604113"),
+        ("Ihr Bestatigungscode lautet 604113", "604113"),
+        ("Su codigo de verificacion es 228140", "228140"),
+        ("Seu codigo de confirmacao: 661093", "661093"),
+        ("Votre code de securite : 408812", "408812"),
+        ("Il tuo codice di verifica e' 7713", "7713"),
     ],
 )
 def test_code_formats(body: str, value: str) -> None:

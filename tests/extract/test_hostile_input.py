@@ -129,6 +129,35 @@ CASES: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
         lambda n: _fill("a.", n, "Your code 123456\n@", ""),
     ),
     "sms: wall of numbers": (lambda s: extract_sms(s), lambda n: _fill("1234 ", n)),
+    # issue 9: validity, masked numbers, bank sentences, lists, second-factor notices
+    "sms: validity words and durations": (
+        lambda s: extract_sms(s),
+        lambda n: _fill("valid 10 min ", n, "Your code is 123456. "),
+    ),
+    "text: masked digits": (
+        lambda s: extract_email(text=s),
+        lambda n: _fill("*1", n, "verification code 123456 "),
+    ),
+    "text: masked groups": (
+        lambda s: extract_email(text=s),
+        lambda n: _fill("**** ", n, "code 123456 DE12 "),
+    ),
+    "sms: amounts between a label and a code": (
+        lambda s: extract_sms(s),
+        lambda n: _fill("EUR 1,00 S.A. ", n, "code ", " 123456"),
+    ),
+    "text: a list of codes": (
+        lambda s: extract_email(text=s),
+        lambda n: _indexed("{i:08d}\n", n),
+    ),
+    "sms: second-factor words": (
+        lambda s: extract_sms(s),
+        lambda n: _fill("two-factor ", n, "use code 123456 "),
+    ),
+    "html: numbers the text part lacks": (
+        lambda s: extract_email(text="code", html=s),
+        lambda n: _indexed("<p>{i}</p>", n),
+    ),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from agentid.extract import Extraction, extract_email, extract_eml, extract_sms
@@ -124,6 +124,8 @@ number = st.one_of(
 @given(st.lists(st.one_of(words, number), min_size=1, max_size=40))
 def test_numbers_without_keywords_yield_nothing(tokens: list[str]) -> None:
     body = " ".join(tokens)
+    digits = body.replace(" ", "")
+    assume(not (digits.isdigit() and len(digits) <= 8))  # a message that is only a code
     assert extract_sms(body).codes == (), body
     assert extract_email(subject="Hello", text=body, html=f"<p>{body}</p>").codes == ()
 

@@ -13,6 +13,19 @@ _SPECIAL = frozenset(".^$*+?{}[]\\|()")
 _QUANTIFIERS = frozenset("?*+{")
 
 
+def class_end(p: str, i: int) -> int:
+    """Index of the "]" closing the character class opened at ``p[i]`` (a "]" first, or
+    after "^", is a member); ``len(p)`` when nothing closes it."""
+    j = i + 1
+    if p[j : j + 1] == "^":
+        j += 1
+    if p[j : j + 1] == "]":
+        j += 1
+    while j < len(p) and p[j] != "]":
+        j += 2 if p[j] == "\\" else 1
+    return j
+
+
 def split_top(p: str) -> list[str]:
     """Split ``p`` on '|' outside groups and character classes."""
     parts: list[str] = []

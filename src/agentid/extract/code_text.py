@@ -15,20 +15,20 @@ from dataclasses import dataclass
 
 from . import keywords as kw
 from .labels import scan
+from .masked import masked_spans, overlaps
+from .sentence import BREAK, BREAK_RE
 from .textnorm import lower, mask_urls_and_emails, normalize
 
 MAX_TEXT_CHARS = 200_000
 TIER_BASE = {"otp": 5.0, "code": 4.2, "pw": 3.6}  # labels that name a code, and their weight
-_BREAK = r"[.!?。！？](?:\s|$)|\n[ \t]*\n"
-BREAK_RE = re.compile(_BREAK)  # a sentence break
-_BREAK_AT_RE = re.compile(rf"(?={_BREAK})")  # every position where a sentence break starts
+_BREAK_AT_RE = re.compile(rf"(?={BREAK})")  # every position where a sentence break starts
 _PROMO_AT_RE = re.compile(rf"(?=({kw.PROMO_RE.pattern}))")
 _STRIP_DECOR = " \t[]()【】「」『』<>:：\"'■□●•*·-–—|>»«"  # decoration around a lone value
 _NOT_DECOR_RE = re.compile("[^" + re.escape(_STRIP_DECOR) + "]")
 _LONG = 2000  # spans longer than this are looked up in per-text indexes instead of scanned
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Label:
     start: int
     end: int
@@ -51,6 +51,18 @@ class CodeText:
         self.next_code: list[int] = []
         self._breaks: list[int] | None = None
         self._promos: tuple[list[int], list[int]] | None = None
+        self._masked: list[tuple[int, int]] | None = None
+        self._masked_starts: list[int] = []
+
+    def is_masked(self, s: int, e: int) -> bool:
+        """Is [s, e) part of a masked number (``****1234``)?"""
+        if self._masked is None:
+            t = self.t
+            # (most texts: no mask character at all)
+            hinted = "*" in t or "•" in t or "●" in t or "∗" in t or "xx" in t or "XX" in t
+            self._masked = masked_spans(t) if hinted else []
+            self._masked_starts = [start for start, _ in self._masked]
+        return bool(self._masked) and overlaps(self._masked, self._masked_starts, s, e)
 
     def scan_labels(self, spans: list[tuple[int, int]]) -> None:
         """Find labels inside the union of ``spans`` (the only places they matter)."""
@@ -136,10 +148,10 @@ class CodeText:
         """End of the sentence holding position ``e`` (just after its ".", "!"...),
         at most ``stop`` (the end of the line)."""
         if stop - e <= _LONG:
-            m = BREAK_RE.search(self.low, e, stop)
+            m = BREAK_RE.search(self.t, e, stop)
             return m.start() + 1 if m else stop
         if self._breaks is None:
-            self._breaks = [m.start() for m in _BREAK_AT_RE.finditer(self.low)]
+            self._breaks = [m.start() for m in _BREAK_AT_RE.finditer(self.t)]
         i = bisect_left(self._breaks, e)
         if i < len(self._breaks) and self._breaks[i] < stop:
             return self._breaks[i] + 1

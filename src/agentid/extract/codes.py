@@ -13,11 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import keywords as kw
-from .code_text import BREAK_RE, MAX_TEXT_CHARS, TIER_BASE, CodeText
+from .code_text import MAX_TEXT_CHARS, TIER_BASE, CodeText
 from .labels import scan
+from .layout import MIN_LIST, list_items, whole
+from .sentence import BREAK_RE, prose_length
 from .textnorm import lower, normalize
 
 MAX_CANDIDATES = 200
+_MAX_GAP = 240  # characters from a label to its code on one line, at most...
+_MAX_PROSE = 120  # ... of which ordinary words (not amounts, names, masked digits)
+_WHOLE = 4.0  # the association of a code that is all the text holds
 
 _DIGIT_RE = re.compile(r"\d")
 # (starting with a plain character class lets re skip quickly to the next digit)
@@ -27,7 +32,6 @@ _ALNUM_RE = re.compile(
     r"(?<![A-Za-z0-9\-_])(?=[A-Za-z\-]*+[0-9])(?=[0-9\-]*+[A-Za-z])[A-Za-z0-9]{1,8}"
     r"(?:-[A-Za-z0-9]{1,8}){0,2}(?![A-Za-z0-9_])"
 )
-_DIGITS_RE = re.compile("[0-9][0-9]*+")
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _PREFIX_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,3})-$")
 _SEP_RE = re.compile(r"[ \-]")
@@ -51,7 +55,7 @@ class Candidate:
     pos: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Spot:
     """A raw candidate: [s, e) in the text, its line [ls, le), alone on it or not."""
 
@@ -147,11 +151,14 @@ def _association(tx: CodeText, spot: _Spot, gate: Callable[[], bool]) -> float:
         if j >= 0 and labels[j].start >= ls:
             lab = labels[j]
             gap = s - lab.end
-            if gap <= 120 and not BREAK_RE.search(t, lab.end, s):
-                sc = TIER_BASE[lab.tier] - gap / 30.0
-                if gap <= 14 and _COPULA_RE.fullmatch(t, lab.end, s):
-                    sc += 1.0
-                score = max(score, sc, 2.0)
+            if gap <= _MAX_GAP and not BREAK_RE.search(t, lab.end, s):
+                # amounts, merchants, masked numbers, dates in between: not far
+                prose = gap if gap <= 14 else prose_length(t, lab.end, s)
+                if prose <= _MAX_PROSE:
+                    sc = TIER_BASE[lab.tier] - prose / 30.0
+                    if gap <= 14 and _COPULA_RE.fullmatch(t, lab.end, s):
+                        sc += 1.0
+                    score = max(score, sc, 2.0)
     i = bisect_left(tx.starts, e)
     if i < len(labels):
         j = tx.next_code[i]  # the first code label after it, on the same line
@@ -205,7 +212,7 @@ def _is_promo(tx: CodeText, s: int, e: int) -> bool:
     low = tx.low
     lo = max(
         low.rfind("\n", 0, s),
-        max((m.end() for m in BREAK_RE.finditer(low, max(0, s - 200), s)), default=0),
+        max((m.end() for m in BREAK_RE.finditer(tx.t, max(0, s - 200), s)), default=0),
     )
     stop = low.find("\n", e)
     end = tx.sentence_end(e, len(low) if stop < 0 else stop)
@@ -247,20 +254,30 @@ def _form_checks(t: str, low: str, s: int, e: int, digits: str) -> float | None:
     return penalty
 
 
-def _alnum_tokens(t: str) -> list[re.Match[str]]:
+def run_starts(run: str, s: int) -> list[int]:
+    """Where the runs of digits of a ``_NUM_RUN_RE`` match ``run`` at ``s`` start, but for
+    those after a dash (the token holding them starts before)."""
+    if " " not in run:
+        return [s]
+    return [s] + [s + i + 1 for i, c in enumerate(run) if c == " "]
+
+
+def _alnum_tokens(t: str, runs: list[int]) -> list[re.Match[str]]:
     """What ``_ALNUM_RE.finditer(t)`` finds, tried only at the start of each run of
     ``[A-Za-z0-9_-]`` that holds a digit (every match does; the regex alone tries every
-    position of every word). Each run is walked once, from its first digits."""
+    position of every word). Each run is walked once, from its first digits.
+
+    ``runs``: where the runs of digits of ``t`` start (those after a dash may be left
+    out: the token holding them starts before)."""
     out: list[re.Match[str]] = []
     n = len(t)
     token_end = -1
-    for digits in _DIGITS_RE.finditer(t):
-        start = digits.start()
+    for start in runs:
         if start < token_end:
             continue  # the same run as the digits before
         while start > 0 and t[start - 1] in _TOKEN_CHARS:
             start -= 1
-        end = digits.end()
+        end = start
         while end < n and t[end] in _TOKEN_CHARS:
             end += 1
         token_end = end
@@ -271,23 +288,33 @@ def _alnum_tokens(t: str) -> list[re.Match[str]]:
 
 
 def find_candidates(
-    text: str, source: str, *, meeting: Callable[[], bool], gate: Callable[[], bool]
+    text: str,
+    source: str,
+    *,
+    meeting: Callable[[], bool],
+    gate: Callable[[], bool],
+    numbers: list[int] | None = None,
 ) -> list[Candidate]:
     """Scored code candidates in ``text`` (already cleaned of invisible characters).
 
     ``meeting`` says (lazily) whether the message is a meeting invitation.
     ``gate`` says (lazily) whether the whole message is about verification at all; it is
     only consulted for candidates whose sole evidence is a verb such as "enter".
+    ``numbers``, when given, gets where the short runs of digits start ("10 minutes").
     """
     if not _DIGIT_RE.search(text, 0, MAX_TEXT_CHARS):
         return []  # (normalize() makes ASCII digits only of other digits)
     tx = CodeText(text, meeting)
     t = tx.t
     raw: list[tuple[int, int, str, float, bool]] = []
+    runs: list[int] = []  # where each run of digits starts
     for m in _NUM_RUN_RE.finditer(t):
-        s, e = m.start(), m.end()
+        s, e = m.span()
         run = m.group(0)
+        runs.extend(run_starts(run, s))
         if e - s < 4:
+            if numbers is not None:
+                numbers.append(s)
             continue
         if (s > 0 and _is_word_char(t[s - 1]) and not t[s - 1].isdigit()) or (
             e < len(t) and _is_word_char(t[e])
@@ -309,7 +336,7 @@ def find_candidates(
         if penalty is None:
             continue
         raw.append((start, e, value, penalty, True))
-    for m in _alnum_tokens(t):
+    for m in _alnum_tokens(t, runs):
         s, e = m.start(), m.end()
         if (s > 0 and (_is_word_char(t[s - 1]) or t[s - 1] in "-_")) or (
             e < len(t) and (_is_word_char(t[e]) or t[e] in "_")
@@ -329,25 +356,33 @@ def find_candidates(
     if not raw:
         return out
     del raw[MAX_CANDIDATES:]  # a wall of numbers is not a verification message
+    raw.sort()
     spots: list[_Spot] = []
     for s, e, value, pen, numeric in raw:
+        if tx.is_masked(s, e):
+            continue  # "****1234", "XX1234": part of a card or account number
         ls, le = tx.line_bounds(s, e)
         spots.append(_Spot(s, e, value, pen, numeric, ls, le, tx.standalone(s, e, ls, le)))
+    # (a list item is alone on its line, after a marker such as "1." at most)
+    listed = [(sp.s, sp.e, sp.ls, sp.le) for sp in spots if sp.alone or sp.s - sp.ls <= 6]
+    if len(listed) >= MIN_LIST:
+        items = list_items(t, listed)
+        spots = [sp for sp in spots if sp.s not in items]
+    if len(spots) == 1 and spots[0].alone and whole(t, spots[0].s, spots[0].e):
+        _add(out, tx, spots[0], source, _WHOLE)
+        return out
     tx.scan_labels([tx.window(sp.s, sp.e, sp.ls, sp.le, sp.alone) for sp in spots])
     for spot in spots:
-        _add(out, tx, spot, source, gate)
+        _add(out, tx, spot, source, _association(tx, spot, gate))
     return out
 
 
-def _add(
-    out: list[Candidate], tx: CodeText, spot: _Spot, source: str, gate: Callable[[], bool]
-) -> None:
-    assoc = _association(tx, spot, gate)
+def _add(out: list[Candidate], tx: CodeText, spot: _Spot, source: str, assoc: float) -> None:
     if assoc <= 0:
         return
     score = assoc - spot.penalty
     if spot.numeric:
-        score += 0.6 if len(spot.value) == 6 else 0.3
+        score += 0.6 if len(spot.value) in (6, 8) else 0.3
     else:
         score += 0.2
     if _is_promo(tx, spot.s, spot.e):

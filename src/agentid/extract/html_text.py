@@ -55,6 +55,7 @@ _HIDING_PROPERTIES = (
     "opacity",
     "max-width",
 )  # the properties that pattern names; each match starts at "^" or ";" before one
+_ZERO_VALUE_RE = re.compile(r":\s*+0")
 _ZERO_HEIGHT_RE = re.compile(
     r"(?:^|;)\s*+height\s*+:\s*+0++(?:px)?\s*+(?:!\s*+important)?\s*+(?:;|$)"
 )
@@ -66,7 +67,7 @@ _INVISIBLE_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Anchor:
     """An ``<a href>`` in rendered text: ``start``/``end`` are offsets of its text."""
 
@@ -75,7 +76,7 @@ class Anchor:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rendered:
     text: str
     anchors: tuple[Anchor, ...]
@@ -103,6 +104,13 @@ def _hides(style: str, styles: dict[str, bool] | None = None) -> bool:
 def _style_hides(style: str) -> bool:
     if style.isascii():
         low = style.lower()
+        # (most styles of a message differ, and hide nothing: what every hiding declaration
+        # holds is looked for first)
+        zero = ("max-" in low or "font-size" in low or "opacity" in low) and _ZERO_VALUE_RE.search(
+            low
+        )
+        if not ("none" in low or "hidden" in low or "mso-hide" in low or zero):
+            return False
         if _declares_hidden(low):
             return True
     else:
@@ -257,7 +265,8 @@ def _render(html: str, max_depth: int) -> Rendered:
             else:
                 if not s.isascii():
                     s = _INVISIBLE_RE.sub("", s)
-                s = _WS_RE.sub(" ", s)
+                if "  " in s or not s.isprintable():  # (else no run to collapse)
+                    s = _WS_RE.sub(" ", s)
                 if s and s[0] == " " and (last == " " or last == "\n"):
                     s = s[1:]
                 if s:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from .accents import tolerant
 from .alternations import any_of
 
 # Label tiers (the name of the regex group that matched):
@@ -48,15 +49,25 @@ _VOID = [
     r"codice (?:di )?(?:prenotazione|ordine|cliente|prodotto|errore)",
     r"код\w* (?:заказа|бронирования|ошибки|товара)|订单码|取件码|取货码|予約コード|注文コード"
     r"|예약 ?코드|주문 ?코드",
+    # backup and recovery codes to keep, not a code to type now
+    r"backup[- ]?codes?|recovery codes|(?:backup|wiederherstellungs|notfall|sicherungs)-?codes"
+    r"|codes (?:de )?(?:secours|récupération|sauvegarde)|codes? de secours"
+    r"|c[oó]digos (?:de )?(?:respaldo|recuperaci[oó]n|backup|recupera[cç][aã]o)"
+    r"|c[oó]digos? de (?:respaldo|backup)|codici (?:di )?(?:backup|recupero)|codic[ei] di backup"
+    r"|back-?upcodes?|herstelcodes|kod(?:y|ów)? zapasow\w*|kody odzyskiwania"
+    r"|yedek kod\w*|kurtarma kodlar\w*|резервн\w* код\w*|коды восстановления|коди відновлення"
+    r"|备用码|备用验证码|恢复码|备份码|備用碼|復原碼|バックアップコード|リカバリー?コード"
+    r"|백업 ?코드|복구 ?코드|رموز الاسترداد|الرموز الاحتياطية|رموز احتياطية|बैकअप कोड"
+    r"|kode cadangan|kode pemulihan|mã dự phòng|mã khôi phục",
 ]
 
 _OTP = [
     r"(?:verification|verify|confirmation|security|authentication|authenticator|auth|login|log-in"
     r"|log in|sign-in|sign in|signin|sign-up|signup|activation|one[- ]time|2fa|two[- ]factor|mfa"
-    r"|approval|validation|registration|device|recovery|backup|email|sms|text|pairing"
+    r"|approval|validation|registration|device|recovery|email|sms|text|pairing"
     r"|temporary) ?(?:code|pin|passcode|password)s?",
     r"(?:verification|security|authentication|one[- ]time|sms|validation) number",
-    r"\b(?:otp|totp|m?tan|itan|pushtan)\b",
+    r"\b(?:otp|totp|m?tan|itan|(?:push|mobile|sms|chip|photo|app)-?tan)\b",
     r"one[- ]time pass\w*",
     r"(?:bestätigungs|sicherheits|verifizierungs|verifikations|anmelde|zugangs|einmal|aktivierungs"
     r"|freigabe|authentifizierungs|bestaetigungs|prüf|sms)"
@@ -159,36 +170,41 @@ _NEG = [
 
 
 # Tiers in priority order: at one position the first tier that matches wins.
+# (each also matches its words written without diacritics: ``accents.tolerant``)
 LABEL_TIERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("void", tuple(_VOID)),
-    ("otp", tuple(_OTP)),
-    ("pw", tuple(_PW)),
-    ("code", tuple(_CODE)),
-    ("neg", tuple(_NEG)),
+    ("void", tuple(map(tolerant, _VOID))),
+    ("otp", tuple(map(tolerant, _OTP))),
+    ("pw", tuple(map(tolerant, _PW))),
+    ("code", tuple(map(tolerant, _CODE))),
+    ("neg", tuple(map(tolerant, _NEG))),
 )
 
 
 # Verbs that, right before a candidate, say "type this": "enter 83 42 17", "Use 7731".
 CUE_RE = re.compile(
-    r"(?:\b(?:enter|use|type|input|paste|insert|provide|submit|key in)"
-    r"|\b(?:gib|geben sie|verwende|nutze|ingresa|ingrese|introduce|introduzca|usa|utiliza"
-    r"|escribe|digite|saisissez|saisir|entrez|entrer|utilisez|tapez|indiquez|insira|informe"
-    r"|utilize|inserisci|inserire|digita|utilizza|voer|gebruik|typ|wpisz|wprowadź|użyj|podaj"
-    r"|girin|gir|kullanın|введите|используйте|укажите|введіть|використайте|masukkan|gunakan"
-    r"|nhập|sử dụng)"
-    r"|输入|填写|入力|입력|أدخل|ادخل|استخدم|दर्ज)\s*[:：]?\s*$"
+    tolerant(
+        r"(?:\b(?:enter|use|type|input|paste|insert|provide|submit|key in)"
+        r"|\b(?:gib|geben sie|verwende|nutze|ingresa|ingrese|introduce|introduzca|usa|utiliza"
+        r"|escribe|digite|saisissez|saisir|entrez|entrer|utilisez|tapez|indiquez|insira|informe"
+        r"|utilize|inserisci|inserire|digita|utilizza|voer|gebruik|typ|wpisz|wprowadź|użyj|podaj"
+        r"|girin|gir|kullanın|введите|используйте|укажите|введіть|використайте|masukkan|gunakan"
+        r"|nhập|sử dụng)"
+        r"|输入|填写|入力|입력|أدخل|ادخل|استخدم|दर्ज)\s*[:：]?\s*$"
+    )
 )
 
 # Message-level signals of a verification topic (gate for cues without a code label).
 TOPIC_RE = any_of(
-    r"verif|confirm|sign[- ]?in|log[- ]?in|authenticat|2fa|two[- ]factor|reset|approve"
-    r"|bestätig|anmeld|verifica|confirma|acceso|acesso|connexion|connecter|accesso|inlog|logowan"
-    r"|doğrula|подтвер|вход|підтвер|验证|確認|認証|ログイン|인증|로그인|تحقق|تأكيد|सत्यापन"
-    r"|verifikasi|xác"
+    tolerant(
+        r"verif|confirm|sign[- ]?in|log[- ]?in|authenticat|2fa|two[- ]factor|reset|approve"
+        r"|bestätig|anmeld|verifica|confirma|acceso|acesso|connexion|connecter|accesso|inlog|logowan"
+        r"|doğrula|подтвер|вход|підтвер|验证|確認|認証|ログイン|인증|로그인|تحقق|تأكيد|सत्यापन"
+        r"|verifikasi|xác"
+    )
 )
 
 # Meeting invitations: "passcode"/"PIN" there is a dial-in secret, not a verification code.
-MEETING_RE = any_of(
+MEETING_PATTERN = tolerant(
     r"meeting[- ]?id|dial[- ]?in|join (?:the |this |zoom |teams )?meeting|webinar|conference id"
     r"|one[- ]tap mobile|quick dial|besprechungs-?id|einwahl|id de (?:la )?reuni[oó]n"
     r"|id da reuni[aã]o|id de (?:la )?r[ée]union|id riunione|идентификатор конференции"
@@ -196,37 +212,58 @@ MEETING_RE = any_of(
     r"|teams meeting|google meet|meet\.google|conference call|call-in number|videokonferenz"
     r"|réunion teams|reunión de zoom|视频会议|腾讯会议|ビデオ会議|화상 ?회의"
 )
+MEETING_RE = any_of(MEETING_PATTERN)
+
+# A word of every MEETING_RE alternative (``str.find`` them first: much quicker than the
+# regex, which ``re`` tries alternative by alternative at every position)
+MEETING_HINTS = (
+    "meet", "dial", "webinar", "conferen", "tap mobile", "besprechung", "einwahl", "reuni",
+    "union", "riunione", "конференц", "会议", "会議", "ミーティング", "회의", "zoom", "webex",
+    "call-in", "konferenz",
+)  # fmt: skip
+
+
+def is_meeting(low: str) -> bool:
+    """Is the lower-cased message ``low`` a meeting invitation?"""
+    return any(hint in low for hint in MEETING_HINTS) and MEETING_RE.search(low) is not None
+
 
 # Promotions: a "code" in the same sentence as these is a promo code.
 PROMO_RE = any_of(
-    r"\d\s?%|%\s?\d|\b(?:off|discount|coupon|voucher|promo\w*|checkout|sale|offer)\b"
-    r"|rabatt|gutschein|angebot|descuento|cup[oó]n|oferta|rebaja|r[ée]duction|remise|soldes"
-    r"|sconto|offerta|desconto|cupom|promo[cç][aã]o|korting|aanbieding|zniżk|rabat|promocj"
-    r"|indirim|kampanya|скидк|промо|акци|знижк|优惠|折扣|打折|割引|クーポン|セール|할인|쿠폰|특가"
-    r"|خصم|عرض|تخفيض|छूट|ऑफ़र|diskon|potongan|giảm giá|khuyến mãi"
+    tolerant(
+        r"\d\s?%|%\s?\d|\b(?:off|discount|coupon|voucher|promo\w*|checkout|sale|offer)\b"
+        r"|rabatt|gutschein|angebot|descuento|cup[oó]n|oferta|rebaja|r[ée]duction|remise|soldes"
+        r"|sconto|offerta|desconto|cupom|promo[cç][aã]o|korting|aanbieding|zniżk|rabat|promocj"
+        r"|indirim|kampanya|скидк|промо|акци|знижк|优惠|折扣|打折|割引|クーポン|セール|할인|쿠폰|특가"
+        r"|خصم|عرض|تخفيض|छूट|ऑफ़र|diskon|potongan|giảm giá|khuyến mãi"
+    )
 )
 
 # A verification link almost always comes with an expiry or an "ignore if not you" line.
 LINK_GATE_RE = any_of(
-    r"expir|valid|only once|one[- ]time|single[- ]use|didn'?t (?:request|ask|try|sign)"
-    r"|did not (?:request|ask|try)|ignore|gültig|läuft|nicht angefordert|ignorier|caduc|expira"
-    r"|válid|valable|expire|ignorez|scad|valid[oa]|ignora|geldig|verloopt|negeer|ważn|wygaś"
-    r"|zignoruj|geçerli|dikkate almayın|действ|истек|игнорир|проигнорир|дійсн|ігнор|有效|过期"
-    r"|忽略|有効|期限|無視|유효|만료|무시|صالح|صلاحية|تنتهي|تجاهل|मान्य|समाप्त|अनदेखा|berlaku"
-    r"|kedaluwarsa|abaikan|hiệu lực|hết hạn|bỏ qua|vale[mu]? |válido|requested|a request"
-    r"|received your request|solicit|demandé|demande de|angefordert|anfrage|richiesta|richiesto"
-    r"|verzoek|prośb|talep|запрос|запит|请求|申请|リクエスト|요청|अनुरोध|permintaan|yêu cầu"
+    tolerant(
+        r"expir|valid|only once|one[- ]time|single[- ]use|didn'?t (?:request|ask|try|sign)"
+        r"|did not (?:request|ask|try)|ignore|gültig|läuft|nicht angefordert|ignorier|caduc|expira"
+        r"|válid|valable|expire|ignorez|scad|valid[oa]|ignora|geldig|verloopt|negeer|ważn|wygaś"
+        r"|zignoruj|geçerli|dikkate almayın|действ|истек|игнорир|проигнорир|дійсн|ігнор|有效|过期"
+        r"|忽略|有効|期限|無視|유효|만료|무시|صالح|صلاحية|تنتهي|تجاهل|मान्य|समाप्त|अनदेखा|berlaku"
+        r"|kedaluwarsa|abaikan|hiệu lực|hết hạn|bỏ qua|vale[mu]? |válido|requested|a request"
+        r"|received your request|solicit|demandé|demande de|angefordert|anfrage|richiesta|richiesto"
+        r"|verzoek|prośb|talep|запрос|запит|请求|申请|リクエスト|요청|अनुरोध|permintaan|yêu cầu"
+    )
 )
 
 # Month names/abbreviations that mark a nearby 4-digit number as a year.
 MONTH_RE = re.compile(
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|januar|februar|märz|mai|juni"
-    r"|juli|oktober|dezember|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre"
-    r"|octubre|noviembre|diciembre|janvier|février|mars|avril|juin|juillet|août|septembre"
-    r"|octobre|novembre|décembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro"
-    r"|dezembro|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre"
-    r"|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
-    r"[a-zäéû.]*\s*\d{0,2},?\s*$"
+    tolerant(
+        r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|januar|februar|märz|mai|juni"
+        r"|juli|oktober|dezember|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre"
+        r"|octubre|noviembre|diciembre|janvier|février|mars|avril|juin|juillet|août|septembre"
+        r"|octobre|novembre|décembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro"
+        r"|dezembro|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre"
+        r"|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
+        r"[a-zäéû.]*\s*\d{0,2},?\s*$"
+    )
 )
 
 CURRENCY_BEFORE_RE = re.compile(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from .alternations import class_end
 from .alternations import split_top as _split_top
 from .keywords import LABEL_TIERS
 
@@ -25,13 +26,6 @@ START_RE = re.compile(
 )
 
 
-def _class_end(p: str, i: int) -> int:
-    j = i + 1
-    while j < len(p) and p[j] != "]":
-        j += 2 if p[j] == "\\" else 1
-    return j
-
-
 def _group_end(p: str, i: int) -> int:
     depth = 0
     j = i
@@ -41,7 +35,7 @@ def _group_end(p: str, i: int) -> int:
             j += 2
             continue
         if c == "[":
-            j = _class_end(p, j) + 1
+            j = class_end(p, j) + 1
             continue
         if c == "(":
             depth += 1
@@ -91,7 +85,7 @@ def first_chars(p: str) -> set[str] | None:
                 return None
             atom, i = {nxt}, i + 2
         elif c == "[":
-            j = _class_end(p, i)
+            j = class_end(p, i)
             atom, i = _class_chars(p[i + 1 : j]), j + 1
         elif c == "(":
             j = _group_end(p, i)
@@ -161,7 +155,7 @@ def _starts(p: str, k: int) -> set[str]:
             return {""}
         chars, j = {p[1]}, 2
     elif c == "[":
-        j = _class_end(p, 0) + 1
+        j = class_end(p, 0) + 1
         chars = _class_chars(p[1 : j - 1])
         if chars is None:
             return {""}

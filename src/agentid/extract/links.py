@@ -10,89 +10,40 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from .alternations import any_of
+from .accents import fold
 from .html_text import Rendered
+from .link_words import (
+    ANY_KIND_RE,
+    CTX_KIND_RE,
+    GENERIC_RE,
+    KIND_ORDER,
+    NEG_CTX_RE,
+    NEG_HOSTS,
+    NEG_URL_RE,
+    URL_KIND_RE,
+)
 from .models import Link
 from .textnorm import find_urls
 
-KIND_ORDER = ("reset", "login", "verify", "confirm")
 MAX_LINKS = 100  # link occurrences per part: past that, a newsletter, not a verification
 CONTEXT_CHARS = 500  # text before a link (or of an anchor) that can name its action
 
-# (searched for only: compiled with any_of, alternatives grouped by first character)
-_CTX_KIND_RE: dict[str, re.Pattern[str]] = {
-    "reset": any_of(
-        r"reset|forgot|new password|choose a (?:new )?password|(?:set|create|change) (?:a |your )?"
-        r"(?:new )?password|passwor[dt] (?:zurücksetzen|vergessen)|neues passwort|restablecer"
-        r"|nueva contraseña|réinitialis|nouveau mot de passe|redefinir|nova senha|reimposta"
-        r"|nuova password|wachtwoord (?:opnieuw|herstellen|resetten|wijzigen)|nieuw wachtwoord"
-        r"|zresetuj|resetuj|nowe hasło|şifre(?:ni|nizi)? (?:sıfırla|yenile)|сброс|сбросить"
-        r"|восстановить пароль|новый пароль|скинути пароль|новий пароль|重置密码|重设密码|找回密码"
-        r"|パスワード(?:の)?再設定|パスワードリセット|비밀번호 재설정|إعادة تعيين|كلمة مرور جديدة"
-        r"|पासवर्ड रीसेट|atur ulang kata sandi|reset kata sandi|đặt lại mật khẩu|mot de passe"
-    ),
-    "login": any_of(
-        r"sign[- ]?in(?!g)|log[- ]?in(?!g)|magic link|\bmagic\b|anmelden|einloggen"
-        r"|iniciar sesi[oó]n|inicia sesi[oó]n|acceder|\bentrar\b|se connecter|vous connecter"
-        r"|connexion|accedi"
-        r"|\baccesso\b|inloggen|zaloguj|giriş yap|войти|вход\b|увійти|вхід|登录|登入|ログイン"
-        r"|로그인|تسجيل الدخول|لتسجيل الدخول|लॉग इन|\bmasuk\b|đăng nhập"
-    ),
-    "verify": any_of(
-        r"verif|validat|activat|aktivier|activar|activer|attiva|ativar|activeren|aktywuj|doğrula"
-        r"|подтверд|активир|підтверд|验证|驗證|激活|認証|有効化|인증|تحقق|تفعيل|सत्यापि"
-        r"|verifikasi|aktifkan|xác minh|xác thực|kích hoạt"
-    ),
-    "confirm": any_of(
-        r"confirm|bestätig|conferm|bevestig|potwierd|onayla|確認|확인|تأكيد|पुष्टि|konfirmasi"
-        r"|xác nhận"
-    ),
-}
-_URL_KIND_RE: dict[str, re.Pattern[str]] = {
-    "reset": any_of(r"reset|forgot|recover|passwor|mot-de-passe|senha|contrase"),
-    "login": any_of(r"login|log-in|signin|sign-in|sign_in|magic|/auth\b|/sso\b"),
-    "verify": any_of(r"verif|validat|activat"),
-    "confirm": any_of(r"confirm|bestaetig|bestätig"),
-}
-_NEG_CTX_RE = any_of(
-    r"unsubscri|opt[- ]?out|preferences|notification settings|privacy|terms|legal|\bhelp\b"
-    r"|support|\bfaq\b|contact us|\bblog\b|community|facebook|twitter|instagram|linkedin"
-    r"|youtube|tiktok|follow us|impressum|datenschutz|\bagb\b|abmelden|abbestellen|\bbaja\b"
-    r"|cancelar (?:la )?suscripci|d[ée]sinscri|d[ée]sabonner|confidentialit|disiscriv|afmelden"
-    r"|uitschrijven|wypisz|abonelik|отписат|отписк|конфиденциальн|відписат|退订|取消订阅|隐私"
-    r"|帮助|配信停止|プライバシー|ヘルプ|수신 ?거부|개인정보|도움말|إلغاء الاشتراك|الخصوصية"
-    r"|مساعدة|सदस्यता|berhenti berlangganan|hủy đăng ký|\block\b|sperren|bloquear|bloquer"
-    r"|not you|wasn'?t you|wasn'?t me|not me|didn'?t (?:try|request|ask|make)|remove|report"
-    r"|\btrack|sendung verfolgen|acompanh|seguimiento|\border|invoice|download|\bpdf\b"
-    r"|view (?:in|on) (?:your )?browser|web version|app store|google play|\bshop\b|promo"
-    r"|\boffer|ofertas|за покупками"
-)
-_NEG_URL_RE = any_of(
-    r"unsub|optout|opt-out|preference|privacy|/terms|legal|/help|help\.|/support|support\."
-    r"|/faq|/blog|community|social|facebook|twitter|instagram|linkedin|youtube|tiktok|/lock"
-    r"|remove|/report|/track|tracking|tracknum|/orders?\b|invoice|\.pdf|/promo|/events?/"
-    r"|download|apps\.apple|play\.google|/impressum|/datenschutz|/newsletter|/baja"
-)
-# possessive "\s*+": a long run of spaces cannot be split between the two (quadratic)
-_GENERIC_RE = re.compile(
-    r"^(?:click|tap|press|open|follow|visit)?\s*+(?:here|this link|the link|link|the button"
-    r"|button|below|hier|aquí|aqui|ici|qui|здесь|тут|这里|此处|点击这里|こちら|여기|هنا|यहाँ"
-    r"|di sini|tại đây)?\s*+[:.!»>→]*+$"
-)
 _BREAK_RE = re.compile(r"[.!?。！？](?:\s|$)")
 _B64_RE = re.compile(r"^[A-Za-z0-9_\-]{16,}+={0,2}$")
 _LETTERS_RE = re.compile(r"[A-Za-z_\-]+")
 _SKIP_PARAMS = frozenset({"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Occurrence:
     url: str
     primary: str
     paragraph: str
     after: str = ""
+    start: int = 0  # where it is in its part's text
+    html: bool = False  # in the HTML part (else the text part)
 
 
 def _token_strength(s: str) -> float:
@@ -110,7 +61,7 @@ def _token_strength(s: str) -> float:
     return 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Url:
     """What a link's URL says by itself (worked out once per URL)."""
 
@@ -119,20 +70,58 @@ class _Url:
     payload: float  # how much it carries a token
 
 
+def _unquote(s: str) -> str:
+    return unquote(s) if "%" in s else s
+
+
+def _split(url: str) -> tuple[str, str, str] | None:
+    """(lower-cased host, path, query) of an http(s) URL, as ``urlsplit`` and its
+    ``hostname`` give them (None where it raises ValueError). Done here for the URLs of a
+    message (``urlsplit`` is Python, and a message has many); ``urlsplit`` itself for the
+    odd ones (brackets, non-ASCII hosts, control characters)."""
+    scheme_end = url.find("://")
+    rest = url[scheme_end + 3 :]
+    end = len(rest)
+    for c in "/?#":
+        k = rest.find(c)
+        if 0 <= k < end:
+            end = k
+    netloc = rest[:end]
+    if not url.isprintable() or not netloc.isascii() or "[" in netloc or "]" in netloc:
+        try:
+            parts = urlsplit(url)
+            return (parts.hostname or "").lower(), parts.path, parts.query
+        except ValueError:
+            return None
+    tail = rest[end:].partition("#")[0]
+    path, _, query = tail.partition("?")
+    host = netloc.rpartition("@")[2].partition(":")[0]
+    return host.lower(), path, query
+
+
+def _query(query: str) -> list[tuple[str, str]]:
+    """``parse_qsl(query)``: the non-empty ``name=value`` pairs, unquoted."""
+    out: list[tuple[str, str]] = []
+    for pair in query.split("&") if query else ():
+        name, eq, value = pair.partition("=")
+        if eq and value:
+            out.append((_unquote(name.replace("+", " ")), _unquote(value.replace("+", " "))))
+    return out
+
+
 def _url(url: str, excluded: frozenset[str]) -> _Url | None:
     """None when the URL is never offered (excluded, not http(s), no host, help pages...)."""
     if url in excluded or ("://" in url and not url.lower().startswith(("http://", "https://"))):
         return None
-    try:
-        parts = urlsplit(url if "://" in url else "http://" + url)
-        host = (parts.hostname or "").lower()
-    except ValueError:
+    split = _split(url if "://" in url else "http://" + url)
+    if split is None:
         return None
-    if not host or host.startswith(("help.", "support.", "community.")):
+    host, path, query_string = split
+    if not host or host.startswith(NEG_HOSTS):
         return None
-    query = parse_qsl(parts.query, keep_blank_values=False)
+    query = _query(query_string)
     # lower-cased path and query, plus any redirect target (percent- or base64-encoded)
-    chunks = [unquote(parts.path), unquote(parts.query)]
+    chunks = [_unquote(path), _unquote(query_string)]
     for _, value in query:
         if value.startswith(("http://", "https://")):
             continue  # already in the unquoted query
@@ -144,28 +133,27 @@ def _url(url: str, excluded: frozenset[str]) -> _Url | None:
             if raw.startswith((b"http://", b"https://")):
                 chunks.append(raw.decode("utf-8", "replace"))
     targets = " ".join(chunks).lower()
-    if _NEG_URL_RE.search(targets):
+    if NEG_URL_RE.search(targets):
         return None
     payload = 0.0
-    for seg in parts.path.split("/"):
+    for seg in path.split("/"):
         payload = max(payload, _token_strength(seg))
     for key, value in query:
         if key.lower() not in _SKIP_PARAMS:
             payload = max(payload, _token_strength(value))
-    kinds = {kind: 1.5 for kind in KIND_ORDER if _URL_KIND_RE[kind].search(targets)}
+    kinds = {kind: 1.5 for kind in KIND_ORDER if URL_KIND_RE[kind].search(targets)}
     return _Url(host, kinds, payload)
 
 
 def _kinds(text: str, weight: float, into: dict[str, float]) -> None:
     for kind in KIND_ORDER:
-        if _CTX_KIND_RE[kind].search(text):
+        if CTX_KIND_RE[kind].search(text):
             into[kind] = max(into.get(kind, 0.0), weight)
 
 
 def subject_kind(subject: str) -> bool:
     """Does the subject line name a verify/login/reset/confirm action?"""
-    low = subject.lower()
-    return any(_CTX_KIND_RE[kind].search(low) for kind in KIND_ORDER)
+    return ANY_KIND_RE.search(fold(subject.lower())) is not None
 
 
 def _last_sentence(text: str) -> str:
@@ -175,8 +163,8 @@ def _last_sentence(text: str) -> str:
 
 
 def _score(occ: _Occurrence, url: _Url) -> tuple[float, str] | None:
-    primary = occ.primary.strip().lower()
-    if _NEG_CTX_RE.search(primary):
+    primary = fold(occ.primary.strip().lower())
+    if NEG_CTX_RE.search(primary):
         return None
     ctx: dict[str, float] = {}
     _kinds(primary, 3.0, ctx)
@@ -184,16 +172,18 @@ def _score(occ: _Occurrence, url: _Url) -> tuple[float, str] | None:
         not primary
         or primary.startswith(("http", "www."))
         or url.host in primary
-        or bool(_GENERIC_RE.match(primary))
+        or bool(GENERIC_RE.match(primary))
     )
     if generic and occ.paragraph:
-        paragraph = occ.paragraph.lower()
-        after = occ.after.lower()
+        paragraph = fold(occ.paragraph.lower())
+        after = fold(occ.after.lower())
         last = _last_sentence(paragraph) + " " + after
-        if _NEG_CTX_RE.search(last):
+        if NEG_CTX_RE.search(last):
             return None
-        _kinds(paragraph + " " + after, 1.5, ctx)
-        _kinds(last, 2.0, ctx)
+        named: dict[str, float] = {}
+        _kinds(paragraph + " " + after, 1.5, named)
+        for kind in named:  # (the last sentence is part of it: no other kind is there)
+            ctx[kind] = max(ctx.get(kind, 0.0), 2.0 if CTX_KIND_RE[kind].search(last) else 1.5)
     if not ctx or url.payload <= 0:
         return None
     url_kinds = url.kinds
@@ -242,7 +232,7 @@ def text_occurrences(text: str) -> list[_Occurrence]:
         rest = _rest(text, end)
         # text after the URL on its line can name the action too ("tap URL to verify")
         primary = (text[ls:start] + " " + rest).strip() if rest.strip() else text[ls:start]
-        out.append(_Occurrence(url, primary, _paragraph_before(text, start)))
+        out.append(_Occurrence(url, primary, _paragraph_before(text, start), "", start))
     return out
 
 
@@ -257,9 +247,24 @@ def html_occurrences(rendered: Rendered) -> list[_Occurrence]:
             break
         primary = text[a.start : min(a.end, a.start + CONTEXT_CHARS)]
         out.append(
-            _Occurrence(href, primary, _paragraph_before(text, a.start, 2), _rest(text, a.end))
+            _Occurrence(
+                href,
+                primary,
+                _paragraph_before(text, a.start, 2),
+                _rest(text, a.end),
+                a.start,
+                True,
+            )
         )
     return out
+
+
+def located(occurrences: list[_Occurrence], url: str) -> tuple[bool, int] | None:
+    """Where ``url`` first occurs: (in the HTML part, offset in its text)."""
+    for occ in occurrences:
+        if occ.url == url:
+            return occ.html, occ.start
+    return None
 
 
 def classify(occurrences: list[_Occurrence], excluded: frozenset[str]) -> list[Link]:

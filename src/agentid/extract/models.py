@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 SOURCES = ("subject", "text", "html", "sms")
 LINK_KINDS = ("verify", "login", "reset", "confirm", "other")
+STATUSES = ("found", "ambiguous", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,19 +52,49 @@ class Link:
 
 @dataclass(frozen=True, slots=True)
 class Extraction:
-    """Codes and links found in one message, best first."""
+    """Codes and links found in one message, best first.
+
+    ``group``: how many of the first codes scored so close that none is clearly the code
+    (``status`` "ambiguous": they are one group, best first; consuming one consumes all);
+    0 when one code is clear, or there is none. ``valid_for_seconds``: how long the
+    message says its code or link stays valid, when it says so.
+    """
 
     codes: tuple[Code, ...] = ()
     links: tuple[Link, ...] = ()
+    group: int = 0
+    valid_for_seconds: int | None = None
 
-    def __reduce__(self) -> tuple[type[Extraction], tuple[tuple[Code, ...], tuple[Link, ...]]]:
-        return (Extraction, (self.codes, self.links))
+    def __reduce__(
+        self,
+    ) -> tuple[type[Extraction], tuple[tuple[Code, ...], tuple[Link, ...], int, int | None]]:
+        return (Extraction, (self.codes, self.links, self.group, self.valid_for_seconds))
+
+    @property
+    def status(self) -> str:
+        """Of the codes: "found" (one clear code), "ambiguous" (``group`` close ones) or
+        "none". (Links are reported apart.)"""
+        if not self.codes:
+            return "none"
+        return "ambiguous" if self.group > 1 else "found"
+
+    @property
+    def candidates(self) -> tuple[Code, ...]:
+        """The codes to hand out together: the ambiguous group, or the one clear code."""
+        return self.codes[: max(1, self.group)]
 
     def as_dict(self) -> dict[str, list[dict[str, object]]]:
-        return {
-            "codes": [c.as_dict() for c in self.codes],
-            "links": [link.as_dict() for link in self.links],
-        }
+        """``{"codes": [...], "links": [...]}``. A code of an ambiguous group carries
+        ``"ambiguous": true``; codes and links carry ``valid_for_seconds`` when known."""
+        codes = [c.as_dict() for c in self.codes]
+        links = [link.as_dict() for link in self.links]
+        if self.group > 1:
+            for c in codes[: self.group]:
+                c["ambiguous"] = True
+        if self.valid_for_seconds is not None:
+            for d in codes + links:
+                d["valid_for_seconds"] = self.valid_for_seconds
+        return {"codes": codes, "links": links}
 
 
 EMPTY = Extraction()

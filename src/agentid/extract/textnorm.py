@@ -62,6 +62,8 @@ def normalize(text: str) -> str:
         if "\r" in text or "\t" in text or "\f" in text or "\v" in text:
             text = text.translate(_ASCII_TABLE)
         return text
+    if "\xa0" in text:  # (the one most non-ASCII texts hold: translate is slow)
+        text = text.replace("\xa0", " ")
     if _MAPPED_RE.search(text):
         text = text.translate(_TABLE)
     if "–" in text or "—" in text:
