@@ -29,9 +29,9 @@ from agentid.errors import ValidationFailed
 from agentid.providers.account_routes import provider_registry
 from agentid.providers.accounts import provider_url_for, relay_for
 from agentid.providers.base import Sent
+from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.registry import ProviderUrl, Registry, Transports, register_builtins
 from agentid.providers.schemas import ProviderKind
-from agentid.providers.smtp_relay import SmtpRelay
 from agentid.runtime import Runtime
 from tests.conftest import ADMIN, PG_URL, make_settings, pg_schema
 from tests.service import assert_error

@@ -14,7 +14,7 @@ import pytest
 
 from agentid.app import create_app
 from agentid.errors import ProviderRateLimited, ValidationFailed
-from agentid.providers.smtp_relay import SmtpRelay
+from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.zonefile import ZoneFile
 from agentid.server import running
 from tests.conftest import make_settings

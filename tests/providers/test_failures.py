@@ -1,5 +1,5 @@
 """The failure table, row by row, with real httpx answers (httpx's own MockTransport
-serves them; the SMTP rows run against a real server in test_smtp_relay.py)."""
+serves them; the SMTP rows run against a real server in mail/test_smtp.py)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import pytest
 from agentid.config import Settings
 from agentid.errors import ValidationFailed
 from agentid.providers.base import DnsRecord, MailRelay, Providers
+from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.registry import (
     ProviderUrl,
     Registry,
@@ -19,7 +20,6 @@ from agentid.providers.registry import (
     parse_url,
     register_builtins,
 )
-from agentid.providers.smtp_relay import SmtpRelay
 from agentid.providers.zonefile import ZoneFile
 
 PASSWORD = "Pw-s3cr3t-9f"

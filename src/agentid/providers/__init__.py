@@ -4,6 +4,6 @@ base.py          the Protocols features call (MailRelay, PhoneProvider, DnsProvi
                  their value types; ``Providers``, what the app was configured with
 failures.py      the one table from httpx, aiosmtplib and vendor failures to Provider* errors
 registry.py      provider URL → adapter: ``register(scheme, factory)``, ``ProviderUrl``
-smtp_relay.py    ``smtp://``: sending through an SMTP relay
+mail/            the mail relays (``smtp://``, ...)
 zonefile.py      ``zonefile://``: DNS records as BIND zone files
 """

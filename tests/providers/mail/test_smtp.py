@@ -14,8 +14,8 @@ from agentid.errors import (
     ProviderUnavailable,
 )
 from agentid.providers.base import MailRelay, Refusal
+from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.registry import Registry, Transports, register_builtins
-from agentid.providers.smtp_relay import SmtpRelay
 from tests.providers.sink import HOST, Sink, free_port, running_sink
 
 MESSAGE = (

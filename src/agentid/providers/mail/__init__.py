@@ -1,0 +1,4 @@
+"""Mail relays: the ``MailRelay`` adapters sending goes through (one module per vendor).
+
+smtp.py          ``smtp://``: an SMTP relay (a smarthost: Postfix, SES SMTP, SendGrid SMTP)
+"""
