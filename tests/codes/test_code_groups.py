@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -76,3 +76,35 @@ async def test_unexpired_leaves_out_codes_past_their_time(service: Service) -> N
     )
     assert sorted(await values(service)) == ["111111", "222222", "333333"]
     assert sorted(await values(service, unexpired="true")) == ["222222", "333333"]
+
+
+async def test_close_candidates_of_a_mail_are_one_ambiguous_group(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    raw = message("agent@acme.test", body="Code for Alice: 123456. Code for Bob: 654321.")
+    entry = await deliver(service, "acme", "agent@acme.test", raw)
+    codes = (await service.http.get(CODES, params={"kind": "code"})).json()["codes"]
+    assert {c["value"] for c in codes} == {"123456", "654321"}
+    assert {c["status"] for c in codes} == {"ambiguous"}
+    assert len({c["group_id"] for c in codes}) == 1
+    assert {c["source"]["id"] for c in codes} == {entry["id"]}
+    (taken,) = await values(service, consume="true", kind="code")
+    assert taken in {"123456", "654321"}
+    assert await values(service, unused="true", kind="code") == []  # the group went with it
+
+
+async def test_a_clear_code_is_found(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    raw = message("agent@acme.test", body="Your verification code is 482913")
+    await deliver(service, "acme", "agent@acme.test", raw)
+    (code,) = (await service.http.get(CODES)).json()["codes"]
+    assert code["status"] == "found"
+
+
+async def test_a_stated_validity_sets_expires_at_from_arrival(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    body = "Your verification code is 482913. It expires in 10 minutes."
+    await deliver(service, "acme", "agent@acme.test", message("agent@acme.test", body=body))
+    (code,) = (await service.http.get(CODES)).json()["codes"]
+    received = datetime.fromisoformat(code["received_at"])
+    assert datetime.fromisoformat(code["expires_at"]) - received == timedelta(minutes=10)
+    assert await values(service, unexpired="true") == ["482913"]

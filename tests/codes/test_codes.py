@@ -30,6 +30,7 @@ FIELDS = {
     "channel",
     "source",
     "message_id",
+    "status",
     "group_id",
     "from",
     "to",

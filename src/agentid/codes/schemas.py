@@ -32,6 +32,9 @@ class CodeOut(BaseModel):
     used: bool
     authenticated: bool | None = None  # the sender's domain proved it (None: not checked)
     expires_at: datetime | None = None  # when the message said it stops working
+    # "found": the source's one clear code; "ambiguous": several candidates scored close,
+    # all handed out (best first) as one group: consuming one consumes the others
+    status: Literal["found", "ambiguous"] = "found"
 
 
 class CodeList(BaseModel):

@@ -36,6 +36,7 @@ def _out(row: CodeRow) -> CodeOut:
         used=row.used,
         authenticated=row.authenticated,
         expires_at=row.expires_at,
+        status="ambiguous" if row.status == "ambiguous" else "found",
     )
 
 

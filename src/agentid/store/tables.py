@@ -224,6 +224,8 @@ class CodeRow(Base):
     group_id: Mapped[str] = mapped_column(String(26), index=True)
     authenticated: Mapped[bool | None] = mapped_column(Boolean)  # None: not checked
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "found": the source's one clear code; "ambiguous": one of its close candidates
+    status: Mapped[str] = mapped_column(String(12), default="found", server_default="found")
 
 
 class EventRow(Base):

@@ -12,6 +12,7 @@ client library keeps its input buffer as large as the largest answer it ever rec
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -180,14 +181,18 @@ def _attachment_rows(message_id: str, p: Parsed) -> list[dict[str, Any]]:
 
 
 def _code_rows(row: Row, p: Parsed) -> list[dict[str, Any]]:
-    """The best code and the best link of a message: what the codes API hands out. The
-    candidates of one kind form a group (consuming one consumes the group)."""
-    found = [("code", c["value"], c["confidence"]) for c in p.codes[:1]]
-    found += [("link", link["url"], link["confidence"]) for link in p.links[:1]]
+    """What the codes API hands out for a message: its clear code (or, when several scored
+    close, every one of them: status "ambiguous", best first) and its best link. The
+    candidates of one kind share a group (consuming one consumes the group); a validity
+    the message states ("expires in 10 minutes") sets ``expires_at`` from its arrival."""
+    ambiguous = [c for c in p.codes if c.get("ambiguous")]
+    found = [("code", c) for c in (ambiguous or p.codes[:1])]
+    found += [("link", link) for link in p.links[:1]]
     groups: dict[str, str] = {}
     made = []
-    for kind, value, confidence in found:
+    for kind, candidate in found:
         code_id = new_id()
+        valid_for = candidate.get("valid_for_seconds")
         made.append(
             {
                 "id": code_id,
@@ -197,15 +202,18 @@ def _code_rows(row: Row, p: Parsed) -> list[dict[str, Any]]:
                 "group_id": groups.setdefault(kind, code_id),
                 "channel": "email",
                 "kind": kind,
-                "value": value,
-                "confidence": float(confidence),
+                "value": candidate["url" if kind == "link" else "value"],
+                "confidence": float(candidate["confidence"]),
                 "sender": p.from_address or row.mail_from or None,
                 "recipients": row.rcpt_to,
                 "received_at": row.received_at,
                 "used": False,
                 "used_at": None,
                 "authenticated": None,
-                "expires_at": None,
+                "expires_at": None
+                if valid_for is None
+                else row.received_at + timedelta(seconds=int(valid_for)),
+                "status": "ambiguous" if kind == "code" and ambiguous else "found",
             }
         )
     return made
