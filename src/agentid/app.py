@@ -28,6 +28,8 @@ from agentid.config import (
 )
 from agentid.crypto import SecretBox
 from agentid.email.inbound.service import InboundService
+from agentid.email.outbound.routes import router as sending_router
+from agentid.email.outbound.sender import OutboxSender
 from agentid.email.retention import RetentionTask
 from agentid.email.routes import router as email_router
 from agentid.errors import AgentIDError, for_status
@@ -68,7 +70,7 @@ async def build_runtime(settings: Settings) -> Runtime:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The whole service: API, SMTP listener, spool, parse workers, retention."""
+    """The whole service: API, SMTP listener, spool, parse workers, outbox, retention."""
     # Provider URLs are resolved now, so a bad one stops `agentid serve` with one line.
     register_builtins()
     transports = default_transports(settings)
@@ -84,10 +86,13 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(rt.engine.dispose)
             inbound = InboundService(rt)
             app.state.inbound = inbound
+            outbox = OutboxSender(rt, transports, inbound.router, inbound.spool)
+            app.state.outbox = outbox
             # every background worker, in start order (stopped in reverse)
             workers: list[Worker] = [
                 WalCheckpointer(settings, scrub=rt.scrub),
                 inbound,
+                outbox,
                 RetentionTask(rt),
             ]
             await start_all(stack, workers)
@@ -158,6 +163,7 @@ def create_app(settings: Settings) -> FastAPI:
     checked = [Depends(project_path)]
     app.include_router(projects_router, dependencies=checked)
     app.include_router(email_router, dependencies=checked)
+    app.include_router(sending_router, dependencies=checked)
     app.include_router(codes_router, dependencies=checked)
     app.include_router(provider_accounts_router, dependencies=checked)
 

@@ -7,7 +7,8 @@ dir. Every reading or creating command takes ``--json`` (the API's JSON on stdou
 ``_Group.invoke`` only. Heavy modules (the server, the extractor) are imported inside commands.
 
 Here: the root, ``serve``, projects, email set-up, tokens, ``extract``. ``cli_inbox.py`` holds
-aliases, ``inbox``, ``show`` and ``code``; ``cli_session.py`` finds the server and the token;
+aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox``;
+``cli_session.py`` finds the server and the token;
 ``cli_output.py`` prints. Commands read the models ``agentid.client`` returns.
 """
 
@@ -23,6 +24,7 @@ from typer.core import TyperGroup
 
 from agentid.cli_inbox import alias_app, code, inbox, show
 from agentid.cli_output import console, print_model, print_page, table, when
+from agentid.cli_send import outbox, send
 from agentid.cli_session import (
     DEFAULT_URL,
     JsonFlag,
@@ -97,7 +99,7 @@ def serve(
     run(settings)
 
 
-for command in (inbox, show, code):  # in cli_inbox.py, with the alias commands
+for command in (inbox, show, code, send, outbox):  # cli_inbox.py and cli_send.py
     app.command()(command)
 
 

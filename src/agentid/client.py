@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from agentid.calls import Call, json_body, query, read_bytes, read_nothing, reads, segment
 from agentid.codes.schemas import CodeList
+from agentid.email.outbound.schemas import OutboundOut, Outbox, SendAccepted, SendRequest
 from agentid.email.schemas import AliasList, AliasOut, Inbox, MessageOut, ProvisionOut
 from agentid.errors import Unreachable, from_response
 from agentid.projects.schemas import ProjectList, ProjectOut, TokenList, TokenOut
@@ -236,6 +237,24 @@ class _Calls(Generic[Transport]):
     @_endpoint
     def delete_message(self, project_id: str, mid: str) -> Call[None]:
         return Call("DELETE", _message_path(project_id, mid), read_nothing)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    @_endpoint
+    def send(self, project_id: str, request: SendRequest) -> Call[SendAccepted]:
+        """Queue a message; its fate is in ``outbox`` / ``sent_message``."""
+        path = f"/projects/{segment(project_id)}/email/send"
+        body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return Call("POST", path, reads(SendAccepted), json=body)
+
+    @_endpoint
+    def outbox(self, project_id: str, **page: Unpack[Paging]) -> Call[Outbox]:
+        """Sent and sending mail, newest first, with each recipient's status."""
+        return _page(f"/projects/{segment(project_id)}/email/outbox", Outbox, page)
+
+    @_endpoint
+    def sent_message(self, project_id: str, mid: str) -> Call[OutboundOut]:
+        return Call("GET", _message_path(project_id, mid), reads(OutboundOut))
 
     # -- codes ------------------------------------------------------------------------------
 

@@ -81,6 +81,17 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+    # Sending (agentid.email.outbound)
+    send_concurrency: int = Field(default=8, gt=0, le=256)
+    send_max_attempts: int = Field(default=8, gt=0)
+    send_retry_seconds: float = Field(default=30.0, gt=0)  # the first retry; doubling
+    send_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    send_rate_per_minute: int = Field(default=60, gt=0)  # messages a project queues
+    warmup_start: int = Field(default=50, gt=0)  # relayed recipients on a domain's first day
+    warmup_max: int = Field(default=10_000, gt=0)  # where the doubling daily quota stops
+    max_send_attachment_bytes: int = Field(default=10 * MiB, gt=0)
+    received_code_window_hours: float = Field(default=24.0, ge=0)
+    shared_domain_dkim_key: Path | None = None  # PEM: lets shared-domain projects send
     # Provider URLs (agentid.providers.registry); they carry credentials, hence SecretStr.
     relay_url: SecretStr | None = None
     phone_url: SecretStr | None = None

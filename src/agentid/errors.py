@@ -79,6 +79,12 @@ class ValidationFailed(BadRequest):
     status, code = 422, "validation_failed"
 
 
+class ContainsReceivedCode(ValidationFailed):
+    """An outgoing message holds a code or link this project received (the send guard)."""
+
+    status, code = 422, "contains_received_code"
+
+
 class Unauthorized(AgentIDError):
     status, code = 401, "unauthorized"
 
@@ -191,6 +197,7 @@ def from_response(status: int, code: str, message: str) -> AgentIDError:
 _ALL: tuple[type[AgentIDError], ...] = (  # the general before the specific
     BadRequest,
     ValidationFailed,
+    ContainsReceivedCode,
     Unauthorized,
     Forbidden,
     NotFound,

@@ -90,7 +90,14 @@ async def test_other_projects_are_absent_on_every_project_route(service: Service
     await hosted(service, "beta", "beta.test")
     alias = await new_alias(service, "beta", label="signup")
     mid = (await deliver(service, "beta", alias))["id"]
-    values = {"mid": mid, "address": alias, "n": 0, "token_id": "0" * 26, "kind": "relay"}
+    values = {
+        "mid": mid,
+        "tid": mid,
+        "address": alias,
+        "n": 0,
+        "token_id": "0" * 26,
+        "kind": "relay",
+    }
     routes = [
         (method, path)
         for method, path, _ in app_routes(service.running.settings)

@@ -156,7 +156,9 @@ CASES: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
     ),
     "html: numbers the text part lacks": (
         lambda s: extract_email(text="code", html=s),
-        lambda n: _indexed("<p>{i}</p>", n),
+        # six digits each, so every paragraph is a candidate at every size (with bare
+        # numbers the small input has none of four digits and the large one thousands)
+        lambda n: _indexed("<p>{i:06d}</p>", n),
     ),
 }
 

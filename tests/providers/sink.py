@@ -1,8 +1,9 @@
 """A real SMTP server to relay to: aiosmtpd's Controller on 127.0.0.1, a free port.
 
 It keeps every message it accepts (envelope and bytes as they arrived) and answers what a
-test tells it to: a reply per recipient at RCPT, one reply at DATA, a pause or a hang-up
-at DATA, and optionally AUTH with one user and password, and SMTPUTF8.
+test tells it to: a reply per recipient at RCPT, one reply at DATA (or a script of replies
+for the next ones), a pause or a hang-up at DATA, and optionally AUTH with one user and
+password, and SMTPUTF8.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Sink:
     received: list[Received] = field(default_factory=list)
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     data_reply: str = "250 2.0.0 Ok: queued as 4Xk9ZQ1"
+    data_script: list[str] = field(default_factory=list)  # replies to the next DATAs, first
     data_delay: float = 0.0
     hang_up_at_data: bool = False
     port: int = 0
@@ -56,10 +58,11 @@ class Sink:
         if self.hang_up_at_data:
             server.transport.close()
             return "250 never heard"
-        if self.data_reply.startswith("250"):
+        reply = self.data_script.pop(0) if self.data_script else self.data_reply
+        if reply.startswith("250"):
             got = Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
             self.received.append(got)
-        return self.data_reply
+        return reply
 
 
 def _authenticator(user: str, password: str) -> Any:

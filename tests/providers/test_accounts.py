@@ -216,7 +216,7 @@ async def test_http_override_and_kinds(api: Api, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kind", "url", "says"),
     [
-        ("relay", f"smtps://user:{SECRET}@relay.example:465", "unknown provider scheme 'smtps'"),
+        ("relay", f"lmtp://user:{SECRET}@relay.example:465", "unknown provider scheme 'lmtp'"),
         ("relay", f"smtp://user:{SECRET}@relay.example:99999", "the port must be a number"),
         ("relay", f"smtp+https://user:{SECRET}@relay.example", "unknown transport '+https'"),
         ("relay", f"not a url {SECRET}", "no spaces or control characters"),
@@ -241,9 +241,9 @@ async def test_bad_urls_are_422_without_the_url(
 
 async def test_short_credentials_leave_messages_readable(api: Api) -> None:
     await new_project(api, "acme")
-    r = await api.http.put("/projects/acme/providers/relay", json={"url": "smtps://u:n@h"})
+    r = await api.http.put("/projects/acme/providers/relay", json={"url": "lmtp://u:n@h"})
     message = assert_error(r, 422)["error"]["message"]
-    assert "unknown provider scheme 'smtps'" in message, message
+    assert "unknown provider scheme 'lmtp'" in message, message
     r = await api.http.put("/projects/acme/providers/relay", json={"url": "vendor://:k3y@?echo"})
     assert assert_error(r, 422)["error"]["message"].endswith("refuses the key ***")
 

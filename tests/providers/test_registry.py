@@ -33,7 +33,7 @@ def registry() -> Registry:
 
 
 def test_builtins_registered(registry: Registry) -> None:
-    assert registry.schemes() == ["smtp", "zonefile"]
+    assert registry.schemes() == ["smtp", "smtps", "zonefile"]
     register_builtins(registry)  # twice is harmless (create_app calls it per app)
 
 
@@ -114,7 +114,7 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        (f"sendgrid://:{PASSWORD}@", "unknown provider scheme 'sendgrid' (known: smtp, zonefile)"),
+        (f"pigeon://:{PASSWORD}@", "unknown provider scheme 'pigeon' (known: smtp, smtps,"),
         (f"smtp+https://u:{PASSWORD}@h:25", "unknown transport '+https'"),
         ("smtp://", "smtp:// needs a host"),
         (f"smtp://u:{PASSWORD}@:25", "a port was given without a host"),
@@ -180,12 +180,12 @@ def test_from_settings(registry: Registry, tmp_path: Path) -> None:
 
 
 def test_from_settings_names_the_setting_not_the_value(registry: Registry, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, phone_url=f"twilio://AC1:{PASSWORD}@")
+    settings = Settings(data_dir=tmp_path, phone_url=f"pigeon://AC1:{PASSWORD}@")
     with pytest.raises(ValidationFailed) as err:
         from_settings(settings, Transports(), registry)
     assert err.value.message == (
         "invalid setting AGENTID_PHONE_URL:"
-        " unknown provider scheme 'twilio' (known: smtp, zonefile)"
+        " unknown provider scheme 'pigeon' (known: smtp, smtps, zonefile)"
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agentid.codes.schemas import CodeOut
+from agentid.email.outbound.schemas import OutboundOut
 from agentid.email.schemas import InboxEntry
 from agentid.errors import ValidationFailed
 from agentid.events import Kind
@@ -25,6 +26,8 @@ PAGE = 200  # rows read at a time
 EVENT_TYPES: dict[Kind, type[BaseModel]] = {
     Kind.MESSAGE_RECEIVED: InboxEntry,
     Kind.CODE_FOUND: CodeOut,
+    Kind.MESSAGE_SENT: OutboundOut,
+    Kind.MESSAGE_FAILED: OutboundOut,
 }
 STREAMED = tuple(EVENT_TYPES)
 

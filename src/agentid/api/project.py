@@ -22,7 +22,7 @@ from agentid.names import SLUG
 from agentid.projects.repository import ProjectRepository
 from agentid.store.tables import Project
 
-Need = Literal["any", "read", "write", "admin"]
+Need = Literal["any", "read", "write", "send", "admin"]
 
 
 def project_for(need: Need) -> Callable[..., Awaitable[Project]]:
@@ -38,7 +38,7 @@ def project_for(need: Need) -> Callable[..., Awaitable[Project]]:
             found = await ProjectRepository(session).visible(who, project_id)
         if found is None:
             raise NotFound(f"project {project_id[:63]!r} not found")
-        if need in ("read", "write"):
+        if need in ("read", "write", "send"):
             require_scope(who, need)
         session.expunge(found)
         await session.commit()  # the read ends here: no connection held by a long-poll
@@ -51,4 +51,5 @@ def project_for(need: Need) -> Callable[..., Awaitable[Project]]:
 ProjectDep = Annotated[Project, Depends(project_for("any"))]
 ProjectReadDep = Annotated[Project, Depends(project_for("read"))]
 ProjectWriteDep = Annotated[Project, Depends(project_for("write"))]
+ProjectSendDep = Annotated[Project, Depends(project_for("send"))]
 ProjectAdminDep = Annotated[Project, Depends(project_for("admin"))]

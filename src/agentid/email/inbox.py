@@ -84,6 +84,7 @@ def _out(m: Message) -> MessageOut:
         unread=m.unread,
         status=m.status,
         parse_error=m.parse_error,
+        thread_id=m.thread_id or m.id,
     )
 
 

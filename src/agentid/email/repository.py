@@ -5,8 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, delete, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import load_only
 
 from agentid.store import event_log
@@ -19,6 +31,7 @@ from agentid.store.tables import (
     MessageAttachment,
     MessageRaw,
     MessageRecipient,
+    Outbound,
     Project,
 )
 
@@ -160,3 +173,45 @@ class MessageRepository(Repository):
         )
         await event_log.expire(self.session, project_id, before)
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class ThreadRepository(Repository):
+    """Conversations both ways: stored messages and sent ones sharing a ``thread_id``."""
+
+    async def messages(self, project_id: str, thread_id: str) -> list[tuple[Any, ...]]:
+        """(id, direction, at, from, to, subject) of the thread's messages, oldest first."""
+        received = select(
+            Message.id, literal("inbound"), Message.received_at,
+            func.coalesce(Message.from_address, Message.mail_from), Message.rcpt_to,
+            Message.subject,
+        ).where(
+            Message.project_id == project_id,
+            Message.status.in_(VISIBLE),
+            or_(Message.thread_id == thread_id, Message.id == thread_id),
+        )  # fmt: skip
+        sent = select(
+            Outbound.id, literal("outbound"), Outbound.created_at, Outbound.mail_from,
+            Outbound.to, Outbound.subject,
+        ).where(Outbound.project_id == project_id, Outbound.thread_id == thread_id)  # fmt: skip
+        rows = [tuple(r) for q in (received, sent) for r in await self.session.execute(q)]
+        return sorted(rows, key=lambda r: r[0])
+
+    async def page(
+        self, project_id: str, before: str | None, limit: int
+    ) -> tuple[list[tuple[str, int, datetime]], bool]:
+        """(thread id, messages, last activity) of the project's threads, newest thread
+        first (by its first message), and whether more remain."""
+        received = select(
+            func.coalesce(Message.thread_id, Message.id).label("thread"),
+            Message.received_at.label("at"),
+        ).where(Message.project_id == project_id, Message.status.in_(VISIBLE))
+        sent = select(Outbound.thread_id.label("thread"), Outbound.created_at.label("at")).where(
+            Outbound.project_id == project_id
+        )
+        both = union_all(received, sent).subquery()
+        query = select(both.c.thread, func.count(), func.max(both.c.at)).group_by(both.c.thread)
+        if before is not None:
+            query = query.where(both.c.thread < before)
+        found = await self.session.execute(query.order_by(both.c.thread.desc()).limit(limit + 1))
+        rows = [(str(t), int(n), at) for t, n, at in found]
+        return rows[:limit], len(rows) > limit

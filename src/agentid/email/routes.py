@@ -9,12 +9,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from agentid.api.paging import MAX_LIMIT, AddressPaging
+from agentid.api.paging import MAX_LIMIT, AddressPaging, IdPaging
 from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectWriteDep
 from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
-from agentid.email import aliases, hosting, inbox
+from agentid.email import aliases, conversations, hosting, inbox
+from agentid.email.outbound import service as outbound
+from agentid.email.outbound.schemas import OutboundOut
 from agentid.email.repository import InboxQuery
 from agentid.email.schemas import (
     AliasCreate,
@@ -25,6 +27,8 @@ from agentid.email.schemas import (
     MessagePatch,
     ProvisionOut,
     ProvisionRequest,
+    Thread,
+    ThreadList,
 )
 from agentid.errors import Conflict, NotFound
 from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
@@ -110,9 +114,34 @@ async def read_inbox(
     return Inbox(messages=entries, next=nxt)
 
 
-@router.get("/messages/{mid}", response_model=MessageOut, response_model_by_alias=True)
-async def read_message(project: ProjectReadDep, mid: str, session: SessionDep) -> MessageOut:
-    return await inbox.message(session, project.id, _mid(mid))
+@router.get(
+    "/messages/{mid}", response_model=MessageOut | OutboundOut, response_model_by_alias=True
+)
+async def read_message(
+    project: ProjectReadDep, mid: str, session: SessionDep
+) -> MessageOut | OutboundOut:
+    """A received message, or a sent one (``direction`` says which) with the status of
+    each recipient."""
+    try:
+        return await inbox.message(session, project.id, _mid(mid))
+    except NotFound:
+        sent = await outbound.sent_message(session, project.id, _mid(mid))
+        if sent is None:
+            raise
+        return sent
+
+
+@router.get("/threads", response_model=ThreadList)
+async def list_threads(project: ProjectReadDep, session: SessionDep, page: IdPaging) -> ThreadList:
+    """Conversations, newest first (by their first message); ``before=<next>`` pages back."""
+    before = cursor_filter(page.before, "before", "a thread id")
+    return await conversations.threads(session, project.id, before, page.limit)
+
+
+@router.get("/threads/{tid}", response_model=Thread, response_model_by_alias=True)
+async def read_thread(project: ProjectReadDep, tid: str, session: SessionDep) -> Thread:
+    """A conversation both ways, oldest first: what was received and what was sent."""
+    return await conversations.thread(session, project.id, _mid(tid))
 
 
 @router.get(

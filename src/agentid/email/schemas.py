@@ -129,9 +129,39 @@ class MessageOut(BaseModel):
     unread: bool
     status: str
     parse_error: str | None
+    thread_id: str | None = None  # the conversation's first message (/email/threads/{id})
 
 
 class MessagePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     unread: bool = False
+
+
+class ThreadMessage(BaseModel):
+    """One message of a conversation, either way: ``id`` reads it in ``/messages/{id}``."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    direction: str  # inbound | outbound
+    at: datetime  # received, or queued to send
+    from_: str | None = Field(serialization_alias="from", validation_alias="from")
+    to: list[str]
+    subject: str | None
+
+
+class Thread(BaseModel):
+    thread_id: str  # the id of its first message
+    messages: list[ThreadMessage]  # oldest first
+
+
+class ThreadSummary(BaseModel):
+    thread_id: str
+    messages: int
+    last_at: datetime
+
+
+class ThreadList(BaseModel):
+    threads: list[ThreadSummary]  # newest thread first (by its first message)
+    next: str | None = None  # pass as ``before`` for the next page

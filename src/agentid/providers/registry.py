@@ -166,6 +166,7 @@ class SmtpClientFactory(Protocol):
         password: str | None,
         start_tls: bool | None,
         timeout: float,
+        use_tls: bool = False,
     ) -> aiosmtplib.SMTP: ...
 
 
@@ -261,6 +262,7 @@ def register_builtins(registry: Registry = REGISTRY) -> None:
     from agentid.providers.mail import smtp
 
     registry.register("smtp", smtp.from_url)
+    registry.register("smtps", smtp.from_url)
     registry.register("zonefile", zonefile.from_url)
 
 

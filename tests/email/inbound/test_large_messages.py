@@ -24,12 +24,12 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN, Service, pg_schema, serving
-from tests.email.inbound.test_shutdown import end_group, serve
 from tests.email.inbound.test_supervision_spool import (
     kill_writer_holding_one,
     stored_ids,
     write_lock,
 )
+from tests.processes import end_group, serve
 from tests.service import (
     HOST,
     Project,

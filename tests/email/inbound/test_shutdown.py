@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +18,8 @@ import aiosmtplib
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, PG_URL, pg_schema
+from tests.conftest import ADMIN, pg_schema
+from tests.processes import end_group, serve
 from tests.service import HOST, queued_ids, simple_message
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -28,60 +27,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="function")
 AGENTID = Path(sys.executable).parent / "agentid"
 CLIENTS = 8
 ACKED_BEFORE_SIGNAL = 40
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Process:
-    proc: subprocess.Popen[bytes]
-    url: str
-    smtp_port: int
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-
-async def serve(data_dir: Path, schema: str | None, log: Path) -> Process:
-    http_port, smtp_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "AGENTID_ADMIN_TOKEN": ADMIN,
-        "AGENTID_SECRET_KEY": "test-secret-key",
-        "AGENTID_LOG_LEVEL": "WARNING",
-        "AGENTID_SHUTDOWN_GRACE_SECONDS": "2",
-    }
-    if schema is not None:
-        env.update(AGENTID_DATABASE_URL=PG_URL, AGENTID_DATABASE_SCHEMA=schema)
-    command = [str(AGENTID), "serve", "--data-dir", str(data_dir), "--host", HOST]
-    command += ["--http-port", str(http_port), "--smtp-port", str(smtp_port)]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    process = Process(proc, f"http://{HOST}:{http_port}", smtp_port, log)
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient() as http:
-        while True:
-            assert proc.poll() is None, f"agentid serve exited early:\n{process.output()}"
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{process.url}/healthz", timeout=2)).status_code == 200:
-                    return process
-            assert time.monotonic() < deadline, f"agentid serve not healthy:\n{process.output()}"
-            await asyncio.sleep(0.1)
-
-
-def end_group(process: Process) -> None:
-    """Whatever the server left behind (parse worker processes) goes with it."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.proc.wait(5)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from sqlalchemy import (
     update,
 )
 
+from agentid.email import threads
 from agentid.email.inbound.digested import (
     ENVELOPE,
     Digested,
@@ -44,6 +45,7 @@ from agentid.store.tables import (
     Message,
     MessageAttachment,
     MessageRaw,
+    Outbound,
     table_of,
 )
 
@@ -64,8 +66,11 @@ PARSED_COLUMNS = (
     "auth_results",
     "codes",
     "links",
+    "thread_id",
+    "mid_key",
 )
 _MESSAGES = table_of(Message)
+_OUTBOUND = table_of(Outbound)
 RAW_SLICE = 1024 * 1024
 _UPDATE_PARSED = (
     update(_MESSAGES)
@@ -124,6 +129,7 @@ def digest(
         files.extend(_attachment_rows(row.message_id, p))
         events.extend(received_events(row, _entry(row, p), found))
     with engine.begin() as conn:
+        _thread(conn, rows, parsed, updates)
         conn.execute(_UPDATE_PARSED, updates)
         if files:
             conn.execute(insert(table_of(MessageAttachment)), files)
@@ -131,6 +137,34 @@ def digest(
             conn.execute(insert(table_of(CodeRow)), codes)
         seqs = event_log.append(conn, events)
     return digested(rows, events, seqs)
+
+
+def _thread(
+    conn: Connection, rows: list[Row], parsed: list[Parsed], updates: list[dict[str, Any]]
+) -> None:
+    """Each message's thread (agentid.email.threads): the thread of the first message it
+    answers that the project holds, received or sent, else its own. One query per batch,
+    and only when a message of it answers something."""
+    answers = [threads.parents(p.headers or []) for p in parsed]
+    known: dict[tuple[str, str], str] = {}
+    wanted = {key for keys in answers for key in keys}
+    if wanted:
+        projects = {row.project_id for row in rows}
+        for table in (_MESSAGES, _OUTBOUND):
+            found = conn.execute(
+                select(table.c.project_id, table.c.mid_key,
+                       func.coalesce(table.c.thread_id, table.c.id))
+                .where(table.c.project_id.in_(projects), table.c.mid_key.in_(wanted))
+            )  # fmt: skip
+            known.update({(project, key): thread for project, key, thread in found})
+    for row, keys, update_ in zip(rows, answers, updates, strict=True):
+        thread = next(
+            (known[(row.project_id, k)] for k in keys if (row.project_id, k) in known),
+            row.message_id,
+        )
+        update_["thread_id"] = thread
+        if update_["mid_key"] is not None:  # a later message of the batch may answer it
+            known.setdefault((row.project_id, update_["mid_key"]), thread)
 
 
 def _raw_in_slices(conn: Connection, message_id: str) -> bytes:
@@ -162,6 +196,8 @@ def _update(message_id: str, p: Parsed) -> dict[str, Any]:
         "auth_results": None,  # agentid's own verdict: inbound authentication fills it
         "codes": p.codes,
         "links": p.links,
+        "thread_id": None,  # set by _thread, with the batch's others
+        "mid_key": threads.key(p.message_id),
     }
 
 

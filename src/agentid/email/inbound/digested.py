@@ -94,6 +94,7 @@ def code_payload(code: dict[str, Any]) -> dict[str, Any]:
         "used": False,
         "authenticated": code["authenticated"],
         "expires_at": json_time(code["expires_at"]),
+        "status": code["status"],
     }
 
 

@@ -1,10 +1,12 @@
-"""Sending through an SMTP relay (a smarthost): ``smtp://[user:password@]host[:port]``.
+"""Sending through an SMTP relay (a smarthost): ``smtp://[user:password@]host[:port]``, or
+``smtps://`` for implicit TLS (port 465 by default).
 
 Query parameters: ``starttls=1`` requires STARTTLS, ``starttls=0`` never tries it; absent,
 STARTTLS is required when credentials are given (a password never crosses in clear) and
-used when offered otherwise. ``timeout=S`` bounds each step (default 60). The port
-defaults to 587 with credentials, 25 without. One connection per message: the relay
-queues, agentid's outbox retries.
+used when offered otherwise. ``timeout=S`` bounds each step (default 60). ``dkim=agentid``
+(the default: an SMTP relay sends what it gets) or ``dkim=relay`` (it signs for us) says
+who signs. The port defaults to 587 with credentials, 25 without. One connection per message:
+the relay queues, agentid's outbox retries.
 
 The message goes out byte for byte as given (already signed); the relay's DATA reply is
 kept, and its queue id (``... queued as ABC123``) becomes ``Sent.message_id``. A
@@ -38,17 +40,19 @@ class SmtpRelay:
         password: str | None = None,
         start_tls: bool | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        use_tls: bool = False,
     ) -> None:
         self.host, self.port = host, port
         self._connect = connect
         self._username, self._password = username, password
         self._start_tls = start_tls
         self._timeout = timeout
+        self._use_tls = use_tls
 
     @property
     def name(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"smtp relay {host}:{self.port}"
+        return f"{'smtps' if self._use_tls else 'smtp'} relay {host}:{self.port}"
 
     def __repr__(self) -> str:  # never the credentials
         return f"SmtpRelay({self.host!r}, {self.port})"
@@ -65,6 +69,7 @@ class SmtpRelay:
                 password=self._password,
                 start_tls=self._start_tls,
                 timeout=self._timeout,
+                **({"use_tls": True} if self._use_tls else {}),
             )
             # RFC 6531: a non-ASCII address needs the relay's SMTPUTF8.
             utf8 = not all(address.isascii() for address in (sender, *recipients))
@@ -81,21 +86,27 @@ class SmtpRelay:
 
 
 def from_url(url: ProviderUrl, transports: Transports) -> SmtpRelay:
-    """The ``smtp://`` factory."""
+    """The ``smtp://`` and ``smtps://`` factory."""
     url.no_http_override()
-    url.only_params(("starttls", "timeout"))
+    url.only_params(("starttls", "timeout", "dkim"))
     host = url.need_host()
     if url.path not in ("", "/"):
-        raise ValidationFailed("smtp:// takes no path")
+        raise ValidationFailed(f"{url.scheme}:// takes no path")
     if (url.username is None) != (url.password is None):
-        raise ValidationFailed("smtp:// credentials are user:password, both or neither")
+        raise ValidationFailed(f"{url.scheme}:// credentials are user:password, both or neither")
+    if url.query.get("dkim", "agentid") not in ("agentid", "relay"):
+        raise ValidationFailed(f"{url.scheme}:// query parameter 'dkim' is agentid or relay")
     with_login = url.username is not None
+    implicit = url.scheme == "smtps"
+    if implicit and "starttls" in url.query:
+        raise ValidationFailed("smtps:// is TLS from the first byte: starttls does not apply")
     return SmtpRelay(
         host=host,
-        port=url.port or (587 if with_login else 25),
+        port=url.port or (465 if implicit else 587 if with_login else 25),
         connect=transports.smtp,
         username=url.username,
         password=url.password,
-        start_tls=url.flag("starttls", default=True if with_login else None),
+        start_tls=False if implicit else url.flag("starttls", default=True if with_login else None),
         timeout=url.number("timeout", DEFAULT_TIMEOUT_SECONDS),
+        use_tls=implicit,
     )

@@ -1,0 +1,51 @@
+"""A project's send policy (allowed and blocked recipient domains) and suppression list."""
+
+from __future__ import annotations
+
+from agentid.email.outbound.repository import OutboxRepository
+from agentid.email.outbound.schemas import (
+    SendPolicyIn,
+    SendPolicyOut,
+    SuppressionList,
+    SuppressionOut,
+)
+from agentid.names import normalize_domain
+from agentid.store.db import AsyncSession
+from agentid.store.tables import SendPolicy
+
+
+def _domains(values: list[str]) -> list[str]:
+    return sorted({normalize_domain(value) for value in values})
+
+
+async def read(session: AsyncSession, project_id: str) -> SendPolicyOut:
+    found = await OutboxRepository(session).policy(project_id)
+    await session.commit()
+    if found is None:
+        return SendPolicyOut()
+    return SendPolicyOut(send_allow=found.allow, send_block=found.block)
+
+
+async def write(session: AsyncSession, project_id: str, body: SendPolicyIn) -> SendPolicyOut:
+    allow = _domains(body.send_allow)
+    block = _domains(body.send_block)
+    await session.merge(SendPolicy(project_id=project_id, allow=allow, block=block))
+    await session.commit()
+    return SendPolicyOut(send_allow=allow, send_block=block)
+
+
+async def suppressions(session: AsyncSession, project_id: str) -> SuppressionList:
+    rows = await OutboxRepository(session).suppressions(project_id)
+    await session.commit()
+    return SuppressionList(
+        suppressions=[
+            SuppressionOut(address=r.address, reason=r.reason, created_at=r.created_at)
+            for r in rows
+        ]
+    )
+
+
+async def lift(session: AsyncSession, project_id: str, address: str) -> bool:
+    lifted = await OutboxRepository(session).lift(project_id, address.lower())
+    await session.commit()
+    return lifted

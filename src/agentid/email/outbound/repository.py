@@ -1,0 +1,261 @@
+"""Statements of sending: the outbox and its recipients, suppressions, send policies, and
+the received codes the guard compares outgoing mail with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+
+from agentid.store.repository import Page, Repository
+from agentid.store.tables import (
+    CodeRow,
+    Domain,
+    Message,
+    Outbound,
+    OutboundRecipient,
+    SendPolicy,
+    Suppression,
+)
+
+PENDING = ("queued", "deferred")  # waiting for an attempt
+OPEN = ("queued", "sending", "deferred")  # not settled yet
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """Recipients of one message, on one route, whose attempt is due."""
+
+    outbound_id: str
+    project_id: str
+    route: str
+    addresses: tuple[str, ...]
+
+
+class OutboxRepository(Repository):
+    async def by_key(self, project_id: str, key: str) -> Outbound | None:
+        return await self.get_one_or_none(
+            select(Outbound).where(
+                Outbound.project_id == project_id, Outbound.idempotency_key == key
+            )
+        )
+
+    async def forget_key(self, outbound_id: str) -> None:
+        """An idempotency key past its window: free for a new message."""
+        await self.session.execute(
+            update(Outbound).where(Outbound.id == outbound_id).values(idempotency_key=None)
+        )
+
+    async def get(self, project_id: str, outbound_id: str) -> Outbound | None:
+        return await self.get_one_or_none(
+            select(Outbound).where(Outbound.project_id == project_id, Outbound.id == outbound_id)
+        )
+
+    async def page(self, project_id: str, before: str | None, limit: int) -> Page[Outbound]:
+        query = select(Outbound).where(Outbound.project_id == project_id)
+        if before is not None:
+            query = query.where(Outbound.id < before)
+        return await self.paginate(query.order_by(Outbound.id.desc()), limit)
+
+    async def recipients(self, outbound_ids: Sequence[str]) -> list[OutboundRecipient]:
+        if not outbound_ids:
+            return []
+        return await self.get_all(
+            select(OutboundRecipient)
+            .where(OutboundRecipient.outbound_id.in_(outbound_ids))
+            .order_by(OutboundRecipient.outbound_id, OutboundRecipient.address)
+        )
+
+    # --- quotas -------------------------------------------------------------------------
+
+    async def relayed_since(self, project_id: str, since: datetime) -> int:
+        """Recipients handed (or to be handed) to the relay since ``since``."""
+        found = await self.session.scalar(
+            select(func.count())
+            .select_from(OutboundRecipient)
+            .join(Outbound, Outbound.id == OutboundRecipient.outbound_id)
+            .where(
+                Outbound.project_id == project_id,
+                Outbound.created_at >= since,
+                OutboundRecipient.route == "relay",
+                OutboundRecipient.status != "suppressed",
+            )
+        )
+        return int(found or 0)
+
+    async def first_relayed_at(self, project_id: str) -> datetime | None:
+        return await self.session.scalar(
+            select(func.min(Outbound.created_at))
+            .join(OutboundRecipient, Outbound.id == OutboundRecipient.outbound_id)
+            .where(Outbound.project_id == project_id, OutboundRecipient.route == "relay")
+        )
+
+    async def nth_newest(self, project_id: str, n: int) -> datetime | None:
+        """When the project's ``n``-th newest message was queued (None: it has fewer)."""
+        return await self.session.scalar(
+            select(Outbound.created_at)
+            .where(Outbound.project_id == project_id)
+            .order_by(Outbound.id.desc())
+            .offset(n - 1)
+            .limit(1)
+        )
+
+    # --- suppressions and policy ------------------------------------------------------------
+
+    async def suppressed(self, project_id: str, addresses: Sequence[str]) -> dict[str, str]:
+        """Of ``addresses`` (lower case), the suppressed ones and why."""
+        found = await self.session.execute(
+            select(Suppression.address, Suppression.reason).where(
+                Suppression.project_id == project_id, Suppression.address.in_(list(addresses))
+            )
+        )
+        return {address: reason for address, reason in found}
+
+    async def suppressions(self, project_id: str) -> list[Suppression]:
+        return await self.get_all(
+            select(Suppression)
+            .where(Suppression.project_id == project_id)
+            .order_by(Suppression.address)
+        )
+
+    async def lift(self, project_id: str, address: str) -> bool:
+        result = await self.session.execute(
+            delete(Suppression).where(
+                Suppression.project_id == project_id, Suppression.address == address
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def policy(self, project_id: str) -> SendPolicy | None:
+        return await self.session.get(SendPolicy, project_id)
+
+    # --- the guard ------------------------------------------------------------------------
+
+    async def received_secrets(self, project_id: str, since: datetime) -> list[dict[str, Any]]:
+        """Every code and link candidate received since ``since``: ``{"value", "kind",
+        "source_type", "source_id"}``, from the messages' full candidate lists and from
+        the codes rows (SMS and answers)."""
+        found: list[dict[str, Any]] = []
+        mail = await self.session.execute(
+            select(Message.id, Message.codes, Message.links).where(
+                Message.project_id == project_id,
+                Message.received_at >= since,
+                or_(Message.codes.is_not(None), Message.links.is_not(None)),
+            )
+        )
+        for mid, codes, links in mail:
+            for c in codes or []:
+                found.append(
+                    {"value": c["value"], "kind": "code", "source_type": "email", "source_id": mid}
+                )
+            for link in links or []:
+                found.append(
+                    {"value": link["url"], "kind": "link", "source_type": "email", "source_id": mid}
+                )
+        rows = await self.session.execute(
+            select(CodeRow.value, CodeRow.kind, CodeRow.source_type, CodeRow.source_id).where(
+                CodeRow.project_id == project_id,
+                CodeRow.received_at >= since,
+                CodeRow.source_type != "email",
+            )
+        )
+        found += [{"value": v, "kind": k, "source_type": t, "source_id": s} for v, k, t, s in rows]
+        return found
+
+    async def message_for_reply(self, project_id: str, message_id: str) -> Message | None:
+        return await self.get_one_or_none(
+            select(Message).where(Message.project_id == project_id, Message.id == message_id)
+        )
+
+    # --- the sender ------------------------------------------------------------------------
+
+    async def restart_interrupted(self, now: datetime) -> int:
+        """Attempts cut off by a stop: queued again (the same bytes, the same Message-ID)."""
+        result = await self.session.execute(
+            update(OutboundRecipient)
+            .where(OutboundRecipient.status == "sending")
+            .values(status="queued", next_attempt_at=None, updated_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def due(self, now: datetime, limit: int) -> list[Due]:
+        rows = await self.session.execute(
+            select(
+                OutboundRecipient.outbound_id,
+                OutboundRecipient.project_id,
+                OutboundRecipient.route,
+                OutboundRecipient.address,
+            )
+            .where(
+                OutboundRecipient.status.in_(PENDING),
+                or_(
+                    OutboundRecipient.next_attempt_at.is_(None),
+                    OutboundRecipient.next_attempt_at <= now,
+                ),
+            )
+            .order_by(OutboundRecipient.outbound_id)
+            .limit(limit)
+        )
+        groups: dict[tuple[str, str, str], list[str]] = {}
+        for outbound_id, project_id, route, address in rows:
+            groups.setdefault((outbound_id, project_id, route), []).append(address)
+        return [Due(o, p, r, tuple(a)) for (o, p, r), a in groups.items()]
+
+    async def next_due(self) -> datetime | None:
+        return await self.session.scalar(
+            select(func.min(OutboundRecipient.next_attempt_at)).where(
+                OutboundRecipient.status == "deferred"
+            )
+        )
+
+    async def claim(self, due: Due, now: datetime) -> list[str]:
+        """Mark ``due``'s recipients as being sent (one attempt more); those this process
+        got (another may have claimed some first)."""
+        claimed = await self.session.execute(
+            update(OutboundRecipient)
+            .where(
+                OutboundRecipient.outbound_id == due.outbound_id,
+                OutboundRecipient.address.in_(due.addresses),
+                OutboundRecipient.status.in_(PENDING),
+            )
+            .values(status="sending", attempts=OutboundRecipient.attempts + 1, updated_at=now)
+            .returning(OutboundRecipient.address)
+        )
+        return list(claimed.scalars())
+
+    async def raw(self, outbound_id: str) -> tuple[str, bytes] | None:
+        found = await self.session.execute(
+            select(Outbound.mail_from, Outbound.raw).where(Outbound.id == outbound_id)
+        )
+        row = found.first()
+        return None if row is None else (row[0], row[1])
+
+    async def record(self, outbound_id: str, address: str, values: dict[str, Any]) -> None:
+        await self.session.execute(
+            update(OutboundRecipient)
+            .where(
+                and_(
+                    OutboundRecipient.outbound_id == outbound_id,
+                    OutboundRecipient.address == address,
+                )
+            )
+            .values(**values)
+        )
+
+    async def statuses(self, outbound_id: str) -> list[str]:
+        found = await self.session.scalars(
+            select(OutboundRecipient.status).where(OutboundRecipient.outbound_id == outbound_id)
+        )
+        return list(found)
+
+    async def set_status(self, outbound_id: str, status: str) -> None:
+        await self.session.execute(
+            update(Outbound).where(Outbound.id == outbound_id).values(status=status)
+        )
+
+    async def domain_key(self, project_id: str) -> Domain | None:
+        """The project's hosted domain, with its DKIM selector and sealed key."""
+        return await self.get_one_or_none(select(Domain).where(Domain.project_id == project_id))

@@ -1,0 +1,109 @@
+"""HTTP routes for sending: send, the outbox, suppressions and the send policy."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, status
+
+from agentid.api.paging import IdPaging
+from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectSendDep, ProjectWriteDep
+from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.session import SessionDep
+from agentid.auth import PrincipalDep, RuntimeDep
+from agentid.email.outbound import policy as send_policy
+from agentid.email.outbound import service
+from agentid.email.outbound.schemas import (
+    Outbox,
+    SendAccepted,
+    SendPolicyIn,
+    SendPolicyOut,
+    SendRequest,
+    SuppressionList,
+)
+from agentid.email.outbound.sender import OutboxSender
+from agentid.email.outbound.signing import sign_for
+from agentid.errors import (
+    Conflict,
+    ContainsReceivedCode,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
+from agentid.filters import address_filter, cursor_filter
+
+router = APIRouter(
+    prefix="/projects/{project_id}/email", tags=["sending"], responses=errors(*ON_PROJECT)
+)
+
+
+def outbox_sender(request: Request) -> OutboxSender:
+    sender: OutboxSender = request.app.state.outbox
+    return sender
+
+
+SenderDep = Annotated[OutboxSender, Depends(outbox_sender)]
+
+
+@router.post(
+    "/send",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SendAccepted,
+    responses=errors(Conflict, ContainsReceivedCode, RateLimited, *WITH_BODY),
+)
+async def send(
+    project: ProjectSendDep,
+    body: SendRequest,
+    rt: RuntimeDep,
+    who: PrincipalDep,
+    session: SessionDep,
+    sender: SenderDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> SendAccepted:
+    """Queue a message (202): delivered by the outbox, retried while it may pass; read its
+    fate in ``/outbox``. ``Idempotency-Key`` (header or body) names it for 24 hours."""
+    if idempotency_key is not None:
+        if body.idempotency_key not in (None, idempotency_key):
+            raise ValidationFailed("Idempotency-Key and idempotency_key differ")
+        body = body.model_copy(update={"idempotency_key": idempotency_key})
+    accepted = await service.queue(
+        rt, session, project, body, who, hosted=sender.hosted, sign=sign_for(rt, session)
+    )
+    sender.wake()
+    return accepted
+
+
+@router.get("/outbox", response_model=Outbox, response_model_by_alias=True)
+async def read_outbox(project: ProjectReadDep, session: SessionDep, page: IdPaging) -> Outbox:
+    """Sent and sending messages, newest first, each with every recipient's status."""
+    before = cursor_filter(page.before, "before", "a message id")
+    messages, nxt = await service.outbox(session, project.id, before, page.limit)
+    return Outbox(messages=messages, next=nxt)
+
+
+@router.get("/suppressions", response_model=SuppressionList)
+async def list_suppressions(project: ProjectReadDep, session: SessionDep) -> SuppressionList:
+    """Addresses a relay refused for good: sends to them fail at once."""
+    return await send_policy.suppressions(session, project.id)
+
+
+@router.delete(
+    "/suppressions/{address:path}", status_code=status.HTTP_204_NO_CONTENT, response_model=None
+)
+async def lift_suppression(project: ProjectWriteDep, address: str, session: SessionDep) -> None:
+    checked = address_filter(address, "address")
+    if checked is None or not await send_policy.lift(session, project.id, checked):
+        raise NotFound(f"{address[:320]!r} is not suppressed")
+
+
+@router.get("/policy", response_model=SendPolicyOut)
+async def read_policy(project: ProjectReadDep, session: SessionDep) -> SendPolicyOut:
+    return await send_policy.read(session, project.id)
+
+
+@router.put("/policy", response_model=SendPolicyOut, responses=errors(*WITH_BODY))
+async def put_policy(
+    project: ProjectAdminDep, body: SendPolicyIn, session: SessionDep
+) -> SendPolicyOut:
+    """The operator sets where the project may send (admin token)."""
+    return await send_policy.write(session, project.id, body)

@@ -1,0 +1,297 @@
+"""The outbox's worker: delivers queued mail, retries what may pass, records every result.
+
+Each round takes the recipients whose attempt is due, claims them (``sending``, one
+attempt more: committed before anything is sent), delivers each message's recipients
+together per route, and records each recipient's result. Addresses hosted by this
+agentid are delivered locally, through the receiving spool, whatever the relay; others go
+to the project's relay (its own account, else ``AGENTID_RELAY_URL``); with none, they fail
+at once ("no relay configured"): never dropped, never pretended sent.
+
+A transient failure (SMTP 4xx, HTTP 429/5xx, a connection that fails) defers the
+recipient with exponential backoff and jitter, up to ``AGENTID_SEND_MAX_ATTEMPTS``;
+a permanent one fails it with the relay's reason, and a refused mailbox (5.1.x) joins the
+project's suppression list. Delivery is at-least-once: a recipient still ``sending`` when
+the service stopped is queued again at start and sent with the same bytes and Message-ID,
+so a receiver can drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from agentid.email.inbound.routing import RELAY_DENIED, Accept, RecipientRouter
+from agentid.email.inbound.spool import Arrival, Spool, SpoolError
+from agentid.email.outbound.repository import Due, OutboxRepository
+from agentid.email.outbound.service import outbound_out, overall
+from agentid.errors import (
+    ProviderAuth,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ValidationFailed,
+)
+from agentid.events import Kind, Signal
+from agentid.providers.accounts import relay_for
+from agentid.providers.base import MailRelay, Sent
+from agentid.providers.registry import Transports
+from agentid.runtime import Runtime
+from agentid.store import event_log
+from agentid.store.tables import Suppression
+from agentid.times import utcnow
+
+log = logging.getLogger("agentid.outbox")
+
+ROUND = 64  # recipients taken per round
+IDLE_SECONDS = 5.0  # the longest sleep between looks at the outbox
+_GONE = re.compile(r"^5\.1\.\d+|^55[013]\b")  # the mailbox does not exist: suppress
+
+
+class Result:
+    """What became of one recipient."""
+
+    __slots__ = ("error", "provider_id", "retry_after", "status", "suppress")
+
+    def __init__(
+        self,
+        status: str,
+        *,
+        error: str | None = None,
+        provider_id: str | None = None,
+        retry_after: float | None = None,
+        suppress: bool = False,
+    ) -> None:
+        self.status, self.error, self.provider_id = status, error, provider_id
+        self.retry_after, self.suppress = retry_after, suppress
+
+
+def backoff(base: float, most: float, attempts: int, rng: random.Random) -> float:
+    """Seconds before the next attempt: base doubling per attempt, ±20% jitter, capped."""
+    delay: float = min(most, base * float(1 << min(max(attempts - 1, 0), 30)))
+    return delay * rng.uniform(0.8, 1.2)
+
+
+def relay_results(sent: Sent, addresses: Sequence[str]) -> dict[str, Result]:
+    refused = {r.recipient.lower(): r for r in sent.refused}
+    out: dict[str, Result] = {}
+    for address in addresses:
+        r = refused.get(address.lower())
+        if r is None:
+            out[address] = Result("sent", provider_id=sent.message_id)
+        elif 400 <= r.code < 500:
+            out[address] = Result("deferred", error=f"{r.code} {r.reply}")
+        else:
+            gone = bool(_GONE.match(r.reply)) or r.code in (550, 551, 553)
+            out[address] = Result("failed", error=f"{r.code} {r.reply}", suppress=gone)
+    return out
+
+
+class OutboxSender:
+    """The outbox worker (a ``Worker``): ``wake()`` after queueing starts a round now."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        transports: Transports,
+        router: RecipientRouter,
+        spool: Spool,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._rt = rt
+        self._transports = transports
+        self._router = router
+        self._spool = spool
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._gate = asyncio.Semaphore(rt.settings.send_concurrency)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def hosted(self, address: str) -> bool:
+        """Is ``address``'s domain one this agentid receives for?"""
+        routed = await self._router.route(address)
+        return isinstance(routed, Accept) or routed != RELAY_DENIED
+
+    async def start(self) -> None:
+        async with self._rt.sessions.begin() as session:
+            again = await OutboxRepository(session).restart_interrupted(utcnow())
+        if again:
+            log.info("outbox: attempts cut off by a stop go again", extra={"recipients": again})
+        self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                worked = await self.round()
+            except Exception:  # the store hiccuped: log, wait, look again
+                log.exception("outbox round failed")
+                worked = False
+            if worked:
+                continue
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        async with self._rt.sessions() as session:
+            due = await OutboxRepository(session).next_due()
+        wait = IDLE_SECONDS
+        if due is not None:
+            wait = min(wait, max(0.0, (due - utcnow()).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def round(self) -> bool:
+        """Deliver what is due now; whether there was anything."""
+        async with self._rt.sessions() as session:
+            due = await OutboxRepository(session).due(utcnow(), ROUND)
+        if not due:
+            return False
+        await asyncio.gather(*(self._deliver(d) for d in due))
+        return True
+
+    async def _deliver(self, due: Due) -> None:
+        async with self._gate:
+            async with self._rt.sessions.begin() as session:
+                repo = OutboxRepository(session)
+                claimed = await repo.claim(due, utcnow())
+                found = await repo.raw(due.outbound_id)
+            if not claimed or found is None:
+                return
+            mail_from, raw = found
+            if due.route == "local":
+                results = await self._local(mail_from, claimed, raw)
+            else:
+                results = await self._relay(due.project_id, mail_from, claimed, raw)
+            await self._record(due, results)
+
+    async def _local(self, mail_from: str, addresses: list[str], raw: bytes) -> dict[str, Result]:
+        results: dict[str, Result] = {}
+        projects: dict[str, list[str]] = {}
+        for address in addresses:
+            routed = await self._router.route(address)
+            if isinstance(routed, Accept):
+                projects.setdefault(routed.project_id, []).append(address)
+            else:
+                results[address] = Result("failed", error=routed.reply)
+        if not projects:
+            return results
+        arrival = Arrival(mail_from, projects, raw, peer="local", helo=None, received_at=utcnow())
+        try:
+            await self._spool.submit(arrival)
+        except SpoolError as err:
+            return results | {
+                a: Result("deferred", error=str(err)) for p in projects.values() for a in p
+            }
+        for project_id, got in projects.items():
+            stored = arrival.message_ids[project_id]
+            results.update({a: Result("sent", provider_id=stored) for a in got})
+        return results
+
+    async def _relay(
+        self, project_id: str, mail_from: str, addresses: list[str], raw: bytes
+    ) -> dict[str, Result]:
+        try:
+            relay: MailRelay | None = await relay_for(self._rt, project_id, self._transports)
+        except ValidationFailed as err:
+            return {a: Result("failed", error=f"relay: {err.message}") for a in addresses}
+        if relay is None:
+            return {a: Result("failed", error="no relay configured") for a in addresses}
+        try:
+            sent = await relay.send(mail_from, addresses, raw)
+        except ProviderRejected as err:
+            return {a: Result("failed", error=err.message) for a in addresses}
+        except ProviderRateLimited as err:
+            return {
+                a: Result("deferred", error=err.message, retry_after=err.retry_after)
+                for a in addresses
+            }
+        except (ProviderAuth, ProviderError) as err:
+            return {a: Result("deferred", error=err.message) for a in addresses}
+        return relay_results(sent, addresses)
+
+    async def _record(self, due: Due, results: dict[str, Result]) -> None:
+        settings = self._rt.settings
+        now = utcnow()
+        events: list[dict[str, Any]] = []
+        async with self._rt.sessions.begin() as session:
+            repo = OutboxRepository(session)
+            attempts = {r.address: r.attempts for r in await repo.recipients([due.outbound_id])}
+            for address, result in results.items():
+                values: dict[str, Any] = {
+                    "status": result.status,
+                    "error": result.error,
+                    "updated_at": now,
+                    "next_attempt_at": None,
+                }
+                if result.provider_id is not None:
+                    values["provider_message_id"] = result.provider_id
+                if result.status == "deferred":
+                    tries = attempts.get(address, 1)
+                    if tries >= settings.send_max_attempts:
+                        values["status"] = "failed"
+                        values["error"] = f"gave up after {tries} attempts: {result.error}"
+                    else:
+                        delay = backoff(
+                            settings.send_retry_seconds,
+                            settings.send_retry_max_seconds,
+                            tries,
+                            self._rng,
+                        )
+                        delay = max(delay, result.retry_after or 0.0)
+                        values["next_attempt_at"] = now + timedelta(seconds=delay)
+                await repo.record(due.outbound_id, address, values)
+                if result.suppress:
+                    await session.merge(
+                        Suppression(
+                            project_id=due.project_id,
+                            address=address.lower(),
+                            reason=result.error or "refused",
+                            created_at=now,
+                        )
+                    )
+            session.expire_all()  # the updates above: read back what was written
+            events = await self._settle(repo, due, now)
+            seqs = await event_log.append_async(session, events) if events else []
+        for event, seq in zip(events, seqs, strict=True):
+            self._rt.bus.publish(Signal(due.project_id, Kind(event["kind"]), seq))
+        for address, result in results.items():
+            log.info(
+                "outbox recipient %s",
+                result.status,
+                extra={
+                    "outbound_id": due.outbound_id,
+                    "route": due.route,
+                    "recipient_domain": address.rpartition("@")[2],
+                },
+            )
+
+    async def _settle(
+        self, repo: OutboxRepository, due: Due, now: datetime
+    ) -> list[dict[str, Any]]:
+        """When no recipient is left to try, the message's final status and its event."""
+        status = overall(await repo.statuses(due.outbound_id))
+        await repo.set_status(due.outbound_id, status)
+        if status not in ("sent", "partial", "failed"):
+            return []
+        row = await repo.get(due.project_id, due.outbound_id)
+        assert row is not None
+        shown = outbound_out(row, await repo.recipients([due.outbound_id]))
+        kind = Kind.MESSAGE_FAILED if status == "failed" else Kind.MESSAGE_SENT
+        payload = shown.model_dump(mode="json", by_alias=True)
+        return [event_log.row(due.project_id, kind.value, due.outbound_id, payload)]

@@ -1,0 +1,240 @@
+"""Queueing a message, and reading the outbox.
+
+``queue`` checks everything before it writes (sender, recipients, policy, suppressions,
+the received-code guard, rate and warm-up), then stores the finished, signed message and
+its recipients in one transaction; the sender (``agentid.email.outbound.sender``) delivers
+it from there. An idempotency key names one message for 24 hours: the same key again
+returns that message, the same key with another request is 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from agentid.email.outbound.guard import Outgoing, ReceivedSecret, find_leaks
+
+from agentid.auth import Principal
+from agentid.email import threads
+from agentid.email.outbound import rules
+from agentid.email.outbound.compose import Composed, Original, compose
+from agentid.email.outbound.repository import OPEN, OutboxRepository
+from agentid.email.outbound.schemas import (
+    OutboundOut,
+    RecipientOut,
+    SendAccepted,
+    SendRequest,
+)
+from agentid.errors import Conflict, ContainsReceivedCode, Forbidden, NotFound
+from agentid.ids import new_id
+from agentid.runtime import Runtime
+from agentid.store.db import AsyncSession
+from agentid.store.tables import Outbound, OutboundRecipient, Project
+from agentid.times import utcnow
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+Signer = Callable[[Project, Composed], Awaitable[bytes]]
+Router = Callable[[str], Awaitable[bool]]  # is this address hosted here?
+
+
+def request_hash(request: SendRequest) -> str:
+    body = request.model_dump_json(exclude={"idempotency_key"}, by_alias=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def _original(
+    repo: OutboxRepository, project_id: str, mid: str | None
+) -> tuple[Original | None, str | None]:
+    """The stored message a reply answers, and its thread."""
+    if mid is None:
+        return None, None
+    found = await repo.message_for_reply(project_id, mid)
+    if found is None:
+        raise NotFound(f"in_reply_to: no stored message {mid[:26]!r} in this project")
+    references = next(
+        (value for name, value in (found.headers or []) if name.lower() == "references"), None
+    )
+    return Original(found.message_id_header, references, found.subject), (
+        found.thread_id or found.id
+    )
+
+
+async def _guard(
+    rt: Runtime, repo: OutboxRepository, project_id: str, request: SendRequest, who: Principal
+) -> None:
+    hours = rt.settings.received_code_window_hours
+    if request.allow_received_codes:
+        if not who.is_admin:
+            raise Forbidden("allow_received_codes takes the admin token")
+        return
+    if hours <= 0:
+        return
+    since = utcnow() - timedelta(hours=hours)
+    received = [ReceivedSecret(**s) for s in await repo.received_secrets(project_id, since)]
+    if not received:
+        return
+    outgoing = Outgoing(
+        subject=request.subject,
+        text=request.text,
+        html=request.html,
+        attachment_names=[a.filename for a in request.attachments],
+    )
+    if leaks := find_leaks(outgoing, received):
+        first = leaks[0]
+        raise ContainsReceivedCode(
+            f"the {first.where} holds the {first.kind} {first.value!r} received in "
+            f"{first.source_type} {first.source_id}: received codes and links never leave "
+            "(the operator may allow it with the admin token)"
+        )
+
+
+async def queue(
+    rt: Runtime,
+    session: AsyncSession,
+    project: Project,
+    request: SendRequest,
+    who: Principal,
+    *,
+    hosted: Router,
+    sign: Signer,
+) -> SendAccepted:
+    repo = OutboxRepository(session)
+    digest = request_hash(request)
+    now = utcnow()
+    if request.idempotency_key is not None:
+        earlier = await repo.by_key(project.id, request.idempotency_key)
+        if earlier is not None and earlier.created_at > now - IDEMPOTENCY_WINDOW:
+            if earlier.request_hash != digest:
+                raise Conflict("this idempotency key was used for another request")
+            return SendAccepted(id=earlier.id, status=earlier.status)
+        if earlier is not None:
+            await repo.forget_key(earlier.id)
+    mail_from = rules.sender(rt.settings, project, request.from_)
+    original, thread_id = await _original(repo, project.id, request.in_reply_to)
+    message = compose(
+        request,
+        mail_from,
+        now=now,
+        original=original,
+        max_attachment_bytes=rt.settings.max_send_attachment_bytes,
+    )
+    found = await repo.policy(project.id)
+    rules.policy(message.recipients, found.allow if found else [], found.block if found else [])
+    await _guard(rt, repo, project.id, request, who)
+    newest = await repo.nth_newest(project.id, rt.settings.send_rate_per_minute)
+    rules.rate(rt.settings, newest, now)
+    suppressed = await repo.suppressed(project.id, message.recipients)
+    routes = {a: "local" if await hosted(a) else "relay" for a in message.recipients}
+    relayed = sum(1 for a, r in routes.items() if r == "relay" and a not in suppressed)
+    if relayed:
+        rules.warmup(
+            rt.settings,
+            await repo.first_relayed_at(project.id),
+            await repo.relayed_since(project.id, rules.day_start(now)),
+            relayed,
+            now,
+        )
+    raw = await sign(project, message)
+    outbound_id = new_id()
+    settled = all(a in suppressed for a in message.recipients)
+    repo.add(
+        Outbound(
+            id=outbound_id,
+            project_id=project.id,
+            created_at=now,
+            status="failed" if settled else "queued",
+            mail_from=mail_from,
+            to=message.to,
+            cc=message.cc,
+            subject=message.subject,
+            message_id_header=message.message_id,
+            in_reply_to=request.in_reply_to,
+            thread_id=thread_id or outbound_id,
+            mid_key=threads.key(message.message_id) or "",
+            size=len(raw),
+            raw=raw,
+            idempotency_key=request.idempotency_key,
+            request_hash=digest,
+        ),
+        *(
+            OutboundRecipient(
+                outbound_id=outbound_id,
+                address=a,
+                project_id=project.id,
+                route=routes[a],
+                status="suppressed" if a in suppressed else "queued",
+                attempts=0,
+                error=f"suppressed: {suppressed[a]}" if a in suppressed else None,
+                updated_at=now,
+            )
+            for a in message.recipients
+        ),
+    )
+    await session.commit()
+    return SendAccepted(id=outbound_id, status="failed" if settled else "queued")
+
+
+def overall(statuses: list[str]) -> str:
+    """A message's status from its recipients'."""
+    if any(s in OPEN for s in statuses):
+        return "sending" if any(s != "queued" for s in statuses) else "queued"
+    sent = sum(s == "sent" for s in statuses)
+    return "sent" if sent == len(statuses) else "partial" if sent else "failed"
+
+
+def outbound_out(row: Outbound, recipients: list[OutboundRecipient]) -> OutboundOut:
+    shown = [
+        RecipientOut(
+            address=r.address,
+            route=r.route,
+            status=r.status,
+            attempts=r.attempts,
+            next_attempt_at=r.next_attempt_at,
+            provider_message_id=r.provider_message_id,
+            error=r.error,
+        )
+        for r in recipients
+    ]
+    waits = [r.next_attempt_at for r in recipients if r.next_attempt_at and r.status == "deferred"]
+    return OutboundOut(
+        id=row.id,
+        created_at=row.created_at,
+        status=overall([r.status for r in recipients]),
+        from_=row.mail_from,
+        to=row.to,
+        cc=row.cc,
+        subject=row.subject,
+        message_id_header=row.message_id_header,
+        in_reply_to=row.in_reply_to,
+        thread_id=row.thread_id,
+        size=row.size,
+        attempts=max((r.attempts for r in recipients), default=0),
+        next_attempt_at=min(waits, default=None),
+        provider_message_id=next(
+            (r.provider_message_id for r in recipients if r.provider_message_id), None
+        ),
+        error=next((r.error for r in recipients if r.error), None),
+        recipients=shown,
+    )
+
+
+async def outbox(
+    session: AsyncSession, project_id: str, before: str | None, limit: int
+) -> tuple[list[OutboundOut], str | None]:
+    repo = OutboxRepository(session)
+    page = await repo.page(project_id, before, limit)
+    recipients = await repo.recipients([m.id for m in page.items])
+    by_message: dict[str, list[OutboundRecipient]] = {}
+    for r in recipients:
+        by_message.setdefault(r.outbound_id, []).append(r)
+    out = [outbound_out(m, by_message.get(m.id, [])) for m in page.items]
+    return out, page.next(lambda m: m.id)
+
+
+async def sent_message(session: AsyncSession, project_id: str, mid: str) -> OutboundOut | None:
+    repo = OutboxRepository(session)
+    row = await repo.get(project_id, mid)
+    if row is None:
+        return None
+    return outbound_out(row, await repo.recipients([row.id]))

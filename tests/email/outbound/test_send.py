@@ -1,0 +1,209 @@
+"""Sending through a real SMTP relay on loopback: what arrives, signed; retries, refusals
+and suppressions; local delivery to hosted addresses; replies; idempotency."""
+
+from __future__ import annotations
+
+import base64
+import email
+from email import policy
+from typing import Any
+
+import dkim
+import pytest
+
+from tests.conftest import Service
+from tests.providers.sink import Received, Sink
+from tests.service import assert_error, deliver, eventually, hosted, inbox, message
+
+SEND = "/projects/acme/email/send"
+OUTBOX = "/projects/acme/email/outbox"
+
+
+@pytest.fixture
+def overrides(sink: Sink) -> dict[str, Any]:
+    return {"relay_url": f"smtp://127.0.0.1:{sink.port}", "send_retry_seconds": 0.05}
+
+
+async def acme(service: Service) -> dict[str, Any]:
+    """acme on acme.test, provisioned: its DNS records hold the DKIM key."""
+    return await hosted(service, "acme", "acme.test")
+
+
+def dkim_txt(provisioned: dict[str, Any]) -> bytes:
+    (record,) = [r for r in provisioned["dns_records"] if "_domainkey" in r["name"]]
+    return str(record["value"]).encode()
+
+
+def verifies(data: bytes, txt: bytes) -> bool:
+    def dnsfunc(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"agentid._domainkey.acme.test."
+        return txt
+
+    return bool(dkim.verify(data, dnsfunc=dnsfunc))
+
+
+async def sent(service: Service, mid: str, final: tuple[str, ...] = ("sent",)) -> dict[str, Any]:
+    """The outbox's view of ``mid`` once its status is one of ``final``."""
+    seen: dict[str, Any] = {}
+
+    async def settled() -> bool:
+        r = await service.http.get(f"/projects/acme/email/messages/{mid}")
+        assert r.status_code == 200, r.text
+        seen.update(r.json())
+        return seen["status"] in final
+
+    await eventually(settled, f"{mid} is {'/'.join(final)}")
+    return seen
+
+
+async def queue(service: Service, status: str = "queued", **body: Any) -> str:
+    r = await service.http.post(SEND, json={"subject": "Hi", "text": "Hello there.", **body})
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == status
+    return str(r.json()["id"])
+
+
+def parsed(got: Received) -> email.message.EmailMessage:
+    msg = email.message_from_bytes(got.data, policy=policy.default)
+    assert isinstance(msg, email.message.EmailMessage)
+    return msg
+
+
+async def test_relayed_signed_and_recorded(service: Service, sink: Sink) -> None:
+    txt = dkim_txt(await acme(service))
+    mid = await queue(
+        service,
+        to=["Bob@Vendor.example"],
+        cc=["c@vendor.example"],
+        bcc=["hidden@vendor.example"],
+        html="<p>Hello <b>there</b></p>",
+    )
+    out = await sent(service, mid)
+    (got,) = sink.received
+    assert got.sender == "agent@acme.test"
+    assert sorted(got.recipients) == [
+        "bob@vendor.example",
+        "c@vendor.example",
+        "hidden@vendor.example",
+    ]
+    msg = parsed(got)
+    assert msg["From"] == "agent@acme.test" and msg["Subject"] == "Hi"
+    assert "Bcc" not in msg and b"hidden@" not in got.data  # the envelope only
+    assert msg.get_body(("plain",)).get_content().strip() == "Hello there."  # type: ignore[union-attr]
+    assert "<b>there</b>" in msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert verifies(got.data, txt)
+    assert not verifies(got.data.replace(b"Hello there.", b"Hello thers."), txt)
+    assert out["direction"] == "outbound" and out["message_id_header"] == msg["Message-ID"]
+    assert {r["status"] for r in out["recipients"]} == {"sent"}
+    assert {r["provider_message_id"] for r in out["recipients"]} == {"4Xk9ZQ1"}
+    listed = (await service.http.get(OUTBOX)).json()["messages"]
+    assert [m["id"] for m in listed] == [mid] and listed[0]["status"] == "sent"
+    assert (await inbox(service, "acme")) == []  # the inbox lists inbound mail only
+
+
+async def test_hosted_recipients_are_delivered_locally(service: Service, sink: Sink) -> None:
+    await acme(service)
+    await hosted(service, "other", "other.test")
+    mid = await queue(service, to=["someone@other.test", "far@vendor.example"])
+    out = await sent(service, mid)
+    routes = {r["address"]: r["route"] for r in out["recipients"]}
+    assert routes == {"someone@other.test": "local", "far@vendor.example": "relay"}
+    (got,) = sink.received
+    assert got.recipients == ["far@vendor.example"]
+    (entry,) = await inbox(service, "other")  # stored before the outbox said "sent"
+    assert entry["subject"] == "Hi" and entry["to"] == ["someone@other.test"]
+
+
+async def test_a_transient_refusal_is_retried(service: Service, sink: Sink) -> None:
+    await acme(service)
+    sink.data_script = ["451 4.3.0 try again later"]
+    mid = await queue(service, to=["bob@vendor.example"])
+    out = await sent(service, mid)
+    assert out["recipients"][0]["attempts"] == 2 and len(sink.received) == 1
+
+
+async def test_a_refused_mailbox_fails_and_is_suppressed(service: Service, sink: Sink) -> None:
+    await acme(service)
+    sink.rcpt_replies["gone@vendor.example"] = "550 5.1.1 no such user"
+    mid = await queue(service, to=["gone@vendor.example", "ok@vendor.example"])
+    out = await sent(service, mid, ("partial",))
+    by = {r["address"]: r for r in out["recipients"]}
+    assert by["gone@vendor.example"]["status"] == "failed"
+    assert "5.1.1" in by["gone@vendor.example"]["error"]
+    assert by["ok@vendor.example"]["status"] == "sent"
+    listed = (await service.http.get("/projects/acme/email/suppressions")).json()
+    assert [s["address"] for s in listed["suppressions"]] == ["gone@vendor.example"]
+    again = await queue(service, "failed", to=["Gone@vendor.example"])  # settled at once
+    out = await sent(service, again, ("failed",))
+    assert out["recipients"][0]["status"] == "suppressed"
+    assert "5.1.1" in out["recipients"][0]["error"]
+    r = await service.http.delete("/projects/acme/email/suppressions/gone@vendor.example")
+    assert r.status_code == 204
+    assert_error(
+        await service.http.delete("/projects/acme/email/suppressions/gone@vendor.example"), 404
+    )
+    third = await queue(service, to=["gone@vendor.example"])
+    out = await sent(service, third, ("failed",))
+    assert out["recipients"][0]["status"] == "failed"  # tried again: the relay refused it
+
+
+async def test_a_reply_threads_and_says_re(service: Service, sink: Sink) -> None:
+    await acme(service)
+    raw = message(
+        "agent@acme.test",
+        subject="Your order",
+        extra_headers=("Message-ID: <order-1@shop.example>\r\nReferences: <root@shop.example>\r\n"),
+    )
+    entry = await deliver(service, "acme", "agent@acme.test", raw)
+    mid = await queue(service, to=["noreply@shop.example"], subject="", in_reply_to=entry["id"])
+    await sent(service, mid)
+    msg = parsed(sink.received[0])
+    assert msg["In-Reply-To"] == "<order-1@shop.example>"
+    assert msg["References"] == "<root@shop.example> <order-1@shop.example>"
+    assert msg["Subject"] == "Re: Your order"
+    r = await service.http.post(
+        SEND, json={"to": ["a@b.example"], "text": "x", "in_reply_to": "01HZZZZZZZZZZZZZZZZZZZZZZZ"}
+    )
+    assert_error(r, 404)
+
+
+async def test_attachments_arrive(service: Service, sink: Sink) -> None:
+    await acme(service)
+    data = bytes(range(256)) * 10
+    mid = await queue(
+        service,
+        to=["bob@vendor.example"],
+        attachments=[
+            {
+                "filename": "report.pdf",
+                "content_type": "application/pdf",
+                "content_base64": base64.b64encode(data).decode(),
+            }
+        ],
+    )
+    await sent(service, mid)
+    (part,) = list(parsed(sink.received[0]).iter_attachments())
+    assert part.get_filename() == "report.pdf" and part.get_content() == data
+
+
+async def test_idempotency_key_sends_once(service: Service, sink: Sink) -> None:
+    await acme(service)
+    first = await queue(service, to=["bob@vendor.example"], idempotency_key="k-1")
+    r = await service.http.post(
+        SEND,
+        json={"subject": "Hi", "text": "Hello there.", "to": ["bob@vendor.example"]},
+        headers={"Idempotency-Key": "k-1"},
+    )
+    assert r.status_code == 202 and r.json()["id"] == first
+    r = await service.http.post(
+        SEND,
+        json={
+            "subject": "Other",
+            "text": "x",
+            "to": ["bob@vendor.example"],
+            "idempotency_key": "k-1",
+        },
+    )
+    assert_error(r, 409, "conflict")
+    await sent(service, first)
+    assert len(sink.received) == 1
