@@ -20,10 +20,12 @@ The rules it keeps:
   ``b=``, into lines of at most 78 characters (a single ``d=`` or ``s=`` longer than that
   stays on its own line).
 
-Speed: dkimpy spends ~85% of its ~9 ms a message in its pure-Python RSA (``pow`` on the
-CRT halves), the rest mostly in parsing the key on every call. This signer parses the key
-once and signs with OpenSSL through ``cryptography`` (~0.9 ms for RSA-2048); canonicalizing
-is a few regular expressions over the body. ``bench/dkim_sign.py`` measures both.
+Speed (cProfile, RSA-2048, one core): dkimpy's ``dkim.sign`` takes ~9 ms for a 3 KB
+message, 82% of it in ``pow`` (its pure-Python RSA), ~4% parsing the key's ASN.1 again on
+each call, ~4% parsing and canonicalizing with regular expressions (~4 ms more at
+100 KB). This signer parses the key once, signs with OpenSSL through ``cryptography``
+(~0.9 ms) and canonicalizes with bytes methods (~0.3 ms at 100 KB): ``bench/dkim_sign.py``
+compares them.
 
 Signing is CPU work and synchronous: call it from a worker thread (``asyncio.to_thread``)
 or process. cryptography releases the GIL around the OpenSSL operation (measured with the
@@ -72,8 +74,6 @@ _DOMAIN = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")  # after a_label: lowerca
 _SELECTOR = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")  # labels, as in DNS
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _WSP_RUN = re.compile(rb"[ \t]+")
-_TRAILING_WSP = re.compile(rb"[ \t]+(?=\r\n)")
-_WSP_TO_SPACE = re.compile(rb"\t[ \t]*| [ \t]+")  # only the runs that are not one space
 _AMBIGUOUS_SPACE = re.compile(rb"[\x0b\x0c]")
 
 Field = tuple[bytes, bytes]  # (lowercase name, raw value: after the colon, CRLFs kept)
@@ -126,13 +126,19 @@ def relaxed_header(name: bytes, value: bytes) -> bytes:
 
 
 def relaxed_body(body: bytes) -> bytes:
-    """A CRLF body in relaxed canonical form (RFC 6376 3.4.4): space and tab dropped at line
-    ends, other runs of them made one space, empty lines at the end dropped; empty if
-    nothing is left."""
-    if b" \r\n" in body or b"\t\r\n" in body:
-        body = _TRAILING_WSP.sub(b"", body)
-    if b"\t" in body or b"  " in body:
-        body = _WSP_TO_SPACE.sub(b" ", body)
+    """A CRLF body (``to_crlf``) in relaxed canonical form (RFC 6376 3.4.4): space and tab
+    dropped at line ends, other runs of them made one space, empty lines at the end
+    dropped; empty if nothing is left.
+
+    With bytes methods, not regular expressions: ``re`` scans ~100 MB/s and took ~4 ms of a
+    100 KB message; these run at memchr speed. A tab is first made a space (the same run
+    either way), runs then halve per pass, and one trailing space per line is left."""
+    if b"\t" in body:
+        body = body.replace(b"\t", b" ")
+    while b"  " in body:
+        body = body.replace(b"  ", b" ")
+    if b" \r\n" in body:
+        body = body.replace(b" \r\n", b"\r\n")
     body = body.rstrip(b"\r\n")  # CRLF input: only whole empty lines go
     return body + b"\r\n" if body else b""
 
