@@ -67,7 +67,7 @@ SIGNED_FIELDS: Final = (
 )
 OVERSIGNED: Final = ("from",)  # listed once more than present: none may be added
 MAX_LINE: Final = 78  # RFC 5322's SHOULD, CRLF not counted
-MIN_KEY_BITS: Final = 1024  # below this, verifiers (dkimpy, Gmail) ignore the signature
+MIN_KEY_BITS: Final = 1024  # verifiers ignore signatures by shorter keys (RFC 8301)
 
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")  # printable ASCII but the colon
 _DOMAIN = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")  # after a_label: lowercase ASCII
