@@ -4,6 +4,7 @@ schemas.py       the sending API's shapes: the request, the outbox, recipients, 
 compose.py       the message built once: addresses checked, headers, MIME
 rules.py         what may leave: the sender, the send policy, the rate, the warm-up quota
 signing.py       who signs (us or the relay) and with which key
+dkim_sign.py     DKIM-Signature (rsa-sha256, relaxed/relaxed) with the hosted domain's key
 service.py       queueing (every check first, then one transaction) and reading the outbox
 sender.py        the outbox worker: local delivery or the relay, retries, suppressions
 policy.py        a project's send policy and suppression list
