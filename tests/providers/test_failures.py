@@ -22,6 +22,7 @@ from agentid.providers.failures import (
     Http,
     check_response,
     map_failures,
+    rate_limit_reset,
     retry_after,
     scrub,
 )
@@ -54,6 +55,7 @@ async def answer(status: int, headers: dict[str, str] | None = None) -> None:
         (409, ProviderRejected),
         (422, ProviderRejected),
         (410, ProviderRejected),  # any other 4xx
+        (413, ProviderRejected),
         (429, ProviderRateLimited),
         (500, ProviderUnavailable),
         (502, ProviderUnavailable),
@@ -76,7 +78,7 @@ async def test_success_passes(status: int) -> None:
 
 
 def test_every_status_row_is_tested() -> None:
-    tested = {401, 403, 400, 404, 409, 422, 410, 429, 500, 502, 503, 504, 302}
+    tested = {401, 403, 400, 404, 409, 422, 410, 413, 429, 500, 502, 503, 504, 302}
     for row in FAILURES:
         if isinstance(row.match, Http):
             assert any(status in row.match.statuses for status in tested), row
@@ -95,6 +97,25 @@ async def test_429_with_http_date() -> None:
     assert err.value.retry_after is not None and 100 <= err.value.retry_after <= 121
 
 
+async def test_429_with_rate_limit_reset() -> None:
+    reset = int(datetime.now(UTC).timestamp()) + 60
+    with pytest.raises(ProviderRateLimited) as err:
+        await answer(429, {"X-RateLimit-Reset": str(reset)})
+    assert err.value.retry_after is not None and 50 <= err.value.retry_after <= 61
+
+
+async def test_retry_after_wins_over_rate_limit_reset() -> None:
+    reset = int(datetime.now(UTC).timestamp()) + 600
+    with pytest.raises(ProviderRateLimited) as err:
+        await answer(429, {"Retry-After": "5", "X-RateLimit-Reset": str(reset)})
+    assert err.value.retry_after == 5.0
+
+
+async def test_413_says_too_large() -> None:
+    with pytest.raises(ProviderRejected, match="refused the request as too large: HTTP 413"):
+        await answer(413)
+
+
 async def test_429_without_retry_after() -> None:
     with pytest.raises(ProviderRateLimited) as err:
         await answer(429)
@@ -111,6 +132,18 @@ def test_retry_after_values() -> None:
     assert retry_after("-5") is None
     assert retry_after("") is None
     assert retry_after(None) is None
+
+
+def test_rate_limit_reset_values() -> None:
+    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+    at = int(now.timestamp())
+    assert rate_limit_reset(str(at + 90), now=now) == 90.0
+    assert rate_limit_reset(f" {at + 1} ", now=now) == 1.0
+    assert rate_limit_reset(str(at - 30), now=now) == 0.0  # gone by
+    assert rate_limit_reset("soon", now=now) is None
+    assert rate_limit_reset("-5", now=now) is None
+    assert rate_limit_reset("", now=now) is None
+    assert rate_limit_reset(None, now=now) is None
 
 
 async def test_status_error_from_raise_for_status() -> None:

@@ -33,7 +33,7 @@ def registry() -> Registry:
 
 
 def test_builtins_registered(registry: Registry) -> None:
-    assert registry.schemes() == ["smtp", "smtps", "zonefile"]
+    assert registry.schemes() == ["sendgrid", "smtp", "smtps", "zonefile"]
     register_builtins(registry)  # twice is harmless (create_app calls it per app)
 
 
@@ -114,7 +114,7 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        (f"pigeon://:{PASSWORD}@", "unknown provider scheme 'pigeon' (known: smtp, smtps,"),
+        (f"pigeon://:{PASSWORD}@", "unknown provider scheme 'pigeon' (known: sendgrid, smtp,"),
         (f"smtp+https://u:{PASSWORD}@h:25", "unknown transport '+https'"),
         ("smtp://", "smtp:// needs a host"),
         (f"smtp://u:{PASSWORD}@:25", "a port was given without a host"),
@@ -185,7 +185,7 @@ def test_from_settings_names_the_setting_not_the_value(registry: Registry, tmp_p
         from_settings(settings, Transports(), registry)
     assert err.value.message == (
         "invalid setting AGENTID_PHONE_URL:"
-        " unknown provider scheme 'pigeon' (known: smtp, smtps, zonefile)"
+        " unknown provider scheme 'pigeon' (known: sendgrid, smtp, zonefile)"
     )
 
 

@@ -14,7 +14,8 @@ httpx maps httpcore's exceptions through one mapping::
     any other SMTP failure (no STARTTLS offered)    ProviderError         no: fix the settings
     httpx timeout, network, protocol error          ProviderUnavailable   later
     HTTP 401, 403                                   ProviderAuth          no: fix credentials
-    HTTP 429                                        ProviderRateLimited   after Retry-After
+    HTTP 429                                        ProviderRateLimited   after Retry-After *
+    HTTP 413 (the request is too large)             ProviderRejected      no: send less
     HTTP 400, 404, 409, 422 (any other 4xx)         ProviderRejected      no: change the request
     HTTP 5xx                                        ProviderUnavailable   later
     httpx.InvalidURL (its text may quote a secret)  ProviderError         no: fix the URL
@@ -22,6 +23,8 @@ httpx maps httpcore's exceptions through one mapping::
     dnspython timeout                               ProviderUnavailable   later
     DNS data (a zone file) that does not parse      ProviderError         no: fix the file
     OSError (a zone file's disk, a refused socket)  ProviderUnavailable   later
+
+* or, without ``Retry-After``, until ``X-RateLimit-Reset`` (a Unix time: SendGrid, GitHub).
 
 A message names the provider and what happened, never a credential: every message is
 passed through ``scrub`` (the adapter's secrets and any URL's userinfo are masked).
@@ -91,6 +94,7 @@ FAILURES: tuple[Row, ...] = (
     # HTTP answers.
     Row(Http((401, 403)), ProviderAuth, "refused the credentials"),
     Row(Http((429,)), ProviderRateLimited, "asks to slow down"),
+    Row(Http((413,)), ProviderRejected, "refused the request as too large"),
     Row(Http((400, 404, 409, 422)), ProviderRejected, "rejected the request"),
     Row(Http(range(400, 500)), ProviderRejected, "rejected the request"),
     Row(Http(range(500, 600)), ProviderUnavailable, "failed"),
@@ -164,6 +168,8 @@ def response_error(
     message = _message(provider, row.says, told, secrets)
     if row.error is ProviderRateLimited:
         wait = retry_after(response.headers.get("retry-after"), now=now)
+        if wait is None:
+            wait = rate_limit_reset(response.headers.get("x-ratelimit-reset"), now=now)
         return ProviderRateLimited(message, retry_after=wait)
     return row.error(message)
 
@@ -239,4 +245,13 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> float | No
     if when.tzinfo is None:  # "-0000": UTC by RFC 5322
         when = when.replace(tzinfo=UTC)
     seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return float(max(0, math.ceil(seconds)))
+
+
+def rate_limit_reset(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from an ``X-RateLimit-Reset`` value, the Unix time at which the
+    limit resets; None when absent or unreadable, 0 for a time gone by."""
+    if value is None or not (value := value.strip()).isdigit():
+        return None
+    seconds = int(value) - (now or datetime.now(UTC)).timestamp()
     return float(max(0, math.ceil(seconds)))

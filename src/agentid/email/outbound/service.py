@@ -13,12 +13,11 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from agentid.email.outbound.guard import Outgoing, ReceivedSecret, find_leaks
-
 from agentid.auth import Principal
 from agentid.email import threads
 from agentid.email.outbound import rules
 from agentid.email.outbound.compose import Composed, Original, compose
+from agentid.email.outbound.guard import Outgoing, ReceivedSecret, find_leaks
 from agentid.email.outbound.repository import OPEN, OutboxRepository
 from agentid.email.outbound.schemas import (
     OutboundOut,

@@ -15,10 +15,9 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from agentid.email.outbound.dkim_sign import DkimSigner
-
 from agentid.email.dkim import private_key_pem
 from agentid.email.outbound.compose import Composed
+from agentid.email.outbound.dkim_sign import DkimSigner
 from agentid.email.outbound.repository import OutboxRepository
 from agentid.providers.accounts import provider_url_for
 from agentid.providers.registry import parse_url
