@@ -185,7 +185,7 @@ def test_from_settings_names_the_setting_not_the_value(registry: Registry, tmp_p
         from_settings(settings, Transports(), registry)
     assert err.value.message == (
         "invalid setting AGENTID_PHONE_URL:"
-        " unknown provider scheme 'pigeon' (known: sendgrid, smtp, zonefile)"
+        " unknown provider scheme 'pigeon' (known: sendgrid, smtp, smtps, zonefile)"
     )
 
 
