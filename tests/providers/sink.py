@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,12 +79,19 @@ def _authenticator(user: str, password: str) -> Any:
 
 @contextmanager
 def running_sink(
-    *, user: str | None = None, password: str | None = None, smtputf8: bool = False
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    smtputf8: bool = False,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[Sink]:
+    """A sink; with ``tls``, TLS from the first byte (implicit TLS, as on port 465)."""
     sink = Sink(port=free_port())
     kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
     if user is not None and password is not None:
         kwargs |= {"authenticator": _authenticator(user, password), "auth_require_tls": False}
+    if tls is not None:
+        kwargs["ssl_context"] = tls
     controller = Controller(sink, hostname=HOST, port=sink.port, **kwargs)
     controller.start()
     try:

@@ -3,8 +3,12 @@ mapped through the one table."""
 
 from __future__ import annotations
 
+import functools
+import ssl
+from pathlib import Path
 from urllib.parse import quote
 
+import aiosmtplib
 import pytest
 
 from agentid.errors import (
@@ -12,11 +16,13 @@ from agentid.errors import (
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    ValidationFailed,
 )
 from agentid.providers.base import MailRelay, Refusal
 from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.registry import Registry, Transports, register_builtins
 from tests.providers.sink import HOST, Sink, free_port, running_sink
+from tests.tls import self_signed
 
 MESSAGE = (
     b"From: Agent <agent@acme.test>\r\n"
@@ -164,3 +170,42 @@ async def test_utf8_address_with_smtputf8() -> None:
         )
         [got] = sink.received
     assert got.sender == "grüße@acme.test" and got.data == MESSAGE
+
+
+async def test_smtps_is_tls_from_the_first_byte(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+    transports = Transports(smtp=functools.partial(aiosmtplib.SMTP, tls_context=trusting))
+    registry = Registry()
+    register_builtins(registry)
+    with running_sink(tls=server_side) as tls_sink:
+        smtps = registry.relay(f"smtps://{HOST}:{tls_sink.port}", transports)
+        assert isinstance(smtps, SmtpRelay) and smtps.name.startswith("smtps relay")
+        sent = await smtps.send("bounce@acme.test", ["a@example.test"], MESSAGE)
+        assert sent.message_id == "4Xk9ZQ1" and tls_sink.received[0].data == MESSAGE
+        plain = registry.relay(f"smtp://{HOST}:{tls_sink.port}?starttls=0&timeout=3", transports)
+        with pytest.raises(ProviderError):  # cleartext to a TLS port gets nowhere
+            await plain.send("bounce@acme.test", ["a@example.test"], MESSAGE)
+    with running_sink(tls=server_side) as tls_sink:
+        untrusted = registry.relay(f"smtps://{HOST}:{tls_sink.port}", Transports())
+        with pytest.raises(ProviderError):  # a certificate nobody vouches for
+            await untrusted.send("bounce@acme.test", ["a@example.test"], MESSAGE)
+        assert tls_sink.received == []
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("smtps://h?starttls=1", "starttls does not apply"),
+        ("smtp://h?dkim=maybe", "'dkim' is agentid or relay"),
+    ],
+)
+def test_smtps_and_dkim_parameters(url: str, says: str) -> None:
+    registry = Registry()
+    register_builtins(registry)
+    with pytest.raises(ValidationFailed) as err:
+        registry.relay(url, Transports())
+    assert says in str(err.value)
+    assert registry.relay("smtps://u:p@h", Transports()).port == 465  # type: ignore[attr-defined]

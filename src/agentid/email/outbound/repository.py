@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 
 from agentid.store.repository import Page, Repository
 from agentid.store.tables import (
@@ -27,12 +27,14 @@ OPEN = ("queued", "sending", "deferred")  # not settled yet
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """Recipients of one message, on one route, whose attempt is due."""
+    """Recipients of one message, on one route, claimed for an attempt (``attempts``:
+    each one's count, this one included)."""
 
     outbound_id: str
     project_id: str
     route: str
     addresses: tuple[str, ...]
+    attempts: dict[str, int]
 
 
 class OutboxRepository(Repository):
@@ -181,14 +183,12 @@ class OutboxRepository(Repository):
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def due(self, now: datetime, limit: int) -> list[Due]:
-        rows = await self.session.execute(
-            select(
-                OutboundRecipient.outbound_id,
-                OutboundRecipient.project_id,
-                OutboundRecipient.route,
-                OutboundRecipient.address,
-            )
+    async def claim_due(self, now: datetime, limit: int) -> list[Due]:
+        """Up to ``limit`` recipients whose attempt is due, marked as being sent (one attempt
+        more), grouped per message and route. A recipient another process claimed first
+        is not claimed again (the update checks the status it read)."""
+        found = await self.session.execute(
+            select(OutboundRecipient.outbound_id, OutboundRecipient.address)
             .where(
                 OutboundRecipient.status.in_(PENDING),
                 or_(
@@ -199,10 +199,28 @@ class OutboxRepository(Repository):
             .order_by(OutboundRecipient.outbound_id)
             .limit(limit)
         )
-        groups: dict[tuple[str, str, str], list[str]] = {}
-        for outbound_id, project_id, route, address in rows:
-            groups.setdefault((outbound_id, project_id, route), []).append(address)
-        return [Due(o, p, r, tuple(a)) for (o, p, r), a in groups.items()]
+        keys = [(outbound_id, address) for outbound_id, address in found]
+        if not keys:
+            return []
+        claimed = await self.session.execute(
+            update(OutboundRecipient)
+            .where(
+                tuple_(OutboundRecipient.outbound_id, OutboundRecipient.address).in_(keys),
+                OutboundRecipient.status.in_(PENDING),
+            )
+            .values(status="sending", attempts=OutboundRecipient.attempts + 1, updated_at=now)
+            .returning(
+                OutboundRecipient.outbound_id, OutboundRecipient.project_id,
+                OutboundRecipient.route, OutboundRecipient.address, OutboundRecipient.attempts,
+            )
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        groups: dict[tuple[str, str, str], dict[str, int]] = {}
+        for outbound_id, project_id, route, address, attempts in claimed:
+            groups.setdefault((outbound_id, project_id, route), {})[address] = attempts
+        return [
+            Due(o, p, r, tuple(sorted(found)), found) for (o, p, r), found in sorted(groups.items())
+        ]
 
     async def next_due(self) -> datetime | None:
         return await self.session.scalar(
@@ -211,50 +229,26 @@ class OutboxRepository(Repository):
             )
         )
 
-    async def claim(self, due: Due, now: datetime) -> list[str]:
-        """Mark ``due``'s recipients as being sent (one attempt more); those this process
-        got (another may have claimed some first)."""
-        claimed = await self.session.execute(
-            update(OutboundRecipient)
-            .where(
-                OutboundRecipient.outbound_id == due.outbound_id,
-                OutboundRecipient.address.in_(due.addresses),
-                OutboundRecipient.status.in_(PENDING),
-            )
-            .values(status="sending", attempts=OutboundRecipient.attempts + 1, updated_at=now)
-            .returning(OutboundRecipient.address)
-        )
-        return list(claimed.scalars())
-
-    async def raw(self, outbound_id: str) -> tuple[str, bytes] | None:
+    async def raws(self, outbound_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """Each message's envelope sender and finished bytes."""
+        if not outbound_ids:
+            return {}
         found = await self.session.execute(
-            select(Outbound.mail_from, Outbound.raw).where(Outbound.id == outbound_id)
-        )
-        row = found.first()
-        return None if row is None else (row[0], row[1])
-
-    async def record(self, outbound_id: str, address: str, values: dict[str, Any]) -> None:
-        await self.session.execute(
-            update(OutboundRecipient)
-            .where(
-                and_(
-                    OutboundRecipient.outbound_id == outbound_id,
-                    OutboundRecipient.address == address,
-                )
+            select(Outbound.id, Outbound.mail_from, Outbound.raw).where(
+                Outbound.id.in_(list(set(outbound_ids)))
             )
-            .values(**values)
         )
+        return {i: (mail_from, raw) for i, mail_from, raw in found}
 
-    async def statuses(self, outbound_id: str) -> list[str]:
-        found = await self.session.scalars(
-            select(OutboundRecipient.status).where(OutboundRecipient.outbound_id == outbound_id)
-        )
-        return list(found)
+    async def record_all(self, rows: list[dict[str, Any]]) -> None:
+        """Each recipient's result (rows keyed by outbound_id and address)."""
+        if rows:
+            await self.session.execute(update(OutboundRecipient), rows)
 
-    async def set_status(self, outbound_id: str, status: str) -> None:
-        await self.session.execute(
-            update(Outbound).where(Outbound.id == outbound_id).values(status=status)
-        )
+    async def messages(self, outbound_ids: Sequence[str]) -> list[Outbound]:
+        if not outbound_ids:
+            return []
+        return await self.get_all(select(Outbound).where(Outbound.id.in_(list(set(outbound_ids)))))
 
     async def domain_key(self, project_id: str) -> Domain | None:
         """The project's hosted domain, with its DKIM selector and sealed key."""

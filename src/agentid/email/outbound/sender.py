@@ -43,7 +43,7 @@ from agentid.providers.base import MailRelay, Sent
 from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
 from agentid.store import event_log
-from agentid.store.tables import Suppression
+from agentid.store.tables import OutboundRecipient, Suppression
 from agentid.times import utcnow
 
 log = logging.getLogger("agentid.outbox")
@@ -157,28 +157,26 @@ class OutboxSender:
             await asyncio.wait_for(self._wake.wait(), wait)
 
     async def round(self) -> bool:
-        """Deliver what is due now; whether there was anything."""
-        async with self._rt.sessions() as session:
-            due = await OutboxRepository(session).due(utcnow(), ROUND)
+        """Deliver what is due now; whether there was anything. One transaction claims the
+        round's recipients, one records what became of them: the store is not the pace."""
+        now = utcnow()
+        async with self._rt.sessions.begin() as session:
+            repo = OutboxRepository(session)
+            due = await repo.claim_due(now, ROUND)
+            raws = await repo.raws([d.outbound_id for d in due])
         if not due:
             return False
-        await asyncio.gather(*(self._deliver(d) for d in due))
+        delivered = await asyncio.gather(
+            *(self._deliver(d, *raws[d.outbound_id]) for d in due if d.outbound_id in raws)
+        )
+        await self._record([(d, r) for d, r in zip(due, delivered, strict=True)])
         return True
 
-    async def _deliver(self, due: Due) -> None:
+    async def _deliver(self, due: Due, mail_from: str, raw: bytes) -> dict[str, Result]:
         async with self._gate:
-            async with self._rt.sessions.begin() as session:
-                repo = OutboxRepository(session)
-                claimed = await repo.claim(due, utcnow())
-                found = await repo.raw(due.outbound_id)
-            if not claimed or found is None:
-                return
-            mail_from, raw = found
             if due.route == "local":
-                results = await self._local(mail_from, claimed, raw)
-            else:
-                results = await self._relay(due.project_id, mail_from, claimed, raw)
-            await self._record(due, results)
+                return await self._local(mail_from, list(due.addresses), raw)
+            return await self._relay(due.project_id, mail_from, list(due.addresses), raw)
 
     async def _local(self, mail_from: str, addresses: list[str], raw: bytes) -> dict[str, Result]:
         results: dict[str, Result] = {}
@@ -225,73 +223,67 @@ class OutboxSender:
             return {a: Result("deferred", error=err.message) for a in addresses}
         return relay_results(sent, addresses)
 
-    async def _record(self, due: Due, results: dict[str, Result]) -> None:
+    def _values(self, due: Due, address: str, result: Result, now: datetime) -> dict[str, Any]:
+        """The recipient row after ``result``: a transient failure past the last attempt
+        fails; before it, the next attempt is set (backoff, never before Retry-After)."""
         settings = self._rt.settings
+        values: dict[str, Any] = {
+            "outbound_id": due.outbound_id, "address": address, "status": result.status,
+            "error": result.error, "updated_at": now, "next_attempt_at": None,
+        }  # fmt: skip
+        if result.provider_id is not None:
+            values["provider_message_id"] = result.provider_id
+        if result.status == "deferred":
+            tries = due.attempts.get(address, 1)
+            if tries >= settings.send_max_attempts:
+                values["status"] = "failed"
+                values["error"] = f"gave up after {tries} attempts: {result.error}"
+            else:
+                delay = backoff(
+                    settings.send_retry_seconds, settings.send_retry_max_seconds, tries, self._rng
+                )
+                delay = max(delay, result.retry_after or 0.0)
+                values["next_attempt_at"] = now + timedelta(seconds=delay)
+        return values
+
+    async def _record(self, done: list[tuple[Due, dict[str, Result]]]) -> None:
         now = utcnow()
-        events: list[dict[str, Any]] = []
+        rows = [self._values(d, a, r, now) for d, results in done for a, r in results.items()]
+        gone = [
+            Suppression(project_id=d.project_id, address=a.lower(),
+                        reason=r.error or "refused", created_at=now)
+            for d, results in done for a, r in results.items() if r.suppress
+        ]  # fmt: skip
         async with self._rt.sessions.begin() as session:
             repo = OutboxRepository(session)
-            attempts = {r.address: r.attempts for r in await repo.recipients([due.outbound_id])}
-            for address, result in results.items():
-                values: dict[str, Any] = {
-                    "status": result.status,
-                    "error": result.error,
-                    "updated_at": now,
-                    "next_attempt_at": None,
-                }
-                if result.provider_id is not None:
-                    values["provider_message_id"] = result.provider_id
-                if result.status == "deferred":
-                    tries = attempts.get(address, 1)
-                    if tries >= settings.send_max_attempts:
-                        values["status"] = "failed"
-                        values["error"] = f"gave up after {tries} attempts: {result.error}"
-                    else:
-                        delay = backoff(
-                            settings.send_retry_seconds,
-                            settings.send_retry_max_seconds,
-                            tries,
-                            self._rng,
-                        )
-                        delay = max(delay, result.retry_after or 0.0)
-                        values["next_attempt_at"] = now + timedelta(seconds=delay)
-                await repo.record(due.outbound_id, address, values)
-                if result.suppress:
-                    await session.merge(
-                        Suppression(
-                            project_id=due.project_id,
-                            address=address.lower(),
-                            reason=result.error or "refused",
-                            created_at=now,
-                        )
-                    )
-            session.expire_all()  # the updates above: read back what was written
-            events = await self._settle(repo, due, now)
+            await repo.record_all(rows)
+            for suppression in gone:
+                await session.merge(suppression)
+            events = await self._settle(repo, [d.outbound_id for d, _ in done])
             seqs = await event_log.append_async(session, events) if events else []
         for event, seq in zip(events, seqs, strict=True):
-            self._rt.bus.publish(Signal(due.project_id, Kind(event["kind"]), seq))
-        for address, result in results.items():
+            self._rt.bus.publish(Signal(event["project_id"], Kind(event["kind"]), seq))
+        for row in rows:
             log.info(
-                "outbox recipient %s",
-                result.status,
-                extra={
-                    "outbound_id": due.outbound_id,
-                    "route": due.route,
-                    "recipient_domain": address.rpartition("@")[2],
-                },
-            )
+                "outbox recipient %s", row["status"],
+                extra={"outbound_id": row["outbound_id"],
+                       "recipient_domain": row["address"].rpartition("@")[2]},
+            )  # fmt: skip
 
-    async def _settle(
-        self, repo: OutboxRepository, due: Due, now: datetime
-    ) -> list[dict[str, Any]]:
-        """When no recipient is left to try, the message's final status and its event."""
-        status = overall(await repo.statuses(due.outbound_id))
-        await repo.set_status(due.outbound_id, status)
-        if status not in ("sent", "partial", "failed"):
-            return []
-        row = await repo.get(due.project_id, due.outbound_id)
-        assert row is not None
-        shown = outbound_out(row, await repo.recipients([due.outbound_id]))
-        kind = Kind.MESSAGE_FAILED if status == "failed" else Kind.MESSAGE_SENT
-        payload = shown.model_dump(mode="json", by_alias=True)
-        return [event_log.row(due.project_id, kind.value, due.outbound_id, payload)]
+    async def _settle(self, repo: OutboxRepository, ids: list[str]) -> list[dict[str, Any]]:
+        """Each message's status from its recipients'; for those no recipient is left to
+        try in, the event saying how it ended."""
+        by_message: dict[str, list[OutboundRecipient]] = {}
+        for r in await repo.recipients(ids):
+            by_message.setdefault(r.outbound_id, []).append(r)
+        events = []
+        for row in await repo.messages(ids):
+            recipients = by_message.get(row.id, [])
+            status = overall([r.status for r in recipients])
+            row.status = status
+            if status not in ("sent", "partial", "failed"):
+                continue
+            kind = Kind.MESSAGE_FAILED if status == "failed" else Kind.MESSAGE_SENT
+            payload = outbound_out(row, recipients).model_dump(mode="json", by_alias=True)
+            events.append(event_log.row(row.project_id, kind.value, row.id, payload))
+        return events
