@@ -13,7 +13,7 @@ import contextlib
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -306,6 +306,38 @@ async def eventually(
             return
         assert time.monotonic() < deadline, f"timed out waiting until {what}"
         await asyncio.sleep(0.05)
+
+
+# Events
+
+
+async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
+    """Events parsed from an SSE line stream (comments skipped)."""
+    event: dict[str, Any] = {}
+    async for line in lines:
+        if line == "":
+            if event:
+                yield event
+            event = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            event[name] = value.removeprefix(" ")
+
+
+async def read_events(
+    service: Service, count: int, headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The next ``count`` events of acme's stream (comments skipped)."""
+    got: list[dict[str, Any]] = []
+    async with service.http.stream(
+        "GET", "/projects/acme/events", headers=headers or {}, timeout=10
+    ) as r:
+        assert r.status_code == 200
+        async for event in sse_events(r.aiter_lines()):
+            got.append(event)
+            if len(got) == count:
+                break
+    return got
 
 
 # Answers

@@ -14,20 +14,16 @@ from agentid.codes.schemas import CodeOut
 from agentid.email.schemas import InboxEntry
 from agentid.events import Kind
 from tests.conftest import Service
-from tests.service import assert_error, deliver, hosted, message, new_token, send
-
-
-async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
-    """Events parsed from an SSE line stream (comments skipped)."""
-    event: dict[str, Any] = {}
-    async for line in lines:
-        if line == "":
-            if event:
-                yield event
-            event = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(":")
-            event[name] = value.removeprefix(" ")
+from tests.service import (
+    assert_error,
+    deliver,
+    hosted,
+    message,
+    new_token,
+    read_events,
+    send,
+    sse_events,
+)
 
 
 async def next_event(events: AsyncIterator[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -69,22 +65,6 @@ async def test_events_of_other_or_missing_projects(service: Service) -> None:
     assert_error(await service.http.get("/projects/ghost/events", timeout=5), 404, "not_found")
     async with httpx.AsyncClient(base_url=service.running.url) as anonymous:
         assert_error(await anonymous.get("/projects/acme/events", timeout=5), 401)
-
-
-async def read_events(
-    service: Service, count: int, headers: dict[str, str] | None = None
-) -> list[dict[str, Any]]:
-    """The next ``count`` events of acme's stream (comments skipped)."""
-    got: list[dict[str, Any]] = []
-    async with service.http.stream(
-        "GET", "/projects/acme/events", headers=headers or {}, timeout=10
-    ) as r:
-        assert r.status_code == 200
-        async for event in sse_events(r.aiter_lines()):
-            got.append(event)
-            if len(got) == count:
-                break
-    return got
 
 
 async def test_events_are_stored_typed_and_resume_from_last_event_id(service: Service) -> None:

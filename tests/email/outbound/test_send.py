@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import base64
 import email
+import json
 from email import policy
 from typing import Any
 
 import dkim
 import pytest
 
+from agentid.email.outbound.schemas import OutboundOut
 from tests.conftest import Service
 from tests.providers.sink import Received, Sink
-from tests.service import assert_error, deliver, eventually, hosted, inbox, message
+from tests.service import (
+    assert_error,
+    deliver,
+    eventually,
+    hosted,
+    inbox,
+    message,
+    read_events,
+)
 
 SEND = "/projects/acme/email/send"
 OUTBOX = "/projects/acme/email/outbox"
@@ -207,3 +217,23 @@ async def test_idempotency_key_sends_once(service: Service, sink: Sink) -> None:
     assert_error(r, 409, "conflict")
     await sent(service, first)
     assert len(sink.received) == 1
+
+
+async def test_settled_messages_are_events(service: Service, sink: Sink) -> None:
+    await acme(service)
+    ok = await queue(service, to=["bob@vendor.example"])
+    await sent(service, ok)
+    sink.data_reply = "554 5.7.1 refused by policy"
+    refused = await queue(service, to=["carol@vendor.example"])
+    out = await sent(service, refused, ("failed",))
+    assert "554" in out["recipients"][0]["error"]
+    assert (await service.http.get("/projects/acme/email/suppressions")).json() == {
+        "suppressions": []
+    }  # refused as a message, not as a mailbox: not suppressed
+    events = await read_events(service, 2, headers={"Last-Event-ID": "0"})
+    assert [(e["event"], json.loads(e["data"])["id"]) for e in events] == [
+        ("message.sent", ok),
+        ("message.failed", refused),
+    ]
+    for e in events:
+        OutboundOut.model_validate_json(e["data"])
