@@ -28,6 +28,7 @@ from agentid.config import (
 )
 from agentid.crypto import SecretBox
 from agentid.email.inbound.service import InboundService
+from agentid.email.outbound.bounce_routes import router as bounce_router
 from agentid.email.outbound.routes import router as sending_router
 from agentid.email.outbound.sender import OutboxSender
 from agentid.email.retention import RetentionTask
@@ -166,6 +167,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sending_router, dependencies=checked)
     app.include_router(codes_router, dependencies=checked)
     app.include_router(provider_accounts_router, dependencies=checked)
+    app.include_router(bounce_router)  # public: the relay's signature is checked instead
 
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.

@@ -49,6 +49,28 @@ class MailRelay(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Bounce:
+    """A recipient the relay reports refused for good, after it took the message."""
+
+    address: str
+    provider_message_id: str | None  # the id ``Sent.message_id`` gave, when it says one
+    reason: str
+
+
+@runtime_checkable
+class BounceReports(Protocol):
+    """A relay that reports bounces later, to a webhook (SendGrid's Event Webhook)."""
+
+    def check_bounce_signature(self, request: WebhookRequest, now: datetime) -> bool:
+        """True only when the request carries the relay's valid, fresh signature."""
+        ...
+
+    def read_bounces(self, request: WebhookRequest) -> Sequence[Bounce]:
+        """The permanent bounces in a request whose signature was checked."""
+        ...
+
+
 # --- phone -------------------------------------------------------------------------------
 
 

@@ -9,5 +9,5 @@ service.py       queueing (every check first, then one transaction) and reading 
 sender.py        the outbox worker: local delivery or the relay, retries, suppressions
 policy.py        a project's send policy and suppression list
 repository.py    the statements of all of the above
-routes.py        the HTTP routes
+routes.py        the HTTP routes; bounce_routes.py the relays' bounce webhooks
 """

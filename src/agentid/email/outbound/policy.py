@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from agentid.email.outbound.repository import OutboxRepository
 from agentid.email.outbound.schemas import (
     SendPolicyIn,
@@ -10,8 +12,10 @@ from agentid.email.outbound.schemas import (
     SuppressionOut,
 )
 from agentid.names import normalize_domain
+from agentid.providers.base import Bounce
 from agentid.store.db import AsyncSession
-from agentid.store.tables import SendPolicy
+from agentid.store.tables import SendPolicy, Suppression
+from agentid.times import utcnow
 
 
 def _domains(values: list[str]) -> list[str]:
@@ -49,3 +53,24 @@ async def lift(session: AsyncSession, project_id: str, address: str) -> bool:
     lifted = await OutboxRepository(session).lift(project_id, address.lower())
     await session.commit()
     return lifted
+
+
+async def record_bounces(session: AsyncSession, project_id: str, bounces: Sequence[Bounce]) -> int:
+    """Bounces a relay reported: each address joins the suppression list, and the sent
+    recipient it names (by the relay's message id) becomes failed. How many addresses."""
+    repo = OutboxRepository(session)
+    now = utcnow()
+    addresses = set()
+    for bounce in bounces:
+        address = bounce.address.strip().lower()
+        if "@" not in address:
+            continue
+        addresses.add(address)
+        await session.merge(
+            Suppression(project_id=project_id, address=address, reason=bounce.reason,
+                        created_at=now)
+        )  # fmt: skip
+        if bounce.provider_message_id:
+            await repo.bounced(project_id, address, bounce.provider_message_id, bounce.reason, now)
+    await session.commit()
+    return len(addresses)

@@ -253,3 +253,20 @@ class OutboxRepository(Repository):
     async def domain_key(self, project_id: str) -> Domain | None:
         """The project's hosted domain, with its DKIM selector and sealed key."""
         return await self.get_one_or_none(select(Domain).where(Domain.project_id == project_id))
+
+    async def bounced(
+        self, project_id: str, address: str, provider_message_id: str, reason: str, now: datetime
+    ) -> int:
+        """A recipient the relay took and later reported bounced: failed after all."""
+        result = await self.session.execute(
+            update(OutboundRecipient)
+            .where(
+                OutboundRecipient.project_id == project_id,
+                OutboundRecipient.address == address,
+                OutboundRecipient.provider_message_id == provider_message_id,
+                OutboundRecipient.status == "sent",
+            )
+            .values(status="failed", error=reason, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

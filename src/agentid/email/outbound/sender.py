@@ -113,6 +113,10 @@ class OutboxSender:
         self._task: asyncio.Task[None] | None = None
         self._gate = asyncio.Semaphore(rt.settings.send_concurrency)
 
+    @property
+    def transports(self) -> Transports:
+        return self._transports
+
     def wake(self) -> None:
         self._wake.set()
 

@@ -3,7 +3,9 @@
 The API key is the URL's user part; the host is ``api.sendgrid.com`` or, for EU
 subusers, ``api.eu.sendgrid.com``. ``sendgrid+http://<key>@127.0.0.1:9000`` calls a
 local server speaking the same contract instead. ``timeout=S`` bounds the call
-(default 30).
+(default 30). ``webhook_key=<base64>``: the Signed Event Webhook's verification key, so
+bounces SendGrid reports later reach the project's suppression list
+(``agentid.providers.mail.sendgrid_events``).
 
 SendGrid takes JSON, not MIME, so the finished message is read back with the stdlib
 ``email`` package and rewritten as a ``POST /v3/mail/send`` body, the rule being that
@@ -40,6 +42,7 @@ import json
 import mimetypes
 import re
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from email import policy
 from email.errors import MessageError
 from email.header import Header
@@ -50,10 +53,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from agentid.errors import ProviderRejected, ValidationFailed
-from agentid.providers.base import Sent
+from agentid.providers.base import Bounce, Sent, WebhookRequest
 from agentid.providers.failures import check_response, map_failures, scrub
+from agentid.providers.mail import sendgrid_events
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
 
 Json = dict[str, Any]
@@ -93,8 +98,10 @@ class SendGridRelay:
         endpoint: str,
         http: httpx.AsyncClient,
         timeout: float = HTTP_TIMEOUT_SECONDS,
+        webhook_key: ec.EllipticCurvePublicKey | None = None,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
+        self._webhook_key = webhook_key
         self._key = api_key
         self._http = http
         self._timeout = timeout
@@ -132,10 +139,20 @@ class SendGridRelay:
             reply=f"{response.status_code} {response.reason_phrase}".strip(),
         )
 
+    def check_bounce_signature(self, request: WebhookRequest, now: datetime) -> bool:
+        """A ``BounceReports``: only with ``webhook_key`` in the URL can SendGrid's Event
+        Webhook be believed (``agentid.providers.mail.sendgrid_events``)."""
+        return self._webhook_key is not None and sendgrid_events.signed(
+            self._webhook_key, request, now
+        )
+
+    def read_bounces(self, request: WebhookRequest) -> Sequence[Bounce]:
+        return sendgrid_events.bounces(request.body)
+
 
 def from_url(url: ProviderUrl, transports: Transports) -> SendGridRelay:
     """The ``sendgrid://`` factory."""
-    url.only_params(("timeout",))
+    url.only_params(("timeout", "webhook_key"))
     if not url.username:
         raise ValidationFailed(
             "sendgrid:// needs the API key as its user: sendgrid://<api key>@api.sendgrid.com"
@@ -157,6 +174,9 @@ def from_url(url: ProviderUrl, transports: Transports) -> SendGridRelay:
         endpoint=url.endpoint(f"https://{url.host}"),
         http=transports.http,
         timeout=url.number("timeout", HTTP_TIMEOUT_SECONDS),
+        webhook_key=sendgrid_events.public_key(url.query["webhook_key"])
+        if "webhook_key" in url.query
+        else None,
     )
 
 

@@ -1,0 +1,131 @@
+"""Bounces SendGrid reports later, through its Signed Event Webhook: the address is
+suppressed and the recipient fails; an unsigned, stale or forged report changes nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.conftest import Service
+from tests.providers.mail.sendgrid_server import KEY, SendGrid, running_sendgrid
+from tests.service import assert_error, eventually, hosted
+
+SIGNING = ec.generate_private_key(ec.SECP256R1())
+VERIFY = base64.b64encode(
+    SIGNING.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+).decode()
+HOOK = "/webhooks/mail/acme"
+
+
+@pytest.fixture
+def sendgrid() -> Iterator[SendGrid]:
+    with running_sendgrid(KEY) as running:
+        yield running
+
+
+@pytest.fixture
+def overrides(sendgrid: SendGrid) -> dict[str, Any]:
+    return {"relay_url": sendgrid.url(query=f"?webhook_key={quote(VERIFY, safe='')}")}
+
+
+def signed(
+    body: bytes, *, at: int | None = None, key: ec.EllipticCurvePrivateKey = SIGNING
+) -> dict[str, str]:
+    stamp = str(at if at is not None else int(time.time()))
+    signature = key.sign(stamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    return {
+        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+        "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
+        "Content-Type": "application/json",
+    }
+
+
+async def sent_one(service: Service, sendgrid: SendGrid) -> tuple[str, str]:
+    await hosted(service, "acme", "acme.test")
+    r = await service.http.post(
+        "/projects/acme/email/send",
+        json={"to": ["gone@vendor.example"], "subject": "Hi", "text": "Hi."},
+    )
+    assert r.status_code == 202, r.text
+    mid = r.json()["id"]
+
+    async def accepted() -> bool:
+        got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
+        return bool(got["status"] == "sent")
+
+    await eventually(accepted, "SendGrid took the message")
+    return mid, sendgrid.accepted[0].message_id
+
+
+def events(xid: str, **extra: Any) -> bytes:
+    event = {
+        "email": "gone@vendor.example",
+        "event": "bounce",
+        "type": "bounce",
+        "status": "5.1.1",
+        "reason": "550 5.1.1 no such user",
+        "sg_message_id": f"{xid}.filterdrecv-1234-1",
+        "timestamp": int(time.time()),
+    }
+    return json.dumps([{"email": "x@vendor.example", "event": "delivered"}, event | extra]).encode()
+
+
+async def test_a_reported_bounce_suppresses_and_fails(service: Service, sendgrid: SendGrid) -> None:
+    mid, xid = await sent_one(service, sendgrid)
+    body = events(xid)
+    r = await service.http.post(HOOK, content=body, headers=signed(body))
+    assert r.status_code == 204, r.text
+    (recipient,) = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()[
+        "recipients"
+    ]
+    assert recipient["status"] == "failed" and "5.1.1" in recipient["error"]
+    listed = (await service.http.get("/projects/acme/email/suppressions")).json()["suppressions"]
+    assert [s["address"] for s in listed] == ["gone@vendor.example"]
+
+
+async def test_blocked_is_not_a_bounce(service: Service, sendgrid: SendGrid) -> None:
+    _, xid = await sent_one(service, sendgrid)
+    body = events(xid, type="blocked")
+    assert (await service.http.post(HOOK, content=body, headers=signed(body))).status_code == 204
+    assert (await service.http.get("/projects/acme/email/suppressions")).json()[
+        "suppressions"
+    ] == []
+
+
+async def test_forged_stale_and_unsigned_reports_change_nothing(
+    service: Service, sendgrid: SendGrid
+) -> None:
+    mid, xid = await sent_one(service, sendgrid)
+    body = events(xid)
+    other = ec.generate_private_key(ec.SECP256R1())
+    for headers in (
+        {},
+        signed(body, key=other),
+        signed(body, at=int(time.time()) - 3600),
+        signed(body + b" "),
+        {**signed(body), "X-Twilio-Email-Event-Webhook-Signature": "not base64!"},
+    ):
+        assert_error(await service.http.post(HOOK, content=body, headers=headers), 401)
+    for bad in (b"{not json", b'{"event": "bounce"}'):
+        assert_error(await service.http.post(HOOK, content=bad, headers=signed(bad)), 422)
+    big = b"[" + b" " * 70_000 + b"]"
+    assert_error(await service.http.post(HOOK, content=big, headers=signed(big)), 413)
+    assert_error(
+        await service.http.post("/webhooks/mail/nobody", content=body, headers=signed(body)), 404
+    )
+    assert_error(await service.http.post("/webhooks/mail/%00", content=body), 404)
+    got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
+    assert got["status"] == "sent"
+    assert (await service.http.get("/projects/acme/email/suppressions")).json()[
+        "suppressions"
+    ] == []
