@@ -1,4 +1,5 @@
 """Mail relays: the ``MailRelay`` adapters sending goes through (one module per vendor).
 
 smtp.py          ``smtp://``: an SMTP relay (a smarthost: Postfix, SES SMTP, SendGrid SMTP)
+ses.py           ``ses://``: Amazon SES's v2 API (SendEmail with raw content), through boto3
 """
