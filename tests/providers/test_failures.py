@@ -1,14 +1,17 @@
 """The failure table, row by row, with real httpx answers (httpx's own MockTransport
-serves them; the SMTP rows run against a real server in mail/test_smtp.py)."""
+serves them; the SMTP rows run against a real server in mail/test_smtp.py) and botocore
+errors built as botocore builds them (mail/test_ses.py has them come over the wire)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import botocore.exceptions
 import dns.exception
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
 from agentid.errors import (
     ProviderAuth,
@@ -18,7 +21,11 @@ from agentid.errors import (
     ProviderUnavailable,
 )
 from agentid.providers.failures import (
+    AWS_AUTH_CODES,
+    AWS_REFUSAL_CODES,
+    AWS_THROTTLE_CODES,
     FAILURES,
+    Aws,
     Http,
     check_response,
     map_failures,
@@ -230,3 +237,119 @@ async def test_invalid_url_never_quotes_it() -> None:
             await client.get(f"https://sid:{SECRET}@vendor.test/x")  # "/" unencoded
     assert type(err.value) is ProviderError
     assert err.value.message == "vendor was called with an invalid URL"
+
+
+def aws_answer(code: str, message: str, status: int | None, **headers: str) -> ClientError:
+    """A ClientError as botocore raises it for an AWS error answer."""
+    metadata: dict[str, object] = {"RequestId": "r-1", "HTTPHeaders": headers, "RetryAttempts": 0}
+    if status is not None:
+        metadata["HTTPStatusCode"] = status
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": metadata},
+        "SendEmail",
+    )
+
+
+AWS_CODES: list[tuple[str, int, type[ProviderError]]] = [
+    *((code, 403, ProviderAuth) for code in sorted(AWS_AUTH_CODES)),
+    *((code, 400, ProviderRateLimited) for code in sorted(AWS_THROTTLE_CODES)),
+    ("AccountSuspendedException", 400, ProviderRejected),
+    ("SendingPausedException", 400, ProviderRejected),
+    *((code, 400, ProviderRejected) for code in sorted(AWS_REFUSAL_CODES)),
+]
+
+
+@pytest.mark.parametrize(("code", "status", "error"), AWS_CODES)
+def test_aws_codes(code: str, status: int, error: type[ProviderError]) -> None:
+    with pytest.raises(ProviderError) as err, map_failures("ses eu-west-1", secrets=[SECRET]):
+        raise aws_answer(code, f"as SES says it, with {SECRET}", status)
+    assert type(err.value) is error
+    assert err.value.message.startswith("ses eu-west-1 ")
+    assert err.value.message.endswith(f"{code}: as SES says it, with ***")
+    assert err.value.__cause__ is None
+
+
+def test_every_aws_code_row_is_tested() -> None:
+    tested = {code for code, _, _ in AWS_CODES}
+    for row in FAILURES:
+        if isinstance(row.match, Aws):
+            assert set(row.match.codes) <= tested, row
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (403, ProviderAuth),
+        (429, ProviderRateLimited),
+        (400, ProviderRejected),
+        (500, ProviderUnavailable),
+        (503, ProviderUnavailable),
+        (None, ProviderError),
+    ],
+)
+def test_other_aws_codes_go_by_status(status: int | None, error: type[ProviderError]) -> None:
+    with pytest.raises(ProviderError) as err, map_failures("ses"):
+        raise aws_answer("SomethingNewException", "new to us", status)
+    assert type(err.value) is error
+    assert err.value.message.endswith("SomethingNewException: new to us")
+
+
+def test_unparsed_aws_answer_names_the_status() -> None:
+    # botocore's code is the status itself when the body is not AWS's (an HTML 502 page).
+    with pytest.raises(ProviderUnavailable) as err, map_failures("ses"):
+        raise aws_answer("502", "<html><h1>Bad Gateway</h1></html>", 502)
+    assert err.value.message == "ses failed: HTTP 502: <html><h1>Bad Gateway</h1></html>"
+
+
+def test_aws_throttling_with_retry_after() -> None:
+    with pytest.raises(ProviderRateLimited) as err, map_failures("ses"):
+        raise aws_answer("Throttling", "Rate exceeded", 400, **{"retry-after": "3"})
+    assert err.value.retry_after == 3.0
+
+
+@pytest.mark.parametrize(
+    ("raised", "error", "says"),
+    [
+        (
+            botocore.exceptions.EndpointConnectionError(endpoint_url="https://e"),
+            ProviderUnavailable,
+            "could not be reached",
+        ),
+        (
+            botocore.exceptions.ConnectTimeoutError(endpoint_url="https://e"),
+            ProviderUnavailable,
+            "timed out",
+        ),
+        (
+            botocore.exceptions.ReadTimeoutError(endpoint_url="https://e"),
+            ProviderUnavailable,
+            "timed out",
+        ),
+        (
+            botocore.exceptions.ConnectionClosedError(endpoint_url="https://e"),
+            ProviderUnavailable,
+            "broke the connection",
+        ),
+        (botocore.exceptions.NoCredentialsError(), ProviderAuth, "has no credentials"),
+        (
+            botocore.exceptions.PartialCredentialsError(provider="env", cred_var="AWS_SECRET"),
+            ProviderAuth,
+            "has no credentials",
+        ),
+        (
+            botocore.exceptions.CredentialRetrievalError(provider="sso", error_msg="expired"),
+            ProviderAuth,
+            "has no credentials",
+        ),
+        (
+            botocore.exceptions.ParamValidationError(report="Invalid length for Data"),
+            ProviderRejected,
+            "cannot take the request",
+        ),
+        (botocore.exceptions.ProfileNotFound(profile="prod"), ProviderError, "failed"),
+    ],
+)
+def test_botocore_errors(raised: Exception, error: type[ProviderError], says: str) -> None:
+    with pytest.raises(ProviderError) as err, map_failures("ses"):
+        raise raised
+    assert type(err.value) is error and says in err.value.message

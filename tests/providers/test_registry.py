@@ -11,6 +11,7 @@ import pytest
 from agentid.config import Settings
 from agentid.errors import ValidationFailed
 from agentid.providers.base import DnsRecord, MailRelay, Providers
+from agentid.providers.mail.ses import SesRelay
 from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.registry import (
     ProviderUrl,
@@ -33,7 +34,7 @@ def registry() -> Registry:
 
 
 def test_builtins_registered(registry: Registry) -> None:
-    assert registry.schemes() == ["sendgrid", "smtp", "smtps", "zonefile"]
+    assert registry.schemes() == ["sendgrid", "ses", "smtp", "smtps", "zonefile"]
     register_builtins(registry)  # twice is harmless (create_app calls it per app)
 
 
@@ -49,6 +50,20 @@ def test_smtp_default_ports(registry: Registry) -> None:
     login = registry.relay(f"smtp://u:{PASSWORD}@mx.example", Transports())
     assert isinstance(plain, SmtpRelay) and isinstance(login, SmtpRelay)
     assert (plain.port, login.port) == (25, 587)
+
+
+def test_resolves_ses(registry: Registry) -> None:
+    aws = registry.relay("ses://eu-west-1", Transports())
+    assert isinstance(aws, SesRelay) and isinstance(aws, MailRelay)
+    assert (aws.region, aws.endpoint, aws.configuration_set) == ("eu-west-1", None, None)
+    keyed = registry.relay(
+        f"ses://AKID1:{PASSWORD}@us-gov-west-1?configuration_set=out_1", Transports()
+    )
+    assert isinstance(keyed, SesRelay) and keyed.configuration_set == "out_1"
+    assert PASSWORD not in repr(keyed) and "AKID1" not in repr(keyed)
+    local = registry.relay("ses+http://127.0.0.1:4566?region=us-east-1", Transports())
+    assert isinstance(local, SesRelay)
+    assert (local.region, local.endpoint) == ("us-east-1", "http://127.0.0.1:4566")
 
 
 def test_resolves_zonefile(registry: Registry, tmp_path: Path) -> None:
@@ -114,7 +129,7 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        (f"pigeon://:{PASSWORD}@", "unknown provider scheme 'pigeon' (known: sendgrid, smtp,"),
+        (f"pigeon://:{PASSWORD}@", "unknown provider scheme 'pigeon' (known: sendgrid, ses,"),
         (f"smtp+https://u:{PASSWORD}@h:25", "unknown transport '+https'"),
         ("smtp://", "smtp:// needs a host"),
         (f"smtp://u:{PASSWORD}@:25", "a port was given without a host"),
@@ -136,6 +151,23 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
         (f"smtp://u:{PASSWORD}@h/path", "takes no path"),
         (f"smtp+http://u:{PASSWORD}@h:25", "drop '+http'"),
         (f"zonefile://h{PASSWORD}/x", "no host"),
+        ("ses://", "ses:// needs a region: ses://eu-west-1"),
+        (f"ses://AKID:{PASSWORD}@", "ses:// needs a region"),
+        ("ses://?region=eu-west-1", "names its region as the host"),
+        ("ses://eu-west-1?region=eu-west-1", "names its region as the host"),
+        ("ses://europe", "not an AWS region name"),
+        ("ses://eu_west_1", "not an AWS region name"),
+        ("ses://eu-west-1:443", "takes no port"),
+        ("ses://eu-west-1/v2", "takes no path"),
+        (f"ses://{PASSWORD}@eu-west-1", "both or neither"),
+        ("ses://eu-west-1?configuration-set=x", "no query parameter 'configuration-set'"),
+        ("ses://eu-west-1?configuration_set=", "configuration_set is 1 to 64"),
+        ("ses://eu-west-1?configuration_set=a%20b", "configuration_set is 1 to 64"),
+        ("ses://eu-west-1?timeout=0", "'timeout' must be > 0"),
+        ("ses+http://127.0.0.1:4566", "needs the region: ?region="),
+        ("ses+http://127.0.0.1:4566?region=local", "not an AWS region name"),
+        ("ses+http://?region=us-east-1", "'+http' needs the local server's host:port"),
+        (f"ses+http://AKID:{PASSWORD}@:4566?region=us-east-1", "a port was given without a host"),
         ("zonefile://", "needs a directory"),
         ("zonefile:///", "needs a directory"),
         ("not a url", "no spaces"),
@@ -185,7 +217,7 @@ def test_from_settings_names_the_setting_not_the_value(registry: Registry, tmp_p
         from_settings(settings, Transports(), registry)
     assert err.value.message == (
         "invalid setting AGENTID_PHONE_URL:"
-        " unknown provider scheme 'pigeon' (known: sendgrid, smtp, smtps, zonefile)"
+        " unknown provider scheme 'pigeon' (known: sendgrid, ses, smtp, smtps, zonefile)"
     )
 
 

@@ -13,6 +13,14 @@ httpx maps httpcore's exceptions through one mapping::
     SMTP reply 5xx                                  ProviderRejected      no: change the request
     any other SMTP failure (no STARTTLS offered)    ProviderError         no: fix the settings
     httpx timeout, network, protocol error          ProviderUnavailable   later
+    botocore timeout, connection error              ProviderUnavailable   later
+    botocore: no credentials found                  ProviderAuth          no: fix credentials
+    botocore: parameters it refuses to send         ProviderRejected      no: change the request
+    AWS code: signature, unknown key, denied        ProviderAuth          no: fix credentials
+    AWS code: throttled, quota exceeded             ProviderRateLimited   later
+    AWS code: message refused, sender unverified,   ProviderRejected      no: change the request
+      sending paused or suspended, bad request                            or the account
+    AWS code not listed: by its HTTP status, as below
     HTTP 401, 403                                   ProviderAuth          no: fix credentials
     HTTP 429                                        ProviderRateLimited   after Retry-After *
     HTTP 413 (the request is too large)             ProviderRejected      no: send less
@@ -22,6 +30,7 @@ httpx maps httpcore's exceptions through one mapping::
     HTTP 3xx (adapters follow no redirect)          ProviderError         no: fix the adapter
     dnspython timeout                               ProviderUnavailable   later
     DNS data (a zone file) that does not parse      ProviderError         no: fix the file
+    any other botocore failure                      ProviderError         no: fix the settings
     OSError (a zone file's disk, a refused socket)  ProviderUnavailable   later
 
 * or, without ``Retry-After``, until ``X-RateLimit-Reset`` (a Unix time: SendGrid, GitHub).
@@ -34,7 +43,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +51,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import aiosmtplib
+import botocore.exceptions
 import dns.exception
 import httpx
 
@@ -69,12 +79,51 @@ class Smtp:
 
 
 @dataclass(frozen=True, slots=True)
+class Aws:
+    """Rows keyed by the error code an AWS API answered (a botocore ``ClientError``)."""
+
+    codes: Container[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
-    match: type[BaseException] | Http | Smtp
+    match: type[BaseException] | Http | Smtp | Aws
     error: type[ProviderError]
     says: str  # what happened, after the provider's name
     detail: bool = True  # False: the lower layer's text is left out (it may quote a secret)
 
+
+# AWS error codes by what they mean: SES v2 SendEmail's, and those every AWS API shares.
+AWS_AUTH_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "MissingAuthenticationToken",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClientException",
+    }
+)
+AWS_THROTTLE_CODES = frozenset(
+    {
+        "LimitExceededException",  # SES v2: the daily sending quota is used up
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",  # SES v2: over the per-second sending rate
+    }
+)
+AWS_REFUSAL_CODES = frozenset(
+    {
+        "BadRequestException",
+        "MailFromDomainNotVerifiedException",
+        "MessageRejected",  # content refused, or the sender's identity is not verified
+        "NotFoundException",  # the configuration set does not exist
+    }
+)
 
 FAILURES: tuple[Row, ...] = (
     # SMTP: the specific aiosmtplib exceptions before the reply codes they carry.
@@ -91,6 +140,21 @@ FAILURES: tuple[Row, ...] = (
     Row(httpx.NetworkError, ProviderUnavailable, "could not be reached"),
     Row(httpx.TransportError, ProviderUnavailable, "broke the connection"),
     Row(httpx.InvalidURL, ProviderError, "was called with an invalid URL", detail=False),
+    # AWS through botocore (ses://): no answer, no credentials, then the codes AWS
+    # answers; a code not listed goes by its HTTP status, below.
+    Row(botocore.exceptions.ConnectTimeoutError, ProviderUnavailable, "timed out"),
+    Row(botocore.exceptions.ReadTimeoutError, ProviderUnavailable, "timed out"),
+    Row(botocore.exceptions.ConnectionError, ProviderUnavailable, "could not be reached"),
+    Row(botocore.exceptions.HTTPClientError, ProviderUnavailable, "broke the connection"),
+    Row(botocore.exceptions.NoCredentialsError, ProviderAuth, "has no credentials to use"),
+    Row(botocore.exceptions.PartialCredentialsError, ProviderAuth, "has no credentials to use"),
+    Row(botocore.exceptions.CredentialRetrievalError, ProviderAuth, "has no credentials to use"),
+    Row(botocore.exceptions.ParamValidationError, ProviderRejected, "cannot take the request"),
+    Row(Aws(AWS_AUTH_CODES), ProviderAuth, "refused the credentials"),
+    Row(Aws(AWS_THROTTLE_CODES), ProviderRateLimited, "asks to slow down"),
+    Row(Aws({"AccountSuspendedException"}), ProviderRejected, "has suspended the account"),
+    Row(Aws({"SendingPausedException"}), ProviderRejected, "has sending paused"),
+    Row(Aws(AWS_REFUSAL_CODES), ProviderRejected, "rejected the message"),
     # HTTP answers.
     Row(Http((401, 403)), ProviderAuth, "refused the credentials"),
     Row(Http((429,)), ProviderRateLimited, "asks to slow down"),
@@ -99,6 +163,9 @@ FAILURES: tuple[Row, ...] = (
     Row(Http(range(400, 500)), ProviderRejected, "rejected the request"),
     Row(Http(range(500, 600)), ProviderUnavailable, "failed"),
     Row(Http(range(300, 400)), ProviderError, "answered with a redirect"),
+    # AWS failures no row above took: a profile not found, a code with no status...
+    Row(botocore.exceptions.ClientError, ProviderError, "failed"),
+    Row(botocore.exceptions.BotoCoreError, ProviderError, "failed"),
     # DNS data (zonefile), files and sockets opened by hand.
     Row(dns.exception.Timeout, ProviderUnavailable, "timed out"),
     Row(dns.exception.DNSException, ProviderError, "holds DNS data that does not parse"),
@@ -122,14 +189,19 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
 def lookup(failure: BaseException | None = None, *, status: int | None = None) -> Row | None:
     """The first row matching an exception, or an HTTP ``status``; None when none does."""
     reply = _smtp_reply(failure)
+    aws = _aws_answer(failure)
     if status is None and isinstance(failure, httpx.HTTPStatusError):
         status = failure.response.status_code
+    if status is None and aws is not None:
+        status = aws.status
     for row in FAILURES:
         match = row.match
         if isinstance(match, Http):
             hit = status is not None and status in match.statuses
         elif isinstance(match, Smtp):
             hit = reply is not None and reply[0] in match.codes
+        elif isinstance(match, Aws):
+            hit = aws is not None and aws.code in match.codes
         else:
             hit = failure is not None and isinstance(failure, match)
         if hit:
@@ -145,6 +217,32 @@ def _smtp_reply(failure: BaseException | None) -> tuple[int, str] | None:
         first = failure.recipients[0]
         return first.code, first.message
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class _AwsAnswer:
+    """What an AWS API answered, as a botocore ``ClientError`` carries it."""
+
+    code: str
+    message: str
+    status: int | None
+    headers: Mapping[str, str]
+
+
+def _aws_answer(failure: BaseException | None) -> _AwsAnswer | None:
+    if not isinstance(failure, botocore.exceptions.ClientError):
+        return None
+    error, metadata = (
+        failure.response.get("Error", {}),
+        failure.response.get("ResponseMetadata", {}),
+    )
+    status = metadata.get("HTTPStatusCode")
+    return _AwsAnswer(
+        code=str(error.get("Code", "")),
+        message=str(error.get("Message", "")),
+        status=status if isinstance(status, int) else None,
+        headers=metadata.get("HTTPHeaders", {}),
+    )
 
 
 def _message(provider: str, says: str, detail: str | None, secrets: Iterable[str | None]) -> str:
@@ -199,9 +297,26 @@ def exception_error(
     row = lookup(exc)
     if row is None:
         return None
-    reply = _smtp_reply(exc)
-    detail = f"{reply[0]} {reply[1]}" if reply else _detail(exc) if row.detail else None
-    return row.error(_message(provider, row.says, detail, secrets))
+    reply, aws = _smtp_reply(exc), _aws_answer(exc)
+    if reply:
+        detail: str | None = f"{reply[0]} {reply[1]}"
+    elif aws:
+        detail = _aws_detail(aws)
+    else:
+        detail = _detail(exc) if row.detail else None
+    message = _message(provider, row.says, detail, secrets)
+    if row.error is ProviderRateLimited and aws is not None:
+        return ProviderRateLimited(message, retry_after=retry_after(aws.headers.get("retry-after")))
+    return row.error(message)
+
+
+def _aws_detail(aws: _AwsAnswer) -> str:
+    """``Code: message`` as AWS said them, or ``HTTP 500: message`` when the code is
+    only the status again (an answer botocore could not parse)."""
+    code = aws.code
+    if not code or code == str(aws.status):
+        code = f"HTTP {aws.status}" if aws.status else "an error"
+    return f"{code}: {aws.message}" if aws.message else code
 
 
 def _detail(exc: BaseException) -> str:

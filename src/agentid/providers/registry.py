@@ -259,8 +259,9 @@ def register(scheme: str, factory: ProviderFactory, *, replace: bool = False) ->
 def register_builtins(registry: Registry = REGISTRY) -> None:
     """The adapters agentid ships, through the same door as anyone's."""
     from agentid.providers import zonefile
-    from agentid.providers.mail import sendgrid, smtp
+    from agentid.providers.mail import sendgrid, ses, smtp
 
+    registry.register("ses", ses.from_url)
     registry.register("smtp", smtp.from_url)
     registry.register("smtps", smtp.from_url)
     registry.register("sendgrid", sendgrid.from_url)

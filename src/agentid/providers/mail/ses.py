@@ -1,0 +1,155 @@
+"""Sending through Amazon SES (the v2 API's SendEmail): ``ses://[KEYID:SECRET@]<region>``.
+
+``ses://eu-west-1`` signs with the standard AWS credential chain (environment variables, a
+profile, the instance or task role); ``ses://KEYID:SECRET@eu-west-1`` with the key given.
+``ses+http://127.0.0.1:4566?region=us-east-1`` sends to a local server speaking the SES v2
+API (moto, LocalStack) instead. Query parameters: ``configuration_set=NAME`` sends under
+that configuration set (its event destinations, its IP pool); ``timeout=S`` bounds the
+connection and each read (default 30). ``region`` is for ``+http`` only.
+
+The message goes as raw content, as given; the envelope recipients are the
+``Destination``, so a Bcc recipient is in the envelope and never in a header. SES's
+MessageId becomes ``Sent.message_id``. SES takes at most 50 recipients a message and
+refuses more (ProviderRejected). SES adds its own DKIM-Signature (d=amazonses.com)
+and may set Message-ID and Date, so a signature made before sending must not cover
+Message-ID, Date, Return-Path or Bounces-To (SES's guide to manual DKIM signing).
+
+boto3 blocks: each call runs in a worker thread (``asyncio.to_thread``) on one botocore
+client, made on the first send (finding credentials may read files or ask the instance
+metadata service, which a factory must not do) and shared after (botocore clients are
+thread-safe). botocore does not retry: a failed call is one mapped error at once
+(``agentid.providers.failures``) and agentid's outbox decides when to try again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from agentid.errors import ProviderRejected, ValidationFailed
+from agentid.providers.base import Sent
+from agentid.providers.failures import map_failures
+from agentid.providers.registry import ProviderUrl, Transports
+
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sesv2.type_defs import SendEmailRequestTypeDef
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+# us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, eusc-de-east-1...
+_REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
+# SES: letters, digits, '_' and '-', at most 64.
+_CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class SesRelay:
+    """A ``MailRelay`` over Amazon SES v2 (or a local server speaking its API)."""
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        endpoint: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        configuration_set: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.region = region
+        self.endpoint = endpoint  # None: SES's own https endpoint for the region
+        self.configuration_set = configuration_set
+        self._access_key_id, self._secret_access_key = access_key_id, secret_access_key
+        self._timeout = timeout
+        self._client: SESV2Client | None = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return f"ses {self.region}" + (f" at {self.endpoint}" if self.endpoint else "")
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"SesRelay({self.region!r}, endpoint={self.endpoint!r})"
+
+    def client(self) -> SESV2Client:
+        """The botocore client, made on the first call (it may block: call it in a
+        thread) and the same one after."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def _make_client(self) -> SESV2Client:
+        # Imported here: boto3 takes a fifth of a second to import, paid only by a
+        # process that sends through SES.
+        import boto3
+        from botocore.config import Config
+
+        session = boto3.session.Session(
+            aws_access_key_id=self._access_key_id,
+            aws_secret_access_key=self._secret_access_key,
+            region_name=self.region,
+        )
+        config = Config(
+            connect_timeout=self._timeout,
+            read_timeout=self._timeout,
+            retries={"mode": "standard", "total_max_attempts": 1},  # the outbox retries
+        )
+        return session.client("sesv2", endpoint_url=self.endpoint, config=config)
+
+    async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> Sent:
+        if not recipients:
+            raise ProviderRejected(f"{self.name}: a message needs at least one recipient")
+        request: SendEmailRequestTypeDef = {
+            "FromEmailAddress": sender,
+            "Destination": {"ToAddresses": list(recipients)},
+            "Content": {"Raw": {"Data": message}},
+        }
+        if self.configuration_set:
+            request["ConfigurationSetName"] = self.configuration_set
+        secrets = (self._secret_access_key, self._access_key_id)
+        with map_failures(self.name, secrets=secrets):
+            answer = await asyncio.to_thread(self._send, request)
+        return Sent(message_id=answer or None)
+
+    def _send(self, request: SendEmailRequestTypeDef) -> str:
+        """SendEmail, in a worker thread: SES's MessageId."""
+        return self.client().send_email(**request).get("MessageId", "")
+
+
+def from_url(url: ProviderUrl, transports: Transports) -> SesRelay:
+    """The ``ses://`` factory: checks the URL, does no I/O (no credential lookup)."""
+    url.only_params(("region", "configuration_set", "timeout"))
+    if url.path not in ("", "/"):
+        raise ValidationFailed("ses:// takes no path")
+    if (url.username is None) != (url.password is None):
+        raise ValidationFailed("ses:// credentials are KEYID:SECRET, both or neither")
+    if url.http:
+        endpoint: str | None = url.endpoint("")
+        region = url.query.get("region")
+        if region is None:
+            raise ValidationFailed("ses+http:// needs the region: ?region=us-east-1")
+    else:
+        endpoint = None
+        if "region" in url.query:
+            raise ValidationFailed("ses:// names its region as the host: ses://eu-west-1")
+        if url.port is not None:
+            raise ValidationFailed("ses:// takes no port: its host is the region")
+        region = url.host
+        if not region:
+            raise ValidationFailed("ses:// needs a region: ses://eu-west-1")
+    if not _REGION.fullmatch(region):
+        raise ValidationFailed("ses:// region is not an AWS region name (like eu-west-1)")
+    configuration_set = url.query.get("configuration_set")
+    if configuration_set is not None and not _CONFIGURATION_SET.fullmatch(configuration_set):
+        raise ValidationFailed("ses:// configuration_set is 1 to 64 letters, digits, '_' or '-'")
+    return SesRelay(
+        region=region,
+        endpoint=endpoint,
+        access_key_id=url.username,
+        secret_access_key=url.password,
+        configuration_set=configuration_set,
+        timeout=url.number("timeout", DEFAULT_TIMEOUT_SECONDS),
+    )
