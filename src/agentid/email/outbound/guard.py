@@ -38,7 +38,12 @@ of a received link is read with the path, query and fragment after it; the link 
 when that, or its beginning cut before a ``?``, ``&``, ``;``, ``#``, a non-ASCII character
 or trailing punctuation, is the link. So a link followed by more parameters or a fragment
 is found, one with another query value (``?t=xyz`` for ``?t=abc``) is not, and neither is
-its query without its host. One scan per field finds the host names (a set look-up each).
+its query or token without its host (a received code in it is still found, as a code).
+Host names are looked for only before those four characters (prose holds few), read
+backwards from each and looked up in a set: linear in the field too.
+
+A code without alphanumerics, or a link without a host, stands for nothing and is passed
+over. Preparing the secrets is linear in their number (and in their length).
 
 Each secret is reported once, at the first field holding it (subject, text, html,
 attachment_name); leaks come in that order, then in the order the secrets were given.
