@@ -3,6 +3,7 @@
 schemas.py       the sending API's shapes: the request, the outbox, recipients, policy
 compose.py       the message built once: addresses checked, headers, MIME
 rules.py         what may leave: the sender, the send policy, the rate, the warm-up quota
+guard.py         the received-code guard: no received code or link leaves
 signing.py       who signs (us or the relay) and with which key
 dkim_sign.py     DKIM-Signature (rsa-sha256, relaxed/relaxed) with the hosted domain's key
 service.py       queueing (every check first, then one transaction) and reading the outbox

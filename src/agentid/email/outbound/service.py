@@ -17,7 +17,7 @@ from agentid.auth import Principal
 from agentid.email import threads
 from agentid.email.outbound import rules
 from agentid.email.outbound.compose import Composed, Original, compose
-from agentid.email.outbound.guard import Outgoing, ReceivedSecret, find_leaks
+from agentid.email.outbound.guard import Outgoing, ReceivedSecret, find_leaks, refusal
 from agentid.email.outbound.repository import OPEN, OutboxRepository
 from agentid.email.outbound.schemas import (
     OutboundOut,
@@ -80,11 +80,9 @@ async def _guard(
         attachment_names=[a.filename for a in request.attachments],
     )
     if leaks := find_leaks(outgoing, received):
-        first = leaks[0]
         raise ContainsReceivedCode(
-            f"the {first.where} holds the {first.kind} {first.value!r} received in "
-            f"{first.source_type} {first.source_id}: received codes and links never leave "
-            "(the operator may allow it with the admin token)"
+            f"{refusal(leaks)}. Received codes and links never leave (the operator may "
+            "allow it with the admin token)"
         )
 
 
