@@ -24,7 +24,6 @@ from agentid.extract.nesting import limit_nesting
 BASE = 10_000
 BIG = 100_000
 GROWTH = 20.0  # 10x the input, at most 20x the time
-BUDGET = 0.250  # seconds for 100 KB
 URL = "https://e.example/verify?t=Ab12Cd34Ef56"
 
 
@@ -189,14 +188,18 @@ def _cpu(call: Callable[[str], object], text: str) -> float:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_input_is_linear(name: str) -> None:
+    """10x the input costs at most 20x the time. Speed itself is bench/extract.py's to
+    measure; this bounds growth only. The two sizes are measured in turns, so a machine
+    that gets busier halfway through slows both alike."""
     call, make = CASES[name]
-    big = make(BIG)
+    small, big = make(BASE), make(BIG)
+    base_time = _cpu(call, small)
     start = time.process_time()
     call(big)  # a superlinear case fails here, without waiting for repetitions
-    assert time.process_time() - start < 4 * BUDGET, f"{name}: 100 KB is far too slow"
-    base_time = _cpu(call, make(BASE))
+    first = time.process_time() - start
+    assert first <= 5 * GROWTH * base_time, f"{name}: 10x the input cost {first / base_time:.0f}x"
     big_time = _cpu(call, big)
-    assert big_time < BUDGET, f"{name}: 100 KB took {big_time * 1000:.0f} ms"
+    base_time = min(base_time, _cpu(call, small))
     assert big_time <= GROWTH * base_time, (
         f"{name}: 10x the input cost {big_time / base_time:.1f}x the time "
         f"({base_time * 1000:.2f} ms -> {big_time * 1000:.1f} ms)"
