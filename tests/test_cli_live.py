@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ADMIN, Service
-from tests.service import listening, message, send
+from tests.service import eventually, listening, message, send
 
 AGENTID = Path(sys.executable).parent / "agentid"
 
@@ -77,3 +77,57 @@ async def test_readme_session(service: Service, tmp_path: Path) -> None:
         assert (await reader.get("/projects/acme/email/inbox")).status_code == 401
         gone = await cli(service, "token", "revoke", "acme", info["id"], check=False)
         assert gone.returncode == 1 and gone.stderr.startswith("error: ")
+
+
+async def test_send_and_outbox(service: Service, tmp_path: Path) -> None:
+    """Mail between two hosted projects: no relay needed, delivered locally."""
+    for project, domain in (("acme", "acme.test"), ("beta", "beta.test")):
+        await cli(service, "project", "create", project, "--domain", domain)
+        await cli(service, "email", "provision", project)
+    page = tmp_path / "page.html"
+    page.write_text("<p>Hello <b>beta</b></p>")
+    attached = tmp_path / "notes.txt"
+    attached.write_text("the notes")
+    mid = (
+        await cli(
+            service,
+            "send",
+            "acme",
+            "--to",
+            "agent@beta.test",
+            "--subject",
+            "Hi",
+            "--text",
+            "Hello beta",
+            "--html-file",
+            str(page),
+            "--attach",
+            str(attached),
+        )
+    ).stdout.strip()
+    assert len(mid) == 26
+
+    async def delivered() -> bool:
+        listed = json.loads((await cli(service, "outbox", "acme", "--json")).stdout)
+        return bool(listed["messages"][0]["status"] == "sent")
+
+    await eventually(delivered, "the outbox delivered it")
+    table = (await cli(service, "outbox", "acme")).stdout  # wrapped to the terminal's width
+    assert "sent" in table and mid[:10] in table
+    (entry,) = json.loads((await cli(service, "inbox", "beta", "--json")).stdout)["messages"]
+    assert entry["subject"] == "Hi" and entry["has_attachments"] is True
+    missing = await cli(service, "send", "acme", "--to", "a@b.example", check=False)
+    assert missing.returncode == 2 and "--text or --html-file" in missing.stderr
+    refused = await cli(
+        service,
+        "send",
+        "acme",
+        "--to",
+        "x@beta.test",
+        "--text",
+        "t",
+        "--from",
+        "ceo@bank.example",
+        check=False,
+    )
+    assert refused.returncode == 1 and refused.stderr.startswith("error: from must be")
