@@ -118,3 +118,16 @@ def test_serve_stops_at_start_with_one_line(
     assert done.stderr == line + "\n"
     assert done.stdout == ""
     assert PASSWORD not in done.stderr
+
+
+def test_sdks_load_only_when_their_adapter_is_used(tmp_path: Path) -> None:
+    """An agentid that sends through SMTP never loads boto3 or botocore (about 25 MB)."""
+    code = (
+        "import sys\n"
+        "from agentid.app import create_app\n"
+        "from agentid.config import Settings\n"
+        f"create_app(Settings(data_dir={str(tmp_path)!r}, relay_url='smtp://127.0.0.1:25'))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

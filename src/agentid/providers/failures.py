@@ -48,10 +48,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import quote
 
 import aiosmtplib
-import botocore.exceptions
 import dns.exception
 import httpx
 
@@ -79,6 +79,20 @@ class Smtp:
 
 
 @dataclass(frozen=True, slots=True)
+class Botocore:
+    """Rows keyed by a botocore exception class, by name: botocore (and its 3 MB) is
+    loaded by the ``ses://`` adapter when one is used, never by this table."""
+
+    name: str
+
+    def matches(self, failure: BaseException | None) -> bool:
+        return failure is not None and any(
+            cls.__name__ == self.name and cls.__module__.startswith("botocore")
+            for cls in type(failure).__mro__
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Aws:
     """Rows keyed by the error code an AWS API answered (a botocore ``ClientError``)."""
 
@@ -87,7 +101,7 @@ class Aws:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    match: type[BaseException] | Http | Smtp | Aws
+    match: type[BaseException] | Http | Smtp | Aws | Botocore
     error: type[ProviderError]
     says: str  # what happened, after the provider's name
     detail: bool = True  # False: the lower layer's text is left out (it may quote a secret)
@@ -142,14 +156,14 @@ FAILURES: tuple[Row, ...] = (
     Row(httpx.InvalidURL, ProviderError, "was called with an invalid URL", detail=False),
     # AWS through botocore (ses://): no answer, no credentials, then the codes AWS
     # answers; a code not listed goes by its HTTP status, below.
-    Row(botocore.exceptions.ConnectTimeoutError, ProviderUnavailable, "timed out"),
-    Row(botocore.exceptions.ReadTimeoutError, ProviderUnavailable, "timed out"),
-    Row(botocore.exceptions.ConnectionError, ProviderUnavailable, "could not be reached"),
-    Row(botocore.exceptions.HTTPClientError, ProviderUnavailable, "broke the connection"),
-    Row(botocore.exceptions.NoCredentialsError, ProviderAuth, "has no credentials to use"),
-    Row(botocore.exceptions.PartialCredentialsError, ProviderAuth, "has no credentials to use"),
-    Row(botocore.exceptions.CredentialRetrievalError, ProviderAuth, "has no credentials to use"),
-    Row(botocore.exceptions.ParamValidationError, ProviderRejected, "cannot take the request"),
+    Row(Botocore("ConnectTimeoutError"), ProviderUnavailable, "timed out"),
+    Row(Botocore("ReadTimeoutError"), ProviderUnavailable, "timed out"),
+    Row(Botocore("ConnectionError"), ProviderUnavailable, "could not be reached"),
+    Row(Botocore("HTTPClientError"), ProviderUnavailable, "broke the connection"),
+    Row(Botocore("NoCredentialsError"), ProviderAuth, "has no credentials to use"),
+    Row(Botocore("PartialCredentialsError"), ProviderAuth, "has no credentials to use"),
+    Row(Botocore("CredentialRetrievalError"), ProviderAuth, "has no credentials to use"),
+    Row(Botocore("ParamValidationError"), ProviderRejected, "cannot take the request"),
     Row(Aws(AWS_AUTH_CODES), ProviderAuth, "refused the credentials"),
     Row(Aws(AWS_THROTTLE_CODES), ProviderRateLimited, "asks to slow down"),
     Row(Aws({"AccountSuspendedException"}), ProviderRejected, "has suspended the account"),
@@ -164,8 +178,8 @@ FAILURES: tuple[Row, ...] = (
     Row(Http(range(500, 600)), ProviderUnavailable, "failed"),
     Row(Http(range(300, 400)), ProviderError, "answered with a redirect"),
     # AWS failures no row above took: a profile not found, a code with no status...
-    Row(botocore.exceptions.ClientError, ProviderError, "failed"),
-    Row(botocore.exceptions.BotoCoreError, ProviderError, "failed"),
+    Row(Botocore("ClientError"), ProviderError, "failed"),
+    Row(Botocore("BotoCoreError"), ProviderError, "failed"),
     # DNS data (zonefile), files and sockets opened by hand.
     Row(dns.exception.Timeout, ProviderUnavailable, "timed out"),
     Row(dns.exception.DNSException, ProviderError, "holds DNS data that does not parse"),
@@ -202,6 +216,8 @@ def lookup(failure: BaseException | None = None, *, status: int | None = None) -
             hit = reply is not None and reply[0] in match.codes
         elif isinstance(match, Aws):
             hit = aws is not None and aws.code in match.codes
+        elif isinstance(match, Botocore):
+            hit = match.matches(failure)
         else:
             hit = failure is not None and isinstance(failure, match)
         if hit:
@@ -230,12 +246,10 @@ class _AwsAnswer:
 
 
 def _aws_answer(failure: BaseException | None) -> _AwsAnswer | None:
-    if not isinstance(failure, botocore.exceptions.ClientError):
+    if not Botocore("ClientError").matches(failure):
         return None
-    error, metadata = (
-        failure.response.get("Error", {}),
-        failure.response.get("ResponseMetadata", {}),
-    )
+    response: Mapping[str, Any] = getattr(failure, "response", None) or {}
+    error, metadata = response.get("Error", {}), response.get("ResponseMetadata", {})
     status = metadata.get("HTTPStatusCode")
     return _AwsAnswer(
         code=str(error.get("Code", "")),
