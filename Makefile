@@ -57,6 +57,7 @@ bench: $(NATIVE)
 	$(BIN)/python bench/rss.py
 	$(BIN)/python bench/large_messages.py
 	$(BIN)/python bench/send.py
+	$(BIN)/python bench/hostile.py
 
 # Debian's postfix package: smtp-source (the load generator) and Postfix itself, which
 # bench/ingest.py runs as a private instance from bench/postfix/. Preseeded "No
