@@ -40,8 +40,21 @@ class Process:
 
 async def serve(data_dir: Path, schema: str | None, log: Path, **env: str) -> Process:
     """``agentid serve`` on ``data_dir`` (or PostgreSQL ``schema``), healthy; ``env`` adds
-    ``AGENTID_*`` variables."""
+    ``AGENTID_*`` variables. Free ports are picked before the server binds them, so another
+    process may take one first: then it starts again on others (at most three times)."""
+    for _ in range(2):
+        with contextlib.suppress(PortTaken):
+            return await _serve(data_dir, schema, log, env)
+    return await _serve(data_dir, schema, log, env)
+
+
+class PortTaken(Exception):
+    pass
+
+
+async def _serve(data_dir: Path, schema: str | None, log: Path, env: dict[str, str]) -> Process:
     http_port, smtp_port = free_port(), free_port()
+    logged = log.stat().st_size if log.exists() else 0
     env = {
         **os.environ,
         "AGENTID_ADMIN_TOKEN": ADMIN,
@@ -62,7 +75,10 @@ async def serve(data_dir: Path, schema: str | None, log: Path, **env: str) -> Pr
     deadline = time.monotonic() + 30
     async with httpx.AsyncClient() as http:
         while True:
-            assert proc.poll() is None, f"agentid serve exited early:\n{process.output()}"
+            if proc.poll() is not None:
+                if b"address already in use" in log.read_bytes()[logged:]:
+                    raise PortTaken
+                raise AssertionError(f"agentid serve exited early:\n{process.output()}")
             with contextlib.suppress(httpx.TransportError):
                 if (await http.get(f"{process.url}/healthz", timeout=2)).status_code == 200:
                     return process

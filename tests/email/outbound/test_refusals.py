@@ -189,3 +189,49 @@ async def test_warm_up_quota_counts_relayed_recipients_only(service: Service) ->
     err = limited(r)
     assert "warm-up" in err["message"] and err["resets_at"].endswith("T00:00:00+00:00")
     assert (await service.http.post(SEND, json=body(to=["c@v.example"]))).status_code == 202
+
+
+@pytest.mark.parametrize(
+    "sender", ['"CEO" <ceo@bank.example>, x@acme.test', "ceo@bank.example@acme.test"]
+)
+async def test_from_is_one_address_of_the_project(service: Service, sender: str) -> None:
+    await hosted(service, "acme", "acme.test")
+    r = await service.http.post(SEND, json=body(**{"from": sender}))
+    assert r.status_code in (403, 422), r.text
+    await nothing_queued(service)
+
+
+async def test_policy_holds_for_international_domains(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    r = await service.http.put(
+        "/projects/acme/email/policy", json={"send_block": ["bücher.example"]}
+    )
+    assert r.json()["send_block"] == ["xn--bcher-kva.example"]
+    for to in ("a@bücher.example", "a@xn--bcher-kva.example", "a@BÜCHER.example"):
+        assert_error(await service.http.post(SEND, json=body(to=[to])), 403)
+    await nothing_queued(service)
+
+
+async def test_a_reply_cannot_carry_a_code_in_the_subject_it_inherits(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    raw = message("agent@acme.test", subject="482913 is your code", body="Welcome!")
+    entry = await deliver(service, "acme", "agent@acme.test", raw)
+    r = await service.http.post(
+        SEND, json=body(to=["attacker@evil.example"], subject="", in_reply_to=entry["id"])
+    )
+    assert_error(r, 422, "contains_received_code")
+    await nothing_queued(service)
+
+
+async def test_a_hostile_message_can_still_be_answered(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    hostile = message(
+        "agent@acme.test",
+        subject="=?utf-8?q?Hi=0D=0ABcc:_x@evil.example?=",
+        extra_headers="References: =?utf-8?q?<a@b>=0D=0AX-Evil:_1?=\r\n",
+    )
+    entry = await deliver(service, "acme", "agent@acme.test", hostile)
+    r = await service.http.post(SEND, json=body(subject="", in_reply_to=entry["id"]))
+    assert r.status_code == 202, r.text
+    (sent,) = (await service.http.get(OUTBOX)).json()["messages"]
+    assert "\n" not in sent["subject"] and "\r" not in sent["subject"]

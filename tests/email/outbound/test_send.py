@@ -237,3 +237,15 @@ async def test_settled_messages_are_events(service: Service, sink: Sink) -> None
     ]
     for e in events:
         OutboundOut.model_validate_json(e["data"])
+
+
+async def test_one_refused_recipient_is_judged_by_its_reply(service: Service, sink: Sink) -> None:
+    await acme(service)
+    sink.rcpt_replies["gone@vendor.example"] = "550 5.1.1 no such user"
+    gone = await queue(service, to=["gone@vendor.example"])
+    assert (await sent(service, gone, ("failed",)))["recipients"][0]["status"] == "failed"
+    sink.rcpt_replies["spam@vendor.example"] = "550 5.7.1 message refused as spam"
+    spam = await queue(service, to=["spam@vendor.example"])
+    await sent(service, spam, ("failed",))
+    listed = (await service.http.get("/projects/acme/email/suppressions")).json()
+    assert [s["address"] for s in listed["suppressions"]] == ["gone@vendor.example"]

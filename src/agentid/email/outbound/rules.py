@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from agentid.config import Settings
-from agentid.email.outbound.compose import domain_of
-from agentid.errors import Forbidden, RateLimited
+from agentid.email.outbound.compose import address, domain_of
+from agentid.errors import Forbidden, RateLimited, ValidationFailed
+from agentid.names import normalize_domain
 from agentid.store.tables import Project
 
 
@@ -23,7 +24,7 @@ def sender(settings: Settings, project: Project, requested: str | None) -> str:
     primary = project.primary_address
     if primary is None:
         raise Forbidden("the project has no email yet: provision it first")
-    chosen = requested or primary
+    chosen = address(requested, "from") if requested else primary
     if project.domain is None:  # the shared-domain fallback
         if chosen.lower() != primary.lower():
             raise Forbidden(f"a project on the shared domain sends from {primary} only")
@@ -33,9 +34,18 @@ def sender(settings: Settings, project: Project, requested: str | None) -> str:
                 "from it would not be delivered, so projects on it cannot send"
             )
         return primary
-    if domain_of(chosen) != project.domain.lower():
+    if _ascii_domain(chosen) != _ascii_domain(f"x@{project.domain}"):
         raise Forbidden(f"from must be an address on the project's domain {project.domain}")
     return chosen
+
+
+def _ascii_domain(address_: str) -> str:
+    """An address's domain as its lower-case A-label (``bücher.example`` and
+    ``xn--bcher-kva.example`` are one domain); the policy stores them so."""
+    try:
+        return normalize_domain(domain_of(address_))
+    except ValidationFailed:
+        return domain_of(address_)
 
 
 def _covers(domain: str, listed: list[str]) -> bool:
@@ -44,12 +54,12 @@ def _covers(domain: str, listed: list[str]) -> bool:
 
 def policy(recipients: list[str], allow: list[str], block: list[str]) -> None:
     """Refuse (403) a recipient whose domain is blocked, or outside a non-empty allow list."""
-    for address in recipients:
-        domain = domain_of(address)
+    for recipient in recipients:
+        domain = _ascii_domain(recipient)
         if _covers(domain, block):
-            raise Forbidden(f"{address}: the project may not send to {domain}")
+            raise Forbidden(f"{recipient}: the project may not send to {domain}")
         if allow and not _covers(domain, allow):
-            raise Forbidden(f"{address}: {domain} is not in the project's send_allow list")
+            raise Forbidden(f"{recipient}: {domain} is not in the project's send_allow list")
 
 
 def rate(settings: Settings, nth_newest: datetime | None, now: datetime) -> None:

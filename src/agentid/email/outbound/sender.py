@@ -31,16 +31,16 @@ from agentid.email.inbound.spool import Arrival, Spool, SpoolError
 from agentid.email.outbound.repository import Due, OutboxRepository
 from agentid.email.outbound.service import outbound_out, overall
 from agentid.errors import (
-    ProviderAuth,
     ProviderError,
     ProviderRateLimited,
-    ProviderRejected,
+    ProviderUnavailable,
     ValidationFailed,
 )
 from agentid.events import Kind, Signal
-from agentid.providers.accounts import relay_for
-from agentid.providers.base import MailRelay, Sent
-from agentid.providers.registry import Transports
+from agentid.providers.accounts import provider_url_for
+from agentid.providers.base import MailRelay, Refusal, Sent
+from agentid.providers.registry import REGISTRY, Transports
+from agentid.providers.schemas import ProviderKind
 from agentid.runtime import Runtime
 from agentid.store import event_log
 from agentid.store.tables import OutboundRecipient, Suppression
@@ -50,7 +50,7 @@ log = logging.getLogger("agentid.outbox")
 
 ROUND = 64  # recipients taken per round
 IDLE_SECONDS = 5.0  # the longest sleep between looks at the outbox
-_GONE = re.compile(r"^5\.1\.\d+|^55[013]\b")  # the mailbox does not exist: suppress
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 
 class Result:
@@ -77,6 +77,15 @@ def backoff(base: float, most: float, attempts: int, rng: random.Random) -> floa
     return delay * rng.uniform(0.8, 1.2)
 
 
+def gone(refusal: Refusal) -> bool:
+    """Does the relay say the mailbox does not exist (suppress it)? An enhanced status
+    5.1.x says so; without one, 550, 551 or 553 does. ``550 5.7.1`` (policy) does not."""
+    enhanced = _ENHANCED.match(refusal.reply)
+    if enhanced is not None:
+        return enhanced.group(1) == "5" and enhanced.group(2) == "1"
+    return refusal.code in (550, 551, 553)
+
+
 def relay_results(sent: Sent, addresses: Sequence[str]) -> dict[str, Result]:
     refused = {r.recipient.lower(): r for r in sent.refused}
     out: dict[str, Result] = {}
@@ -87,8 +96,7 @@ def relay_results(sent: Sent, addresses: Sequence[str]) -> dict[str, Result]:
         elif 400 <= r.code < 500:
             out[address] = Result("deferred", error=f"{r.code} {r.reply}")
         else:
-            gone = bool(_GONE.match(r.reply)) or r.code in (550, 551, 553)
-            out[address] = Result("failed", error=f"{r.code} {r.reply}", suppress=gone)
+            out[address] = Result("failed", error=f"{r.code} {r.reply}", suppress=gone(r))
     return out
 
 
@@ -112,6 +120,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._gate = asyncio.Semaphore(rt.settings.send_concurrency)
+        self._relays: dict[str, MailRelay] = {}  # by URL (it holds credentials: memory only)
 
     @property
     def transports(self) -> Transports:
@@ -170,17 +179,23 @@ class OutboxSender:
             raws = await repo.raws([d.outbound_id for d in due])
         if not due:
             return False
-        delivered = await asyncio.gather(
-            *(self._deliver(d, *raws[d.outbound_id]) for d in due if d.outbound_id in raws)
-        )
-        await self._record([(d, r) for d, r in zip(due, delivered, strict=True)])
+        ready = [d for d in due if d.outbound_id in raws]  # a message deleted meanwhile: none
+        delivered = await asyncio.gather(*(self._deliver(d, *raws[d.outbound_id]) for d in ready))
+        await self._record(list(zip(ready, delivered, strict=True)))
         return True
 
     async def _deliver(self, due: Due, mail_from: str, raw: bytes) -> dict[str, Result]:
+        """What became of ``due``'s recipients; whatever goes wrong defers them (the
+        round is recorded in any case: nothing stays ``sending`` until a restart)."""
         async with self._gate:
-            if due.route == "local":
-                return await self._local(mail_from, list(due.addresses), raw)
-            return await self._relay(due.project_id, mail_from, list(due.addresses), raw)
+            try:
+                if due.route == "local":
+                    return await self._local(mail_from, list(due.addresses), raw)
+                return await self._relay(due.project_id, mail_from, list(due.addresses), raw)
+            except Exception as exc:  # a bug or an unmapped failure: logged, retried later
+                log.exception("outbox delivery failed", extra={"outbound_id": due.outbound_id})
+                why = f"delivery failed: {type(exc).__name__}"
+                return {a: Result("deferred", error=why) for a in due.addresses}
 
     async def _local(self, mail_from: str, addresses: list[str], raw: bytes) -> dict[str, Result]:
         results: dict[str, Result] = {}
@@ -189,8 +204,9 @@ class OutboxSender:
             routed = await self._router.route(address)
             if isinstance(routed, Accept):
                 projects.setdefault(routed.project_id, []).append(address)
-            else:
-                results[address] = Result("failed", error=routed.reply)
+            else:  # refused here: for good (5xx) or for now (4xx)
+                status = "deferred" if routed.reply.startswith("4") else "failed"
+                results[address] = Result(status, error=routed.reply)
         if not projects:
             return results
         arrival = Arrival(mail_from, projects, raw, peer="local", helo=None, received_at=utcnow())
@@ -209,23 +225,35 @@ class OutboxSender:
         self, project_id: str, mail_from: str, addresses: list[str], raw: bytes
     ) -> dict[str, Result]:
         try:
-            relay: MailRelay | None = await relay_for(self._rt, project_id, self._transports)
+            relay = await self._relay_of(project_id)
         except ValidationFailed as err:
             return {a: Result("failed", error=f"relay: {err.message}") for a in addresses}
         if relay is None:
             return {a: Result("failed", error="no relay configured") for a in addresses}
         try:
             sent = await relay.send(mail_from, addresses, raw)
-        except ProviderRejected as err:
-            return {a: Result("failed", error=err.message) for a in addresses}
         except ProviderRateLimited as err:
             return {
                 a: Result("deferred", error=err.message, retry_after=err.retry_after)
                 for a in addresses
             }
-        except (ProviderAuth, ProviderError) as err:
+        except ProviderUnavailable as err:  # transient: no answer, 4xx, 5xx from an API
             return {a: Result("deferred", error=err.message) for a in addresses}
+        except ProviderError as err:  # refused, bad credentials, a setting to fix: final
+            return {a: Result("failed", error=err.message) for a in addresses}
         return relay_results(sent, addresses)
+
+    async def _relay_of(self, project_id: str) -> MailRelay | None:
+        """The project's relay, built once per URL (an SDK client is kept with it)."""
+        url = await provider_url_for(self._rt, project_id, ProviderKind.RELAY)
+        if url is None:
+            return None
+        relay = self._relays.get(url)
+        if relay is None:
+            if len(self._relays) >= 256:
+                self._relays.clear()
+            relay = self._relays[url] = REGISTRY.relay(url, self._transports)
+        return relay
 
     def _values(self, due: Due, address: str, result: Result, now: datetime) -> dict[str, Any]:
         """The recipient row after ``result``: a transient failure past the last attempt

@@ -13,6 +13,8 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from agentid.auth import Principal
 from agentid.email import threads
 from agentid.email.outbound import rules
@@ -54,14 +56,23 @@ async def _original(
     references = next(
         (value for name, value in (found.headers or []) if name.lower() == "references"), None
     )
-    return Original(found.message_id_header, references, found.subject), (
-        found.thread_id or found.id
+    # Its headers as the sender wrote them, decoded: only the ids are taken from them, and
+    # the subject on one line, so no reply to a hostile message carries a header of its own.
+    own = threads.ids_in(found.message_id_header)
+    subject = " ".join((found.subject or "").split())
+    original = Original(
+        own[0] if own else None,
+        " ".join(threads.ids_in(references)[-threads.MAX_PARENTS :]) or None,
+        subject,
     )
+    return original, found.thread_id or found.id
 
 
 async def _guard(
-    rt: Runtime, repo: OutboxRepository, project_id: str, request: SendRequest, who: Principal
-) -> None:
+    rt: Runtime, repo: OutboxRepository, project_id: str, request: SendRequest, who: Principal,
+    subject: str,
+) -> None:  # fmt: skip
+    """``subject`` is the one that goes out (a reply's ``Re:`` + the original's)."""
     hours = rt.settings.received_code_window_hours
     if request.allow_received_codes:
         if not who.is_admin:
@@ -74,7 +85,7 @@ async def _guard(
     if not received:
         return
     outgoing = Outgoing(
-        subject=request.subject,
+        subject=subject,
         text=request.text,
         html=request.html,
         attachment_names=[a.filename for a in request.attachments],
@@ -105,8 +116,9 @@ async def queue(
             if earlier.request_hash != digest:
                 raise Conflict("this idempotency key was used for another request")
             return SendAccepted(id=earlier.id, status=earlier.status)
-        if earlier is not None:
-            await repo.forget_key(earlier.id)
+        stale = earlier
+    else:
+        stale = None
     mail_from = rules.sender(rt.settings, project, request.from_)
     original, thread_id = await _original(repo, project.id, request.in_reply_to)
     message = compose(
@@ -118,7 +130,7 @@ async def queue(
     )
     found = await repo.policy(project.id)
     rules.policy(message.recipients, found.allow if found else [], found.block if found else [])
-    await _guard(rt, repo, project.id, request, who)
+    await _guard(rt, repo, project.id, request, who, message.subject)
     newest = await repo.nth_newest(project.id, rt.settings.send_rate_per_minute)
     rules.rate(rt.settings, newest, now)
     suppressed = await repo.suppressed(project.id, message.recipients)
@@ -133,6 +145,8 @@ async def queue(
             now,
         )
     raw = await sign(project, message)
+    if stale is not None:  # the key's first use is past its window: the key is free again
+        await repo.forget_key(stale.id)
     outbound_id = new_id()
     settled = all(a in suppressed for a in message.recipients)
     repo.add(
@@ -168,7 +182,14 @@ async def queue(
             for a in message.recipients
         ),
     )
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:  # the same key, sent at the same moment: the first one stands
+        await session.rollback()
+        first = await repo.by_key(project.id, request.idempotency_key or "")
+        if first is None or first.request_hash != digest:
+            raise Conflict("this idempotency key was used for another request") from None
+        return SendAccepted(id=first.id, status=first.status)
     return SendAccepted(id=outbound_id, status="failed" if settled else "queued")
 
 

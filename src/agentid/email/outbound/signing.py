@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -30,10 +29,6 @@ from agentid.store.tables import Project
 SIGNING_RELAYS = frozenset({"smtp", "smtps"})  # relays that send what they get, unsigned
 _CACHE_SIZE = 256
 _signers: OrderedDict[tuple[str, str, bytes], DkimSigner] = OrderedDict()
-# A project's signer, for a minute: a domain's key changes only with the domain (part of
-# the key here); re-sealing it under a new service key leaves the key itself as it was.
-PROJECT_TTL_SECONDS = 60.0
-_by_project: dict[tuple[str, str], tuple[float, DkimSigner]] = {}
 
 
 def relay_signs(url: str | None) -> bool:
@@ -65,18 +60,11 @@ async def _key(rt: Runtime, session: AsyncSession, project: Project) -> DkimSign
             return None
         pem = await asyncio.to_thread(path.read_bytes)
         return signer(shared.lower(), rt.settings.dkim_selector, pem)
-    known = _by_project.get((project.id, project.domain))
-    if known is not None and known[0] > time.monotonic():
-        return known[1]
     domain = await OutboxRepository(session).domain_key(project.id)
     if domain is None:
         return None
     pem = private_key_pem(rt.secrets, domain.dkim_private_key)
-    found = signer(domain.name, domain.dkim_selector, pem)
-    if len(_by_project) >= _CACHE_SIZE:
-        _by_project.clear()
-    _by_project[(project.id, project.domain)] = (time.monotonic() + PROJECT_TTL_SECONDS, found)
-    return found
+    return signer(domain.name, domain.dkim_selector, pem)
 
 
 def sign_for(rt: Runtime, session: AsyncSession) -> Callable[[Project, Composed], Awaitable[bytes]]:

@@ -9,7 +9,9 @@ who signs. The port defaults to 587 with credentials, 25 without. One connection
 the relay queues, agentid's outbox retries.
 
 The message goes out byte for byte as given (already signed); the relay's DATA reply is
-kept, and its queue id (``... queued as ABC123``) becomes ``Sent.message_id``. A
+kept, and its queue id (``... queued as ABC123``) becomes ``Sent.message_id``. Refused
+recipients are each reported with their own reply (``Sent.refused``), every one of them
+refused included: a 550 for one address and a 450 for another are not the same verdict. A
 non-ASCII address is sent with SMTPUTF8, refused (ProviderRejected) by a relay without it.
 """
 
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+import aiosmtplib
 
 from agentid.errors import ProviderRejected, ValidationFailed
 from agentid.providers.base import Refusal, Sent
@@ -74,9 +78,18 @@ class SmtpRelay:
             # RFC 6531: a non-ASCII address needs the relay's SMTPUTF8.
             utf8 = not all(address.isascii() for address in (sender, *recipients))
             async with client:
-                errors, reply = await client.sendmail(
-                    sender, list(recipients), message, mail_options=["SMTPUTF8"] if utf8 else []
-                )
+                try:
+                    errors, reply = await client.sendmail(
+                        sender, list(recipients), message,
+                        mail_options=["SMTPUTF8"] if utf8 else [],
+                    )  # fmt: skip
+                except aiosmtplib.SMTPRecipientsRefused as everyone:  # every one: say each
+                    return Sent(
+                        message_id=None,
+                        refused=tuple(
+                            Refusal(r.recipient, r.code, r.message) for r in everyone.recipients
+                        ),
+                    )
         refused = tuple(
             Refusal(recipient, response.code, response.message)
             for recipient, response in errors.items()
