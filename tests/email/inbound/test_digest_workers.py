@@ -74,7 +74,9 @@ async def test_overrun_flagged_and_other_projects_not_held_up(backend: str, tmp_
     started = time.perf_counter()
     parse_message(slow_message("a@x.test"))
     cost = time.perf_counter() - started
-    budget = max(0.05, cost / 5)  # each heavy message overruns it several times over
+    # each heavy message overruns it many times over, even measured here on a busy machine
+    # and digested there on a quiet one; a code mail takes about a millisecond
+    budget = max(0.02, cost / 20)
     async with serving(
         tmp_path / "data", backend, parse_processes=2, digest_budget_seconds=budget
     ) as (service, _):
