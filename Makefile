@@ -58,6 +58,8 @@ bench: $(NATIVE)
 	$(BIN)/python bench/large_messages.py
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/hostile.py
+	$(BIN)/python bench/dkim_sign.py
+	$(BIN)/python bench/guard.py
 
 # Debian's postfix package: smtp-source (the load generator) and Postfix itself, which
 # bench/ingest.py runs as a private instance from bench/postfix/. Preseeded "No
