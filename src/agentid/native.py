@@ -29,6 +29,7 @@ GROUP = "agentid.native_group"  # mypyc's shared library: agentid/native_group__
 MODULES = (
     "agentid.extract.accents",
     "agentid.extract.alternations",
+    "agentid.extract.bookings",
     "agentid.extract.code_text",
     "agentid.extract.codes",
     "agentid.extract.extractor",

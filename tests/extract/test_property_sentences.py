@@ -143,3 +143,29 @@ def test_a_masked_number_is_never_reported(number: tuple[str, str], frame: str, 
     assert not [v for v in found if v in shown or v in text], body
     if real:
         assert found[:1] == ["660193"], body
+
+
+BOOKINGS = (
+    "Your reservation is confirmed. Confirmation code: {c}. Check-in {d}, 2 nights.",
+    "Réservation confirmée. Code de confirmation {c}, arrivée le {d}, 3 nuits.",
+    "Ihre Buchung ist bestätigt. Bestätigungscode: {c}. Anreise {d}.",
+    "Reserva confirmada. Código de confirmación {c}, llegada {d}.",
+    "Prenotazione confermata. Codice di conferma {c}, arrivo {d}, 2 notti.",
+)
+# booking references as airlines and hotels print them: six distinct letters and digits
+references = st.tuples(
+    st.lists(st.sampled_from("ABCDEFGHJKLMNPQRSTUVWXYZ"), min_size=4, max_size=4, unique=True),
+    st.lists(st.sampled_from("23456789"), min_size=2, max_size=2, unique=True),
+).flatmap(lambda parts: st.permutations(parts[0] + parts[1]).map("".join))
+dates = st.sampled_from(("14/03", "21 March", "02.05.2025", "10 juin"))
+
+
+@FAST
+@given(template=st.sampled_from(BOOKINGS), value=references | digits, day=dates)
+def test_a_bookings_confirmation_code_is_a_reference(template: str, value: str, day: str) -> None:
+    """A stay's or trip's "confirmation code" is a booking reference, not a code to type;
+    the same sentence that says how long the code lasts makes it one."""
+    body = template.format(c=value, d=day)
+    assert [c.value for c in extract_sms(body).codes] == [], body
+    timed = body + " It expires in 10 minutes."
+    assert [c.value for c in extract_sms(timed).codes][:1] == [value], timed

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import keywords as kw
+from .bookings import names_confirmation
 from .labels import scan
 from .masked import masked_spans, overlaps
 from .sentence import BREAK, BREAK_RE
@@ -38,11 +39,12 @@ class Label:
 class CodeText:
     """One normalised text with its labels (found lazily near candidates) and lines."""
 
-    def __init__(self, text: str, meeting: Callable[[], bool]) -> None:
+    def __init__(self, text: str, meeting: Callable[[], bool], booking: Callable[[], bool]) -> None:
         self.orig = text[:MAX_TEXT_CHARS]
         self.t = mask_urls_and_emails(normalize(self.orig))
         self.low = lower(self.t)
         self.meeting = meeting
+        self.booking = booking
         self.labels: list[Label] = []
         self.starts: list[int] = []
         self.ends: list[int] = []
@@ -77,6 +79,8 @@ class CodeText:
             for start, end, tier in scan(self.low, lo, hi):
                 if tier in ("pw", "code") and self.meeting():
                     tier = "neg"
+                elif tier == "otp" and names_confirmation(self.low[start:end]) and self.booking():
+                    tier = "neg"  # a booking's reference (agentid.extract.bookings)
                 labels.append(Label(start, end, tier))
         self.labels = labels
         self.starts = [lab.start for lab in labels]

@@ -293,18 +293,20 @@ def find_candidates(
     *,
     meeting: Callable[[], bool],
     gate: Callable[[], bool],
+    booking: Callable[[], bool],
     numbers: list[int] | None = None,
 ) -> list[Candidate]:
     """Scored code candidates in ``text`` (already cleaned of invisible characters).
 
-    ``meeting`` says (lazily) whether the message is a meeting invitation.
+    ``meeting`` says (lazily) whether the message is a meeting invitation, ``booking``
+    whether it confirms a booking (``agentid.extract.bookings``).
     ``gate`` says (lazily) whether the whole message is about verification at all; it is
     only consulted for candidates whose sole evidence is a verb such as "enter".
     ``numbers``, when given, gets where the short runs of digits start ("10 minutes").
     """
     if not _DIGIT_RE.search(text, 0, MAX_TEXT_CHARS):
         return []  # (normalize() makes ASCII digits only of other digits)
-    tx = CodeText(text, meeting)
+    tx = CodeText(text, meeting, booking)
     t = tx.t
     raw: list[tuple[int, int, str, float, bool]] = []
     runs: list[int] = []  # where each run of digits starts

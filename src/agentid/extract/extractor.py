@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from . import keywords as kw
+from .bookings import is_booking
 from .codes import Candidate, find_candidates, text_gate
 from .html_text import render
 from .labels import scan
@@ -184,6 +185,7 @@ def _extract_email(
     whole = _Text(lambda: "\n".join((subject, body_text, html_text)))
     low = _Text(lambda: lower(whole.get()))
     meeting = _lazy(lambda: kw.is_meeting(low.get()))
+    booking = _lazy(lambda: is_booking(low.get()))
     gate = _lazy(lambda: text_gate(whole.get(), meeting))
     cands: list[Candidate] = []
     numbers: dict[str, list[int]] = {}  # where each part's short numbers start
@@ -195,7 +197,11 @@ def _extract_email(
             break  # the text alternative states the code plainly, or has all HTML's numbers
         if part.strip():
             found = numbers[source] = []
-            cands.extend(find_candidates(part, source, meeting=meeting, gate=gate, numbers=found))
+            cands.extend(
+                find_candidates(
+                    part, source, meeting=meeting, gate=gate, booking=booking, numbers=found
+                )
+            )
     occurrences = text_occurrences(body_text) if body_text else []
     if rendered is not None:
         occurrences.extend(html_occurrences(rendered))
@@ -249,10 +255,13 @@ def _extract_sms(body: str) -> Extraction:
     text = prepared.body
     low = lower(text)  # (an SMS is short)
     meeting = _lazy(lambda: kw.is_meeting(low))
+    booking = _lazy(lambda: is_booking(low))
     gate = _lazy(lambda: text_gate(text, meeting))
     notice = _lazy(lambda: second_factor_notice(low))
     numbers: list[int] = []
-    found = find_candidates(text, "sms", meeting=meeting, gate=gate, numbers=numbers)
+    found = find_candidates(
+        text, "sms", meeting=meeting, gate=gate, booking=booking, numbers=numbers
+    )
     codes, group = rank(found, notice)
     ob = prepared.origin_bound
     if ob is not None:
