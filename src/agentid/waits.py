@@ -44,26 +44,20 @@ async def wait_for_page(
     session: AsyncSession,
     project_id: str,
     look: Callable[[], Awaitable[tuple[list[T], str | None]]],
-    *,
     kind: Kind,
     to: str | None,
     wait: float,
 ) -> tuple[list[T], str | None]:
-    """A page (items, next) once it holds something: ``wait_until`` for list routes.
-    ``to`` is the address the query is limited to; the request's ``session`` ends its
-    read after each look, so no connection is held while waiting."""
+    """A page (items, next) once it holds something: ``wait_until`` for list routes, woken
+    by events of ``kind``. ``to`` is the address the query is limited to; the request's
+    ``session`` ends its read after each look, so no connection is held while waiting."""
 
     async def looked() -> tuple[list[T], str | None]:
         answer = await look()
         await session.commit()
         return answer
 
+    keys = None if to is None else (to,)
     return await wait_until(
-        rt,
-        project_id,
-        looked,
-        lambda answer: bool(answer[0]),
-        kinds=(kind,),
-        keys=None if to is None else (to,),
-        wait=wait,
+        rt, project_id, looked, lambda a: bool(a[0]), kinds=(kind,), keys=keys, wait=wait
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from agentid.codes.repository import CodeQuery, CodeRepository, Position, position
 from agentid.codes.schemas import CodeOut, CodeSource
 from agentid.errors import ValidationFailed
@@ -20,23 +22,23 @@ async def cursor(session: AsyncSession, project_id: str, code_id: str) -> Positi
     return position(row)
 
 
+# what a code shows under the name it is stored by
+_AS_STORED = (
+    "id", "value", "kind", "channel", "group_id", "received_at", "confidence", "used",
+    "authenticated", "expires_at",
+)  # fmt: skip
+
+
 def _out(row: CodeRow) -> CodeOut:
-    return CodeOut(
-        id=row.id,
-        value=row.value,
-        kind=row.kind,
-        channel=row.channel,
-        source=CodeSource(type=row.source_type, id=row.source_id),
-        message_id=row.source_id,
-        group_id=row.group_id,
-        from_=row.sender,
-        to=list(row.recipients),
-        received_at=row.received_at,
-        confidence=row.confidence,
-        used=row.used,
-        authenticated=row.authenticated,
-        expires_at=row.expires_at,
-        status="ambiguous" if row.status == "ambiguous" else "found",
+    return CodeOut.model_validate(
+        {name: getattr(row, name) for name in _AS_STORED}
+        | {
+            "source": CodeSource(type=row.source_type, id=row.source_id),
+            "message_id": row.source_id,
+            "from": row.sender,
+            "to": list(row.recipients),
+            "status": "ambiguous" if row.status == "ambiguous" else "found",
+        }
     )
 
 
@@ -69,12 +71,5 @@ async def wait_for_codes(
     rt: Runtime, session: AsyncSession, project_id: str, q: CodeQuery, wait: float
 ) -> tuple[list[CodeOut], str | None]:
     """The codes; if none, hold until a matching one is stored or ``wait`` runs out."""
-    return await wait_for_page(
-        rt,
-        session,
-        project_id,
-        lambda: find(session, project_id, q),
-        kind=Kind.CODE_FOUND,
-        to=q.to,
-        wait=wait,
-    )
+    looked = partial(find, session, project_id, q)
+    return await wait_for_page(rt, session, project_id, looked, Kind.CODE_FOUND, q.to, wait)

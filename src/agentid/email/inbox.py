@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
+from typing import Any
 
 from agentid import waits
 from agentid.email.repository import InboxQuery, MessageRepository
-from agentid.email.schemas import Attachment, AuthVerdict, InboxEntry, MessageOut
+from agentid.email.schemas import InboxEntry, MessageOut
 from agentid.errors import NotFound
 from agentid.events import Kind
 from agentid.mime import read as read_mime
@@ -15,19 +17,24 @@ from agentid.store.db import AsyncSession
 from agentid.store.tables import Message
 
 
+def _shown(m: Message) -> dict[str, Any]:
+    """What both the inbox and the message itself show of a stored message."""
+    return {
+        "id": m.id,
+        "received_at": m.received_at,
+        "from": m.from_header or m.mail_from,
+        "to": list(m.rcpt_to),
+        "subject": m.subject,
+        "size": m.size,
+        "unread": m.unread,
+        "codes": m.codes or [],
+        "links": m.links or [],
+    }
+
+
 def _entry(m: Message) -> InboxEntry:
-    return InboxEntry(
-        id=m.id,
-        received_at=m.received_at,
-        from_=m.from_header or m.mail_from,
-        to=list(m.rcpt_to),
-        subject=m.subject,
-        size=m.size,
-        has_attachments=m.has_attachments,
-        unread=m.unread,
-        codes=m.codes or [],
-        links=m.links or [],
-        parse_error=m.status == "parse_error",
+    return InboxEntry.model_validate(
+        _shown(m) | {"has_attachments": m.has_attachments, "parse_error": m.status == "parse_error"}
     )
 
 
@@ -42,14 +49,9 @@ async def wait_for_page(
     rt: Runtime, session: AsyncSession, project_id: str, q: InboxQuery, wait: float
 ) -> tuple[list[InboxEntry], str | None]:
     """The page; if empty, hold until a matching message is stored or ``wait`` runs out."""
+    looked = partial(page, session, project_id, q)
     return await waits.wait_for_page(
-        rt,
-        session,
-        project_id,
-        lambda: page(session, project_id, q),
-        kind=Kind.MESSAGE_RECEIVED,
-        to=q.to,
-        wait=wait,
+        rt, session, project_id, looked, Kind.MESSAGE_RECEIVED, q.to, wait
     )
 
 
@@ -61,30 +63,24 @@ async def _message(session: AsyncSession, project_id: str, mid: str) -> Message:
 
 
 def _out(m: Message) -> MessageOut:
-    return MessageOut(
-        id=m.id,
-        received_at=m.received_at,
-        direction=m.direction,
-        from_=m.from_header or m.mail_from,
-        to=list(m.rcpt_to),
-        mail_from=m.mail_from,
-        peer=m.peer,
-        helo=m.helo,
-        size=m.size,
-        subject=m.subject,
-        message_id=m.message_id_header,
-        date=m.date_header,
-        headers=m.headers or [],
-        text=m.text,
-        html=m.html,
-        attachments=[Attachment.model_validate(a) for a in m.attachments or []],
-        auth_results=AuthVerdict.model_validate(m.auth_results) if m.auth_results else None,
-        codes=m.codes or [],
-        links=m.links or [],
-        unread=m.unread,
-        status=m.status,
-        parse_error=m.parse_error,
-        thread_id=m.thread_id or m.id,
+    return MessageOut.model_validate(
+        _shown(m)
+        | {
+            "direction": m.direction,
+            "mail_from": m.mail_from,
+            "peer": m.peer,
+            "helo": m.helo,
+            "message_id": m.message_id_header,
+            "date": m.date_header,
+            "headers": m.headers or [],
+            "text": m.text,
+            "html": m.html,
+            "attachments": m.attachments or [],
+            "auth_results": m.auth_results or None,
+            "status": m.status,
+            "parse_error": m.parse_error,
+            "thread_id": m.thread_id or m.id,
+        }
     )
 
 

@@ -248,6 +248,7 @@ def _render(html: str, max_depth: int) -> Rendered:
     length, last, visible = 0, "\n", 0
     anchors: list[Anchor] = []
     styles: dict[str, bool] = {}  # style attribute -> hides its element
+    enter = False
     # open elements: (element, tag, text offset where an <a> starts or -1, visible then)
     stack: list[tuple[LexborNode, str, int, int]] = []
     node: LexborNode | None = root
@@ -305,24 +306,19 @@ def _render(html: str, max_depth: int) -> Rendered:
                 length += len(joined) + 1
                 visible += 1
             else:
-                child = node.first_child
-                if child is not None:
-                    stack.append((node, tag, -1, 0))
-                    node = child
-                    continue
-        elif tag == "a":
-            child = node.first_child
-            if child is not None:
-                stack.append((node, tag, length, visible))
-                node = child
-                continue
-            _anchor(anchors, node, length, length, visible, visible)
+                enter = True
         else:
+            enter = True
+        if enter:  # into the element's children; an anchor remembers where its text starts
+            enter = False
+            anchor = tag == "a"
             child = node.first_child
             if child is not None:
-                stack.append((node, tag, -1, 0))
+                stack.append((node, tag, length if anchor else -1, visible if anchor else 0))
                 node = child
                 continue
+            if anchor:
+                _anchor(anchors, node, length, length, visible, visible)
         # on to the next node in document order, closing the elements finished on the way
         while True:
             if node is root:
