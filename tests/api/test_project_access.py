@@ -118,3 +118,12 @@ async def test_other_projects_are_absent_on_every_project_route(service: Service
                 admin_only = own[0] == 403 and "operator" in own[1]
                 expected = 403 if admin_only else 404
                 assert answers["beta"][0] == expected, (scopes, method, path, answers, own)
+
+    # Nothing of beta's was changed, and the admin still sees it all.
+    r = await service.http.get(f"/projects/beta/email/messages/{mid}")
+    assert r.status_code == 200, r.text
+    assert r.json()["unread"] is True
+    r = await service.http.get("/projects/beta/email/aliases")
+    assert [a["enabled"] for a in r.json()["aliases"]] == [True]
+    r = await service.http.get("/projects/beta")
+    assert r.json()["catch_all"] is True
