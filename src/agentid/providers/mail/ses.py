@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sesv2.type_defs import SendEmailRequestTypeDef
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+MAX_RECIPIENTS = 50  # SendEmail's Destination: to, cc and bcc together
 # us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, eusc-de-east-1...
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
 # SES: letters, digits, '_' and '-', at most 64.
@@ -47,6 +48,9 @@ _CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 class SesRelay:
     """A ``MailRelay`` over Amazon SES v2 (or a local server speaking its API)."""
+
+    max_recipients = MAX_RECIPIENTS
+    signs_dkim = True  # SES signs (Easy DKIM for the domain, else amazonses.com)
 
     def __init__(
         self,
