@@ -115,7 +115,7 @@ async def test_forged_stale_and_unsigned_reports_change_nothing(
         signed(body + b" "),
         {**signed(body), "X-Twilio-Email-Event-Webhook-Signature": "not base64!"},
     ):
-        assert_error(await service.http.post(HOOK, content=body, headers=headers), 401)
+        assert_error(await service.http.post(HOOK, content=body, headers=headers), 403)
     for bad in (b"{not json", b'{"event": "bounce"}'):
         assert_error(await service.http.post(HOOK, content=bad, headers=signed(bad)), 422)
     big = b"[" + b" " * 70_000 + b"]"
