@@ -198,6 +198,7 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
         ("ses://eu-west-1?configuration_set=", "configuration_set is 1 to 64"),
         ("ses://eu-west-1?configuration_set=a%20b", "configuration_set is 1 to 64"),
         ("ses://eu-west-1?timeout=0", "'timeout' must be > 0"),
+        ("ses://eu-west-1?sns_topic=ses-bounces", "sns_topic is an SNS topic ARN"),
         ("ses+http://127.0.0.1:4566", "needs the region: ?region="),
         ("ses+http://127.0.0.1:4566?region=local", "not an AWS region name"),
         ("ses+http://?region=us-east-1", "'+http' needs the local server's host:port"),
