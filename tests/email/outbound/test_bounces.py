@@ -53,9 +53,15 @@ def signed(
 
 
 async def sent_one(
-    service: Service, sendgrid: SendGrid, project: str = "acme", also: tuple[str, ...] = ()
+    service: Service,
+    sendgrid: SendGrid,
+    project: str = "acme",
+    also: tuple[str, ...] = (),
+    *,
+    fresh: bool = True,
 ) -> tuple[str, str]:
-    await hosted(service, project, f"{project}.test")
+    if fresh:
+        await hosted(service, project, f"{project}.test")
     r = await service.http.post(
         f"/projects/{project}/email/send",
         json={"to": ["gone@vendor.example", *also], "subject": "Hi", "text": "Hi."},
@@ -204,3 +210,25 @@ async def test_forged_stale_and_unsigned_reports_change_nothing(
     assert (await service.http.get("/projects/acme/email/suppressions")).json()[
         "suppressions"
     ] == []
+
+
+async def test_a_projects_own_relay_reports_for_that_project_only(
+    service: Service, sendgrid: SendGrid, overrides: dict[str, Any]
+) -> None:
+    """beta sends through its own SendGrid account: its bounce counts at beta's webhook,
+    and the shared relay's webhook (acme's URL) does not take it for a shared message."""
+    await hosted(service, "acme", "acme.test")
+    await hosted(service, "beta", "beta.test")
+    r = await service.http.put(
+        "/projects/beta/providers/relay", json={"url": overrides["relay_url"]}
+    )
+    assert r.status_code == 200, r.text
+    mid, xid = await sent_one(service, sendgrid, "beta", fresh=False)
+    body = events(xid)
+    assert (await service.http.post(HOOK, content=body, headers=signed(body))).status_code == 204
+    assert await suppressed(service, "beta") == [] and await suppressed(service, "acme") == []
+    r = await service.http.post("/webhooks/mail/beta", content=body, headers=signed(body))
+    assert r.status_code == 204
+    assert await suppressed(service, "beta") == ["gone@vendor.example"]
+    got = (await service.http.get(f"/projects/beta/email/messages/{mid}")).json()
+    assert got["status"] == "failed"
