@@ -1,14 +1,16 @@
-"""A self-signed certificate for localhost and 127.0.0.1, for TLS on loopback."""
+"""A self-signed certificate for localhost and 127.0.0.1, for TLS on loopback; a
+self-signed RSA one to sign SNS messages with."""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 HOST = "127.0.0.1"
@@ -44,3 +46,21 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+def rsa_signing_cert(common_name: str = "sns.us-east-1.amazonaws.com") -> tuple[bytes, Any]:
+    """A self-signed RSA certificate (PEM) and its private key, as SNS signs with."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key

@@ -44,6 +44,9 @@ SERVICE_URL = "smtp://service-user:service-Pw-55aa@service-relay.example:25"
 class VendorRelay:
     """What a third-party HTTP relay adapter looks like to the registry."""
 
+    max_recipients = 500
+    signs_dkim = True
+
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
 

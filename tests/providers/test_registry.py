@@ -3,6 +3,8 @@ A malformed URL is refused with a message that never repeats its credentials."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,6 +52,35 @@ def test_smtp_default_ports(registry: Registry) -> None:
     login = registry.relay(f"smtp://u:{PASSWORD}@mx.example", Transports())
     assert isinstance(plain, SmtpRelay) and isinstance(login, SmtpRelay)
     assert (plain.port, login.port) == (25, 587)
+
+
+def test_relays_declare_their_batch_size_and_who_signs(registry: Registry) -> None:
+    """What the outbox asks a relay instead of guessing from its URL's scheme."""
+    key = "sendgrid://SG.key@api.sendgrid.com"
+    said = {
+        url: (relay.max_recipients, relay.signs_dkim)
+        for url in ("smtp://h", "smtp://h?max_recipients=7&dkim=relay", "ses://eu-west-1", key)
+        if isinstance(relay := registry.relay(url, Transports()), MailRelay)
+    }
+    assert list(said.values()) == [(100, False), (7, True), (50, True), (1000, True)]
+
+
+def test_builtins_import_their_vendor_modules_on_first_use() -> None:
+    """Registering the built-ins imports no vendor module (nor boto3): building the app
+    stays cheap for a process that never sends through SendGrid or SES."""
+    script = (
+        "import sys\n"
+        "from agentid.providers.registry import Registry, Transports, register_builtins\n"
+        "r = Registry(); register_builtins(r)\n"
+        "vendors = ('agentid.providers.mail.sendgrid', 'agentid.providers.mail.ses', 'boto3')\n"
+        "print(sorted(m for m in vendors if m in sys.modules))\n"
+        "r.relay('sendgrid://SG.key@api.sendgrid.com', Transports())\n"
+        "print('agentid.providers.mail.sendgrid' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split("\n")[:2] == ["[]", "True"]
 
 
 def test_resolves_ses(registry: Registry) -> None:
@@ -146,6 +177,9 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
         (f"smtp://u:{PASSWORD}@h?tls=1", "no query parameter 'tls'"),
         (f"smtp://u:{PASSWORD}@h?starttls=maybe", "must be 1 or 0"),
         (f"smtp://u:{PASSWORD}@h?timeout=-1", "'timeout' must be > 0"),
+        ("smtp://h?max_recipients=0", "'max_recipients' must be a whole number > 0"),
+        ("smtp://h?max_recipients=2.5", "'max_recipients' must be a whole number > 0"),
+        ("smtp://h?max_recipients=%EF%BC%92", "'max_recipients' must be a whole number > 0"),
         (f"smtp://u:{PASSWORD}@h#frag", "no #fragment"),
         (f"smtp://{PASSWORD}@h", "both or neither"),
         (f"smtp://u:{PASSWORD}@h/path", "takes no path"),
@@ -164,6 +198,7 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
         ("ses://eu-west-1?configuration_set=", "configuration_set is 1 to 64"),
         ("ses://eu-west-1?configuration_set=a%20b", "configuration_set is 1 to 64"),
         ("ses://eu-west-1?timeout=0", "'timeout' must be > 0"),
+        ("ses://eu-west-1?sns_topic=ses-bounces", "sns_topic is an SNS topic ARN"),
         ("ses+http://127.0.0.1:4566", "needs the region: ?region="),
         ("ses+http://127.0.0.1:4566?region=local", "not an AWS region name"),
         ("ses+http://?region=us-east-1", "'+http' needs the local server's host:port"),

@@ -218,3 +218,37 @@ def test_0002_attachments_table_next_to_stored_messages(engine: Engine) -> None:
     with engine.begin() as conn:  # the attachment goes with its message
         conn.execute(delete(messages).where(messages.c.id == mid))
         assert conn.execute(select(attachments.c.idx)).all() == []
+
+
+def test_0008s_outbound_keeps_its_rows_and_learns_the_relay_choice(engine: Engine) -> None:
+    """A message queued before 0008s has no relay choice (it takes the project's current
+    relay); its recipients are found by the relay's message id after."""
+    with engine.begin() as conn:
+        upgrade(conn, "0007")
+        now = datetime.now(UTC)
+        add_projects(conn, now, {"acme": "acme.test"})
+        conn.execute(
+            text(
+                'INSERT INTO outbound (id, project_id, created_at, status, mail_from, "to",'
+                " cc, subject, message_id_header, thread_id, mid_key, size, raw) VALUES"
+                " ('01OUT', 'acme', :now, 'sent', 'a@acme.test', '[]', '[]', 'Hi', '<m@x>',"
+                " '01OUT', 'k', 2, :raw)"
+            ),
+            {"now": now, "raw": b"hi"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO outbound_recipients (outbound_id, address, project_id, route,"
+                " status, attempts, provider_message_id, updated_at) VALUES"
+                " ('01OUT', 'b@vendor.example', 'acme', 'relay', 'sent', 1, 'ses-1', :now)"
+            ),
+            {"now": now},
+        )
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT id, relay FROM outbound")).all() == [("01OUT", None)]
+        found = conn.execute(
+            text("SELECT address FROM outbound_recipients WHERE provider_message_id = 'ses-1'")
+        ).all()
+        assert found == [("b@vendor.example",)]

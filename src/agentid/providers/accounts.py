@@ -191,10 +191,24 @@ class Accounts:
         self, session: AsyncSession, project_id: str, kind: ProviderKind
     ) -> str | None:
         """The project's own URL for ``kind``, else the service-wide one; None: neither."""
+        return (await self.choice(session, project_id, kind))[1]
+
+    async def choice(
+        self, session: AsyncSession, project_id: str, kind: ProviderKind
+    ) -> tuple[AccountSource, str | None]:
+        """Whose URL the project uses for ``kind`` (its own, the service's, none), and it."""
+        own = await self.own_url(session, project_id, kind)
+        if own is not None:
+            return AccountSource.PROJECT, own
+        url = service_url(self.settings, kind)
+        return (AccountSource.NONE if url is None else AccountSource.SERVICE), url
+
+    async def own_url(
+        self, session: AsyncSession, project_id: str, kind: ProviderKind
+    ) -> str | None:
+        """The project's own URL for ``kind``; None when it has no account of its own."""
         row = await ProviderAccountRepository(session).get(project_id, str(kind))
-        if row is None:
-            return service_url(self.settings, kind)
-        return self.box.open(row.url_sealed).decode()
+        return None if row is None else self.box.open(row.url_sealed).decode()
 
 
 async def reseal_accounts(session: AsyncSession, box: SecretBox) -> int:

@@ -41,7 +41,17 @@ class Sent:
 
 @runtime_checkable
 class MailRelay(Protocol):
-    """Hands a finished message to a relay (an SMTP smarthost, SendGrid, SES)."""
+    """Hands a finished message to a relay (an SMTP smarthost, SendGrid, SES).
+
+    ``max_recipients``: the most envelope recipients one ``send`` takes (SES 50, SendGrid
+    1000); the sender splits a longer list into calls of at most that many. ``signs_dkim``:
+    the relay signs for the sender's domain itself (SendGrid's and SES's domain
+    authentication), so agentid does not; an SMTP relay sends what it gets, so agentid
+    signs (``?dkim=relay`` says that one signs).
+    """
+
+    max_recipients: int
+    signs_dkim: bool
 
     async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> Sent:
         """Send ``message`` (RFC 5322 bytes, CRLF line ends, signed already) from the
@@ -60,14 +70,16 @@ class Bounce:
 
 @runtime_checkable
 class BounceReports(Protocol):
-    """A relay that reports bounces later, to a webhook (SendGrid's Event Webhook)."""
+    """A relay that reports bounces later, to a webhook (SendGrid's Event Webhook, SES
+    through an SNS topic)."""
 
-    def check_bounce_signature(self, request: WebhookRequest, now: datetime) -> bool:
+    async def check_bounce_signature(self, request: WebhookRequest, now: datetime) -> bool:
         """True only when the request carries the relay's valid, fresh signature."""
         ...
 
-    def read_bounces(self, request: WebhookRequest) -> Sequence[Bounce]:
-        """The permanent bounces in a request whose signature was checked."""
+    async def read_bounces(self, request: WebhookRequest) -> Sequence[Bounce]:
+        """The permanent bounces in a request whose signature was checked; what the report
+        asks in return is done first (SNS's subscription confirmation)."""
         ...
 
 

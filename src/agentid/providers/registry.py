@@ -17,6 +17,7 @@ credentials.
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -92,6 +93,17 @@ class ProviderUrl:
         if not number > 0:
             raise ValidationFailed(f"{self.scheme}:// query parameter {name!r} must be > 0")
         return number
+
+    def whole(self, name: str, default: int) -> int:
+        """A whole-number query parameter, at least 1; ``default`` when absent."""
+        value = self.query.get(name)
+        if value is None:
+            return default
+        if not value.isascii() or not value.isdigit() or len(value) > 9 or int(value) < 1:
+            raise ValidationFailed(
+                f"{self.scheme}:// query parameter {name!r} must be a whole number > 0"
+            )
+        return int(value)
 
     def endpoint(self, vendor: str) -> str:
         """The base URL an HTTP adapter calls: the vendor's, or with ``+http`` the local
@@ -256,16 +268,38 @@ def register(scheme: str, factory: ProviderFactory, *, replace: bool = False) ->
     REGISTRY.register(scheme, factory, replace=replace)
 
 
-def register_builtins(registry: Registry = REGISTRY) -> None:
-    """The adapters agentid ships, through the same door as anyone's."""
-    from agentid.providers import zonefile
-    from agentid.providers.mail import sendgrid, ses, smtp
+class _Lazy:
+    """A built-in factory whose module is imported on its first use, not at start: the
+    vendor modules (SendGrid's, SES's with boto3) cost only a process that uses them."""
 
-    registry.register("ses", ses.from_url)
-    registry.register("smtp", smtp.from_url)
-    registry.register("smtps", smtp.from_url)
-    registry.register("sendgrid", sendgrid.from_url)
-    registry.register("zonefile", zonefile.from_url)
+    __slots__ = ("module",)
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def __call__(self, url: ProviderUrl, transports: Transports) -> Provider:
+        factory: ProviderFactory = importlib.import_module(self.module).from_url
+        return factory(url, transports)
+
+    def __repr__(self) -> str:
+        return f"{self.module}.from_url"
+
+
+_SMTP = _Lazy("agentid.providers.mail.smtp")
+BUILTINS: Mapping[str, ProviderFactory] = {
+    "ses": _Lazy("agentid.providers.mail.ses"),
+    "smtp": _SMTP,
+    "smtps": _SMTP,
+    "sendgrid": _Lazy("agentid.providers.mail.sendgrid"),
+    "zonefile": _Lazy("agentid.providers.zonefile"),
+}
+
+
+def register_builtins(registry: Registry = REGISTRY) -> None:
+    """The adapters agentid ships, through the same door as anyone's; each module is
+    imported when a URL first names its scheme."""
+    for scheme, factory in BUILTINS.items():
+        registry.register(scheme, factory)
 
 
 def default_transports(settings: Settings) -> Transports:

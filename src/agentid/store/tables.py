@@ -285,13 +285,20 @@ class Outbound(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # whose relay was chosen when it was queued: project, service or none (None: stored
+    # before the choice was kept); agentid.email.outbound.relays
+    relay: Mapped[str | None] = mapped_column(String(8))
 
 
 class OutboundRecipient(Base):
     """One envelope recipient of a sent message, and where its delivery stands."""
 
     __tablename__ = "outbound_recipients"
-    __table_args__ = (Index("ix_outbound_recipients_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbound_recipients_due", "status", "next_attempt_at"),
+        # a bounce names the relay's message id: the shared relay's webhook finds the sender
+        Index("ix_outbound_recipients_provider_message_id", "provider_message_id"),
+    )
 
     outbound_id: Mapped[str] = mapped_column(
         ForeignKey("outbound.id", ondelete="CASCADE"), primary_key=True

@@ -1,5 +1,7 @@
 """Bounces SendGrid reports later, through its Signed Event Webhook: the address is
-suppressed and the recipient fails; an unsigned, stale or forged report changes nothing."""
+suppressed, the recipient fails and the message is a ``message.failed`` event; the shared
+relay's reports are filed under the project that sent the message, whatever project the
+webhook URL names; an unsigned, stale or forged report changes nothing."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.conftest import Service
 from tests.providers.mail.sendgrid_server import KEY, SendGrid, running_sendgrid
-from tests.service import assert_error, eventually, hosted
+from tests.service import assert_error, eventually, hosted, sse_events
 
 SIGNING = ec.generate_private_key(ec.SECP256R1())
 VERIFY = base64.b64encode(
@@ -50,21 +52,47 @@ def signed(
     }
 
 
-async def sent_one(service: Service, sendgrid: SendGrid) -> tuple[str, str]:
-    await hosted(service, "acme", "acme.test")
+async def sent_one(
+    service: Service,
+    sendgrid: SendGrid,
+    project: str = "acme",
+    also: tuple[str, ...] = (),
+    *,
+    fresh: bool = True,
+) -> tuple[str, str]:
+    if fresh:
+        await hosted(service, project, f"{project}.test")
     r = await service.http.post(
-        "/projects/acme/email/send",
-        json={"to": ["gone@vendor.example"], "subject": "Hi", "text": "Hi."},
+        f"/projects/{project}/email/send",
+        json={"to": ["gone@vendor.example", *also], "subject": "Hi", "text": "Hi."},
     )
     assert r.status_code == 202, r.text
     mid = r.json()["id"]
 
     async def accepted() -> bool:
-        got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
+        got = (await service.http.get(f"/projects/{project}/email/messages/{mid}")).json()
         return bool(got["status"] == "sent")
 
     await eventually(accepted, "SendGrid took the message")
-    return mid, sendgrid.accepted[0].message_id
+    return mid, sendgrid.accepted[-1].message_id
+
+
+async def suppressed(service: Service, project: str) -> list[str]:
+    r = await service.http.get(f"/projects/{project}/email/suppressions")
+    return [s["address"] for s in r.json()["suppressions"]]
+
+
+async def stream(service: Service, project: str, count: int) -> list[tuple[str, dict[str, Any]]]:
+    """The first ``count`` events of ``project``'s stream: (kind, payload)."""
+    got: list[tuple[str, dict[str, Any]]] = []
+    async with service.http.stream(
+        "GET", f"/projects/{project}/events", headers={"Last-Event-ID": "0"}, timeout=10
+    ) as r:
+        async for event in sse_events(r.aiter_lines()):
+            got.append((event["event"], json.loads(event["data"])))
+            if len(got) == count:
+                break
+    return got
 
 
 def events(xid: str, **extra: Any) -> bytes:
@@ -91,6 +119,59 @@ async def test_a_reported_bounce_suppresses_and_fails(service: Service, sendgrid
     assert recipient["status"] == "failed" and "5.1.1" in recipient["error"]
     listed = (await service.http.get("/projects/acme/email/suppressions")).json()["suppressions"]
     assert [s["address"] for s in listed] == ["gone@vendor.example"]
+    got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
+    assert got["status"] == "failed"
+    [(_, first), (kind, payload)] = await stream(service, "acme", 2)
+    assert (first["id"], first["status"]) == (mid, "sent")
+    assert (kind, payload["id"], payload["status"]) == ("message.failed", mid, "failed")
+    assert "5.1.1" in payload["recipients"][0]["error"]
+
+
+async def test_one_bounced_recipient_of_two_makes_the_message_partial(
+    service: Service, sendgrid: SendGrid
+) -> None:
+    mid, xid = await sent_one(service, sendgrid, also=("fine@vendor.example",))
+    body = events(xid)
+    assert (await service.http.post(HOOK, content=body, headers=signed(body))).status_code == 204
+    got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
+    assert got["status"] == "partial"
+    assert {r["address"]: r["status"] for r in got["recipients"]} == {
+        "gone@vendor.example": "failed",
+        "fine@vendor.example": "sent",
+    }
+    (kind, payload) = (await stream(service, "acme", 2))[1]
+    assert (kind, payload["status"]) == ("message.failed", "partial")
+    again = await service.http.post(HOOK, content=body, headers=signed(body))
+    assert again.status_code == 204  # a replay changes nothing more
+
+
+async def test_the_shared_relay_files_a_bounce_under_the_project_that_sent_it(
+    service: Service, sendgrid: SendGrid
+) -> None:
+    """acme and beta both send through the operator's relay; SendGrid posts every bounce
+    to the one webhook the operator set (acme's URL): beta's bounce is beta's."""
+    await hosted(service, "acme", "acme.test")
+    mid, xid = await sent_one(service, sendgrid, "beta")
+    body = events(xid)
+    assert (await service.http.post(HOOK, content=body, headers=signed(body))).status_code == 204
+    assert await suppressed(service, "beta") == ["gone@vendor.example"]
+    assert await suppressed(service, "acme") == []
+    got = (await service.http.get(f"/projects/beta/email/messages/{mid}")).json()
+    assert got["status"] == "failed"
+    [_, (kind, payload)] = await stream(service, "beta", 2)
+    assert (kind, payload["id"]) == ("message.failed", mid)
+
+
+async def test_the_shared_relay_ignores_a_bounce_nobody_sent(
+    service: Service, sendgrid: SendGrid
+) -> None:
+    mid, _ = await sent_one(service, sendgrid)
+    for body in (events("UnknownMessageId42"), events("", sg_message_id=None)):
+        r = await service.http.post(HOOK, content=body, headers=signed(body))
+        assert r.status_code == 204
+    assert await suppressed(service, "acme") == []
+    got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
+    assert got["status"] == "sent"
 
 
 async def test_blocked_is_not_a_bounce(service: Service, sendgrid: SendGrid) -> None:
@@ -115,7 +196,7 @@ async def test_forged_stale_and_unsigned_reports_change_nothing(
         signed(body + b" "),
         {**signed(body), "X-Twilio-Email-Event-Webhook-Signature": "not base64!"},
     ):
-        assert_error(await service.http.post(HOOK, content=body, headers=headers), 401)
+        assert_error(await service.http.post(HOOK, content=body, headers=headers), 403)
     for bad in (b"{not json", b'{"event": "bounce"}'):
         assert_error(await service.http.post(HOOK, content=bad, headers=signed(bad)), 422)
     big = b"[" + b" " * 70_000 + b"]"
@@ -129,3 +210,25 @@ async def test_forged_stale_and_unsigned_reports_change_nothing(
     assert (await service.http.get("/projects/acme/email/suppressions")).json()[
         "suppressions"
     ] == []
+
+
+async def test_a_projects_own_relay_reports_for_that_project_only(
+    service: Service, sendgrid: SendGrid, overrides: dict[str, Any]
+) -> None:
+    """beta sends through its own SendGrid account: its bounce counts at beta's webhook,
+    and the shared relay's webhook (acme's URL) does not take it for a shared message."""
+    await hosted(service, "acme", "acme.test")
+    await hosted(service, "beta", "beta.test")
+    r = await service.http.put(
+        "/projects/beta/providers/relay", json={"url": overrides["relay_url"]}
+    )
+    assert r.status_code == 200, r.text
+    mid, xid = await sent_one(service, sendgrid, "beta", fresh=False)
+    body = events(xid)
+    assert (await service.http.post(HOOK, content=body, headers=signed(body))).status_code == 204
+    assert await suppressed(service, "beta") == [] and await suppressed(service, "acme") == []
+    r = await service.http.post("/webhooks/mail/beta", content=body, headers=signed(body))
+    assert r.status_code == 204
+    assert await suppressed(service, "beta") == ["gone@vendor.example"]
+    got = (await service.http.get(f"/projects/beta/email/messages/{mid}")).json()
+    assert got["status"] == "failed"

@@ -55,15 +55,19 @@ FOUND = [
     "482913", "Your code is 482913.", "(482913)", "482913, thanks", "482 913", "482-913",
     "4 8 2 9 1 3", "48-29-13", "48.29.13", "482_913", "482\u00a0913", "482\u2013913",
     "482\u2011913", "482\t913", "call 1 482913", "code=482913&x=1", "end.482913",
+    "482  913", "482\n913", "482\r\n913", "482\n\n913", "482 - 913", "482 -\n913",
+    "482 \u2013 913", "48 . 29 . 13", "482\u00a0-\u00a0913", "482    913", "482\t-\t913",
+    "code:\n482\n913\n", "1 482 - 913", "482 - 913 0",
 ]  # fmt: skip
 NOT_FOUND = [
-    "14829130", "A482913", "4829137", "482913x", "x482913", "482  913", "482, 913",
-    "482\n913", "482/913", "482914", "48291", "4829 1 3x", "g830829x", "1-48-29-130",
+    "14829130", "A482913", "4829137", "482913x", "x482913", "482, 913", "482/913",
+    "482914", "48291", "4829 1 3x", "g830829x", "1-48-29-130", "482 -- 913", "482     913",
+    "482 , 913", "1482 - 913", "482 - 9130", "482\n\n\n\n\n913", "482 - - 913", "482 x 913",
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("content", FOUND)
-def test_a_code_is_found_as_its_own_token_with_or_without_single_separators(
+def test_a_code_is_found_as_its_own_token_with_or_without_joints(
     content: str,
 ) -> None:
     assert leaked(content) == ["482913"]
@@ -280,6 +284,7 @@ def test_the_refusal_names_the_code_and_its_message() -> None:
 # -- properties -----------------------------------------------------------------------
 
 SEPARATORS = ["", "", " ", "-", ".", "_", "\u00a0", "\u2009", "\u2011", "\u200b", "\u2013"]
+SEPARATORS += ["  ", "\n", "\r\n", " - ", " \u2013 ", "\n-\n", "\t.", "    "]
 codes = st.text(alphabet="0123456789ABCDEFGHJKLMNPQRSTUVWXYZ", min_size=4, max_size=10)
 prose = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
 
@@ -313,15 +318,16 @@ def test_a_code_written_with_allowed_separators_is_always_found(
 
 
 def _oracle(code: str, text: str) -> bool:
-    """One code's regex: its characters, one separator or none between, no alnum around."""
-    sep = "[ \t\\-._\u2010-\u2015\u2212]?"
+    """One code's regex: its characters, a joint or none between, no alnum around."""
+    dash = "[\\-._\u2010-\u2015\u2212]"
+    sep = rf"(?:\s{{1,4}}|\s{{0,4}}{dash}\s{{0,4}})?"
     return re.search(rf"(?<![^\W_]){sep.join(code)}(?![^\W_])", text) is not None
 
 
 @FAST
 @given(
     code=st.text(alphabet="0123456789", min_size=4, max_size=8),
-    text=st.text(alphabet="0123456789 -.x,", max_size=40),
+    text=st.text(alphabet="0123456789 -.x,\n", max_size=40),
 )
 def test_numbers_and_separators_match_exactly_what_the_regex_of_the_code_matches(
     code: str, text: str

@@ -38,6 +38,7 @@ class SesStub:
     error_message: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    numbered: bool = False  # each answer's MessageId ends with the request's number (1...)
     port: int = 0
 
     @property
@@ -51,7 +52,8 @@ class SesStub:
 
     def answer(self) -> tuple[int, dict[str, str], bytes]:
         if self.error_type is None:
-            return self.status, {}, json.dumps({"MessageId": MESSAGE_ID}).encode()
+            said = f"{MESSAGE_ID}-{len(self.requests)}" if self.numbered else MESSAGE_ID
+            return self.status, {}, json.dumps({"MessageId": said}).encode()
         headers = {
             "x-amzn-ErrorType": f"{self.error_type}:http://internal.amazon.com/",
             **self.headers,

@@ -1,6 +1,9 @@
 """``POST /webhooks/mail/{project_id}``: bounces the project's relay reports after the fact
-(SendGrid's Signed Event Webhook). No token: the relay's signature is the proof, checked
-with the key in the project's relay URL; without a valid one, 401 and nothing changes."""
+(SendGrid's Signed Event Webhook; SES through an SNS topic). No token: the relay's
+signature is the proof, checked with what the project's relay URL names (SendGrid's
+verification key; SNS's signing certificate and the topics allowed); without a valid
+one, 403 and nothing changes. Which project a bounce is filed under:
+``agentid.email.outbound.bounces``."""
 
 from __future__ import annotations
 
@@ -9,12 +12,11 @@ from fastapi import APIRouter, Request, status
 from agentid.api.responses import GATED, WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
-from agentid.email.outbound import policy
+from agentid.email.outbound import bounces as reported
 from agentid.email.outbound.routes import SenderDep
-from agentid.errors import NotFound, Unauthorized, ValidationFailed
+from agentid.errors import Forbidden, NotFound, ProviderError
 from agentid.names import SLUG
 from agentid.projects.repository import ProjectRepository
-from agentid.providers.accounts import relay_for
 from agentid.providers.base import BounceReports, WebhookRequest
 from agentid.times import utcnow
 
@@ -25,20 +27,19 @@ router = APIRouter(prefix="/webhooks/mail", tags=["sending"])
     "/{project_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_model=None,
-    responses=errors(*GATED, NotFound, *WITH_BODY),
+    responses=errors(*GATED, Forbidden, NotFound, ProviderError, *WITH_BODY),
 )
 async def bounces(
     project_id: str, request: Request, rt: RuntimeDep, session: SessionDep, sender: SenderDep
 ) -> None:
-    """The relay's bounce reports: each bounced address is suppressed for the project."""
-    relay = None
+    """The relay's bounce reports: each bounced address is suppressed for the project
+    that sent the message, and its recipient fails."""
+    chosen = None
     if SLUG.fullmatch(project_id) and await ProjectRepository(session).get(project_id):
         await session.commit()
-        try:
-            relay = await relay_for(rt, project_id, sender.transports)
-        except ValidationFailed:
-            relay = None
-    if not isinstance(relay, BounceReports):
+        chosen = await sender.relays.choose(project_id)
+    relay = chosen.relay if chosen is not None else None
+    if chosen is None or not isinstance(relay, BounceReports):
         raise NotFound("no relay that reports bounces for this project")
     body = await request.body()
     hook = WebhookRequest(
@@ -47,6 +48,6 @@ async def bounces(
         headers=tuple((k.lower(), v) for k, v in request.headers.items()),
         body=body,
     )
-    if not relay.check_bounce_signature(hook, utcnow()):
-        raise Unauthorized("the relay's signature is missing, stale or wrong")
-    await policy.record_bounces(session, project_id, relay.read_bounces(hook))
+    if not await relay.check_bounce_signature(hook, utcnow()):
+        raise Forbidden("the relay's signature is missing, stale or wrong")
+    await reported.record(rt, session, project_id, chosen.source, await relay.read_bounces(hook))

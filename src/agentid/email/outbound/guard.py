@@ -17,14 +17,16 @@ one a line, where attribute values stand between quotes (``href="…?c=482913"``
 ``alt="482913"``, ``<!-- 482913 -->``). Together they hold all of the source.
 
 Codes. A code is compared on its alphanumeric characters, case-folded ("G-830829" is
-"g830829"). A field is cut into *groups*, maximal runs of alphanumerics; one separator
-(space, tab, ``-``, ``.``, ``_``, a Unicode dash) between two groups joins them into a
-*run*, anything else (two separators, a comma, a line break) ends the run. A code is found
-where one or more consecutive whole groups of a run spell it: "482913", "482 913",
-"48-29-13", "4 8 2 9 1 3" and "G830829" all carry G-830829's or 482913's characters, while
-"14829130", "A482913" and "4829137" do not carry 482913 (it would begin or end inside a
-group: inside a longer token). For one code that is the regex
-``(?<![^\\W_])4S?8S?2S?9S?1S?3(?![^\\W_])`` (S: one separator); for all of them at once the
+"g830829"). A field is cut into *groups*, maximal runs of alphanumerics; a *joint* between
+two groups joins them into a *run*: white space alone (spaces, tabs, line breaks: at most
+``JOINT_SPACE`` characters), or one of ``-``, ``.``, ``_``, a Unicode dash with at most
+that much white space on either side. Anything else (a comma, a slash, two dashes, a
+word, a blank stretch longer than that) ends the run. A code is found where one or more
+consecutive whole groups of a run spell it: "482913", "482 913", "482 - 913", "482  913",
+"482\\n913", "48-29-13", "4 8 2 9 1 3" and "G830829" all carry G-830829's or 482913's
+characters, while "14829130", "A482913" and "4829137" do not carry 482913 (it would begin or
+end inside a group: inside a longer token). For one code that is the regex
+``(?<![^\\W_])4J?8J?2J?9J?1J?3(?![^\\W_])`` (J: a joint); for all of them at once the
 field is split once, and from each group the concatenation is extended group by group
 only while it is the beginning of some code (a set of every code's prefixes). The work is
 linear in the field (at most as many steps per group as the longest code has characters)
@@ -145,7 +147,16 @@ def _fields(outgoing: Outgoing) -> Iterator[tuple[Where, str]]:
 # -- codes ----------------------------------------------------------------------------
 
 _GROUP_RE = re.compile(r"([^\W_]+)")  # split on it: separators at even indices, groups odd
-_JOINERS = frozenset(" \t-._\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+JOINT_SPACE = 4  # white space a joint may hold (on either side of its dash)
+_JOINT_RE = re.compile(
+    rf"\s{{1,{JOINT_SPACE}}}|\s{{0,{JOINT_SPACE}}}[\-._\u2010-\u2015\u2212]\s{{0,{JOINT_SPACE}}}"
+)
+_JOINT_MAX = 2 * JOINT_SPACE + 1
+
+
+def _joint(separator: str) -> bool:
+    """Does ``separator``, between two groups, join them into one run?"""
+    return len(separator) <= _JOINT_MAX and _JOINT_RE.fullmatch(separator) is not None
 
 
 def code_key(value: str) -> str:
@@ -164,7 +175,7 @@ def _spelled(parts: list[str], codes: frozenset[str], prefixes: frozenset[str]) 
         while spelled in prefixes:
             if spelled in codes:
                 found.add(spelled)
-            if j == last or parts[j + 1] not in _JOINERS:
+            if j == last or not _joint(parts[j + 1]):
                 break
             j += 2
             spelled += parts[j]

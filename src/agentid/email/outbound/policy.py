@@ -1,8 +1,7 @@
-"""A project's send policy (allowed and blocked recipient domains) and suppression list."""
+"""A project's send policy (allowed and blocked recipient domains) and suppression list
+(bounces reported later: ``agentid.email.outbound.bounces``)."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from agentid.email.outbound.repository import OutboxRepository
 from agentid.email.outbound.schemas import (
@@ -12,10 +11,8 @@ from agentid.email.outbound.schemas import (
     SuppressionOut,
 )
 from agentid.names import normalize_domain
-from agentid.providers.base import Bounce
 from agentid.store.db import AsyncSession
-from agentid.store.tables import SendPolicy, Suppression
-from agentid.times import utcnow
+from agentid.store.tables import SendPolicy
 
 
 def _domains(values: list[str]) -> list[str]:
@@ -53,24 +50,3 @@ async def lift(session: AsyncSession, project_id: str, address: str) -> bool:
     lifted = await OutboxRepository(session).lift(project_id, address.lower())
     await session.commit()
     return lifted
-
-
-async def record_bounces(session: AsyncSession, project_id: str, bounces: Sequence[Bounce]) -> int:
-    """Bounces a relay reported: each address joins the suppression list, and the sent
-    recipient it names (by the relay's message id) becomes failed. How many addresses."""
-    repo = OutboxRepository(session)
-    now = utcnow()
-    addresses = set()
-    for bounce in bounces:
-        address = bounce.address.strip().lower()
-        if "@" not in address:
-            continue
-        addresses.add(address)
-        await session.merge(
-            Suppression(project_id=project_id, address=address, reason=bounce.reason,
-                        created_at=now)
-        )  # fmt: skip
-        if bounce.provider_message_id:
-            await repo.bounced(project_id, address, bounce.provider_message_id, bounce.reason, now)
-    await session.commit()
-    return len(addresses)

@@ -37,6 +37,16 @@ class Due:
     attempts: dict[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What delivering a message needs of it: the envelope sender, the finished bytes,
+    and the relay chosen when it was queued (``agentid.email.outbound.relays``)."""
+
+    mail_from: str
+    raw: bytes
+    relay: str | None
+
+
 class OutboxRepository(Repository):
     async def by_key(self, project_id: str, key: str) -> Outbound | None:
         return await self.get_one_or_none(
@@ -229,16 +239,16 @@ class OutboxRepository(Repository):
             )
         )
 
-    async def raws(self, outbound_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
-        """Each message's envelope sender and finished bytes."""
+    async def raws(self, outbound_ids: Sequence[str]) -> dict[str, Stored]:
+        """Each message's envelope sender, finished bytes and relay choice."""
         if not outbound_ids:
             return {}
         found = await self.session.execute(
-            select(Outbound.id, Outbound.mail_from, Outbound.raw).where(
+            select(Outbound.id, Outbound.mail_from, Outbound.raw, Outbound.relay).where(
                 Outbound.id.in_(list(set(outbound_ids)))
             )
         )
-        return {i: (mail_from, raw) for i, mail_from, raw in found}
+        return {i: Stored(mail_from, raw, relay) for i, mail_from, raw, relay in found}
 
     async def record_all(self, rows: list[dict[str, Any]]) -> None:
         """Each recipient's result (rows keyed by outbound_id and address)."""
@@ -256,17 +266,41 @@ class OutboxRepository(Repository):
 
     async def bounced(
         self, project_id: str, address: str, provider_message_id: str, reason: str, now: datetime
-    ) -> int:
-        """A recipient the relay took and later reported bounced: failed after all."""
+    ) -> list[str]:
+        """A recipient the relay took and later reported bounced: failed after all. The
+        ids of the messages whose recipient changed."""
         result = await self.session.execute(
             update(OutboundRecipient)
             .where(
                 OutboundRecipient.project_id == project_id,
                 OutboundRecipient.address == address,
                 OutboundRecipient.provider_message_id == provider_message_id,
+                OutboundRecipient.route == "relay",
                 OutboundRecipient.status == "sent",
             )
             .values(status="failed", error=reason, updated_at=now)
+            .returning(OutboundRecipient.outbound_id)
             .execution_options(synchronize_session=False)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return list(result.scalars())
+
+    async def shared_senders(self, provider_message_ids: Sequence[str]) -> dict[str, set[str]]:
+        """For each of the relay's message ids, the projects that relayed a message it
+        names through the operator's shared relay (or before the choice was kept)."""
+        if not provider_message_ids:
+            return {}
+        found = await self.session.execute(
+            select(OutboundRecipient.provider_message_id, OutboundRecipient.project_id)
+            .join(Outbound, Outbound.id == OutboundRecipient.outbound_id)
+            .where(
+                OutboundRecipient.provider_message_id.in_(list(set(provider_message_ids))),
+                OutboundRecipient.route == "relay",
+                or_(Outbound.relay.is_(None), Outbound.relay == "service"),
+            )
+            .distinct()
+        )
+        owners: dict[str, set[str]] = {}
+        for message_id, project_id in found:
+            if message_id is not None:
+                owners.setdefault(message_id, set()).add(project_id)
+        return owners

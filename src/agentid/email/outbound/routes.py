@@ -66,9 +66,11 @@ async def send(
         if body.idempotency_key not in (None, idempotency_key):
             raise ValidationFailed("Idempotency-Key and idempotency_key differ")
         body = body.model_copy(update={"idempotency_key": idempotency_key})
+    chosen = await sender.relays.choose(project.id)
     accepted = await service.queue(
-        rt, session, project, body, who, hosted=sender.hosted, sign=sign_for(rt, session)
-    )
+        rt, session, project, body, who,
+        hosted=sender.hosted, sign=sign_for(rt, session, chosen), relay=chosen.source,
+    )  # fmt: skip
     sender.wake()
     return accepted
 

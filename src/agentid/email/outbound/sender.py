@@ -23,13 +23,15 @@ import logging
 import random
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from agentid.email.inbound.routing import RELAY_DENIED, Accept, RecipientRouter
 from agentid.email.inbound.spool import Arrival, Spool, SpoolError
-from agentid.email.outbound.repository import Due, OutboxRepository
-from agentid.email.outbound.service import outbound_out, overall
+from agentid.email.outbound.relays import Relays
+from agentid.email.outbound.repository import Due, OutboxRepository, Stored
+from agentid.email.outbound.service import outbound_event, settle
 from agentid.errors import (
     ProviderError,
     ProviderRateLimited,
@@ -37,13 +39,11 @@ from agentid.errors import (
     ValidationFailed,
 )
 from agentid.events import Kind, Signal
-from agentid.providers.accounts import provider_url_for
 from agentid.providers.base import MailRelay, Refusal, Sent
-from agentid.providers.registry import REGISTRY, Transports
-from agentid.providers.schemas import ProviderKind
+from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
 from agentid.store import event_log
-from agentid.store.tables import OutboundRecipient, Suppression
+from agentid.store.tables import Suppression
 from agentid.times import utcnow
 
 log = logging.getLogger("agentid.outbox")
@@ -53,22 +53,15 @@ IDLE_SECONDS = 5.0  # the longest sleep between looks at the outbox
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 
+@dataclass(frozen=True, slots=True)
 class Result:
     """What became of one recipient."""
 
-    __slots__ = ("error", "provider_id", "retry_after", "status", "suppress")
-
-    def __init__(
-        self,
-        status: str,
-        *,
-        error: str | None = None,
-        provider_id: str | None = None,
-        retry_after: float | None = None,
-        suppress: bool = False,
-    ) -> None:
-        self.status, self.error, self.provider_id = status, error, provider_id
-        self.retry_after, self.suppress = retry_after, suppress
+    status: str
+    error: str | None = None
+    provider_id: str | None = None
+    retry_after: float | None = None
+    suppress: bool = False
 
 
 def backoff(base: float, most: float, attempts: int, rng: random.Random) -> float:
@@ -120,7 +113,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._gate = asyncio.Semaphore(rt.settings.send_concurrency)
-        self._relays: dict[str, MailRelay] = {}  # by URL (it holds credentials: memory only)
+        self.relays = Relays(rt, transports)
 
     @property
     def transports(self) -> Transports:
@@ -171,27 +164,41 @@ class OutboxSender:
 
     async def round(self) -> bool:
         """Deliver what is due now; whether there was anything. One transaction claims the
-        round's recipients, one records what became of them: the store is not the pace."""
+        round's recipients, one records what became of them: the store is not the pace.
+        Each (project, relay choice) is resolved once a round."""
         now = utcnow()
         async with self._rt.sessions.begin() as session:
             repo = OutboxRepository(session)
             due = await repo.claim_due(now, ROUND)
-            raws = await repo.raws([d.outbound_id for d in due])
+            stored = await repo.raws([d.outbound_id for d in due])
         if not due:
             return False
-        ready = [d for d in due if d.outbound_id in raws]  # a message deleted meanwhile: none
-        delivered = await asyncio.gather(*(self._deliver(d, *raws[d.outbound_id]) for d in ready))
+        ready = [d for d in due if d.outbound_id in stored]  # a message deleted meanwhile: none
+        relays: dict[tuple[str, str | None], asyncio.Future[MailRelay | None]] = {}
+        for d in ready:
+            key = (d.project_id, stored[d.outbound_id].relay)
+            if d.route != "local" and key not in relays:
+                relays[key] = asyncio.ensure_future(self.relays.of(*key))
+        delivered = await asyncio.gather(
+            *(self._deliver(d, stored[d.outbound_id], relays) for d in ready)
+        )
         await self._record(list(zip(ready, delivered, strict=True)))
         return True
 
-    async def _deliver(self, due: Due, mail_from: str, raw: bytes) -> dict[str, Result]:
+    async def _deliver(
+        self,
+        due: Due,
+        stored: Stored,
+        relays: dict[tuple[str, str | None], asyncio.Future[MailRelay | None]],
+    ) -> dict[str, Result]:
         """What became of ``due``'s recipients; whatever goes wrong defers them (the
         round is recorded in any case: nothing stays ``sending`` until a restart)."""
         async with self._gate:
             try:
                 if due.route == "local":
-                    return await self._local(mail_from, list(due.addresses), raw)
-                return await self._relay(due.project_id, mail_from, list(due.addresses), raw)
+                    return await self._local(stored.mail_from, list(due.addresses), stored.raw)
+                found = relays[(due.project_id, stored.relay)]
+                return await self._relay(found, stored.mail_from, list(due.addresses), stored.raw)
             except Exception as exc:  # a bug or an unmapped failure: logged, retried later
                 log.exception("outbox delivery failed", extra={"outbound_id": due.outbound_id})
                 why = f"delivery failed: {type(exc).__name__}"
@@ -222,14 +229,30 @@ class OutboxSender:
         return results
 
     async def _relay(
-        self, project_id: str, mail_from: str, addresses: list[str], raw: bytes
+        self,
+        found: asyncio.Future[MailRelay | None],
+        mail_from: str,
+        addresses: list[str],
+        raw: bytes,
     ) -> dict[str, Result]:
+        """Through the chosen relay, in calls of at most its ``max_recipients``; each
+        recipient settled by its own call's answer."""
         try:
-            relay = await self._relay_of(project_id)
+            relay = await asyncio.shield(found)  # shared by the round's messages
         except ValidationFailed as err:
             return {a: Result("failed", error=f"relay: {err.message}") for a in addresses}
         if relay is None:
             return {a: Result("failed", error="no relay configured") for a in addresses}
+        size = max(1, relay.max_recipients)
+        results: dict[str, Result] = {}
+        for start in range(0, len(addresses), size):
+            batch = addresses[start : start + size]
+            results.update(await self._relay_batch(relay, mail_from, batch, raw))
+        return results
+
+    async def _relay_batch(
+        self, relay: MailRelay, mail_from: str, addresses: list[str], raw: bytes
+    ) -> dict[str, Result]:
         try:
             sent = await relay.send(mail_from, addresses, raw)
         except ProviderRateLimited as err:
@@ -242,18 +265,6 @@ class OutboxSender:
         except ProviderError as err:  # refused, bad credentials, a setting to fix: final
             return {a: Result("failed", error=err.message) for a in addresses}
         return relay_results(sent, addresses)
-
-    async def _relay_of(self, project_id: str) -> MailRelay | None:
-        """The project's relay, built once per URL (an SDK client is kept with it)."""
-        url = await provider_url_for(self._rt, project_id, ProviderKind.RELAY)
-        if url is None:
-            return None
-        relay = self._relays.get(url)
-        if relay is None:
-            if len(self._relays) >= 256:
-                self._relays.clear()
-            relay = self._relays[url] = REGISTRY.relay(url, self._transports)
-        return relay
 
     def _values(self, due: Due, address: str, result: Result, now: datetime) -> dict[str, Any]:
         """The recipient row after ``result``: a transient failure past the last attempt
@@ -305,17 +316,9 @@ class OutboxSender:
     async def _settle(self, repo: OutboxRepository, ids: list[str]) -> list[dict[str, Any]]:
         """Each message's status from its recipients'; for those no recipient is left to
         try in, the event saying how it ended."""
-        by_message: dict[str, list[OutboundRecipient]] = {}
-        for r in await repo.recipients(ids):
-            by_message.setdefault(r.outbound_id, []).append(r)
         events = []
-        for row in await repo.messages(ids):
-            recipients = by_message.get(row.id, [])
-            status = overall([r.status for r in recipients])
-            row.status = status
-            if status not in ("sent", "partial", "failed"):
-                continue
-            kind = Kind.MESSAGE_FAILED if status == "failed" else Kind.MESSAGE_SENT
-            payload = outbound_out(row, recipients).model_dump(mode="json", by_alias=True)
-            events.append(event_log.row(row.project_id, kind.value, row.id, payload))
+        for row, recipients in await settle(repo, ids):
+            if row.status in ("sent", "partial", "failed"):
+                kind = Kind.MESSAGE_FAILED if row.status == "failed" else Kind.MESSAGE_SENT
+                events.append(outbound_event(row, recipients, kind))
         return events

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -28,8 +29,11 @@ from agentid.email.outbound.schemas import (
     SendRequest,
 )
 from agentid.errors import Conflict, ContainsReceivedCode, Forbidden, NotFound
+from agentid.events import Kind
 from agentid.ids import new_id
+from agentid.providers.schemas import AccountSource
 from agentid.runtime import Runtime
+from agentid.store import event_log
 from agentid.store.db import AsyncSession
 from agentid.store.tables import Outbound, OutboundRecipient, Project
 from agentid.times import utcnow
@@ -106,7 +110,10 @@ async def queue(
     *,
     hosted: Router,
     sign: Signer,
+    relay: AccountSource | None = None,
 ) -> SendAccepted:
+    """``relay``: whose relay was chosen for the message (stored with it; ``sign`` made
+    its DKIM decision for that relay)."""
     repo = OutboxRepository(session)
     digest = request_hash(request)
     now = utcnow()
@@ -167,6 +174,7 @@ async def queue(
             raw=raw,
             idempotency_key=request.idempotency_key,
             request_hash=digest,
+            relay=None if relay is None else relay.value,
         ),
         *(
             OutboundRecipient(
@@ -199,6 +207,30 @@ def overall(statuses: list[str]) -> str:
         return "sending" if any(s != "queued" for s in statuses) else "queued"
     sent = sum(s == "sent" for s in statuses)
     return "sent" if sent == len(statuses) else "partial" if sent else "failed"
+
+
+async def settle(
+    repo: OutboxRepository, ids: list[str]
+) -> list[tuple[Outbound, list[OutboundRecipient]]]:
+    """Each message's status derived again from its recipients' (on the session's
+    transaction): the messages, each with its recipients."""
+    by_message: dict[str, list[OutboundRecipient]] = {}
+    for r in await repo.recipients(ids):
+        by_message.setdefault(r.outbound_id, []).append(r)
+    settled = []
+    for row in await repo.messages(ids):
+        recipients = by_message.get(row.id, [])
+        row.status = overall([r.status for r in recipients])
+        settled.append((row, recipients))
+    return settled
+
+
+def outbound_event(
+    row: Outbound, recipients: list[OutboundRecipient], kind: Kind
+) -> dict[str, Any]:
+    """The events-table row saying ``kind`` of a message (payload: as the outbox shows it)."""
+    payload = outbound_out(row, recipients).model_dump(mode="json", by_alias=True)
+    return event_log.row(row.project_id, kind.value, row.id, payload)
 
 
 def outbound_out(row: Outbound, recipients: list[OutboundRecipient]) -> OutboundOut:

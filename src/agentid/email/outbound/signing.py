@@ -2,10 +2,12 @@
 
 A relay that signs for the project (SendGrid, SES: their domain authentication) needs
 nothing from us; an SMTP relay does not sign, so agentid signs with the project's key
-(the one provisioning published as ``<selector>._domainkey``). A relay URL's
-``?dkim=agentid`` or ``?dkim=relay`` says otherwise. A project on the shared domain signs
-with ``AGENTID_SHARED_DOMAIN_DKIM_KEY``. Signing is CPU work, done in a thread; a signer
-(its parsed key) is kept per domain, selector and key.
+(the one provisioning published as ``<selector>._domainkey``). The relay says which it is
+(``MailRelay.signs_dkim``; an SMTP relay URL's ``?dkim=relay`` makes it one that signs);
+the relay asked is the one chosen for the message when it is queued
+(``agentid.email.outbound.relays``), the one that delivers it. A project on the shared
+domain signs with ``AGENTID_SHARED_DOMAIN_DKIM_KEY``. Signing is CPU work, done in a
+thread; a signer (its parsed key) is kept per domain, selector and key.
 """
 
 from __future__ import annotations
@@ -18,28 +20,20 @@ from collections.abc import Awaitable, Callable
 from agentid.email.dkim import private_key_pem
 from agentid.email.outbound.compose import Composed
 from agentid.email.outbound.dkim_sign import DkimSigner
+from agentid.email.outbound.relays import Chosen
 from agentid.email.outbound.repository import OutboxRepository
-from agentid.providers.accounts import provider_url_for
-from agentid.providers.registry import parse_url
-from agentid.providers.schemas import ProviderKind
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
 from agentid.store.tables import Project
 
-SIGNING_RELAYS = frozenset({"smtp", "smtps"})  # relays that send what they get, unsigned
 _CACHE_SIZE = 256
 _signers: OrderedDict[tuple[str, str, bytes], DkimSigner] = OrderedDict()
 
 
-def relay_signs(url: str | None) -> bool:
-    """Does the relay ``url`` names sign for the project (so we need not)?"""
-    if url is None:
-        return False  # local deliveries only: signed, so a hosted receiver can check it
-    parsed = parse_url(url)
-    chosen = parsed.query.get("dkim")
-    if chosen in ("agentid", "relay"):
-        return chosen == "relay"
-    return parsed.scheme not in SIGNING_RELAYS
+def relay_signs(chosen: Chosen) -> bool:
+    """Does the relay chosen for a message sign for the project (so we need not)? With no
+    relay (local deliveries only) we sign, so a hosted receiver can check it."""
+    return chosen.relay is not None and chosen.relay.signs_dkim
 
 
 def signer(domain: str, selector: str, pem: bytes) -> DkimSigner:
@@ -67,11 +61,13 @@ async def _key(rt: Runtime, session: AsyncSession, project: Project) -> DkimSign
     return signer(domain.name, domain.dkim_selector, pem)
 
 
-def sign_for(rt: Runtime, session: AsyncSession) -> Callable[[Project, Composed], Awaitable[bytes]]:
+def sign_for(
+    rt: Runtime, session: AsyncSession, chosen: Chosen
+) -> Callable[[Project, Composed], Awaitable[bytes]]:
     """The signing step ``queue`` calls: the message's bytes, signed when we sign."""
 
     async def sign(project: Project, message: Composed) -> bytes:
-        if relay_signs(await provider_url_for(rt, project.id, ProviderKind.RELAY)):
+        if relay_signs(chosen):
             return message.raw
         found = await _key(rt, session, project)
         if found is None:

@@ -65,6 +65,7 @@ Json = dict[str, Any]
 
 VENDOR_HOSTS = ("api.sendgrid.com", "api.eu.sendgrid.com")
 SEND_PATH = "/v3/mail/send"
+MAX_RECIPIENTS = 1000  # to, cc and bcc of every personalization together, per request
 # SendGrid answers 400 to any of these in "headers": it writes them from the JSON.
 RESERVED_HEADERS = frozenset(
     {
@@ -90,6 +91,9 @@ class Unsendable(ValueError):
 class SendGridRelay:
     """A ``MailRelay`` over SendGrid's ``POST /v3/mail/send``, through the HTTP client
     it is given; ``endpoint`` is the base URL (``https://api.sendgrid.com``)."""
+
+    max_recipients = MAX_RECIPIENTS
+    signs_dkim = True  # it rebuilds the message and signs with the authenticated domain
 
     def __init__(
         self,
@@ -139,14 +143,14 @@ class SendGridRelay:
             reply=f"{response.status_code} {response.reason_phrase}".strip(),
         )
 
-    def check_bounce_signature(self, request: WebhookRequest, now: datetime) -> bool:
+    async def check_bounce_signature(self, request: WebhookRequest, now: datetime) -> bool:
         """A ``BounceReports``: only with ``webhook_key`` in the URL can SendGrid's Event
         Webhook be believed (``agentid.providers.mail.sendgrid_events``)."""
         return self._webhook_key is not None and sendgrid_events.signed(
             self._webhook_key, request, now
         )
 
-    def read_bounces(self, request: WebhookRequest) -> Sequence[Bounce]:
+    async def read_bounces(self, request: WebhookRequest) -> Sequence[Bounce]:
         return sendgrid_events.bounces(request.body)
 
 

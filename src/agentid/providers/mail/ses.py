@@ -6,6 +6,9 @@ profile, the instance or task role); ``ses://KEYID:SECRET@eu-west-1`` with the k
 API (moto, LocalStack) instead. Query parameters: ``configuration_set=NAME`` sends under
 that configuration set (its event destinations, its IP pool); ``timeout=S`` bounds the
 connection and each read (default 30). ``region`` is for ``+http`` only.
+``sns_topic=ARN[,ARN]``: the SNS topics SES reports bounces to, so the messages they post
+to the mail webhook are believed (``agentid.providers.mail.ses_events``); without it, a
+report is refused.
 
 The message goes as raw content, as given; the envelope recipients are the
 ``Destination``, so a Bcc recipient is in the envelope and never in a header. SES's
@@ -27,11 +30,13 @@ import asyncio
 import re
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agentid.errors import ProviderRejected, ValidationFailed
-from agentid.providers.base import Sent
+from agentid.providers.base import Bounce, Sent, WebhookRequest
 from agentid.providers.failures import map_failures
+from agentid.providers.mail.ses_events import SnsReports, Trust, topics
 from agentid.providers.registry import ProviderUrl, Transports
 
 if TYPE_CHECKING:
@@ -39,6 +44,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sesv2.type_defs import SendEmailRequestTypeDef
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+MAX_RECIPIENTS = 50  # SendEmail's Destination: to, cc and bcc together
 # us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, eusc-de-east-1...
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
 # SES: letters, digits, '_' and '-', at most 64.
@@ -47,6 +53,9 @@ _CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 class SesRelay:
     """A ``MailRelay`` over Amazon SES v2 (or a local server speaking its API)."""
+
+    max_recipients = MAX_RECIPIENTS
+    signs_dkim = True  # SES signs (Easy DKIM for the domain, else amazonses.com)
 
     def __init__(
         self,
@@ -57,7 +66,9 @@ class SesRelay:
         secret_access_key: str | None = None,
         configuration_set: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        reports: SnsReports | None = None,
     ) -> None:
+        self.reports = reports
         self.region = region
         self.endpoint = endpoint  # None: SES's own https endpoint for the region
         self.configuration_set = configuration_set
@@ -118,10 +129,18 @@ class SesRelay:
         """SendEmail, in a worker thread: SES's MessageId."""
         return self.client().send_email(**request).get("MessageId", "")
 
+    async def check_bounce_signature(self, request: WebhookRequest, now: datetime) -> bool:
+        """A ``BounceReports``: only with ``sns_topic`` in the URL is an SNS message
+        believed, and only a signed one of those topics."""
+        return self.reports is not None and await self.reports.signed(request.body, now)
+
+    async def read_bounces(self, request: WebhookRequest) -> Sequence[Bounce]:
+        return [] if self.reports is None else await self.reports.bounces(request.body)
+
 
 def from_url(url: ProviderUrl, transports: Transports) -> SesRelay:
     """The ``ses://`` factory: checks the URL, does no I/O (no credential lookup)."""
-    url.only_params(("region", "configuration_set", "timeout"))
+    url.only_params(("region", "configuration_set", "timeout", "sns_topic"))
     if url.path not in ("", "/"):
         raise ValidationFailed("ses:// takes no path")
     if (url.username is None) != (url.password is None):
@@ -152,4 +171,11 @@ def from_url(url: ProviderUrl, transports: Transports) -> SesRelay:
         secret_access_key=url.password,
         configuration_set=configuration_set,
         timeout=url.number("timeout", DEFAULT_TIMEOUT_SECONDS),
+        reports=SnsReports(
+            topics=topics(url.query["sns_topic"]),
+            trust=Trust(local=url.host if url.http else None),
+            http=transports.http,
+        )
+        if "sns_topic" in url.query
+        else None,
     )

@@ -5,8 +5,10 @@ Query parameters: ``starttls=1`` requires STARTTLS, ``starttls=0`` never tries i
 STARTTLS is required when credentials are given (a password never crosses in clear) and
 used when offered otherwise. ``timeout=S`` bounds each step (default 60). ``dkim=agentid``
 (the default: an SMTP relay sends what it gets) or ``dkim=relay`` (it signs for us) says
-who signs. The port defaults to 587 with credentials, 25 without. One connection per message:
-the relay queues, agentid's outbox retries.
+who signs. ``max_recipients=N`` (default 100, RFC 5321's minimum a server must take) is
+the most RCPTs one transaction carries: the outbox splits longer lists. The port defaults
+to 587 with credentials, 25 without. One connection per call: the relay queues, agentid's
+outbox retries.
 
 The message goes out byte for byte as given (already signed); the relay's DATA reply is
 kept, and its queue id (``... queued as ABC123``) becomes ``Sent.message_id``. Refused
@@ -28,6 +30,7 @@ from agentid.providers.failures import map_failures
 from agentid.providers.registry import ProviderUrl, SmtpClientFactory, Transports
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
+DEFAULT_MAX_RECIPIENTS = 100
 _QUEUE_ID = re.compile(r"(?i)\bqueued as\s+<?([^\s<>]+)>?")
 
 
@@ -45,8 +48,12 @@ class SmtpRelay:
         start_tls: bool | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         use_tls: bool = False,
+        max_recipients: int = DEFAULT_MAX_RECIPIENTS,
+        signs_dkim: bool = False,
     ) -> None:
         self.host, self.port = host, port
+        self.max_recipients = max_recipients
+        self.signs_dkim = signs_dkim
         self._connect = connect
         self._username, self._password = username, password
         self._start_tls = start_tls
@@ -101,7 +108,7 @@ class SmtpRelay:
 def from_url(url: ProviderUrl, transports: Transports) -> SmtpRelay:
     """The ``smtp://`` and ``smtps://`` factory."""
     url.no_http_override()
-    url.only_params(("starttls", "timeout", "dkim"))
+    url.only_params(("starttls", "timeout", "dkim", "max_recipients"))
     host = url.need_host()
     if url.path not in ("", "/"):
         raise ValidationFailed(f"{url.scheme}:// takes no path")
@@ -122,4 +129,6 @@ def from_url(url: ProviderUrl, transports: Transports) -> SmtpRelay:
         start_tls=False if implicit else url.flag("starttls", default=True if with_login else None),
         timeout=url.number("timeout", DEFAULT_TIMEOUT_SECONDS),
         use_tls=implicit,
+        max_recipients=url.whole("max_recipients", DEFAULT_MAX_RECIPIENTS),
+        signs_dkim=url.query.get("dkim") == "relay",
     )
