@@ -233,39 +233,29 @@ def outbound_event(
     return event_log.row(row.project_id, kind.value, row.id, payload)
 
 
+# what a sent message shows under the name it is stored by
+_AS_STORED = (
+    "id", "created_at", "to", "cc", "subject", "message_id_header", "in_reply_to",
+    "thread_id", "size",
+)  # fmt: skip
+
+
 def outbound_out(row: Outbound, recipients: list[OutboundRecipient]) -> OutboundOut:
-    shown = [
-        RecipientOut(
-            address=r.address,
-            route=r.route,
-            status=r.status,
-            attempts=r.attempts,
-            next_attempt_at=r.next_attempt_at,
-            provider_message_id=r.provider_message_id,
-            error=r.error,
-        )
-        for r in recipients
-    ]
+    shown = [RecipientOut.model_validate(r, from_attributes=True) for r in recipients]
     waits = [r.next_attempt_at for r in recipients if r.next_attempt_at and r.status == "deferred"]
-    return OutboundOut(
-        id=row.id,
-        created_at=row.created_at,
-        status=overall([r.status for r in recipients]),
-        from_=row.mail_from,
-        to=row.to,
-        cc=row.cc,
-        subject=row.subject,
-        message_id_header=row.message_id_header,
-        in_reply_to=row.in_reply_to,
-        thread_id=row.thread_id,
-        size=row.size,
-        attempts=max((r.attempts for r in recipients), default=0),
-        next_attempt_at=min(waits, default=None),
-        provider_message_id=next(
-            (r.provider_message_id for r in recipients if r.provider_message_id), None
-        ),
-        error=next((r.error for r in recipients if r.error), None),
-        recipients=shown,
+    return OutboundOut.model_validate(
+        {name: getattr(row, name) for name in _AS_STORED}
+        | {
+            "status": overall([r.status for r in recipients]),
+            "from": row.mail_from,
+            "attempts": max((r.attempts for r in recipients), default=0),
+            "next_attempt_at": min(waits, default=None),
+            "provider_message_id": next(
+                (r.provider_message_id for r in recipients if r.provider_message_id), None
+            ),
+            "error": next((r.error for r in recipients if r.error), None),
+            "recipients": shown,
+        }
     )
 
 
