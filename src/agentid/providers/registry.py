@@ -260,7 +260,11 @@ def register_builtins(registry: Registry = REGISTRY) -> None:
     """The adapters agentid ships, through the same door as anyone's."""
     from agentid.providers import zonefile
     from agentid.providers.mail import sendgrid, ses, smtp
+    from agentid.providers.phone import plivo, sandbox, twilio
 
+    registry.register("plivo", plivo.from_url)
+    registry.register("sandbox", sandbox.from_url)
+    registry.register("twilio", twilio.from_url)
     registry.register("ses", ses.from_url)
     registry.register("smtp", smtp.from_url)
     registry.register("smtps", smtp.from_url)
