@@ -17,6 +17,7 @@ from agentid.email.outbound.schemas import OutboundOut
 from agentid.email.schemas import InboxEntry
 from agentid.errors import ValidationFailed
 from agentid.events import Kind
+from agentid.phone.schemas import SmsOut
 from agentid.runtime import Runtime
 from agentid.store import event_log
 
@@ -28,6 +29,7 @@ EVENT_TYPES: dict[Kind, type[BaseModel]] = {
     Kind.CODE_FOUND: CodeOut,
     Kind.MESSAGE_SENT: OutboundOut,
     Kind.MESSAGE_FAILED: OutboundOut,
+    Kind.SMS_RECEIVED: SmsOut,
 }
 STREAMED = tuple(EVENT_TYPES)
 
