@@ -34,6 +34,7 @@ from agentid.email.outbound.sender import OutboxSender
 from agentid.email.retention import RetentionTask
 from agentid.email.routes import router as email_router
 from agentid.errors import AgentIDError, ValidationFailed, for_status
+from agentid.phone.collector import NumberCollector
 from agentid.phone.routes import router as phone_router
 from agentid.phone.webhook_routes import router as sms_webhooks_router
 from agentid.phone.webhook_routes import sandbox_router
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
                 inbound,
                 outbox,
                 RetentionTask(rt),
+                NumberCollector(rt, transports),
             ]
             await start_all(stack, workers)
             yield

@@ -167,3 +167,53 @@ async def test_bad_requests(service: Service) -> None:
         "/projects/acme/phone/provision", content=big, headers={"Content-Type": "application/json"}
     )
     assert_error(r, 413)
+
+
+async def backdate(service: Service, project_id: str, days: int) -> None:
+    """Make the project's number (and its last SMS) ``days`` old."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from agentid.store.tables import PhoneNumber
+    from agentid.times import utcnow
+
+    then = utcnow() - timedelta(days=days)
+    async with service.running.runtime.sessions() as session:
+        await session.execute(
+            update(PhoneNumber)
+            .where(PhoneNumber.project_id == project_id)
+            .values(created_at=then, last_activity_at=then)
+        )
+        await session.commit()
+
+
+async def test_collector_releases_inactive_numbers(service: Service) -> None:
+    from agentid.phone.collector import NumberCollector
+    from agentid.providers.registry import Transports
+
+    old = (await provisioned(service, "old"))["number"]
+    await provisioned(service, "pinned")
+    fresh = (await provisioned(service, "fresh"))["number"]
+    await service.http.patch("/projects/pinned/phone", json={"keep": True})
+    for project_id in ("old", "pinned", "fresh"):
+        await backdate(service, project_id, 10)
+    await inject(service, fresh, "hello")  # an SMS today: active again
+
+    dry = (
+        await service.http.post(
+            "/projects/old/phone/gc", json={"inactive_days": 7, "dry_run": True}
+        )
+    ).json()
+    assert [n["number"] for n in dry["numbers"]] == [old] and dry["dry_run"] is True
+    assert (await service.http.get("/projects/old/phone")).status_code == 200
+    assert (await service.http.post("/projects/old/phone/gc", json={"inactive_days": 30})).json()[
+        "numbers"
+    ] == []
+
+    rt = service.running.runtime
+    rt.settings.phone_gc_inactive_days = 7
+    assert await NumberCollector(rt, Transports()).once() == 1
+    assert_error(await service.http.get("/projects/old/phone"), 404)
+    assert (await service.http.get("/projects/pinned/phone")).status_code == 200
+    assert (await service.http.get("/projects/fresh/phone")).status_code == 200
