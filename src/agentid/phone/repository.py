@@ -11,7 +11,7 @@ from sqlalchemy import Select, delete, insert, select, update
 
 from agentid.store import event_log
 from agentid.store.repository import Page, Repository
-from agentid.store.tables import CodeRow, PhoneNumber, Sms, table_of
+from agentid.store.tables import CodeRow, Forwarder, PhoneNumber, Sms, table_of
 
 LIVE = ("pending", "active")
 
@@ -82,6 +82,32 @@ class PhoneRepository(Repository):
 
     async def sms(self, sms_id: str) -> Sms | None:
         return await self.session.get(Sms, sms_id)
+
+    async def forwarders(self, project_id: str) -> list[Forwarder]:
+        return await self.get_all(
+            select(Forwarder)
+            .where(Forwarder.project_id == project_id, Forwarder.revoked_at.is_(None))
+            .order_by(Forwarder.id)
+        )
+
+    async def forwarder(self, project_id: str, forwarder_id: str) -> Forwarder | None:
+        return await self.get_one_or_none(
+            select(Forwarder).where(
+                Forwarder.id == forwarder_id,
+                Forwarder.project_id == project_id,
+                Forwarder.revoked_at.is_(None),
+            )
+        )
+
+    async def forwarder_by_token(self, token_hash: str) -> Forwarder | None:
+        return await self.get_one_or_none(
+            select(Forwarder).where(
+                Forwarder.token_hash == token_hash, Forwarder.revoked_at.is_(None)
+            )
+        )
+
+    async def every_forwarder(self) -> list[Forwarder]:
+        return await self.get_all(select(Forwarder))
 
     async def page(self, project_id: str, q: SmsQuery) -> Page[Sms]:
         return await self.paginate(_filtered(project_id, q), q.limit)

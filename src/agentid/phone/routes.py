@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from agentid.api.paging import MAX_LIMIT
 from agentid.api.project import ProjectAdminDep, ProjectReadDep
@@ -21,9 +21,12 @@ from agentid.errors import (
     ProviderUnavailable,
 )
 from agentid.filters import cursor_filter, since_utc, text_filter
-from agentid.phone import inbound, service
+from agentid.phone import forwarder_service, inbound, service
 from agentid.phone.repository import SmsQuery
 from agentid.phone.schemas import (
+    ForwarderCreate,
+    ForwarderCreated,
+    ForwarderList,
     GcRequest,
     GcResult,
     PhoneNumberOut,
@@ -126,3 +129,37 @@ async def messages(
     )
     found, nxt = await inbound.messages(rt, session, project.id, q, wait)
     return SmsList(messages=found, next=nxt)
+
+
+@router.post(
+    "/forwarders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ForwarderCreated,
+    responses=errors(*WITH_BODY),
+)
+async def create_forwarder(
+    project: ProjectAdminDep,
+    body: ForwarderCreate,
+    request: Request,
+    rt: RuntimeDep,
+    session: SessionDep,
+) -> ForwarderCreated:
+    """A human's own phone as an SMS source: the ``webhook_url`` its forwarding app POSTs
+    to (the URL is the credential) and a Standard Webhooks ``secret``, shown once."""
+    base = str(request.base_url)
+    return await forwarder_service.create(rt, session, project.id, body, base)
+
+
+@router.get("/forwarders", response_model=ForwarderList)
+async def list_forwarders(project: ProjectAdminDep, session: SessionDep) -> ForwarderList:
+    """The project's forwarders (never their URL nor secret)."""
+    return await forwarder_service.listed(session, project.id)
+
+
+@router.delete("/forwarders/{forwarder_id}", status_code=204)
+async def revoke_forwarder(
+    project: ProjectAdminDep, forwarder_id: str, session: SessionDep
+) -> Response:
+    """Revoke a forwarder: its URL answers 404 from now on."""
+    await forwarder_service.revoke(session, project.id, forwarder_id)
+    return Response(status_code=204)

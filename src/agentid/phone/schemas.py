@@ -87,3 +87,38 @@ class SandboxSms(BaseModel):
     to: str = Field(pattern=E164)
     from_: str = Field(alias="from", min_length=1, max_length=64)
     body: str = Field(max_length=MAX_SMS_CHARS)
+
+
+class ForwarderCreate(BaseModel):
+    """A human's own phone, registered as an SMS source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(pattern=E164)
+    label: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class ForwarderOut(BaseModel):
+    id: str
+    number: str
+    label: str | None = None
+    created_at: datetime
+
+
+class ForwarderCreated(ForwarderOut):
+    """Shown once: the URL the forwarding app POSTs to (it is the credential) and the
+    Standard Webhooks secret for a sender that can sign."""
+
+    webhook_url: str
+    secret: str
+
+
+class ForwarderList(BaseModel):
+    forwarders: list[ForwarderOut]
+
+
+class Forwarded(BaseModel):
+    """What a forwarder's POST did: ``stored`` false for a repeat."""
+
+    stored: bool
+    id: str | None = None

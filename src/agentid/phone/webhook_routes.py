@@ -12,11 +12,11 @@ from agentid.api.session import SessionDep
 from agentid.auth import PrincipalDep, RuntimeDep, admin
 from agentid.errors import Forbidden, NotFound
 from agentid.ids import new_id
-from agentid.phone import webhooks
+from agentid.phone import forwarder_service, webhooks
 from agentid.phone.inbound import Recipient, receive, sms_out
 from agentid.phone.repository import PhoneRepository
 from agentid.phone.routes import TransportsDep
-from agentid.phone.schemas import SandboxSms, SmsOut
+from agentid.phone.schemas import Forwarded, SandboxSms, SmsOut
 from agentid.providers.base import InboundSms, WebhookRequest
 from agentid.times import utcnow
 
@@ -65,6 +65,24 @@ async def plivo_sms(
 ) -> Response:
     """An SMS Plivo delivers, signed V3 (``X-Plivo-Signature-V3`` and its nonce)."""
     return await _webhook("plivo", request, rt, session, made)
+
+
+@router.post(
+    "/forwarder/{token}",
+    response_model=Forwarded,
+    responses=errors(*GATED, Forbidden, NotFound, *WITH_BODY),
+)
+async def forwarded_sms(
+    token: str, request: Request, rt: RuntimeDep, session: SessionDep
+) -> Forwarded:
+    """An SMS a forwarding app on a human's phone posts: JSON ``{"from", "body",
+    "sent_at"?}`` or a listed app's fields; the URL is the credential (404 when wrong or
+    revoked); Standard Webhooks signatures are checked when present (403)."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    body = await request.body()
+    content_type = headers.get("content-type", "")
+    sms_id = await forwarder_service.take(rt, session, token, headers, body, content_type)
+    return Forwarded(stored=sms_id is not None, id=sms_id)
 
 
 @sandbox_router.post(

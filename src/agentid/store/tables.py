@@ -276,6 +276,24 @@ class PhoneNumber(Base):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class Forwarder(Base):
+    """A human's own phone as an SMS source: an app on it POSTs to a secret URL (only the
+    URL token's hash is kept) and may sign with ``secret`` (sealed with the service key)."""
+
+    __tablename__ = "phone_forwarders"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Sms(Base):
     """One inbound SMS, stored once per provider message id (providers retry)."""
 

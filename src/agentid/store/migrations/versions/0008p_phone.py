@@ -4,6 +4,8 @@
   provider's handle for it, its status (pending, active, released), when it was bought,
   last received an SMS and was released; ``keep`` pins it against the collector. Partial
   unique indexes: one pending or active number per project, and per E.164 number.
+- phone_forwarders: a human's own phone as an SMS source: the hash of its secret URL's
+  token, its signing secret sealed with the service key, when it was revoked.
 - sms: each inbound SMS once per (provider, provider message id), with every field the
   provider sent, its media URLs and the codes and links found in it.
 
@@ -66,6 +68,29 @@ def upgrade() -> None:
             postgresql_where=LIVE,
         )
     op.create_table(
+        "phone_forwarders",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("project_id", sa.String(length=63), nullable=False),
+        sa.Column("number", sa.String(length=16), nullable=False),
+        sa.Column("label", sa.String(length=64), nullable=True),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("secret_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_phone_forwarders_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_phone_forwarders")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_phone_forwarders_token_hash")),
+    )
+    with op.batch_alter_table("phone_forwarders", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_phone_forwarders_project_id"), ["project_id"], unique=False
+        )
+    op.create_table(
         "sms",
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.Column("project_id", sa.String(length=63), nullable=False),
@@ -97,6 +122,9 @@ def downgrade() -> None:
     with op.batch_alter_table("sms", schema=None) as batch_op:
         batch_op.drop_index("ix_sms_project_id_id")
     op.drop_table("sms")
+    with op.batch_alter_table("phone_forwarders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_phone_forwarders_project_id"))
+    op.drop_table("phone_forwarders")
     with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
         batch_op.drop_index("uq_phone_numbers_live_e164")
         batch_op.drop_index("uq_phone_numbers_live_project")
