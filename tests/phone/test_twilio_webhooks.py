@@ -6,18 +6,21 @@ errors reach the API with Twilio's code, release gives the number back."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
 from agentid.app import create_app
 from agentid.errors import ValidationFailed
+from agentid.providers.phone.signatures import twilio_signature
 from tests.conftest import Service, make_settings, serving
 from tests.phone.twilio_server import TOKEN, Twilio
 from tests.phone.webhook_helpers import PUBLIC, post_twilio, twilio_form
-from tests.service import assert_error, create_project
+from tests.service import assert_error, create_project, listening
 
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
@@ -99,8 +102,6 @@ async def test_refused_webhooks_store_nothing(service: Service, twilio: Twilio) 
 
 
 def _sig(form: list[tuple[str, str]]) -> str:
-    from agentid.providers.phone.signatures import twilio_signature
-
     return twilio_signature(TOKEN, PUBLIC + "/webhooks/twilio/sms", form)
 
 
@@ -166,3 +167,58 @@ async def test_provider_errors_reach_the_api(service: Service, twilio: Twilio) -
 def test_public_url_is_required(tmp_path: Path, twilio: Twilio) -> None:
     with pytest.raises(ValidationFailed, match="AGENTID_PUBLIC_URL is required"):
         create_app(make_settings(tmp_path, phone_url=twilio.url()))
+
+
+def alert(number: str, code: str) -> list[tuple[str, str]]:
+    """A Debugger webhook's fields, as Twilio posts them."""
+    payload = {
+        "resource_sid": "SM" + "1" * 32,
+        "service_sid": None,
+        "error_code": code,
+        "more_info": {"To": number, "From": "+15005550006", "Msg": "Message filtered"},
+    }
+    return [
+        ("Sid", "NO" + "2" * 32),
+        ("AccountSid", "AC" + "0123456789abcdef" * 2),
+        ("Timestamp", "2026-01-01T10:00:00Z"),
+        ("Level", "Error"),
+        ("PayloadType", "application/json"),
+        ("Payload", json.dumps(payload)),
+    ]
+
+
+async def post_alert(
+    service: Service, form: list[tuple[str, str]], sign: bool = True
+) -> httpx.Response:
+    url = PUBLIC + "/webhooks/twilio/alerts"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if sign:
+        headers["X-Twilio-Signature"] = twilio_signature(TOKEN, url, form)
+    async with httpx.AsyncClient(base_url=service.running.url, timeout=30) as client:
+        return await client.post(
+            "/webhooks/twilio/alerts", content=urlencode(form), headers=headers
+        )
+
+
+async def test_filtered_sms_ends_a_code_wait(service: Service) -> None:
+    number = await provision(service)
+    waiting = asyncio.create_task(
+        service.http.get("/projects/acme/codes", params={"channel": "sms", "wait": 30})
+    )
+    await listening(service, "acme")
+    assert_error(await post_alert(service, alert(number, "30038"), sign=False), 403)
+    assert (await post_alert(service, alert(number, "11200"))).status_code == 200  # not ours to say
+    assert not waiting.done()
+    assert (await post_alert(service, alert(number, "30038"))).status_code == 200
+    answer = (await asyncio.wait_for(waiting, 10)).json()
+    assert answer["codes"] == []
+    (notice,) = answer["notices"]
+    assert (notice["kind"], notice["error_code"]) == ("sms.filtered", "30038") and notice["at"]
+    later = await service.http.get("/projects/acme/codes", params={"since": "2020-01-01T00:00:00Z"})
+    assert [n["error_code"] for n in later.json()["notices"]] == ["30038"]
+    email = await service.http.get(
+        "/projects/acme/codes", params={"channel": "email", "since": "2020-01-01T00:00:00Z"}
+    )
+    assert email.json()["notices"] == []
+    stranger = await post_alert(service, alert("+14155559999", "30038"))
+    assert stranger.status_code == 200  # signed with the service's token: acknowledged, dropped

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agentid.codes.schemas import CodeOut
+from agentid.codes.schemas import CodeOut, Notice
 from agentid.email.outbound.schemas import OutboundOut
 from agentid.email.schemas import InboxEntry
 from agentid.errors import ValidationFailed
@@ -30,6 +30,7 @@ EVENT_TYPES: dict[Kind, type[BaseModel]] = {
     Kind.MESSAGE_SENT: OutboundOut,
     Kind.MESSAGE_FAILED: OutboundOut,
     Kind.SMS_RECEIVED: SmsOut,
+    Kind.SMS_FILTERED: Notice,
 }
 STREAMED = tuple(EVENT_TYPES)
 

@@ -12,7 +12,7 @@ from agentid.api.session import SessionDep
 from agentid.auth import PrincipalDep, RuntimeDep, admin
 from agentid.errors import Forbidden, NotFound
 from agentid.ids import new_id
-from agentid.phone import forwarder_service, webhooks
+from agentid.phone import alerts, forwarder_service, webhooks
 from agentid.phone.inbound import Recipient, receive, sms_out
 from agentid.phone.repository import PhoneRepository
 from agentid.phone.routes import TransportsDep
@@ -27,18 +27,21 @@ XML: Responses = {
 }
 
 
-async def _webhook(
-    scheme: str, request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
-) -> Response:
+async def _hook(request: Request, rt: RuntimeDep) -> WebhookRequest:
     body = await request.body()
-    params = webhooks.form_params(body)
-    hook = WebhookRequest(
+    return WebhookRequest(
         method=request.method,
         url=webhooks.public_url(rt, request.url.path, request.url.query),
         headers=tuple((k.lower(), v) for k, v in request.headers.items()),
         body=body,
-        params=params,
+        params=webhooks.form_params(body),
     )
+
+
+async def _webhook(
+    scheme: str, request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
+) -> Response:
+    hook = await _hook(request, rt)
     await webhooks.handle(rt, session, made, scheme, hook)
     return Response(webhooks.EMPTY_TWIML, media_type="application/xml")
 
@@ -53,6 +56,21 @@ async def twilio_sms(
 ) -> Response:
     """An SMS Twilio delivers, signed with ``X-Twilio-Signature``; a retry stores nothing."""
     return await _webhook("twilio", request, rt, session, made)
+
+
+@router.post(
+    "/twilio/alerts",
+    response_class=Response,
+    responses={**XML, **errors(*GATED, Forbidden, *WITH_BODY)},
+)
+async def twilio_alerts(
+    request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
+) -> Response:
+    """Twilio's Debugger webhook: a 30038/30039 alert for one of our numbers becomes an
+    ``sms.filtered`` event, which ends a wait on ``/codes`` at once."""
+    hook = await _hook(request, rt)
+    await alerts.handle(rt, session, made, hook)
+    return Response(webhooks.EMPTY_TWIML, media_type="application/xml")
 
 
 @router.post(
