@@ -159,3 +159,22 @@ def test_bad_urls(url: str) -> None:
 def test_repr_hides_the_token(twilio: Twilio) -> None:
     provider = build(f"twilio://{ACCOUNT}:{quote(TOKEN, safe='')}@api.twilio.com")
     assert TOKEN not in repr(provider) and provider.webhook_path == "/webhooks/twilio/sms"
+
+
+async def test_lookup_line_type_never_fails_a_purchase(
+    twilio: Twilio, http: httpx.AsyncClient
+) -> None:
+    provider = build(twilio.url() + "?lookup=1", http)
+    (first, second) = await provider.search_numbers("US", SMS, area_code="415", limit=2)
+    owned = await provider.buy_number(first, sms_url=HOOK, owner="acme")
+    assert owned.line_type == "nonFixedVoip"
+    lookup = twilio.seen[-1]
+    assert lookup.path == f"/v2/PhoneNumbers/{first.e164}"
+    assert dict(parse_qsl(lookup.query)) == {"Fields": "line_type_intelligence"}
+    twilio.lookup_fails = True
+    bought = await provider.buy_number(second, sms_url=HOOK, owner="beta")
+    assert bought.line_type is None and bought.provider_id in twilio.owned
+    plain = await phone(twilio, http).buy_number(
+        (await provider.search_numbers("US", SMS, area_code="415"))[0], sms_url=HOOK, owner="c"
+    )
+    assert plain.line_type is None and not twilio.seen[-1].path.startswith("/v2/")

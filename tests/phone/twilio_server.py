@@ -13,6 +13,9 @@ account's Basic credentials or for another account; whatever ``fail`` queued; th
   bundle 400 ``21649``; an ``SmsUrl`` that is no http(s) URL 400 ``21502``; else 201 with
   the new ``PN`` sid and the number's resource, which is recorded.
 - ``DELETE .../IncomingPhoneNumbers/{sid}.json``: 204, or 404 ``20404``.
+- Lookup v2 ``GET /v2/PhoneNumbers/{number}?Fields=line_type_intelligence``: the number
+  with ``line_type_intelligence.type`` from ``line_types`` (``nonFixedVoip`` by default
+  for Twilio's own numbers); ``lookup_fails`` makes it answer 503.
 
 Every error body is Twilio's ``{"code", "message", "more_info", "status"}``.
 """
@@ -45,6 +48,7 @@ _API = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC[0-9a-f]{32})(?P<rest>/.
 _SEARCH = re.compile(
     r"^/AvailablePhoneNumbers/(?P<country>[A-Z]{2})/(?P<kind>Local|Mobile|TollFree)\.json$"
 )
+_LOOKUP = re.compile(r"^/v2/PhoneNumbers/(?P<number>\+[0-9]{7,15})$")
 _OWNED = re.compile(r"^/IncomingPhoneNumbers/(?P<sid>PN[0-9a-f]{32})\.json$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
@@ -87,6 +91,8 @@ class Twilio:
     released: list[str] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     bundle_required: set[str] = field(default_factory=set)
+    line_types: dict[str, str] = field(default_factory=dict)
+    lookup_fails: bool = False
     failures: Failures = field(default_factory=Failures)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -104,6 +110,8 @@ class Twilio:
         with self._lock:
             self.seen.append(request)
         route = _API.match(request.path)
+        if route is None and (lookup := _LOOKUP.match(request.path)):
+            return self._lookup(lookup["number"], request)
         if route is None:
             return error(404, 20404)
         if basic_auth(request.headers) != (self.account, self.token):
@@ -124,6 +132,22 @@ class Twilio:
                     self.released.append(owned["sid"])
             return (204, {}, b"") if gone is not None else error(404, 20404)
         return error(404, 20404)
+
+    def _lookup(self, number: str, request: Seen) -> Answer:
+        if basic_auth(request.headers) != (self.account, self.token):
+            return error(401, 20003)
+        if self.lookup_fails:
+            return error(503, 20503, "Service Unavailable")
+        body: dict[str, Any] = {"phone_number": number, "valid": True, "country_code": "US"}
+        fields = dict(parse_qsl(request.query)).get("Fields", "").split(",")
+        if "line_type_intelligence" in fields:
+            kind = self.line_types.get(number, "nonFixedVoip")
+            body["line_type_intelligence"] = {
+                "type": kind,
+                "carrier_name": "Twilio",
+                "error_code": None,
+            }
+        return 200, {}, json.dumps(body).encode()
 
     def _search(self, country: str, kind: str, query: dict[str, str]) -> Answer:
         if country not in ("US", "CA", "GB"):

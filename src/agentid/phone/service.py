@@ -30,6 +30,7 @@ from agentid.times import utcnow
 
 log = logging.getLogger("agentid.phone")
 SEARCH_SIZE = 10
+VOIP_TYPES = frozenset({"nonFixedVoip", "fixedVoip", "voip"})
 VOIP_WARNING = (
     "many services refuse VoIP and rented numbers, and carriers filter some verification"
     " SMS (Twilio error 30038): for a service that insists, register a forwarder"
@@ -49,8 +50,16 @@ def number_out(row: PhoneNumber) -> PhoneNumberOut:
         created_at=row.created_at,
         last_activity_at=row.last_activity_at,
         released_at=row.released_at,
-        warning=None if row.provider == "sandbox" else VOIP_WARNING,
+        warning=_warning(row),
     )
+
+
+def _warning(row: PhoneNumber) -> str | None:
+    if row.provider in ("sandbox", "forwarder"):
+        return None
+    if row.line_type in VOIP_TYPES:
+        return f"the provider says this is a {row.line_type} number: " + VOIP_WARNING
+    return VOIP_WARNING
 
 
 def webhook_url(rt: Runtime, provider: PhoneProvider) -> str | None:

@@ -11,7 +11,11 @@ account sid and auth token as HTTP Basic credentials:
 - buy: ``POST /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json`` with
   ``PhoneNumber``, ``SmsUrl`` (our webhook), ``SmsMethod=POST`` and ``FriendlyName``;
 - release: ``DELETE /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers/{PN sid}.json``
-  (204; a 404 means it is gone already).
+  (204; a 404 means it is gone already);
+- with ``lookup=1``, after a purchase: Lookup v2 ``GET https://lookups.twilio.com/v2/
+  PhoneNumbers/{number}?Fields=line_type_intelligence`` (with ``+http``, the same local
+  server) for the number's line type (``nonFixedVoip``, ``mobile``...). It is optional
+  and paid: a Lookup that fails leaves the line type unknown and never fails provisioning.
 
 A failure goes through the one table (``agentid.providers.failures``) with Twilio's own
 ``code`` and ``message`` as the detail ("21631: Phone Number Requires an Address"), so the
@@ -21,6 +25,7 @@ with the auth token (``agentid.providers.phone.signatures``). Messages never sho
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -28,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from agentid.errors import ProviderRejected, ValidationFailed
+from agentid.errors import ProviderError, ProviderRejected, ValidationFailed
 from agentid.providers.base import (
     AvailableNumber,
     Capability,
@@ -43,9 +48,11 @@ from agentid.providers.phone.signatures import twilio_valid
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
 
 VENDOR_HOST = "api.twilio.com"
+LOOKUP_HOST = "lookups.twilio.com"
 API = "/2010-04-01"
 WEBHOOK_PATH = "/webhooks/twilio/sms"
 SIGNATURE = "x-twilio-signature"
+log = logging.getLogger("agentid.providers")
 _KINDS = {LineType.LOCAL: "Local", LineType.MOBILE: "Mobile", LineType.TOLLFREE: "TollFree"}
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
@@ -95,7 +102,9 @@ class TwilioPhone:
         endpoint: str,
         http: httpx.AsyncClient,
         timeout: float = HTTP_TIMEOUT_SECONDS,
+        lookup_endpoint: str | None = None,
     ) -> None:
+        self.lookup_endpoint = lookup_endpoint.rstrip("/") if lookup_endpoint else None
         self.account_sid = account_sid
         self._token = auth_token
         self.endpoint = endpoint.rstrip("/")
@@ -206,7 +215,29 @@ class TwilioPhone:
             provider_id=sid,
             capabilities=_capabilities(body.get("capabilities")) or number.capabilities,
             status=NumberStatus.ACTIVE,
+            line_type=await self.line_type(e164),
         )
+
+    async def line_type(self, e164: str) -> str | None:
+        """The number's line type from Lookup v2, when ``lookup=1``; None when off or
+        when the Lookup fails (logged without detail: it may not fail a purchase)."""
+        if self.lookup_endpoint is None or not e164.startswith("+") or not e164[1:].isdigit():
+            return None
+        try:
+            with map_failures(self.name, secrets=(self._token,)):
+                response = await self._http.get(
+                    f"{self.lookup_endpoint}/v2/PhoneNumbers/{e164}",
+                    params={"Fields": "line_type_intelligence"},
+                    auth=(self.account_sid, self._token),
+                    timeout=self._timeout,
+                )
+            self._check(response)
+            found = response.json()["line_type_intelligence"]["type"]
+        except (ProviderError, ValueError, LookupError, TypeError) as err:
+            reason = err.message if isinstance(err, ProviderError) else "an unreadable answer"
+            log.info("twilio lookup failed", extra={"reason": reason})
+            return None
+        return found[:32] if isinstance(found, str) else None
 
     async def release_number(self, number: OwnedNumber) -> None:
         if not _SID.fullmatch(number.provider_id):
@@ -244,7 +275,7 @@ class TwilioPhone:
 
 def from_url(url: ProviderUrl, transports: Transports) -> TwilioPhone:
     """The ``twilio://`` factory."""
-    url.only_params(("timeout",))
+    url.only_params(("timeout", "lookup"))
     if not url.username or not url.password:
         raise ValidationFailed(
             "twilio:// needs the account sid and auth token:"
@@ -267,4 +298,5 @@ def from_url(url: ProviderUrl, transports: Transports) -> TwilioPhone:
         endpoint=url.endpoint(f"https://{VENDOR_HOST}"),
         http=transports.http,
         timeout=url.number("timeout", HTTP_TIMEOUT_SECONDS),
+        lookup_endpoint=url.endpoint(f"https://{LOOKUP_HOST}") if url.flag("lookup") else None,
     )
