@@ -17,6 +17,10 @@ account's Basic credentials or for another account; whatever ``fail`` queued; th
   with ``line_type_intelligence.type`` from ``line_types`` (``nonFixedVoip`` by default
   for Twilio's own numbers); ``lookup_fails`` makes it answer 503.
 
+Subaccounts: ``POST /2010-04-01/Accounts.json`` (``FriendlyName``) makes one (201 with its
+``sid`` and ``auth_token``); the main account's credentials act on its subaccounts' numbers;
+``POST .../Accounts/{sub}.json`` with ``Status=closed`` closes one (its numbers go with it).
+
 Every error body is Twilio's ``{"code", "message", "more_info", "status"}``.
 """
 
@@ -44,7 +48,8 @@ MESSAGES = {
     21631: "Phone Number Requires an Address",
     21649: "Phone Number Requires a Bundle",
 }
-_API = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC[0-9a-f]{32})(?P<rest>/.*)$")
+_API = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC[0-9a-f]{32})(?P<rest>/.*|\.json)$")
+ACCOUNTS = "/2010-04-01/Accounts.json"
 _SEARCH = re.compile(
     r"^/AvailablePhoneNumbers/(?P<country>[A-Z]{2})/(?P<kind>Local|Mobile|TollFree)\.json$"
 )
@@ -92,6 +97,7 @@ class Twilio:
     seen: list[Seen] = field(default_factory=list)
     bundle_required: set[str] = field(default_factory=set)
     line_types: dict[str, str] = field(default_factory=dict)
+    subaccounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # sid -> resource
     lookup_fails: bool = False
     failures: Failures = field(default_factory=Failures)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,22 +118,42 @@ class Twilio:
         route = _API.match(request.path)
         if route is None and (lookup := _LOOKUP.match(request.path)):
             return self._lookup(lookup["number"], request)
+        main = basic_auth(request.headers) == (self.account, self.token)
+        if request.path == ACCOUNTS and request.method == "POST":
+            return (
+                self._subaccount(dict(parse_qsl(request.body.decode())))
+                if main
+                else error(401, 20003)
+            )
         if route is None:
             return error(404, 20404)
-        if basic_auth(request.headers) != (self.account, self.token):
+        account = route["account"]
+        sub = self.subaccounts.get(account)
+        own = sub is not None and basic_auth(request.headers) == (account, sub["auth_token"])
+        if not (main and (account == self.account or sub is not None)) and not own:
             return error(401, 20003)
-        if route["account"] != self.account:
+        if sub is not None and sub["status"] == "closed":
             return error(401, 20003)
         if (queued := self.failures.next()) is not None:
             return queued
         rest = route["rest"]
+        if rest == ".json" and request.method == "POST" and sub is not None:
+            form = dict(parse_qsl(request.body.decode()))
+            with self._lock:
+                sub["status"] = form.get("Status", sub["status"])
+                if sub["status"] == "closed":
+                    for sid in [k for k, v in self.owned.items() if v["account_sid"] == account]:
+                        self.owned.pop(sid)
+            return 200, {}, json.dumps(sub).encode()
         if (search := _SEARCH.match(rest)) and request.method == "GET":
             return self._search(search["country"], search["kind"], dict(parse_qsl(request.query)))
         if rest == "/IncomingPhoneNumbers.json" and request.method == "POST":
-            return self._buy(dict(parse_qsl(request.body.decode())))
+            return self._buy(dict(parse_qsl(request.body.decode())), account)
         if (owned := _OWNED.match(rest)) and request.method == "DELETE":
             with self._lock:
-                gone = self.owned.pop(owned["sid"], None)
+                found = self.owned.get(owned["sid"])
+                mine = found is not None and found["account_sid"] == account
+                gone = self.owned.pop(owned["sid"]) if mine else None
                 if gone is not None:
                     self.released.append(owned["sid"])
             return (204, {}, b"") if gone is not None else error(404, 20404)
@@ -172,7 +198,22 @@ class Twilio:
         uri = f"/2010-04-01/Accounts/{self.account}/AvailablePhoneNumbers/{country}/{kind}.json"
         return 200, {}, json.dumps({"available_phone_numbers": found, "uri": uri}).encode()
 
-    def _buy(self, form: dict[str, str]) -> Answer:
+    def _subaccount(self, form: dict[str, str]) -> Answer:
+        sid = "AC" + secrets.token_hex(16)
+        resource = {
+            "sid": sid,
+            "auth_token": secrets.token_hex(16),
+            "friendly_name": form.get("FriendlyName", sid),
+            "owner_account_sid": self.account,
+            "status": "active",
+            "type": "Full",
+            "uri": f"/2010-04-01/Accounts/{sid}.json",
+        }
+        with self._lock:
+            self.subaccounts[sid] = resource
+        return 201, {}, json.dumps(resource).encode()
+
+    def _buy(self, form: dict[str, str], account: str) -> Answer:
         number = form.get("PhoneNumber", "")
         if not _E164.match(number):
             return error(400, 21421)
@@ -188,7 +229,7 @@ class Twilio:
             return error(400, 21502)
         sid = "PN" + secrets.token_hex(16)
         resource = {
-            "account_sid": self.account,
+            "account_sid": account,
             "api_version": "2010-04-01",
             "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
             "friendly_name": form.get("FriendlyName", number),
@@ -197,7 +238,7 @@ class Twilio:
             "sms_method": form.get("SmsMethod", "POST"),
             "sms_url": sms_url or "",
             "status": "in-use",
-            "uri": f"/2010-04-01/Accounts/{self.account}/IncomingPhoneNumbers/{sid}.json",
+            "uri": f"/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{sid}.json",
         }
         with self._lock:
             self.stock.remove(offered)

@@ -22,6 +22,7 @@ from typing import Any
 from agentid.errors import Forbidden
 from agentid.events import Kind, Signal
 from agentid.phone.repository import PhoneRepository
+from agentid.phone.service import account_secret
 from agentid.phone.webhooks import NOT_SIGNED
 from agentid.providers.accounts import phone_for
 from agentid.providers.base import WebhookRequest
@@ -61,7 +62,12 @@ async def handle(
     row = await PhoneRepository(session).live_by_e164("twilio", to) if to else None
     await session.commit()
     provider = await phone_for(rt, row.project_id, transports) if row else rt.providers.phone
-    if provider is None or provider.scheme != "twilio" or not provider.check_signature(hook):
+    secret = account_secret(rt, row) if row else None
+    if (
+        provider is None
+        or provider.scheme != "twilio"
+        or not provider.check_signature(hook, secret)
+    ):
         raise Forbidden(NOT_SIGNED)
     if row is None or code not in FILTERED:
         log.info("twilio alert not about a filtered sms of ours", extra={"error_code": code})

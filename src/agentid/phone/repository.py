@@ -106,6 +106,11 @@ class PhoneRepository(Repository):
             )
         )
 
+    async def with_account_secret(self) -> list[PhoneNumber]:
+        return await self.get_all(
+            select(PhoneNumber).where(PhoneNumber.account_sealed.is_not(None))
+        )
+
     async def every_forwarder(self) -> list[Forwarder]:
         return await self.get_all(select(Forwarder))
 

@@ -15,7 +15,15 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from agentid.errors import Conflict, NotFound, ProviderError, ProviderRejected, ValidationFailed
+from agentid.crypto import SecretBox
+from agentid.errors import (
+    AgentIDError,
+    Conflict,
+    NotFound,
+    ProviderError,
+    ProviderRejected,
+    ValidationFailed,
+)
 from agentid.ids import new_id
 from agentid.phone.repository import PhoneRepository
 from agentid.phone.schemas import GcResult, PhoneNumberOut, ProvisionRequest
@@ -130,6 +138,10 @@ async def provision(
         line_type=owned.line_type,
         keep=False,
         created_at=utcnow(),
+        account_sid=owned.account,
+        account_sealed=None
+        if owned.account_secret is None
+        else rt.secrets.seal(owned.account_secret.encode()),
     )
     numbers.add(row, audit(project_id, "phone.provisioned", _detail(row)))
     try:
@@ -173,7 +185,9 @@ async def release_row(
             f" {provider.scheme}: release it there by hand"
         )
     await session.commit()
-    owned = OwnedNumber(row.e164, row.provider_sid, status=NumberStatus(row.status))
+    owned = OwnedNumber(
+        row.e164, row.provider_sid, status=NumberStatus(row.status), account=row.account_sid
+    )
     await provider.release_number(owned)
     session.add(row)
     row.status, row.released_at = NumberStatus.RELEASED.value, utcnow()
@@ -223,3 +237,21 @@ async def collect(
             )
             await session.rollback()
     return GcResult(dry_run=False, numbers=released)
+
+
+def account_secret(rt: Runtime, row: PhoneNumber) -> str | None:
+    """The token of the sub-account that owns ``row`` (it signs the number's webhooks)."""
+    return None if row.account_sealed is None else rt.secrets.open(row.account_sealed).decode()
+
+
+async def reseal_account_secrets(session: AsyncSession, box: SecretBox) -> int:
+    """Every number's sub-account token sealed again under the current service key; how
+    many. Part of ``agentid secrets rotate``'s one transaction."""
+    rows = await PhoneRepository(session).with_account_secret()
+    for row in rows:
+        assert row.account_sealed is not None
+        try:
+            row.account_sealed = box.reseal(row.account_sealed)
+        except AgentIDError as err:
+            raise AgentIDError(f"number {row.e164}'s subaccount token: {err.message}") from None
+    return len(rows)

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 from agentid.errors import Forbidden, ValidationFailed
 from agentid.phone.inbound import Recipient, receive
 from agentid.phone.repository import PhoneRepository
+from agentid.phone.service import account_secret
 from agentid.providers.accounts import phone_for
 from agentid.providers.base import WebhookRequest
 from agentid.providers.registry import Transports
@@ -79,7 +80,8 @@ async def handle(
         log.warning("sms for a number that is not ours", extra={"provider": scheme})
         return None
     provider = await phone_for(rt, row.project_id, transports)
-    if provider is None or provider.scheme != scheme or not provider.check_signature(hook):
+    secret = account_secret(rt, row)
+    if provider is None or provider.scheme != scheme or not provider.check_signature(hook, secret):
         raise Forbidden(NOT_SIGNED)
     try:
         sms = provider.read_sms(hook)

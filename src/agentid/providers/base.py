@@ -13,7 +13,7 @@ feature that reads it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -112,13 +112,17 @@ class AvailableNumber:
 @dataclass(frozen=True, slots=True)
 class OwnedNumber:
     """A number bought through the provider; ``provider_id`` is its handle there (Twilio's
-    ``PN...`` sid, Plivo's number itself)."""
+    ``PN...`` sid, Plivo's number itself). ``account`` is the sub-account made for it (a
+    Twilio subaccount's sid) and ``account_secret`` that account's own token, which signs
+    the number's webhooks: stored sealed, never shown."""
 
     e164: str
     provider_id: str
     capabilities: frozenset[Capability] = frozenset()
     status: NumberStatus = NumberStatus.ACTIVE
     line_type: str | None = None  # what the provider says the number is, when it says
+    account: str | None = None
+    account_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +197,9 @@ class PhoneProvider(Protocol):
         """Give the number back; one already gone counts as released."""
         ...
 
-    def check_signature(self, request: WebhookRequest) -> bool:
-        """True only when the request carries the provider's valid signature."""
+    def check_signature(self, request: WebhookRequest, account_secret: str | None = None) -> bool:
+        """True only when the request carries the provider's valid signature (made with
+        ``account_secret`` when the number belongs to a sub-account)."""
         ...
 
     def read_sms(self, request: WebhookRequest) -> InboundSms:

@@ -271,6 +271,9 @@ class PhoneNumber(Base):
     capabilities: Mapped[list[str]] = mapped_column(JSON)
     line_type: Mapped[str | None] = mapped_column(String(32))
     keep: Mapped[bool] = mapped_column(Boolean, default=False)  # pinned: the collector skips it
+    # the sub-account made for the number (a Twilio subaccount) and its token, sealed
+    account_sid: Mapped[str | None] = mapped_column(String(64))
+    account_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

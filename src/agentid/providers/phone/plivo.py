@@ -234,7 +234,7 @@ class PlivoPhone:
             return
         self._check(response)
 
-    def check_signature(self, request: WebhookRequest) -> bool:
+    def check_signature(self, request: WebhookRequest, account_secret: str | None = None) -> bool:
         nonce = request.header(NONCE)
         return any(
             plivo_v3_valid(self._token, request.url, nonce, request.params, request.header(h))

@@ -80,7 +80,7 @@ class SandboxPhone:
     async def release_number(self, number: OwnedNumber) -> None:
         return None
 
-    def check_signature(self, request: WebhookRequest) -> bool:
+    def check_signature(self, request: WebhookRequest, account_secret: str | None = None) -> bool:
         return False  # nothing signs for the sandbox: SMS are injected by the operator
 
     def read_sms(self, request: WebhookRequest) -> InboundSms:

@@ -103,7 +103,9 @@ class TwilioPhone:
         http: httpx.AsyncClient,
         timeout: float = HTTP_TIMEOUT_SECONDS,
         lookup_endpoint: str | None = None,
+        subaccounts: bool = False,
     ) -> None:
+        self.subaccounts = subaccounts
         self.lookup_endpoint = lookup_endpoint.rstrip("/") if lookup_endpoint else None
         self.account_sid = account_sid
         self._token = auth_token
@@ -118,8 +120,11 @@ class TwilioPhone:
     def __repr__(self) -> str:  # never the token
         return f"TwilioPhone({self.account_sid!r}, {self.endpoint!r})"
 
-    def _url(self, path: str) -> str:
-        return f"{self.endpoint}{API}/Accounts/{self.account_sid}{path}"
+    def _url(self, path: str, account: str | None = None) -> str:
+        return f"{self.endpoint}{API}/Accounts/{account or self.account_sid}{path}"
+
+    def _accounts(self) -> str:
+        return f"{self.endpoint}{API}/Accounts.json"
 
     async def _call(
         self,
@@ -128,12 +133,17 @@ class TwilioPhone:
         *,
         params: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
+        account: str | None = None,
     ) -> httpx.Response:
+        """A call on the main account's resources, or a subaccount's (the main account's
+        credentials may act on its subaccounts); ``path`` "" with ``account`` None and
+        ``.json``: the Accounts list itself."""
         secrets = (self._token,)
+        url = self._url(path, account) if path != ".json" or account else self._accounts()
         with map_failures(self.name, secrets=secrets):
             response = await self._http.request(
                 method,
-                self._url(path),
+                url,
                 params=params,
                 data=data,
                 auth=(self.account_sid, self._token),
@@ -198,10 +208,56 @@ class TwilioPhone:
     async def buy_number(
         self, number: AvailableNumber, *, sms_url: str | None, owner: str
     ) -> OwnedNumber:
+        """Buy ``number``; with ``subaccounts=1`` inside a subaccount made for ``owner``
+        (closed again when the purchase fails: nothing is left half-made)."""
+        if not self.subaccounts:
+            return await self._buy(number, sms_url, owner, None, None)
+        account, secret = await self._open_subaccount(owner)
+        try:
+            return await self._buy(number, sms_url, owner, account, secret)
+        except BaseException:
+            await self._close_quietly(account)
+            raise
+
+    async def _open_subaccount(self, owner: str) -> tuple[str, str]:
+        response = await self._call("POST", ".json", data={"FriendlyName": f"agentid {owner}"[:64]})
+        self._check(response)
+        try:
+            body = response.json()
+            account, secret = body["sid"], body["auth_token"]
+        except (ValueError, LookupError, TypeError):
+            raise ProviderRejected(f"{self.name} made a subaccount without its sid") from None
+        if not isinstance(account, str) or not _ACCOUNT_SID.fullmatch(account):
+            raise ProviderRejected(f"{self.name} made a subaccount without its sid")
+        if not isinstance(secret, str) or not secret:
+            raise ProviderRejected(f"{self.name} made a subaccount without its auth token")
+        return account, secret
+
+    async def _close(self, account: str) -> None:
+        response = await self._call("POST", ".json", data={"Status": "closed"}, account=account)
+        if response.status_code != 404:
+            self._check(response)
+
+    async def _close_quietly(self, account: str) -> None:
+        try:
+            await self._close(account)
+        except ProviderError as err:
+            log.error("a subaccount could not be closed", extra={"reason": err.message})
+
+    async def _buy(
+        self,
+        number: AvailableNumber,
+        sms_url: str | None,
+        owner: str,
+        account: str | None,
+        secret: str | None,
+    ) -> OwnedNumber:
         data = {"PhoneNumber": number.e164, "FriendlyName": f"agentid {owner}"[:64]}
         if sms_url is not None:
             data |= {"SmsUrl": sms_url, "SmsMethod": "POST"}
-        response = await self._call("POST", "/IncomingPhoneNumbers.json", data=data)
+        response = await self._call(
+            "POST", "/IncomingPhoneNumbers.json", data=data, account=account
+        )
         self._check(response)
         try:
             body = response.json()
@@ -216,6 +272,8 @@ class TwilioPhone:
             capabilities=_capabilities(body.get("capabilities")) or number.capabilities,
             status=NumberStatus.ACTIVE,
             line_type=await self.line_type(e164),
+            account=account,
+            account_secret=secret,
         )
 
     async def line_type(self, e164: str) -> str | None:
@@ -240,15 +298,22 @@ class TwilioPhone:
         return found[:32] if isinstance(found, str) else None
 
     async def release_number(self, number: OwnedNumber) -> None:
+        """Release the number; a subaccount made for it is closed after."""
         if not _SID.fullmatch(number.provider_id):
             raise ValidationFailed("not a Twilio phone number sid")
-        response = await self._call("DELETE", f"/IncomingPhoneNumbers/{number.provider_id}.json")
-        if response.status_code == 404:  # released already (by hand, or a retry)
-            return
-        self._check(response)
+        account = number.account
+        if account is not None and not _ACCOUNT_SID.fullmatch(account):
+            raise ValidationFailed("not a Twilio subaccount sid")
+        path = f"/IncomingPhoneNumbers/{number.provider_id}.json"
+        response = await self._call("DELETE", path, account=account)
+        if response.status_code != 404:  # 404: released already (by hand, or a retry)
+            self._check(response)
+        if account is not None:
+            await self._close(account)
 
-    def check_signature(self, request: WebhookRequest) -> bool:
-        return twilio_valid(self._token, request.url, request.params, request.header(SIGNATURE))
+    def check_signature(self, request: WebhookRequest, account_secret: str | None = None) -> bool:
+        token = account_secret or self._token
+        return twilio_valid(token, request.url, request.params, request.header(SIGNATURE))
 
     def read_sms(self, request: WebhookRequest) -> InboundSms:
         sid = request.param("MessageSid") or request.param("SmsSid")
@@ -275,7 +340,7 @@ class TwilioPhone:
 
 def from_url(url: ProviderUrl, transports: Transports) -> TwilioPhone:
     """The ``twilio://`` factory."""
-    url.only_params(("timeout", "lookup"))
+    url.only_params(("timeout", "lookup", "subaccounts"))
     if not url.username or not url.password:
         raise ValidationFailed(
             "twilio:// needs the account sid and auth token:"
@@ -299,4 +364,5 @@ def from_url(url: ProviderUrl, transports: Transports) -> TwilioPhone:
         http=transports.http,
         timeout=url.number("timeout", HTTP_TIMEOUT_SECONDS),
         lookup_endpoint=url.endpoint(f"https://{LOOKUP_HOST}") if url.flag("lookup") else None,
+        subaccounts=bool(url.flag("subaccounts")),
     )

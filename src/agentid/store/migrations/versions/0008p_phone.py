@@ -2,7 +2,8 @@
 
 - phone_numbers: the project's number (E.164), its provider (the URL scheme) and the
   provider's handle for it, its status (pending, active, released), when it was bought,
-  last received an SMS and was released; ``keep`` pins it against the collector. Partial
+  last received an SMS and was released; ``keep`` pins it against the collector; the
+  sub-account made for it (a Twilio subaccount) and that account's token, sealed. Partial
   unique indexes: one pending or active number per project, and per E.164 number.
 - phone_forwarders: a human's own phone as an SMS source: the hash of its secret URL's
   token, its signing secret sealed with the service key, when it was revoked.
@@ -38,6 +39,8 @@ def upgrade() -> None:
         sa.Column("capabilities", sa.JSON(), nullable=False),
         sa.Column("line_type", sa.String(length=32), nullable=True),
         sa.Column("keep", sa.Boolean(), nullable=False),
+        sa.Column("account_sid", sa.String(length=64), nullable=True),
+        sa.Column("account_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_activity_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
