@@ -222,3 +222,19 @@ async def test_filtered_sms_ends_a_code_wait(service: Service) -> None:
     assert email.json()["notices"] == []
     stranger = await post_alert(service, alert("+14155559999", "30038"))
     assert stranger.status_code == 200  # signed with the service's token: acknowledged, dropped
+
+
+async def test_every_field_is_kept(service: Service) -> None:
+    number = await provision(service)
+    form = twilio_form(number, "+15005550006", "see picture")
+    form = [(k, "2" if k == "NumMedia" else v) for k, v in form]
+    form += [("MediaUrl0", "https://api.twilio.com/m/1"), ("MediaContentType0", "image/png")]
+    form += [("MediaUrl1", "https://api.twilio.com/m/2"), ("FutureField", "kept")]
+    assert (await post_twilio(service, form, TOKEN)).status_code == 200
+    (sms,) = await listed(service)
+    assert sms["media"] == ["https://api.twilio.com/m/1", "https://api.twilio.com/m/2"]
+    detail = (await service.http.get(f"/projects/acme/phone/messages/{sms['id']}")).json()
+    assert detail["params"] == [list(p) for p in form]
+    await create_project(service, "other")
+    assert_error(await service.http.get(f"/projects/other/phone/messages/{sms['id']}"), 404)
+    assert_error(await service.http.get("/projects/acme/phone/messages/nope"), 404)

@@ -99,6 +99,12 @@ async def test_rate_limited_answers_429_with_retry_after(tmp_path: Path) -> None
             "error: invalid setting AGENTID_PHONE_URL:"
             " a Twilio account sid is AC followed by 32 hex digits",
         ),
+        (
+            "AGENTID_PHONE_URL",
+            f"twilio://AC{'0' * 32}:{PASSWORD}@api.twilio.com",
+            "error: AGENTID_PUBLIC_URL is required with a phone provider other than the"
+            " sandbox: the HTTPS address its SMS webhooks reach",
+        ),
     ],
 )
 def test_serve_stops_at_start_with_one_line(

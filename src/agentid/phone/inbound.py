@@ -20,11 +20,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from agentid.email.inbound.digested import code_payload
+from agentid.errors import NotFound
 from agentid.events import Kind, Signal
 from agentid.extract import extract_sms
 from agentid.ids import new_id
 from agentid.phone.repository import PhoneRepository, SmsQuery
-from agentid.phone.schemas import MAX_SMS_CHARS, SmsOut
+from agentid.phone.schemas import MAX_SMS_CHARS, SmsDetail, SmsOut
 from agentid.providers.base import InboundSms
 from agentid.runtime import Runtime
 from agentid.store import event_log
@@ -154,6 +155,14 @@ async def receive(rt: Runtime, session: AsyncSession, to: Recipient, sms: Inboun
         extra={"project_id": to.project_id, "sms_id": sms_id, "codes": len(codes)},
     )
     return sms_id
+
+
+async def detail(session: AsyncSession, project_id: str, sms_id: str) -> SmsDetail:
+    row = await PhoneRepository(session).sms(sms_id, project_id)
+    if row is None:
+        raise NotFound(f"SMS {sms_id!r} not found")
+    out = sms_out(row)
+    return SmsDetail(**out.model_dump(), params=[list(p) for p in row.params])
 
 
 async def messages(

@@ -80,8 +80,12 @@ class PhoneRepository(Repository):
             stmt = stmt.where(PhoneNumber.project_id == project_id)
         return await self.get_all(stmt.order_by(PhoneNumber.id))
 
-    async def sms(self, sms_id: str) -> Sms | None:
-        return await self.session.get(Sms, sms_id)
+    async def sms(self, sms_id: str, project_id: str | None = None) -> Sms | None:
+        """The SMS; None when it is another project's (``project_id`` given)."""
+        found = await self.session.get(Sms, sms_id)
+        if found is None or (project_id is not None and found.project_id != project_id):
+            return None
+        return found
 
     async def forwarders(self, project_id: str) -> list[Forwarder]:
         return await self.get_all(

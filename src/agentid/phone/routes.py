@@ -15,12 +15,14 @@ from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.errors import (
     Conflict,
+    NotFound,
     ProviderAuth,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
 )
 from agentid.filters import cursor_filter, since_utc, text_filter
+from agentid.ids import is_valid
 from agentid.phone import forwarder_service, inbound, service
 from agentid.phone.repository import SmsQuery
 from agentid.phone.schemas import (
@@ -32,6 +34,7 @@ from agentid.phone.schemas import (
     PhoneNumberOut,
     PhonePatch,
     ProvisionRequest,
+    SmsDetail,
     SmsList,
 )
 from agentid.providers.registry import Transports
@@ -129,6 +132,14 @@ async def messages(
     )
     found, nxt = await inbound.messages(rt, session, project.id, q, wait)
     return SmsList(messages=found, next=nxt)
+
+
+@router.get("/messages/{sms_id}", response_model=SmsDetail, response_model_by_alias=True)
+async def message(project: ProjectReadDep, sms_id: str, session: SessionDep) -> SmsDetail:
+    """One SMS with every field the provider sent (MMS media URLs, segments, ...)."""
+    if not is_valid(sms_id.upper()):  # an id that cannot be one is simply not found
+        raise NotFound(f"SMS {sms_id[:40]!r} not found")
+    return await inbound.detail(session, project.id, sms_id.upper())
 
 
 @router.post(

@@ -74,6 +74,12 @@ class SmsOut(BaseModel):
     links: list[dict[str, Any]] = []
 
 
+class SmsDetail(SmsOut):
+    """One SMS with every field its provider sent, as sent (``[[name, value], ...]``)."""
+
+    params: list[list[str]] = []
+
+
 class SmsList(BaseModel):
     messages: list[SmsOut]
     next: str | None = None  # pass as ``before`` for the next (older) page
