@@ -32,7 +32,15 @@ from agentid.codes.schemas import CodeList
 from agentid.email.outbound.schemas import OutboundOut, Outbox, SendAccepted, SendRequest
 from agentid.email.schemas import AliasList, AliasOut, Inbox, MessageOut, ProvisionOut
 from agentid.errors import Unreachable, from_response
-from agentid.phone.schemas import GcResult, PhoneNumberOut, SmsList, SmsOut
+from agentid.phone.schemas import (
+    ForwarderCreated,
+    ForwarderList,
+    GcResult,
+    PhoneNumberOut,
+    SmsDetail,
+    SmsList,
+    SmsOut,
+)
 from agentid.projects.schemas import ProjectList, ProjectOut, TokenList, TokenOut
 
 __all__ = ["AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging", "SmsFilter"]
@@ -311,6 +319,32 @@ class _Calls(Generic[Transport]):
         """Received SMS, newest first."""
         path = f"/projects/{segment(project_id)}/phone/messages"
         return Call("GET", path, reads(SmsList), params=query(**filters), wait=filters.get("wait"))
+
+    @_endpoint
+    def sms_message(self, project_id: str, sms_id: str) -> Call[SmsDetail]:
+        """One SMS with every field its provider sent."""
+        path = f"/projects/{segment(project_id)}/phone/messages/{segment(sms_id)}"
+        return Call("GET", path, reads(SmsDetail))
+
+    @_endpoint
+    def create_forwarder(
+        self, project_id: str, number: str, label: str | None = None
+    ) -> Call[ForwarderCreated]:
+        """Register a human's own phone; its ``webhook_url`` and ``secret`` show once."""
+        path = f"/projects/{segment(project_id)}/phone/forwarders"
+        return Call(
+            "POST", path, reads(ForwarderCreated), json=json_body(number=number, label=label)
+        )
+
+    @_endpoint
+    def list_forwarders(self, project_id: str) -> Call[ForwarderList]:
+        path = f"/projects/{segment(project_id)}/phone/forwarders"
+        return Call("GET", path, reads(ForwarderList))
+
+    @_endpoint
+    def revoke_forwarder(self, project_id: str, forwarder_id: str) -> Call[None]:
+        path = f"/projects/{segment(project_id)}/phone/forwarders/{segment(forwarder_id)}"
+        return Call("DELETE", path, read_nothing)
 
     @_endpoint
     def inject_sms(self, to: str, from_: str, body: str) -> Call[SmsOut]:
