@@ -33,7 +33,11 @@ from agentid.email.outbound.routes import router as sending_router
 from agentid.email.outbound.sender import OutboxSender
 from agentid.email.retention import RetentionTask
 from agentid.email.routes import router as email_router
-from agentid.errors import AgentIDError, for_status
+from agentid.errors import AgentIDError, ValidationFailed, for_status
+from agentid.phone.collector import NumberCollector
+from agentid.phone.routes import router as phone_router
+from agentid.phone.webhook_routes import router as sms_webhooks_router
+from agentid.phone.webhook_routes import sandbox_router
 from agentid.projects.routes import router as projects_router
 from agentid.providers.account_routes import router as provider_accounts_router
 from agentid.providers.registry import default_transports, register_builtins
@@ -76,6 +80,12 @@ def create_app(settings: Settings) -> FastAPI:
     register_builtins()
     transports = default_transports(settings)
     providers = providers_from_settings(settings, transports)
+    sandbox = providers.phone is not None and providers.phone.scheme == "sandbox"
+    if providers.phone is not None and not sandbox and not settings.public_url:
+        raise ValidationFailed(
+            "AGENTID_PUBLIC_URL is required with a phone provider other than the sandbox:"
+            " the HTTPS address its SMS webhooks reach"
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
                 inbound,
                 outbox,
                 RetentionTask(rt),
+                NumberCollector(rt, transports),
             ]
             await start_all(stack, workers)
             yield
@@ -105,6 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Email, phone and verification codes for AI agents.",
         lifespan=lifespan,
     )
+    app.state.transports = transports
 
     @app.exception_handler(AgentIDError)
     async def _agentid_error(_: Request, exc: AgentIDError) -> JSONResponse:
@@ -167,7 +179,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sending_router, dependencies=checked)
     app.include_router(codes_router, dependencies=checked)
     app.include_router(provider_accounts_router, dependencies=checked)
+    app.include_router(phone_router, dependencies=checked)
     app.include_router(bounce_router)  # public: the relay's signature is checked instead
+    app.include_router(sms_webhooks_router)  # public: the provider's signature is checked
+    if sandbox:
+        app.include_router(sandbox_router)  # only while the sandbox provides numbers
 
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.

@@ -8,6 +8,7 @@ dir. Every reading or creating command takes ``--json`` (the API's JSON on stdou
 
 Here: the root, ``serve``, projects, email set-up, tokens, ``extract``. ``cli_inbox.py`` holds
 aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox``;
+``cli_phone.py`` ``phone ...``;
 ``cli_session.py`` finds the server and the token;
 ``cli_output.py`` prints. Commands read the models ``agentid.client`` returns.
 """
@@ -24,6 +25,7 @@ from typer.core import TyperGroup
 
 from agentid.cli_inbox import alias_app, code, inbox, show
 from agentid.cli_output import console, print_model, print_page, table, when
+from agentid.cli_phone import phone_app
 from agentid.cli_send import outbox, send
 from agentid.cli_session import (
     DEFAULT_URL,
@@ -53,7 +55,7 @@ class _Group(TyperGroup):
 
 app = typer.Typer(
     cls=_Group,
-    help="agentid: email (and soon phone) identities for AI agents, and the codes they receive.",
+    help="agentid: email and phone identities for AI agents, and the codes they receive.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
@@ -66,6 +68,7 @@ app.add_typer(email_app, name="email")
 app.add_typer(alias_app, name="alias")
 app.add_typer(token_app, name="token")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(phone_app, name="phone")
 
 
 @app.callback()

@@ -32,9 +32,18 @@ from agentid.codes.schemas import CodeList
 from agentid.email.outbound.schemas import OutboundOut, Outbox, SendAccepted, SendRequest
 from agentid.email.schemas import AliasList, AliasOut, Inbox, MessageOut, ProvisionOut
 from agentid.errors import Unreachable, from_response
+from agentid.phone.schemas import (
+    ForwarderCreated,
+    ForwarderList,
+    GcResult,
+    PhoneNumberOut,
+    SmsDetail,
+    SmsList,
+    SmsOut,
+)
 from agentid.projects.schemas import ProjectList, ProjectOut, TokenList, TokenOut
 
-__all__ = ["AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging"]
+__all__ = ["AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging", "SmsFilter"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -64,6 +73,16 @@ class _Arrivals(Paging, total=False):
 class InboxFilter(_Arrivals, total=False):
     subject: str | None
     unread: bool | None
+
+
+class SmsFilter(Paging, total=False):
+    """What the SMS list is filtered by (only what is given is sent)."""
+
+    from_: str | None  # the sender's number contains this
+    contains: str | None  # the body contains this (any case)
+    since: str | datetime | None
+    after: str | None  # only newer than this id
+    wait: float | None  # long-poll: wait up to this many seconds for one to match
 
 
 class CodeFilter(_Arrivals, total=False):
@@ -255,6 +274,84 @@ class _Calls(Generic[Transport]):
     @_endpoint
     def sent_message(self, project_id: str, mid: str) -> Call[OutboundOut]:
         return Call("GET", _message_path(project_id, mid), reads(OutboundOut))
+
+    # -- phone ------------------------------------------------------------------------------
+
+    @_endpoint
+    def provision_phone(
+        self,
+        project_id: str,
+        country: str | None = None,
+        area_code: str | None = None,
+        type: str | None = None,
+    ) -> Call[PhoneNumberOut]:
+        """Buy the project's number (local, mobile or tollfree) from its phone provider."""
+        path = f"/projects/{segment(project_id)}/phone/provision"
+        body = json_body(country=country, area_code=area_code, type=type)
+        return Call("POST", path, reads(PhoneNumberOut), json=body)
+
+    @_endpoint
+    def phone(self, project_id: str) -> Call[PhoneNumberOut]:
+        return Call("GET", f"/projects/{segment(project_id)}/phone", reads(PhoneNumberOut))
+
+    @_endpoint
+    def keep_phone(self, project_id: str, keep: bool = True) -> Call[PhoneNumberOut]:
+        """Pin (or unpin) the number: the inactivity collector leaves a pinned one."""
+        path = f"/projects/{segment(project_id)}/phone"
+        return Call("PATCH", path, reads(PhoneNumberOut), json={"keep": keep})
+
+    @_endpoint
+    def release_phone(self, project_id: str) -> Call[PhoneNumberOut]:
+        """Release the number at the provider; its SMS stay."""
+        return Call("DELETE", f"/projects/{segment(project_id)}/phone", reads(PhoneNumberOut))
+
+    @_endpoint
+    def collect_phone(
+        self, project_id: str, inactive_days: int, dry_run: bool = False
+    ) -> Call[GcResult]:
+        """Release the number if unpinned and without SMS for ``inactive_days``."""
+        path = f"/projects/{segment(project_id)}/phone/gc"
+        body = {"inactive_days": inactive_days, "dry_run": dry_run}
+        return Call("POST", path, reads(GcResult), json=body)
+
+    @_endpoint
+    def sms(self, project_id: str, **filters: Unpack[SmsFilter]) -> Call[SmsList]:
+        """Received SMS, newest first."""
+        path = f"/projects/{segment(project_id)}/phone/messages"
+        return Call("GET", path, reads(SmsList), params=query(**filters), wait=filters.get("wait"))
+
+    @_endpoint
+    def sms_message(self, project_id: str, sms_id: str) -> Call[SmsDetail]:
+        """One SMS with every field its provider sent."""
+        path = f"/projects/{segment(project_id)}/phone/messages/{segment(sms_id)}"
+        return Call("GET", path, reads(SmsDetail))
+
+    @_endpoint
+    def create_forwarder(
+        self, project_id: str, number: str, label: str | None = None
+    ) -> Call[ForwarderCreated]:
+        """Register a human's own phone; its ``webhook_url`` and ``secret`` show once."""
+        path = f"/projects/{segment(project_id)}/phone/forwarders"
+        return Call(
+            "POST", path, reads(ForwarderCreated), json=json_body(number=number, label=label)
+        )
+
+    @_endpoint
+    def list_forwarders(self, project_id: str) -> Call[ForwarderList]:
+        path = f"/projects/{segment(project_id)}/phone/forwarders"
+        return Call("GET", path, reads(ForwarderList))
+
+    @_endpoint
+    def revoke_forwarder(self, project_id: str, forwarder_id: str) -> Call[None]:
+        path = f"/projects/{segment(project_id)}/phone/forwarders/{segment(forwarder_id)}"
+        return Call("DELETE", path, read_nothing)
+
+    @_endpoint
+    def inject_sms(self, to: str, from_: str, body: str) -> Call[SmsOut]:
+        """Deliver an SMS to a sandbox number (the sandbox provider only; admin)."""
+        return Call(
+            "POST", "/sandbox/sms", reads(SmsOut), json={"to": to, "from": from_, "body": body}
+        )
 
     # -- codes ------------------------------------------------------------------------------
 

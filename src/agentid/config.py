@@ -94,8 +94,11 @@ class Settings(BaseSettings):
     shared_domain_dkim_key: Path | None = None  # PEM: lets shared-domain projects send
     # Provider URLs (agentid.providers.registry); they carry credentials, hence SecretStr.
     relay_url: SecretStr | None = None
-    phone_url: SecretStr | None = None
+    phone_url: SecretStr | None = SecretStr("sandbox://")  # empty: no phone numbers
     dns_url: SecretStr | None = None
+    # The HTTPS address providers' webhooks reach (Twilio, Plivo sign it): phone/routes.
+    public_url: str | None = None
+    phone_gc_inactive_days: int | None = Field(default=None, gt=0)  # daily collector: off
 
     def authserv(self) -> str:
         """The authserv-id agentid's Authentication-Results headers carry (RFC 8601)."""

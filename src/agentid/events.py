@@ -31,6 +31,8 @@ class Kind(StrEnum):
     CODE_FOUND = "code.found"  # payload: the code as the codes API shows it
     MESSAGE_SENT = "message.sent"  # payload: the sent message as the outbox shows it
     MESSAGE_FAILED = "message.failed"  # payload: the same, when no recipient got it
+    SMS_RECEIVED = "sms.received"  # payload: the SMS as the phone messages list shows it
+    SMS_FILTERED = "sms.filtered"  # payload: the notice /codes shows (a carrier filtered one)
     ROUTES_CHANGED = "routes.changed"  # a domain, alias or catch-all changed (not stored)
 
 

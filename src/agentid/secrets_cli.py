@@ -28,10 +28,13 @@ class Resealed:
 
     dkim_keys: int
     provider_accounts: int
+    forwarder_secrets: int = 0
+    subaccount_tokens: int = 0
 
     @property
     def total(self) -> int:
-        return self.dkim_keys + self.provider_accounts
+        phone = self.forwarder_secrets + self.subaccount_tokens
+        return self.dkim_keys + self.provider_accounts + phone
 
 
 @secrets_app.command("rotate")
@@ -46,7 +49,10 @@ def rotate(
     done = asyncio.run(reseal_store(settings))
     typer.echo(
         f"re-encrypted {done.total} secrets under the current key"
-        f" ({done.dkim_keys} DKIM keys, {done.provider_accounts} provider accounts)"
+        f" ({done.dkim_keys} DKIM keys, {done.provider_accounts} provider accounts"
+        + (f", {done.forwarder_secrets} forwarder secrets" if done.forwarder_secrets else "")
+        + (f", {done.subaccount_tokens} subaccount tokens" if done.subaccount_tokens else "")
+        + ")"
     )
 
 
@@ -57,6 +63,8 @@ async def reseal_store(settings: Settings) -> Resealed:
     from agentid.crypto import SecretBox
     from agentid.email.hosting import reseal_dkim_keys
     from agentid.errors import BadRequest
+    from agentid.phone.forwarder_service import reseal_secrets
+    from agentid.phone.service import reseal_account_secrets
     from agentid.providers.accounts import reseal_accounts
     from agentid.store.db import create_engine, migrate, session_factory
 
@@ -71,6 +79,8 @@ async def reseal_store(settings: Settings) -> Resealed:
             return Resealed(
                 dkim_keys=await reseal_dkim_keys(session, box),
                 provider_accounts=await reseal_accounts(session, box),
+                forwarder_secrets=await reseal_secrets(session, box),
+                subaccount_tokens=await reseal_account_secrets(session, box),
             )
     finally:
         await engine.dispose()

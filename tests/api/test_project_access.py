@@ -97,6 +97,8 @@ async def test_other_projects_are_absent_on_every_project_route(service: Service
         "n": 0,
         "token_id": "0" * 26,
         "kind": "relay",
+        "sms_id": mid,
+        "forwarder_id": mid,
     }
     routes = [
         (method, path)

@@ -150,12 +150,8 @@ async def test_stored_encrypted_and_never_returned(api: Api) -> None:
     assert listed.status_code == 200, listed.text
     relay, phone, dns = listed.json()["providers"]
     assert relay == shown
-    assert (phone["kind"], phone["source"], dns["kind"], dns["source"]) == (
-        "phone",
-        "none",
-        "dns",
-        "none",
-    )
+    assert (phone["kind"], phone["source"], phone["scheme"]) == ("phone", "service", "sandbox")
+    assert (dns["kind"], dns["source"]) == ("dns", "none")
     for answer in (r, listed):
         assert SECRET not in answer.text and "relay-user" not in answer.text
 
@@ -238,7 +234,8 @@ async def test_bad_urls_are_422_without_the_url(
     message = assert_error(r, 422, "validation_failed")["error"]["message"]
     assert says in message, message
     assert SECRET not in r.text and "relay.example" not in r.text
-    assert (await provider_url_for(api.runtime, "acme", ProviderKind(kind))) in (None, SERVICE_URL)
+    found = await provider_url_for(api.runtime, "acme", ProviderKind(kind))
+    assert found in (None, SERVICE_URL, "sandbox://")  # the service's (sandbox: the default)
     assert SECRET not in caplog.text
 
 

@@ -15,6 +15,7 @@ import pytest
 from agentid.app import create_app
 from agentid.errors import ProviderRateLimited, ValidationFailed
 from agentid.providers.mail.smtp import SmtpRelay
+from agentid.providers.phone.sandbox import SandboxPhone
 from agentid.providers.zonefile import ZoneFile
 from agentid.server import running
 from tests.conftest import make_settings
@@ -33,14 +34,14 @@ async def test_runtime_holds_the_configured_providers(tmp_path: Path, sink: Sink
     async with running(settings) as run:
         providers = run.runtime.providers
         assert isinstance(providers.relay, SmtpRelay) and isinstance(providers.dns, ZoneFile)
-        assert providers.phone is None
+        assert isinstance(providers.phone, SandboxPhone)  # the default
         message = b"From: a@acme.test\r\nTo: b@example.test\r\nSubject: hi\r\n\r\nhi\r\n"
         sent = await providers.relay.send("a@acme.test", ["b@example.test"], message)
         assert sent.message_id == "4Xk9ZQ1" and sink.received[0].data == message
 
 
 async def test_no_provider_urls_means_features_off(tmp_path: Path) -> None:
-    async with running(make_settings(tmp_path / "data")) as run:
+    async with running(make_settings(tmp_path / "data", phone_url="")) as run:
         providers = run.runtime.providers
         assert (providers.relay, providers.phone, providers.dns) == (None, None, None)
 
@@ -85,7 +86,7 @@ async def test_rate_limited_answers_429_with_retry_after(tmp_path: Path) -> None
             "AGENTID_RELAY_URL",
             f"lmtp://relay:{PASSWORD}@smtp.example:465",
             "error: invalid setting AGENTID_RELAY_URL: unknown provider scheme 'lmtp'"
-            " (known: sendgrid, ses, smtp, smtps, zonefile)",
+            " (known: plivo, sandbox, sendgrid, ses, smtp, smtps, twilio, zonefile)",
         ),
         (
             "AGENTID_RELAY_URL",
@@ -95,8 +96,14 @@ async def test_rate_limited_answers_429_with_retry_after(tmp_path: Path) -> None
         (
             "AGENTID_PHONE_URL",
             f"twilio://AC1:{PASSWORD}@",
-            "error: invalid setting AGENTID_PHONE_URL: unknown provider scheme 'twilio'"
-            " (known: sendgrid, ses, smtp, smtps, zonefile)",
+            "error: invalid setting AGENTID_PHONE_URL:"
+            " a Twilio account sid is AC followed by 32 hex digits",
+        ),
+        (
+            "AGENTID_PHONE_URL",
+            f"twilio://AC{'0' * 32}:{PASSWORD}@api.twilio.com",
+            "error: AGENTID_PUBLIC_URL is required with a phone provider other than the"
+            " sandbox: the HTTPS address its SMS webhooks reach",
         ),
     ],
 )

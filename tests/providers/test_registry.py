@@ -15,6 +15,7 @@ from agentid.errors import ValidationFailed
 from agentid.providers.base import DnsRecord, MailRelay, Providers
 from agentid.providers.mail.ses import SesRelay
 from agentid.providers.mail.smtp import SmtpRelay
+from agentid.providers.phone.sandbox import SandboxPhone
 from agentid.providers.registry import (
     ProviderUrl,
     Registry,
@@ -36,7 +37,9 @@ def registry() -> Registry:
 
 
 def test_builtins_registered(registry: Registry) -> None:
-    assert registry.schemes() == ["sendgrid", "ses", "smtp", "smtps", "zonefile"]
+    assert registry.schemes() == [
+        *("plivo", "sandbox", "sendgrid", "ses", "smtp", "smtps", "twilio", "zonefile")
+    ]
     register_builtins(registry)  # twice is harmless (create_app calls it per app)
 
 
@@ -160,7 +163,10 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        (f"pigeon://:{PASSWORD}@", "unknown provider scheme 'pigeon' (known: sendgrid, ses,"),
+        (
+            f"pigeon://:{PASSWORD}@",
+            "unknown provider scheme 'pigeon' (known: plivo, sandbox, sendgrid,",
+        ),
         (f"smtp+https://u:{PASSWORD}@h:25", "unknown transport '+https'"),
         ("smtp://", "smtp:// needs a host"),
         (f"smtp://u:{PASSWORD}@:25", "a port was given without a host"),
@@ -240,9 +246,10 @@ def test_from_settings(registry: Registry, tmp_path: Path) -> None:
     )
     providers = from_settings(settings, Transports(), registry)
     assert isinstance(providers.relay, SmtpRelay) and isinstance(providers.dns, ZoneFile)
-    assert providers.phone is None
+    assert isinstance(providers.phone, SandboxPhone)  # the default
     assert PASSWORD not in repr(settings)
-    none = from_settings(Settings(data_dir=tmp_path, relay_url=""), Transports(), registry)
+    off = Settings(data_dir=tmp_path, relay_url="", phone_url="")
+    none = from_settings(off, Transports(), registry)
     assert none == Providers()
 
 
@@ -252,7 +259,8 @@ def test_from_settings_names_the_setting_not_the_value(registry: Registry, tmp_p
         from_settings(settings, Transports(), registry)
     assert err.value.message == (
         "invalid setting AGENTID_PHONE_URL:"
-        " unknown provider scheme 'pigeon' (known: sendgrid, ses, smtp, smtps, zonefile)"
+        " unknown provider scheme 'pigeon'"
+        " (known: plivo, sandbox, sendgrid, ses, smtp, smtps, twilio, zonefile)"
     )
 
 

@@ -220,8 +220,8 @@ def test_0002_attachments_table_next_to_stored_messages(engine: Engine) -> None:
         assert conn.execute(select(attachments.c.idx)).all() == []
 
 
-def test_0008s_outbound_keeps_its_rows_and_learns_the_relay_choice(engine: Engine) -> None:
-    """A message queued before 0008s has no relay choice (it takes the project's current
+def test_0008_outbound_keeps_its_rows_and_learns_the_relay_choice(engine: Engine) -> None:
+    """A message queued before 0008 has no relay choice (it takes the project's current
     relay); its recipients are found by the relay's message id after."""
     with engine.begin() as conn:
         upgrade(conn, "0007")

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agentid.codes.schemas import CodeOut
+from agentid.codes.schemas import CodeOut, Notice
 from agentid.email.outbound.schemas import OutboundOut
 from agentid.email.schemas import InboxEntry
 from agentid.errors import ValidationFailed
 from agentid.events import Kind
+from agentid.phone.schemas import SmsOut
 from agentid.runtime import Runtime
 from agentid.store import event_log
 
@@ -28,6 +29,8 @@ EVENT_TYPES: dict[Kind, type[BaseModel]] = {
     Kind.CODE_FOUND: CodeOut,
     Kind.MESSAGE_SENT: OutboundOut,
     Kind.MESSAGE_FAILED: OutboundOut,
+    Kind.SMS_RECEIVED: SmsOut,
+    Kind.SMS_FILTERED: Notice,
 }
 STREAMED = tuple(EVENT_TYPES)
 

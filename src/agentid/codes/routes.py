@@ -59,5 +59,5 @@ async def read_codes(
         consume=consume,
         limit=limit if limit is not None else (1 if consume else 50),
     )
-    codes, nxt = await wait_for_codes(rt, session, project.id, q, wait)
-    return CodeList(codes=codes, next=nxt)
+    codes, nxt, said = await wait_for_codes(rt, session, project.id, q, wait)
+    return CodeList(codes=codes, next=nxt, notices=said)

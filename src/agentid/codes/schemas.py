@@ -37,6 +37,16 @@ class CodeOut(BaseModel):
     status: Literal["found", "ambiguous"] = "found"
 
 
+class Notice(BaseModel):
+    """Why a code may not come: ``sms.filtered`` when the provider reports it filtered an
+    SMS to the project's number (Twilio 30038, 30039). Also the ``sms.filtered`` event."""
+
+    kind: Literal["sms.filtered"]
+    error_code: str
+    at: datetime
+
+
 class CodeList(BaseModel):
     codes: list[CodeOut]
     next: str | None = None  # pass as ``before`` for the next (older) page
+    notices: list[Notice] = []  # SMS filtered since ``since`` or while this request waited

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 
 from agentid.codes.repository import CodeQuery, CodeRepository, Position, position
-from agentid.codes.schemas import CodeOut, CodeSource
+from agentid.codes.schemas import CodeOut, CodeSource, Notice
 from agentid.errors import ValidationFailed
 from agentid.events import Kind
 from agentid.runtime import Runtime
+from agentid.store import event_log
 from agentid.store.db import AsyncSession
 from agentid.store.tables import CodeRow
-from agentid.waits import wait_for_page
+from agentid.times import utcnow
+from agentid.waits import wait_for_page, wait_until
 
 
 async def cursor(session: AsyncSession, project_id: str, code_id: str) -> Position:
@@ -67,9 +70,38 @@ async def find(
     return taken, None
 
 
+async def notices(session: AsyncSession, project_id: str, since: datetime) -> list[Notice]:
+    """The SMS the provider reported filtered (``sms.filtered``) since ``since``."""
+    found = await event_log.of_kind(session, project_id, Kind.SMS_FILTERED.value, since, 20)
+    return [Notice.model_validate(event.payload) for event in found]
+
+
 async def wait_for_codes(
     rt: Runtime, session: AsyncSession, project_id: str, q: CodeQuery, wait: float
-) -> tuple[list[CodeOut], str | None]:
-    """The codes; if none, hold until a matching one is stored or ``wait`` runs out."""
-    looked = partial(find, session, project_id, q)
-    return await wait_for_page(rt, session, project_id, looked, Kind.CODE_FOUND, q.to, wait)
+) -> tuple[list[CodeOut], str | None, list[Notice]]:
+    """The codes; if none, hold until a matching one is stored or ``wait`` runs out. A
+    query that may be waiting for an SMS (no address filter, channel sms or any) also
+    ends with the notices of SMS filtered since ``since`` (else since it began): a code
+    the carrier dropped is said at once instead of waited for."""
+    if q.channel == "email" or q.to is not None or q.header_to is not None:
+        looked = partial(find, session, project_id, q)
+        codes, nxt = await wait_for_page(
+            rt, session, project_id, looked, Kind.CODE_FOUND, q.to, wait
+        )
+        return codes, nxt, []
+    since = q.since or utcnow()
+
+    async def look() -> tuple[list[CodeOut], str | None, list[Notice]]:
+        codes, nxt = await find(session, project_id, q)
+        said = await notices(session, project_id, since)
+        await session.commit()
+        return codes, nxt, said
+
+    return await wait_until(
+        rt,
+        project_id,
+        look,
+        lambda answer: bool(answer[0] or answer[2]),
+        kinds=(Kind.CODE_FOUND, Kind.SMS_FILTERED),
+        wait=wait,
+    )

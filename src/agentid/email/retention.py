@@ -8,6 +8,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from agentid.email.repository import MessageRepository
+from agentid.phone.repository import PhoneRepository
 from agentid.projects.repository import ProjectRepository
 from agentid.runtime import Runtime
 
@@ -15,13 +16,15 @@ log = logging.getLogger("agentid.retention")
 
 
 async def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
-    """Delete every message, code and event past its project's retention; how many messages."""
+    """Delete every message, SMS, code and event past its project's retention; how many
+    messages and SMS."""
     now = now or datetime.now(UTC)
     purged = 0
     async with runtime.sessions.begin() as session:
-        messages = MessageRepository(session)
+        messages, texts = MessageRepository(session), PhoneRepository(session)
         for project_id, days in await ProjectRepository(session).retention():
             purged += await messages.purge(project_id, now - timedelta(days=days))
+            purged += await texts.purge(project_id, now - timedelta(days=days))
     if purged:
         runtime.scrub.set()
         log.info("purged expired messages", extra={"count": purged})

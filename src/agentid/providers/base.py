@@ -13,7 +13,7 @@ feature that reads it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -92,6 +92,24 @@ class Capability(StrEnum):
     VOICE = "voice"
 
 
+class LineType(StrEnum):
+    """The kind of number searched for (the providers' own words differ: Twilio's
+    ``Local``/``Mobile``/``TollFree``, Plivo's ``local``/``mobile``/``tollfree``)."""
+
+    LOCAL = "local"
+    MOBILE = "mobile"
+    TOLLFREE = "tollfree"
+
+
+class NumberStatus(StrEnum):
+    """Where a number stands: ``pending`` while the provider completes the purchase (Plivo
+    may take time), ``active`` once it receives SMS, ``released`` once given back."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    RELEASED = "released"
+
+
 @dataclass(frozen=True, slots=True)
 class AvailableNumber:
     """A number the provider offers for sale."""
@@ -105,11 +123,18 @@ class AvailableNumber:
 
 @dataclass(frozen=True, slots=True)
 class OwnedNumber:
-    """A number bought through the provider; ``provider_id`` is its handle there."""
+    """A number bought through the provider; ``provider_id`` is its handle there (Twilio's
+    ``PN...`` sid, Plivo's number itself). ``account`` is the sub-account made for it (a
+    Twilio subaccount's sid) and ``account_secret`` that account's own token, which signs
+    the number's webhooks: stored sealed, never shown."""
 
     e164: str
     provider_id: str
     capabilities: frozenset[Capability] = frozenset()
+    status: NumberStatus = NumberStatus.ACTIVE
+    line_type: str | None = None  # what the provider says the number is, when it says
+    account: str | None = None
+    account_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +142,8 @@ class WebhookRequest:
     """An HTTP request a provider sent us, as its signature covers it.
 
     ``url`` is the full URL the provider called (scheme, host, path and query as it saw
-    them); ``params`` the form (or query) fields in the order they came; ``headers`` the
-    headers with lower-case names.
+    them: the public one, not the one the server was reached at); ``params`` the form
+    fields in the order they came; ``headers`` the headers with lower-case names.
     """
 
     method: str
@@ -137,39 +162,61 @@ class WebhookRequest:
 
 @dataclass(frozen=True, slots=True)
 class InboundSms:
-    """One text message a provider delivered to one of our numbers."""
+    """One text message a provider delivered to one of our numbers. ``params`` keeps every
+    field the provider sent (providers add new ones); ``media`` the MMS media URLs."""
 
-    from_number: str  # E.164
+    from_number: str  # E.164 when the provider gave a number; a sender id otherwise
     to_number: str  # E.164, ours
     body: str
     provider_id: str  # the provider's id of the message: the key that makes storing idempotent
     received_at: datetime  # timezone-aware
+    media: tuple[str, ...] = ()
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @runtime_checkable
 class PhoneProvider(Protocol):
-    """Buys numbers, points their inbound SMS at us, and reads what it delivers."""
+    """Buys numbers whose inbound SMS are POSTed to us, releases them, and checks and
+    reads what it delivers. ``scheme`` names it (``twilio``, ``plivo``, ``sandbox``);
+    ``webhook_path`` is the route its SMS webhooks reach (None: it sends none)."""
+
+    @property
+    def scheme(self) -> str: ...
+
+    @property
+    def webhook_path(self) -> str | None: ...
 
     async def search_numbers(
-        self, country: str, capabilities: frozenset[Capability], *, limit: int = 10
+        self,
+        country: str,
+        capabilities: frozenset[Capability],
+        *,
+        line_type: LineType = LineType.LOCAL,
+        area_code: str | None = None,
+        limit: int = 10,
     ) -> Sequence[AvailableNumber]:
         """Numbers for sale in ``country`` having every one of ``capabilities``."""
         ...
 
-    async def buy_number(self, e164: str) -> OwnedNumber: ...
-
-    async def set_sms_webhook(self, number: OwnedNumber, url: str) -> None:
-        """Have the provider POST each SMS to ``number`` to ``url``."""
+    async def buy_number(
+        self, number: AvailableNumber, *, sms_url: str | None, owner: str
+    ) -> OwnedNumber:
+        """Buy ``number`` with its inbound SMS POSTed to ``sms_url``; ``owner`` names the
+        project it is for (a sub-account's or an application's name)."""
         ...
 
-    async def release_number(self, number: OwnedNumber) -> None: ...
-
-    async def check_signature(self, request: WebhookRequest) -> bool:
-        """True only when the request carries the provider's valid signature."""
+    async def release_number(self, number: OwnedNumber) -> None:
+        """Give the number back; one already gone counts as released."""
         ...
 
-    async def read_sms(self, request: WebhookRequest) -> InboundSms:
-        """The SMS in a webhook request whose signature was checked."""
+    def check_signature(self, request: WebhookRequest, account_secret: str | None = None) -> bool:
+        """True only when the request carries the provider's valid signature (made with
+        ``account_secret`` when the number belongs to a sub-account)."""
+        ...
+
+    def read_sms(self, request: WebhookRequest) -> InboundSms:
+        """The SMS in a webhook request whose signature was checked (``ValidationFailed``
+        when it lacks what an SMS has)."""
         ...
 
 

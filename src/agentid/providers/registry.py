@@ -287,6 +287,9 @@ class _Lazy:
 
 _SMTP = _Lazy("agentid.providers.mail.smtp")
 BUILTINS: Mapping[str, ProviderFactory] = {
+    "plivo": _Lazy("agentid.providers.phone.plivo"),
+    "sandbox": _Lazy("agentid.providers.phone.sandbox"),
+    "twilio": _Lazy("agentid.providers.phone.twilio"),
     "ses": _Lazy("agentid.providers.mail.ses"),
     "smtp": _SMTP,
     "smtps": _SMTP,

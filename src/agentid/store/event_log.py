@@ -99,3 +99,18 @@ async def expire(session: AsyncSession, project_id: str, before: datetime) -> in
         delete(_EVENTS).where(_EVENTS.c.project_id == project_id, _EVENTS.c.created_at < before)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def of_kind(
+    session: AsyncSession, project_id: str, kind: str, since: datetime, limit: int
+) -> list[Logged]:
+    """The project's events of ``kind`` written at or after ``since``, oldest first."""
+    found = await session.execute(
+        select(_EVENTS.c.seq, _EVENTS.c.project_id, _EVENTS.c.kind, _EVENTS.c.payload,
+               _EVENTS.c.created_at)
+        .where(_EVENTS.c.project_id == project_id, _EVENTS.c.kind == kind,
+               _EVENTS.c.created_at >= since)
+        .order_by(_EVENTS.c.seq)
+        .limit(limit)
+    )  # fmt: skip
+    return [Logged(*r) for r in found]

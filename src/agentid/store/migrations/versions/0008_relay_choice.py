@@ -6,7 +6,7 @@
   project's current relay, as before.
 - ix_outbound_recipients_provider_message_id: a bounce names the relay's message id.
 
-Revision ID: 0008s
+Revision ID: 0008
 Revises: 0007
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008s"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,155 @@
+"""``agentid phone ...``: a project's number and the SMS it receives. ``cli.py`` registers
+the group; the commands read the models ``agentid.client`` returns."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from agentid.cli_output import code_values, console, print_model, table, when
+from agentid.cli_session import JsonFlag, ProjectId, SinceOpt, WaitOpt, client_for, whole_list
+from agentid.phone.schemas import GcResult, PhoneNumberOut
+
+phone_app = typer.Typer(help="A project's phone number and its SMS.", no_args_is_help=True)
+
+
+class LineKind(StrEnum):
+    local = "local"
+    mobile = "mobile"
+    tollfree = "tollfree"
+
+
+def _print_number(number: PhoneNumberOut, as_json: bool) -> None:
+    if as_json:
+        print_model(number)
+        return
+    pinned = ", kept" if number.keep else ""
+    line = f"[bold]{escape(number.number)}[/] ({number.provider} {escape(number.sid)}, "
+    console().print(line + f"{number.status}{pinned})")
+    if number.warning:
+        typer.echo(f"warning: {number.warning}", err=True)
+
+
+@phone_app.command("provision")
+def phone_provision(
+    ctx: typer.Context,
+    id: ProjectId,
+    country: Annotated[str, typer.Option("--country", help="ISO country code.")] = "US",
+    area_code: Annotated[str | None, typer.Option("--area-code", help="Area code.")] = None,
+    kind: Annotated[
+        LineKind | None, typer.Option("--type", help="local, mobile, tollfree.")
+    ] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Pin it against the collector.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Buy the project's number (the sandbox's fictional ones unless a provider is set)."""
+    client = client_for(ctx)
+    number = client.provision_phone(id, country=country, area_code=area_code, type=kind)
+    if keep:
+        number = client.keep_phone(id, True)
+    _print_number(number, as_json)
+
+
+@phone_app.command("show")
+def phone_show(ctx: typer.Context, id: ProjectId, as_json: JsonFlag = False) -> None:
+    """Show the project's number."""
+    _print_number(client_for(ctx).phone(id), as_json)
+
+
+@phone_app.command("keep")
+def phone_keep(
+    ctx: typer.Context,
+    id: ProjectId,
+    off: Annotated[bool, typer.Option("--off", help="Unpin it.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pin the number so the inactivity collector leaves it (--off unpins)."""
+    _print_number(client_for(ctx).keep_phone(id, not off), as_json)
+
+
+@phone_app.command("release")
+def phone_release(ctx: typer.Context, id: ProjectId, as_json: JsonFlag = False) -> None:
+    """Release the number at the provider (its SMS are kept)."""
+    number = client_for(ctx).release_phone(id)
+    if as_json:
+        print_model(number)
+        return
+    typer.echo(f"released {number.number}", err=True)
+
+
+@phone_app.command("messages")
+def phone_messages(
+    ctx: typer.Context,
+    id: ProjectId,
+    from_: Annotated[str | None, typer.Option("--from", help="Sender contains.")] = None,
+    contains: Annotated[str | None, typer.Option("--contains", help="Body contains.")] = None,
+    since: SinceOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most N messages.")] = None,
+    wait: WaitOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List received SMS, newest first."""
+    page = client_for(ctx).sms(
+        id, from_=from_, contains=contains, since=since, limit=limit, wait=wait
+    )
+    if as_json:
+        print_model(page)
+        return
+    if not page.messages:
+        typer.echo("no messages", err=True)
+        return
+    rows = [
+        [m.id, when(m.received_at)[:19].replace("T", " "), m.from_, m.body, code_values(m.codes)]
+        for m in page.messages
+    ]
+    table(None, ["id", "received", "from", "body", "codes"], rows)
+
+
+@phone_app.command("inject")
+def phone_inject(
+    ctx: typer.Context,
+    id: ProjectId,
+    from_: Annotated[str, typer.Option("--from", help="The sender.")],
+    body: Annotated[str, typer.Option("--body", help="The text.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Deliver an SMS to the project's sandbox number, as a provider would."""
+    client = client_for(ctx)
+    sms = client.inject_sms(client.phone(id).number, from_, body)
+    if as_json:
+        print_model(sms)
+        return
+    typer.echo(sms.id)
+
+
+@phone_app.command("gc")
+def phone_gc(
+    ctx: typer.Context,
+    inactive_days: Annotated[
+        int, typer.Option("--inactive-days", min=1, help="No SMS for this many days.")
+    ],
+    ids: Annotated[
+        list[str] | None, typer.Argument(metavar="[ID...]", help="Projects (default: all).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say which.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Release unpinned numbers with no inbound SMS for N days."""
+    client = client_for(ctx)
+    if not ids:
+        listed = whole_list(lambda before: client.list_projects(before=before), "projects")
+        ids = [p.id for p in listed.projects]
+    found = GcResult(dry_run=dry_run, numbers=[])
+    for project_id in ids:
+        found.numbers += client.collect_phone(project_id, inactive_days, dry_run).numbers
+    if as_json:
+        print_model(found)
+        return
+    verb = "would release" if dry_run else "released"
+    for number in found.numbers:
+        typer.echo(f"{verb} {number.number} ({number.provider} {number.sid})")
+    if not found.numbers:
+        typer.echo("no inactive numbers", err=True)

@@ -1,0 +1,1 @@
+"""Phone numbers: provisioning, release, inbound SMS and the codes found in them."""

@@ -1,0 +1,57 @@
+"""The number collector: once a day, every unpinned number with no inbound SMS for
+``AGENTID_PHONE_GC_INACTIVE_DAYS`` is released (the seed's lifecycle question, answered
+as a setting; off by default). A number its provider will not release now is tried again
+the next day; nothing here stops the service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from agentid.phone.service import collect
+from agentid.providers.registry import Transports
+from agentid.runtime import Runtime
+
+log = logging.getLogger("agentid.phone")
+INTERVAL_SECONDS = 24 * 3600.0
+
+
+class NumberCollector:
+    def __init__(
+        self, runtime: Runtime, transports: Transports, interval: float = INTERVAL_SECONDS
+    ) -> None:
+        self._rt = runtime
+        self._transports = transports
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._rt.settings.phone_gc_inactive_days is not None:
+            self._task = asyncio.create_task(self._run(), name="agentid-number-collector")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def once(self) -> int:
+        """One pass over every project; how many numbers were released."""
+        days = self._rt.settings.phone_gc_inactive_days
+        if days is None:
+            return 0
+        async with self._rt.sessions() as session:
+            found = await collect(self._rt, session, None, days, self._transports)
+        if found.numbers:
+            log.info("inactive numbers released", extra={"count": len(found.numbers)})
+        return len(found.numbers)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.once()
+            except Exception:
+                log.exception("number collection failed")
+            await asyncio.sleep(self._interval)

@@ -1,0 +1,179 @@
+"""Inbound SMS: stored once, codes and links extracted as for email, events published.
+
+The rule this module keeps: an SMS is stored at most once per (provider, provider message
+id), whatever the number of retries, concurrent or not; the store's unique constraint
+decides, so a retry answers as the first delivery did and writes nothing. The SMS, its
+codes (``source.type = "sms"``, ``channel = "sms"``, in ``GET /projects/{id}/codes``),
+the touch of its number's last activity and its events (``sms.received``, then
+``code.found`` per code) are one transaction; the bus hears of them after the commit.
+Logs name the SMS and the project, never its body nor its sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from agentid.email.inbound.digested import code_payload
+from agentid.errors import NotFound
+from agentid.events import Kind, Signal
+from agentid.extract import extract_sms
+from agentid.ids import new_id
+from agentid.phone.repository import PhoneRepository, SmsQuery
+from agentid.phone.schemas import MAX_SMS_CHARS, SmsDetail, SmsOut
+from agentid.providers.base import InboundSms
+from agentid.runtime import Runtime
+from agentid.store import event_log
+from agentid.store.db import AsyncSession
+from agentid.store.tables import Sms
+from agentid.times import json_time
+from agentid.waits import wait_for_page
+
+log = logging.getLogger("agentid.phone")
+MAX_PARAMS = 200  # fields kept from one webhook (Twilio sends about 20)
+MAX_PARAM_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Whose number an SMS reached."""
+
+    project_id: str
+    number_id: str | None
+    provider: str
+
+
+def sms_out(row: Sms) -> SmsOut:
+    return SmsOut(
+        id=row.id,
+        from_=row.from_number,
+        to=row.to_number,
+        body=row.body,
+        received_at=row.received_at,
+        provider=row.provider,
+        media=list(row.media),
+        codes=list(row.codes),
+        links=list(row.links),
+    )
+
+
+def _code_rows(
+    sms_id: str, project_id: str, sms: InboundSms, found: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """What the codes API hands out for an SMS: its clear code (or every close candidate,
+    "ambiguous", as one group) and its best link, as for an email."""
+    ambiguous = [c for c in found["codes"] if c.get("ambiguous")]
+    picked = [("code", c) for c in (ambiguous or found["codes"][:1])]
+    picked += [("link", link) for link in found["links"][:1]]
+    groups: dict[str, str] = {}
+    made = []
+    for kind, candidate in picked:
+        code_id = new_id()
+        valid_for = candidate.get("valid_for_seconds")
+        made.append(
+            {
+                "id": code_id,
+                "project_id": project_id,
+                "source_type": "sms",
+                "source_id": sms_id,
+                "group_id": groups.setdefault(kind, code_id),
+                "channel": "sms",
+                "kind": kind,
+                "value": candidate["url" if kind == "link" else "value"],
+                "confidence": float(candidate["confidence"]),
+                "sender": sms.from_number,
+                "recipients": [sms.to_number],
+                "received_at": sms.received_at,
+                "used": False,
+                "used_at": None,
+                "authenticated": None,
+                "expires_at": None
+                if valid_for is None
+                else sms.received_at + timedelta(seconds=int(valid_for)),
+                "status": "ambiguous" if kind == "code" and ambiguous else "found",
+            }
+        )
+    return made
+
+
+def _kept(params: tuple[tuple[str, str], ...]) -> list[list[str]]:
+    return [[k[:100], v[:MAX_PARAM_CHARS]] for k, v in params[:MAX_PARAMS]]
+
+
+async def receive(rt: Runtime, session: AsyncSession, to: Recipient, sms: InboundSms) -> str | None:
+    """Store ``sms`` for ``to``; its id, or None when it was stored before."""
+    body = sms.body[:MAX_SMS_CHARS]
+    found = (await asyncio.to_thread(extract_sms, body)).as_dict()
+    sms_id = new_id()
+    row: dict[str, Any] = {
+        "id": sms_id,
+        "project_id": to.project_id,
+        "number_id": to.number_id,
+        "provider": to.provider,
+        "provider_message_id": sms.provider_id[:64],
+        "from_number": sms.from_number[:64],
+        "to_number": sms.to_number[:64],
+        "body": body,
+        "received_at": sms.received_at,
+        "media": [url[:MAX_PARAM_CHARS] for url in sms.media],
+        "params": _kept(sms.params),
+        "codes": found["codes"],
+        "links": found["links"],
+    }
+    codes = _code_rows(sms_id, to.project_id, sms, found)
+    listed = {
+        "id": sms_id,
+        "from": row["from_number"],
+        "to": row["to_number"],
+        "body": body,
+        "received_at": json_time(sms.received_at),
+        "provider": to.provider,
+        "media": row["media"],
+        "codes": row["codes"],
+        "links": row["links"],
+    }
+    events = [event_log.row(to.project_id, Kind.SMS_RECEIVED.value, sms_id, listed)]
+    events += [
+        event_log.row(to.project_id, Kind.CODE_FOUND.value, sms_id, code_payload(c)) for c in codes
+    ]
+    try:
+        seqs = await PhoneRepository(session).store_sms(row, codes, events)
+        await session.commit()
+    except IntegrityError:  # stored before: a provider's retry
+        await session.rollback()
+        log.info("sms already stored", extra={"project_id": to.project_id})
+        return None
+    for event, seq in zip(events, seqs, strict=True):
+        rt.bus.publish(Signal(to.project_id, Kind(event["kind"]), seq))
+    log.info(
+        "sms stored",
+        extra={"project_id": to.project_id, "sms_id": sms_id, "codes": len(codes)},
+    )
+    return sms_id
+
+
+async def detail(session: AsyncSession, project_id: str, sms_id: str) -> SmsDetail:
+    row = await PhoneRepository(session).sms(sms_id, project_id)
+    if row is None:
+        raise NotFound(f"SMS {sms_id!r} not found")
+    out = sms_out(row)
+    return SmsDetail(**out.model_dump(), params=[list(p) for p in row.params])
+
+
+async def messages(
+    rt: Runtime, session: AsyncSession, project_id: str, q: SmsQuery, wait: float
+) -> tuple[list[SmsOut], str | None]:
+    """The SMS, newest first; if none match, hold until one does or ``wait`` runs out."""
+
+    async def look() -> tuple[list[SmsOut], str | None]:
+        found = await PhoneRepository(session).page(project_id, q)
+        return [sms_out(r) for r in found.items], found.next(lambda r: r.id)
+
+    return await wait_for_page(
+        rt, session, project_id, look, kind=Kind.SMS_RECEIVED, to=None, wait=wait
+    )

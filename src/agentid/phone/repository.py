@@ -1,0 +1,156 @@
+"""Statements on phone numbers and the SMS they receive."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, insert, select, update
+
+from agentid.store import event_log
+from agentid.store.repository import Page, Repository
+from agentid.store.tables import CodeRow, Forwarder, PhoneNumber, Sms, table_of
+
+LIVE = ("pending", "active")
+
+
+@dataclass(frozen=True, slots=True)
+class SmsQuery:
+    from_: str | None = None
+    contains: str | None = None
+    since: datetime | None = None
+    after: str | None = None
+    before: str | None = None
+    limit: int = 50
+
+
+def _filtered(project_id: str, q: SmsQuery) -> Select[Sms]:
+    stmt = select(Sms).where(Sms.project_id == project_id)
+    if q.from_ is not None:
+        stmt = stmt.where(Sms.from_number.icontains(q.from_, autoescape=True))
+    if q.contains is not None:
+        stmt = stmt.where(Sms.body.icontains(q.contains, autoescape=True))
+    if q.since is not None:
+        stmt = stmt.where(Sms.received_at >= q.since)
+    if q.after is not None:
+        stmt = stmt.where(Sms.id > q.after)
+    if q.before is not None:
+        stmt = stmt.where(Sms.id < q.before)
+    return stmt.order_by(Sms.id.desc())
+
+
+class PhoneRepository(Repository):
+    async def live(self, project_id: str) -> PhoneNumber | None:
+        """The project's pending or active number."""
+        return await self.get_one_or_none(
+            select(PhoneNumber).where(
+                PhoneNumber.project_id == project_id, PhoneNumber.status.in_(LIVE)
+            )
+        )
+
+    async def live_by_e164(self, provider: str, e164: str) -> PhoneNumber | None:
+        return await self.get_one_or_none(
+            select(PhoneNumber).where(
+                PhoneNumber.e164 == e164,
+                PhoneNumber.provider == provider,
+                PhoneNumber.status.in_(LIVE),
+            )
+        )
+
+    async def taken(self, numbers: Collection[str]) -> set[str]:
+        """Which of ``numbers`` some project holds now."""
+        found = await self.session.scalars(
+            select(PhoneNumber.e164).where(
+                PhoneNumber.e164.in_(list(numbers)), PhoneNumber.status.in_(LIVE)
+            )
+        )
+        return set(found)
+
+    async def inactive(self, project_id: str | None, before: datetime) -> list[PhoneNumber]:
+        """Live, unpinned numbers with no SMS (nor purchase) since ``before``."""
+        stmt = select(PhoneNumber).where(
+            PhoneNumber.status.in_(LIVE),
+            PhoneNumber.keep.is_(False),
+            PhoneNumber.created_at < before,
+            (PhoneNumber.last_activity_at.is_(None)) | (PhoneNumber.last_activity_at < before),
+        )
+        if project_id is not None:
+            stmt = stmt.where(PhoneNumber.project_id == project_id)
+        return await self.get_all(stmt.order_by(PhoneNumber.id))
+
+    async def sms(self, sms_id: str, project_id: str | None = None) -> Sms | None:
+        """The SMS; None when it is another project's (``project_id`` given)."""
+        found = await self.session.get(Sms, sms_id)
+        if found is None or (project_id is not None and found.project_id != project_id):
+            return None
+        return found
+
+    async def forwarders(self, project_id: str) -> list[Forwarder]:
+        return await self.get_all(
+            select(Forwarder)
+            .where(Forwarder.project_id == project_id, Forwarder.revoked_at.is_(None))
+            .order_by(Forwarder.id)
+        )
+
+    async def forwarder(self, project_id: str, forwarder_id: str) -> Forwarder | None:
+        return await self.get_one_or_none(
+            select(Forwarder).where(
+                Forwarder.id == forwarder_id,
+                Forwarder.project_id == project_id,
+                Forwarder.revoked_at.is_(None),
+            )
+        )
+
+    async def forwarder_by_token(self, token_hash: str) -> Forwarder | None:
+        return await self.get_one_or_none(
+            select(Forwarder).where(
+                Forwarder.token_hash == token_hash, Forwarder.revoked_at.is_(None)
+            )
+        )
+
+    async def with_account_secret(self) -> list[PhoneNumber]:
+        return await self.get_all(
+            select(PhoneNumber).where(PhoneNumber.account_sealed.is_not(None))
+        )
+
+    async def every_forwarder(self) -> list[Forwarder]:
+        return await self.get_all(select(Forwarder))
+
+    async def page(self, project_id: str, q: SmsQuery) -> Page[Sms]:
+        return await self.paginate(_filtered(project_id, q), q.limit)
+
+    async def store_sms(
+        self,
+        sms: dict[str, Any],
+        codes: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+    ) -> list[int]:
+        """Write one SMS, its codes and its events, and touch its number; the events'
+        seqs. An SMS stored before (the same provider id) raises ``IntegrityError`` at
+        the insert, before anything else is written."""
+        await self.session.execute(insert(table_of(Sms)), [sms])
+        if codes:
+            await self.session.execute(insert(table_of(CodeRow)), codes)
+        if sms["number_id"] is not None:
+            await self.session.execute(
+                update(PhoneNumber)
+                .where(PhoneNumber.id == sms["number_id"])
+                .values(last_activity_at=sms["received_at"])
+            )
+        return await event_log.append_async(self.session, events)
+
+    async def purge(self, project_id: str, before: datetime) -> int:
+        """Delete the project's SMS (and their codes) received before ``before``."""
+        await self.session.execute(
+            delete(CodeRow).where(
+                CodeRow.project_id == project_id,
+                CodeRow.source_type == "sms",
+                CodeRow.received_at < before,
+            )
+        )
+        result = await self.session.execute(
+            delete(Sms).where(Sms.project_id == project_id, Sms.received_at < before)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

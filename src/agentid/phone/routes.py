@@ -1,0 +1,176 @@
+"""HTTP routes for a project's phone number and its SMS (the behaviour is in
+``agentid.phone.service`` and ``agentid.phone.inbound``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from agentid.api.paging import MAX_LIMIT
+from agentid.api.project import ProjectAdminDep, ProjectReadDep
+from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.session import SessionDep
+from agentid.auth import RuntimeDep
+from agentid.errors import (
+    Conflict,
+    NotFound,
+    ProviderAuth,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from agentid.filters import cursor_filter, since_utc, text_filter
+from agentid.ids import is_valid
+from agentid.phone import forwarder_service, inbound, service
+from agentid.phone.repository import SmsQuery
+from agentid.phone.schemas import (
+    ForwarderCreate,
+    ForwarderCreated,
+    ForwarderList,
+    GcRequest,
+    GcResult,
+    PhoneNumberOut,
+    PhonePatch,
+    ProvisionRequest,
+    SmsDetail,
+    SmsList,
+)
+from agentid.providers.registry import Transports
+
+router = APIRouter(
+    prefix="/projects/{project_id}/phone", tags=["phone"], responses=errors(*ON_PROJECT)
+)
+PROVIDER = (ProviderAuth, ProviderRejected, ProviderRateLimited, ProviderUnavailable)
+MAX_WAIT = 300
+
+
+def transports(request: Request) -> Transports:
+    """The transports the app's adapters talk through (``create_app`` made them)."""
+    made: Transports = request.app.state.transports
+    return made
+
+
+TransportsDep = Annotated[Transports, Depends(transports)]
+
+
+@router.post(
+    "/provision",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PhoneNumberOut,
+    responses=errors(Conflict, *PROVIDER, *WITH_BODY),
+)
+async def provision(
+    project: ProjectAdminDep,
+    body: ProvisionRequest,
+    rt: RuntimeDep,
+    session: SessionDep,
+    made: TransportsDep,
+) -> PhoneNumberOut:
+    """Buy a number with SMS from the project's provider, its SMS webhook set to
+    ``AGENTID_PUBLIC_URL``; one per project (409 for a second)."""
+    return await service.provision(rt, session, project.id, body, made)
+
+
+@router.get("", response_model=PhoneNumberOut)
+async def show(project: ProjectReadDep, session: SessionDep) -> PhoneNumberOut:
+    """The project's pending or active number."""
+    return service.number_out(await service.current(session, project.id))
+
+
+@router.patch("", response_model=PhoneNumberOut, responses=errors(*WITH_BODY))
+async def patch(project: ProjectAdminDep, body: PhonePatch, session: SessionDep) -> PhoneNumberOut:
+    """``{"keep": true}`` pins the number: the inactivity collector leaves it."""
+    return await service.pin(session, project.id, body.keep)
+
+
+@router.delete("", response_model=PhoneNumberOut, responses=errors(Conflict, *PROVIDER))
+async def release(
+    project: ProjectAdminDep, rt: RuntimeDep, session: SessionDep, made: TransportsDep
+) -> PhoneNumberOut:
+    """Release the number at the provider; its SMS are kept (under the project's retention)."""
+    return await service.release(rt, session, project.id, made)
+
+
+@router.post("/gc", response_model=GcResult, responses=errors(*PROVIDER, *WITH_BODY))
+async def collect(
+    project: ProjectAdminDep,
+    body: GcRequest,
+    rt: RuntimeDep,
+    session: SessionDep,
+    made: TransportsDep,
+) -> GcResult:
+    """Release the project's number if unpinned and without SMS for ``inactive_days``."""
+    return await service.collect(
+        rt, session, project.id, body.inactive_days, made, dry_run=body.dry_run
+    )
+
+
+@router.get("/messages", response_model=SmsList, response_model_by_alias=True)
+async def messages(
+    project: ProjectReadDep,
+    rt: RuntimeDep,
+    session: SessionDep,
+    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+    contains: Annotated[str | None, Query(max_length=500)] = None,
+    since: datetime | None = None,
+    after: Annotated[str | None, Query(max_length=26)] = None,
+    before: Annotated[str | None, Query(max_length=26)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+) -> SmsList:
+    """Inbound SMS, newest first, with the codes and links found in them; ``wait=N``
+    holds an empty answer until one arrives."""
+    q = SmsQuery(
+        from_=text_filter(from_, "from"),
+        contains=text_filter(contains, "contains"),
+        since=since_utc(since),
+        after=cursor_filter(after, "after", "an SMS id"),
+        before=cursor_filter(before, "before", "an SMS id"),
+        limit=limit,
+    )
+    found, nxt = await inbound.messages(rt, session, project.id, q, wait)
+    return SmsList(messages=found, next=nxt)
+
+
+@router.get("/messages/{sms_id}", response_model=SmsDetail, response_model_by_alias=True)
+async def message(project: ProjectReadDep, sms_id: str, session: SessionDep) -> SmsDetail:
+    """One SMS with every field the provider sent (MMS media URLs, segments, ...)."""
+    if not is_valid(sms_id.upper()):  # an id that cannot be one is simply not found
+        raise NotFound(f"SMS {sms_id[:40]!r} not found")
+    return await inbound.detail(session, project.id, sms_id.upper())
+
+
+@router.post(
+    "/forwarders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ForwarderCreated,
+    responses=errors(*WITH_BODY),
+)
+async def create_forwarder(
+    project: ProjectAdminDep,
+    body: ForwarderCreate,
+    request: Request,
+    rt: RuntimeDep,
+    session: SessionDep,
+) -> ForwarderCreated:
+    """A human's own phone as an SMS source: the ``webhook_url`` its forwarding app POSTs
+    to (the URL is the credential) and a Standard Webhooks ``secret``, shown once."""
+    base = str(request.base_url)
+    return await forwarder_service.create(rt, session, project.id, body, base)
+
+
+@router.get("/forwarders", response_model=ForwarderList)
+async def list_forwarders(project: ProjectAdminDep, session: SessionDep) -> ForwarderList:
+    """The project's forwarders (never their URL nor secret)."""
+    return await forwarder_service.listed(session, project.id)
+
+
+@router.delete("/forwarders/{forwarder_id}", status_code=204)
+async def revoke_forwarder(
+    project: ProjectAdminDep, forwarder_id: str, session: SessionDep
+) -> Response:
+    """Revoke a forwarder: its URL answers 404 from now on."""
+    await forwarder_service.revoke(session, project.id, forwarder_id)
+    return Response(status_code=204)

@@ -1,0 +1,135 @@
+"""Public routes SMS come in by: ``POST /webhooks/twilio/sms`` and ``/webhooks/plivo/sms``
+(no token: the provider's signature is the proof, checked in ``agentid.phone.webhooks``),
+and the sandbox's ``POST /sandbox/sms`` (the operator's token), served only when the
+service-wide phone provider is the sandbox."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from agentid.api.responses import GATED, WITH_BODY, Responses, errors
+from agentid.api.session import SessionDep
+from agentid.auth import PrincipalDep, RuntimeDep, admin
+from agentid.errors import Forbidden, NotFound
+from agentid.ids import new_id
+from agentid.phone import alerts, forwarder_service, webhooks
+from agentid.phone.inbound import Recipient, receive, sms_out
+from agentid.phone.repository import PhoneRepository
+from agentid.phone.routes import TransportsDep
+from agentid.phone.schemas import Forwarded, SandboxSms, SmsOut
+from agentid.providers.base import InboundSms, WebhookRequest
+from agentid.times import utcnow
+
+router = APIRouter(prefix="/webhooks", tags=["phone"])
+sandbox_router = APIRouter(tags=["phone"], responses=errors(*GATED))
+XML: Responses = {
+    200: {"description": "an empty TwiML/Plivo XML answer", "content": {"application/xml": {}}}
+}
+
+
+async def _hook(request: Request, rt: RuntimeDep) -> WebhookRequest:
+    body = await request.body()
+    return WebhookRequest(
+        method=request.method,
+        url=webhooks.public_url(rt, request.url.path, request.url.query),
+        headers=tuple((k.lower(), v) for k, v in request.headers.items()),
+        body=body,
+        params=webhooks.form_params(body),
+    )
+
+
+async def _webhook(
+    scheme: str, request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
+) -> Response:
+    hook = await _hook(request, rt)
+    await webhooks.handle(rt, session, made, scheme, hook)
+    return Response(webhooks.EMPTY_TWIML, media_type="application/xml")
+
+
+@router.post(
+    "/twilio/sms",
+    response_class=Response,
+    responses={**XML, **errors(*GATED, Forbidden, *WITH_BODY)},
+)
+async def twilio_sms(
+    request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
+) -> Response:
+    """An SMS Twilio delivers, signed with ``X-Twilio-Signature``; a retry stores nothing."""
+    return await _webhook("twilio", request, rt, session, made)
+
+
+@router.post(
+    "/twilio/alerts",
+    response_class=Response,
+    responses={**XML, **errors(*GATED, Forbidden, *WITH_BODY)},
+)
+async def twilio_alerts(
+    request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
+) -> Response:
+    """Twilio's Debugger webhook: a 30038/30039 alert for one of our numbers becomes an
+    ``sms.filtered`` event, which ends a wait on ``/codes`` at once."""
+    hook = await _hook(request, rt)
+    await alerts.handle(rt, session, made, hook)
+    return Response(webhooks.EMPTY_TWIML, media_type="application/xml")
+
+
+@router.post(
+    "/plivo/sms",
+    response_class=Response,
+    responses={**XML, **errors(*GATED, Forbidden, *WITH_BODY)},
+)
+async def plivo_sms(
+    request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
+) -> Response:
+    """An SMS Plivo delivers, signed V3 (``X-Plivo-Signature-V3`` and its nonce)."""
+    return await _webhook("plivo", request, rt, session, made)
+
+
+@router.post(
+    "/forwarder/{token}",
+    response_model=Forwarded,
+    responses=errors(*GATED, Forbidden, NotFound, *WITH_BODY),
+)
+async def forwarded_sms(
+    token: str, request: Request, rt: RuntimeDep, session: SessionDep
+) -> Forwarded:
+    """An SMS a forwarding app on a human's phone posts: JSON ``{"from", "body",
+    "sent_at"?}`` or a listed app's fields; the URL is the credential (404 when wrong or
+    revoked); Standard Webhooks signatures are checked when present (403)."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    body = await request.body()
+    content_type = headers.get("content-type", "")
+    sms_id = await forwarder_service.take(rt, session, token, headers, body, content_type)
+    return Forwarded(stored=sms_id is not None, id=sms_id)
+
+
+@sandbox_router.post(
+    "/sandbox/sms",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SmsOut,
+    response_model_by_alias=True,
+    responses=errors(Forbidden, NotFound, *WITH_BODY),
+)
+async def sandbox_sms(
+    body: SandboxSms, who: PrincipalDep, rt: RuntimeDep, session: SessionDep
+) -> SmsOut:
+    """Deliver an SMS to a sandbox number, as a provider would (admin only)."""
+    await admin(who)
+    row = await PhoneRepository(session).live_by_e164("sandbox", body.to)
+    await session.commit()
+    if row is None:
+        raise NotFound(f"{body.to} is no sandbox number of a project")
+    now = utcnow()
+    sms = InboundSms(
+        from_number=body.from_,
+        to_number=body.to,
+        body=body.body,
+        provider_id="SB" + new_id(),
+        received_at=now,
+        params=(("From", body.from_), ("To", body.to), ("Body", body.body)),
+    )
+    sms_id = await receive(rt, session, Recipient(row.project_id, row.id, "sandbox"), sms)
+    stored = await PhoneRepository(session).sms(sms_id) if sms_id else None
+    if stored is None:  # a fresh id is never stored before; gone only if purged meanwhile
+        raise NotFound("the SMS is gone")
+    return sms_out(stored)

@@ -1,0 +1,1 @@
+"""Phone providers: Twilio, Plivo and the sandbox (``agentid.providers.base.PhoneProvider``)."""

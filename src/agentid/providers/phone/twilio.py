@@ -1,0 +1,368 @@
+"""Numbers from Twilio's REST API (2010-04-01): ``twilio://<sid>:<token>@api.twilio.com``.
+
+``twilio+http://AC...:token@127.0.0.1:9000`` calls a local server speaking the same
+contract. ``timeout=S`` bounds each call (default 30). The calls, form-encoded, with the
+account sid and auth token as HTTP Basic credentials:
+
+- search: ``GET /2010-04-01/Accounts/{sid}/AvailablePhoneNumbers/{country}/{Local|Mobile|
+  TollFree}.json`` with ``SmsEnabled=true``, ``ExcludeAllAddressRequired=true``,
+  ``ExcludeLocalAddressRequired=true``, ``ExcludeForeignAddressRequired=true``,
+  ``AreaCode`` (local numbers in the US and Canada) and ``PageSize``;
+- buy: ``POST /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json`` with
+  ``PhoneNumber``, ``SmsUrl`` (our webhook), ``SmsMethod=POST`` and ``FriendlyName``;
+- release: ``DELETE /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers/{PN sid}.json``
+  (204; a 404 means it is gone already);
+- with ``lookup=1``, after a purchase: Lookup v2 ``GET https://lookups.twilio.com/v2/
+  PhoneNumbers/{number}?Fields=line_type_intelligence`` (with ``+http``, the same local
+  server) for the number's line type (``nonFixedVoip``, ``mobile``...). It is optional
+  and paid: a Lookup that fails leaves the line type unknown and never fails provisioning.
+
+A failure goes through the one table (``agentid.providers.failures``) with Twilio's own
+``code`` and ``message`` as the detail ("21631: Phone Number Requires an Address"), so the
+caller sees the provider's code. Inbound SMS reach ``POST /webhooks/twilio/sms``, signed
+with the auth token (``agentid.providers.phone.signatures``). Messages never show the token.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from agentid.errors import ProviderError, ProviderRejected, ValidationFailed
+from agentid.providers.base import (
+    AvailableNumber,
+    Capability,
+    InboundSms,
+    LineType,
+    NumberStatus,
+    OwnedNumber,
+    WebhookRequest,
+)
+from agentid.providers.failures import check_response, map_failures
+from agentid.providers.phone.signatures import twilio_valid
+from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
+
+VENDOR_HOST = "api.twilio.com"
+LOOKUP_HOST = "lookups.twilio.com"
+API = "/2010-04-01"
+WEBHOOK_PATH = "/webhooks/twilio/sms"
+SIGNATURE = "x-twilio-signature"
+log = logging.getLogger("agentid.providers")
+_KINDS = {LineType.LOCAL: "Local", LineType.MOBILE: "Mobile", LineType.TOLLFREE: "TollFree"}
+_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_AREA_CODE = re.compile(r"[0-9]{3}")
+MAX_MEDIA = 10  # Twilio delivers at most 10 media items per message
+
+
+def first_error(response: httpx.Response) -> str | None:
+    """What Twilio said about a failure: ``"<code>: <message>"`` from its error body
+    ``{"code", "message", "more_info", "status"}``; None for another body."""
+    if response.status_code < 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    code, message = body.get("code"), body.get("message")
+    said = str(message) if isinstance(message, str) else ""
+    if isinstance(code, int):
+        return f"{code}: {said}" if said else str(code)
+    return said or None
+
+
+def _capabilities(raw: Any) -> frozenset[Capability]:
+    """Twilio's ``capabilities`` object (``SMS``/``MMS`` on available numbers, ``sms``/
+    ``mms`` on owned ones) as a set."""
+    if not isinstance(raw, dict):
+        return frozenset()
+    have = {str(key).lower() for key, value in raw.items() if value is True}
+    return frozenset(c for c in Capability if c.value in have)
+
+
+class TwilioPhone:
+    """A ``PhoneProvider`` over Twilio's REST API, through the HTTP client it is given."""
+
+    scheme = "twilio"
+    webhook_path = WEBHOOK_PATH
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        endpoint: str,
+        http: httpx.AsyncClient,
+        timeout: float = HTTP_TIMEOUT_SECONDS,
+        lookup_endpoint: str | None = None,
+        subaccounts: bool = False,
+    ) -> None:
+        self.subaccounts = subaccounts
+        self.lookup_endpoint = lookup_endpoint.rstrip("/") if lookup_endpoint else None
+        self.account_sid = account_sid
+        self._token = auth_token
+        self.endpoint = endpoint.rstrip("/")
+        self._http = http
+        self._timeout = timeout
+
+    @property
+    def name(self) -> str:
+        return f"twilio {httpx.URL(self.endpoint).netloc.decode()}"
+
+    def __repr__(self) -> str:  # never the token
+        return f"TwilioPhone({self.account_sid!r}, {self.endpoint!r})"
+
+    def _url(self, path: str, account: str | None = None) -> str:
+        return f"{self.endpoint}{API}/Accounts/{account or self.account_sid}{path}"
+
+    def _accounts(self) -> str:
+        return f"{self.endpoint}{API}/Accounts.json"
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        account: str | None = None,
+    ) -> httpx.Response:
+        """A call on the main account's resources, or a subaccount's (the main account's
+        credentials may act on its subaccounts); ``path`` "" with ``account`` None and
+        ``.json``: the Accounts list itself."""
+        secrets = (self._token,)
+        url = self._url(path, account) if path != ".json" or account else self._accounts()
+        with map_failures(self.name, secrets=secrets):
+            response = await self._http.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                auth=(self.account_sid, self._token),
+                headers={"Accept": "application/json"},
+                timeout=self._timeout,
+            )
+        return response
+
+    def _check(self, response: httpx.Response) -> None:
+        check_response(response, self.name, detail=first_error(response), secrets=(self._token,))
+
+    async def search_numbers(
+        self,
+        country: str,
+        capabilities: frozenset[Capability],
+        *,
+        line_type: LineType = LineType.LOCAL,
+        area_code: str | None = None,
+        limit: int = 10,
+    ) -> Sequence[AvailableNumber]:
+        if not _COUNTRY.fullmatch(country):
+            raise ValidationFailed("country must be two upper-case letters (ISO 3166-1)")
+        params = {
+            "ExcludeAllAddressRequired": "true",
+            "ExcludeLocalAddressRequired": "true",
+            "ExcludeForeignAddressRequired": "true",
+            "PageSize": str(max(1, min(limit, 50))),
+        }
+        if Capability.SMS in capabilities:
+            params["SmsEnabled"] = "true"
+        if Capability.MMS in capabilities:
+            params["MmsEnabled"] = "true"
+        if area_code is not None:
+            if not _AREA_CODE.fullmatch(area_code):
+                raise ValidationFailed("area_code must be three digits")
+            params["AreaCode"] = area_code
+        path = f"/AvailablePhoneNumbers/{country}/{_KINDS[line_type]}.json"
+        response = await self._call("GET", path, params=params)
+        self._check(response)
+        try:
+            listed = response.json()["available_phone_numbers"]
+        except (ValueError, LookupError, TypeError):
+            raise ProviderRejected(f"{self.name} answered a search without numbers") from None
+        found = []
+        for item in listed if isinstance(listed, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("phone_number"), str):
+                continue
+            have = _capabilities(item.get("capabilities"))
+            if not capabilities <= have:
+                continue
+            region = item.get("region")
+            found.append(
+                AvailableNumber(
+                    e164=item["phone_number"],
+                    country=str(item.get("iso_country") or country),
+                    capabilities=have,
+                    region=region if isinstance(region, str) else None,
+                )
+            )
+        return found
+
+    async def buy_number(
+        self, number: AvailableNumber, *, sms_url: str | None, owner: str
+    ) -> OwnedNumber:
+        """Buy ``number``; with ``subaccounts=1`` inside a subaccount made for ``owner``
+        (closed again when the purchase fails: nothing is left half-made)."""
+        if not self.subaccounts:
+            return await self._buy(number, sms_url, owner, None, None)
+        account, secret = await self._open_subaccount(owner)
+        try:
+            return await self._buy(number, sms_url, owner, account, secret)
+        except BaseException:
+            await self._close_quietly(account)
+            raise
+
+    async def _open_subaccount(self, owner: str) -> tuple[str, str]:
+        response = await self._call("POST", ".json", data={"FriendlyName": f"agentid {owner}"[:64]})
+        self._check(response)
+        try:
+            body = response.json()
+            account, secret = body["sid"], body["auth_token"]
+        except (ValueError, LookupError, TypeError):
+            raise ProviderRejected(f"{self.name} made a subaccount without its sid") from None
+        if not isinstance(account, str) or not _ACCOUNT_SID.fullmatch(account):
+            raise ProviderRejected(f"{self.name} made a subaccount without its sid")
+        if not isinstance(secret, str) or not secret:
+            raise ProviderRejected(f"{self.name} made a subaccount without its auth token")
+        return account, secret
+
+    async def _close(self, account: str) -> None:
+        response = await self._call("POST", ".json", data={"Status": "closed"}, account=account)
+        if response.status_code != 404:
+            self._check(response)
+
+    async def _close_quietly(self, account: str) -> None:
+        try:
+            await self._close(account)
+        except ProviderError as err:
+            log.error("a subaccount could not be closed", extra={"reason": err.message})
+
+    async def _buy(
+        self,
+        number: AvailableNumber,
+        sms_url: str | None,
+        owner: str,
+        account: str | None,
+        secret: str | None,
+    ) -> OwnedNumber:
+        data = {"PhoneNumber": number.e164, "FriendlyName": f"agentid {owner}"[:64]}
+        if sms_url is not None:
+            data |= {"SmsUrl": sms_url, "SmsMethod": "POST"}
+        response = await self._call(
+            "POST", "/IncomingPhoneNumbers.json", data=data, account=account
+        )
+        self._check(response)
+        try:
+            body = response.json()
+            sid, e164 = body["sid"], body["phone_number"]
+        except (ValueError, LookupError, TypeError):
+            raise ProviderRejected(f"{self.name} answered a purchase without a sid") from None
+        if not isinstance(sid, str) or not _SID.fullmatch(sid) or not isinstance(e164, str):
+            raise ProviderRejected(f"{self.name} answered a purchase without a sid")
+        return OwnedNumber(
+            e164=e164,
+            provider_id=sid,
+            capabilities=_capabilities(body.get("capabilities")) or number.capabilities,
+            status=NumberStatus.ACTIVE,
+            line_type=await self.line_type(e164),
+            account=account,
+            account_secret=secret,
+        )
+
+    async def line_type(self, e164: str) -> str | None:
+        """The number's line type from Lookup v2, when ``lookup=1``; None when off or
+        when the Lookup fails (logged without detail: it may not fail a purchase)."""
+        if self.lookup_endpoint is None or not e164.startswith("+") or not e164[1:].isdigit():
+            return None
+        try:
+            with map_failures(self.name, secrets=(self._token,)):
+                response = await self._http.get(
+                    f"{self.lookup_endpoint}/v2/PhoneNumbers/{e164}",
+                    params={"Fields": "line_type_intelligence"},
+                    auth=(self.account_sid, self._token),
+                    timeout=self._timeout,
+                )
+            self._check(response)
+            found = response.json()["line_type_intelligence"]["type"]
+        except (ProviderError, ValueError, LookupError, TypeError) as err:
+            reason = err.message if isinstance(err, ProviderError) else "an unreadable answer"
+            log.info("twilio lookup failed", extra={"reason": reason})
+            return None
+        return found[:32] if isinstance(found, str) else None
+
+    async def release_number(self, number: OwnedNumber) -> None:
+        """Release the number; a subaccount made for it is closed after."""
+        if not _SID.fullmatch(number.provider_id):
+            raise ValidationFailed("not a Twilio phone number sid")
+        account = number.account
+        if account is not None and not _ACCOUNT_SID.fullmatch(account):
+            raise ValidationFailed("not a Twilio subaccount sid")
+        path = f"/IncomingPhoneNumbers/{number.provider_id}.json"
+        response = await self._call("DELETE", path, account=account)
+        if response.status_code != 404:  # 404: released already (by hand, or a retry)
+            self._check(response)
+        if account is not None:
+            await self._close(account)
+
+    def check_signature(self, request: WebhookRequest, account_secret: str | None = None) -> bool:
+        token = account_secret or self._token
+        return twilio_valid(token, request.url, request.params, request.header(SIGNATURE))
+
+    def read_sms(self, request: WebhookRequest) -> InboundSms:
+        sid = request.param("MessageSid") or request.param("SmsSid")
+        sender, to = request.param("From"), request.param("To")
+        if not sid or not sender or not to or len(sid) > 64:
+            raise ValidationFailed("an SMS webhook needs MessageSid, From and To")
+        try:
+            count = min(int(request.param("NumMedia") or 0), MAX_MEDIA)
+        except ValueError:
+            count = 0
+        media = tuple(
+            url for n in range(count) if (url := request.param(f"MediaUrl{n}")) is not None
+        )
+        return InboundSms(
+            from_number=sender,
+            to_number=to,
+            body=request.param("Body") or "",
+            provider_id=sid,
+            received_at=datetime.now(UTC),
+            media=media,
+            params=request.params,
+        )
+
+
+def from_url(url: ProviderUrl, transports: Transports) -> TwilioPhone:
+    """The ``twilio://`` factory."""
+    url.only_params(("timeout", "lookup", "subaccounts"))
+    if not url.username or not url.password:
+        raise ValidationFailed(
+            "twilio:// needs the account sid and auth token:"
+            " twilio://<account sid>:<auth token>@api.twilio.com"
+        )
+    if not _ACCOUNT_SID.fullmatch(url.username):
+        raise ValidationFailed("a Twilio account sid is AC followed by 32 hex digits")
+    if not url.password.isascii() or not url.password.isprintable():
+        raise ValidationFailed("a Twilio auth token is printable ASCII")
+    if not url.http and (
+        url.host != VENDOR_HOST or url.port is not None or url.path not in ("", "/")
+    ):
+        raise ValidationFailed(
+            f"twilio:// host must be {VENDOR_HOST} with no port or path"
+            " (twilio+http:// for a local server)"
+        )
+    return TwilioPhone(
+        account_sid=url.username,
+        auth_token=url.password,
+        endpoint=url.endpoint(f"https://{VENDOR_HOST}"),
+        http=transports.http,
+        timeout=url.number("timeout", HTTP_TIMEOUT_SECONDS),
+        lookup_endpoint=url.endpoint(f"https://{LOOKUP_HOST}") if url.flag("lookup") else None,
+        subaccounts=bool(url.flag("subaccounts")),
+    )
