@@ -14,8 +14,8 @@ import pytest
 
 from agentid.app import create_app
 from agentid.errors import ProviderRateLimited, ValidationFailed
+from agentid.providers.dns.zonefile import ZoneFile
 from agentid.providers.mail.smtp import SmtpRelay
-from agentid.providers.zonefile import ZoneFile
 from agentid.server import running
 from tests.conftest import make_settings
 from tests.providers.sink import HOST, Sink, free_port

@@ -10,7 +10,8 @@ import pytest
 
 from agentid.config import Settings
 from agentid.errors import ValidationFailed
-from agentid.providers.base import DnsRecord, MailRelay, Providers
+from agentid.providers.base import DnsChange, DnsChanged, DnsRecord, MailRelay, Providers
+from agentid.providers.dns.zonefile import ZoneFile
 from agentid.providers.mail.ses import SesRelay
 from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.registry import (
@@ -21,7 +22,6 @@ from agentid.providers.registry import (
     parse_url,
     register_builtins,
 )
-from agentid.providers.zonefile import ZoneFile
 
 PASSWORD = "Pw-s3cr3t-9f"
 
@@ -108,11 +108,14 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
         def __init__(self, url: ProviderUrl) -> None:
             self.url = url
 
+        async def find_zone(self, domain: str) -> str:
+            return domain
+
         async def read_records(self, zone: str) -> Sequence[DnsRecord]:
             return []
 
-        async def apply(self, zone: str, records: Sequence[DnsRecord]) -> None:
-            return None
+        async def change(self, zone: str, changes: Sequence[DnsChange]) -> Sequence[DnsChanged]:
+            return []
 
     def factory(url: ProviderUrl, transports: Transports) -> Recorder:
         return Recorder(url)

@@ -258,7 +258,7 @@ def register(scheme: str, factory: ProviderFactory, *, replace: bool = False) ->
 
 def register_builtins(registry: Registry = REGISTRY) -> None:
     """The adapters agentid ships, through the same door as anyone's."""
-    from agentid.providers import zonefile
+    from agentid.providers.dns import zonefile
     from agentid.providers.mail import sendgrid, ses, smtp
 
     registry.register("ses", ses.from_url)
