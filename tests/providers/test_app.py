@@ -85,7 +85,7 @@ async def test_rate_limited_answers_429_with_retry_after(tmp_path: Path) -> None
             "AGENTID_RELAY_URL",
             f"lmtp://relay:{PASSWORD}@smtp.example:465",
             "error: invalid setting AGENTID_RELAY_URL: unknown provider scheme 'lmtp'"
-            " (known: sendgrid, ses, smtp, smtps, zonefile)",
+            " (known: cloudflare, route53, sendgrid, ses, smtp, smtps, zonefile)",
         ),
         (
             "AGENTID_RELAY_URL",
@@ -96,7 +96,7 @@ async def test_rate_limited_answers_429_with_retry_after(tmp_path: Path) -> None
             "AGENTID_PHONE_URL",
             f"twilio://AC1:{PASSWORD}@",
             "error: invalid setting AGENTID_PHONE_URL: unknown provider scheme 'twilio'"
-            " (known: sendgrid, ses, smtp, smtps, zonefile)",
+            " (known: cloudflare, route53, sendgrid, ses, smtp, smtps, zonefile)",
         ),
     ],
 )

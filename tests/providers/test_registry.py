@@ -34,7 +34,9 @@ def registry() -> Registry:
 
 
 def test_builtins_registered(registry: Registry) -> None:
-    assert registry.schemes() == ["sendgrid", "ses", "smtp", "smtps", "zonefile"]
+    assert registry.schemes() == [
+        *("cloudflare", "route53", "sendgrid", "ses", "smtp", "smtps", "zonefile")
+    ]
     register_builtins(registry)  # twice is harmless (create_app calls it per app)
 
 
@@ -120,11 +122,11 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
     def factory(url: ProviderUrl, transports: Transports) -> Recorder:
         return Recorder(url)
 
-    registry.register("cloudflare", factory)
-    built = registry.dns(f"cloudflare+http://:{PASSWORD}@127.0.0.1:9100", Transports())
+    registry.register("powerdns", factory)
+    built = registry.dns(f"powerdns+http://:{PASSWORD}@127.0.0.1:9100", Transports())
     assert isinstance(built, Recorder) and built.url.password == PASSWORD
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("cloudflare", lambda url, transports: Recorder(url))
+        registry.register("powerdns", lambda url, transports: Recorder(url))
     with pytest.raises(ValueError):
         registry.register("Bad+Scheme", factory)
 

@@ -258,7 +258,7 @@ def register(scheme: str, factory: ProviderFactory, *, replace: bool = False) ->
 
 def register_builtins(registry: Registry = REGISTRY) -> None:
     """The adapters agentid ships, through the same door as anyone's."""
-    from agentid.providers.dns import zonefile
+    from agentid.providers.dns import cloudflare, route53, zonefile
     from agentid.providers.mail import sendgrid, ses, smtp
 
     registry.register("ses", ses.from_url)
@@ -266,6 +266,8 @@ def register_builtins(registry: Registry = REGISTRY) -> None:
     registry.register("smtps", smtp.from_url)
     registry.register("sendgrid", sendgrid.from_url)
     registry.register("zonefile", zonefile.from_url)
+    registry.register("cloudflare", cloudflare.from_url)
+    registry.register("route53", route53.from_url)
 
 
 def default_transports(settings: Settings) -> Transports:
