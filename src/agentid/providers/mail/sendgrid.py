@@ -91,6 +91,8 @@ class SendGridRelay:
     """A ``MailRelay`` over SendGrid's ``POST /v3/mail/send``, through the HTTP client
     it is given; ``endpoint`` is the base URL (``https://api.sendgrid.com``)."""
 
+    spf_include = "sendgrid.net"  # the SPF include its sending servers are listed in
+
     def __init__(
         self,
         *,

@@ -48,6 +48,8 @@ _CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 class SesRelay:
     """A ``MailRelay`` over Amazon SES v2 (or a local server speaking its API)."""
 
+    spf_include = "amazonses.com"  # the SPF include its sending servers are listed in
+
     def __init__(
         self,
         *,
