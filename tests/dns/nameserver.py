@@ -47,10 +47,11 @@ def write_zone(directory: Path, zone: str, body: str) -> None:
 
 
 @contextlib.contextmanager
-def nsd(directory: Path, zones: list[str]) -> Iterator[int]:
-    """NSD serving ``zones`` (``<zone>.zone`` files in ``directory``); its UDP/TCP port."""
+def nsd(directory: Path, zones: list[str], port: int | None = None) -> Iterator[int]:
+    """NSD serving ``zones`` (``<zone>.zone`` files in ``directory``) on ``port`` (else
+    one the OS picked); its UDP/TCP port."""
     binary = require_nsd()
-    port = free_udp_port()
+    port = port or free_udp_port()
     conf = directory / "nsd.conf"
     server = (
         f'server:\n  ip-address: {HOST}@{port}\n  port: {port}\n  username: ""\n'

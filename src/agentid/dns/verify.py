@@ -11,21 +11,23 @@ refusal). The domain is ``verified`` when its MX, SPF and DKIM records are ok.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dns.asyncresolver
 import dns.exception
-import dns.nameserver
 import dns.resolver
 from dns.rdtypes.mxbase import MXBase
 from dns.rdtypes.nsbase import NSBase
 from dns.rdtypes.txtbase import TXTBase
 
+import dns.nameserver
 from agentid.dns import spf
 from agentid.dns.plan import MailDomain, Plan, Role, our_spf_terms, slot
 from agentid.errors import ValidationFailed
+from agentid.providers.base import DnsRecord
 
 VERIFIED_ROLES = (Role.MX, Role.SPF, Role.DKIM)
 
@@ -114,21 +116,23 @@ def _expected(role: Role, rtype: str, value: str, priority: int | None) -> str:
 
 
 async def verify(plan: Plan, mail: MailDomain, res: dns.asyncresolver.Resolver) -> list[Checked]:
+    """Every planned record and PTR check, asked at once (one timeout bounds them all)."""
+    asked = [lookup(res, p.record.name, p.record.type) for p in plan.records]
+    asked += [lookup(res, check.name, "PTR") for check in plan.ptr]
+    answers = await asyncio.gather(*asked)
     out: list[Checked] = []
-    for planned in plan.records:
+    for planned, (values, reason) in zip(plan.records, answers, strict=False):
         r = planned.record
         expected = _expected(planned.role, r.type, r.value, r.priority)
-        values, reason = await lookup(res, r.name, r.type)
         if reason is not None:
             out.append(Checked(planned.role, r.type, r.name, expected, (), "error", reason))
             continue
         if r.type == "TXT":
             kind = slot(r)[2]
-            values = [v for v in values if slot(type(r)(r.name, "TXT", v))[2] == kind]
+            values = [v for v in values if slot(DnsRecord(r.name, "TXT", v))[2] == kind]
         status = _judge(planned.role, expected, values, mail)
         out.append(Checked(planned.role, r.type, r.name, expected, tuple(values), status))
-    for check in plan.ptr:
-        values, reason = await lookup(res, check.name, "PTR")
+    for check, (values, reason) in zip(plan.ptr, answers[len(plan.records) :], strict=True):
         values = [v.removesuffix(".") for v in values]
         status = (
             "error"
