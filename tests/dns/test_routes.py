@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import Service, serving
 from tests.dns.nameserver import free_udp_port, nsd, require_nsd, write_zone
 from tests.providers.dns.cloudflare_server import TOKEN, CloudflareState, running_cloudflare
+from tests.providers.mail.sendgrid_server import KEY as SENDGRID_KEY
+from tests.providers.mail.sendgrid_server import running_sendgrid
 from tests.service import assert_error, create_project, new_token, provision
 
 QUIET = {"dns_nameservers": f"127.0.0.1:{free_udp_port()}", "dns_timeout_seconds": 0.2}
@@ -162,3 +164,46 @@ async def test_verify_against_nsd(backend: str, tmp_path: Path) -> None:
         r = await service.http.post("/projects/acme/email/dns/verify")
         assert r.json()["status"] == "unverified"
         assert {x["status"] for x in r.json()["records"]} == {"error"}
+
+
+async def test_the_relays_records_join_the_plan(
+    service: Service, cloudflare: CloudflareState
+) -> None:
+    with running_sendgrid(SENDGRID_KEY) as sendgrid:
+        await with_cloudflare(service, cloudflare)
+        r = await service.http.put("/projects/acme/providers/relay", json={"url": sendgrid.url()})
+        assert r.status_code == 200, r.text
+        out = await provision(service, "acme")
+        assert out["dns_error"] is None, out["dns_error"]
+        relay = [x for x in out["dns"]["records"] if x["role"] == "relay_dkim"]
+        assert [x["name"] for x in relay] == [
+            "em1.acme.test",
+            "s1._domainkey.acme.test",
+            "s2._domainkey.acme.test",
+        ]
+        assert {x["status"] for x in relay} == {"created"}
+        spf = next(x for x in out["dns"]["records"] if x["role"] == "spf")
+        assert spf["value"] == "v=spf1 mx include:sendgrid.net ~all"
+        assert len(out["dns_records"]) == len(out["dns"]["records"])
+        plan = (await service.http.get("/projects/acme/email/dns")).json()  # no relay call
+        assert [x["role"] for x in plan["records"]].count("relay_dkim") == 3
+        assert len(sendgrid.domains) == 1
+        await service.http.post("/projects/acme/email/dns")  # asks again: found, not made
+        assert len(sendgrid.domains) == 1
+
+
+async def test_a_public_key_that_is_not_our_keys_half(service: Service) -> None:
+    from sqlalchemy import select
+
+    from agentid.store.tables import Domain
+
+    await create_project(service, "acme", "acme.test")
+    await provision(service, "acme")
+    async with service.running.runtime.sessions() as session:
+        row = await session.scalar(select(Domain).where(Domain.name == "acme.test"))
+        assert row is not None
+        row.dkim_public_key = "AAAA" + row.dkim_public_key[4:]
+        await session.commit()
+    r = await service.http.post("/projects/acme/email/dns/verify")
+    dkim = next(x for x in r.json()["records"] if x["name"].startswith("agentid._domainkey"))
+    assert dkim["status"] == "wrong" and "private key" in dkim["reason"]

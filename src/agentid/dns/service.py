@@ -26,11 +26,12 @@ from agentid.dns.schemas import (
     DnsVerifyOut,
 )
 from agentid.dns.zone_text import fragment
+from agentid.email import dkim
 from agentid.email.repository import AliasRepository
 from agentid.errors import Conflict
 from agentid.projects.repository import audit
 from agentid.providers.accounts import dns_for, provider_url_for, relay_for
-from agentid.providers.base import DnsProvider, DnsRecord
+from agentid.providers.base import DnsProvider, DnsRecord, SendingDomain
 from agentid.providers.dns.zonefile import ZoneFile
 from agentid.providers.registry import parse_url
 from agentid.providers.schemas import ProviderKind
@@ -51,12 +52,29 @@ async def hosted(session: AsyncSession, project: Project) -> Domain:
     return row
 
 
-async def mail_of(rt: Runtime, project_id: str, row: Domain) -> MailDomain:
+async def mail_of(
+    rt: Runtime, project_id: str, row: Domain, *, ask_relay: bool = False
+) -> MailDomain:
+    """What the plan is made from. The relay's DKIM records are those last applied, or,
+    with ``ask_relay``, what the relay answers now (setting the domain up with it)."""
     relay = await relay_for(rt, project_id, rt.transports)
-    include = getattr(relay, "spf_include", None)
-    includes = [include] if isinstance(include, str) else []
+    includes: list[str] = []
+    relay_records = [
+        r
+        for r, i in zip(stored(row), row.dns_records or [], strict=True)
+        if i["role"] == Role.RELAY_DKIM
+    ]
+    if isinstance(relay, SendingDomain):
+        includes.append(relay.spf_include)
+        if ask_relay:
+            relay_records = list(await relay.domain_records(row.name))
     return mail_domain(
-        rt.settings, row.name, row.dkim_selector, row.dkim_public_key, spf_includes=includes
+        rt.settings,
+        row.name,
+        row.dkim_selector,
+        row.dkim_public_key,
+        spf_includes=includes,
+        relay_records=relay_records,
     )
 
 
@@ -138,7 +156,7 @@ async def apply(
     rt: Runtime, session: AsyncSession, project: Project, *, force: bool = False
 ) -> DnsApplyOut:
     row = await hosted(session, project)
-    mail = await mail_of(rt, project.id, row)
+    mail = await mail_of(rt, project.id, row, ask_relay=True)
     owned = [
         r for r, item in zip(stored(row), row.dns_records or [], strict=True) if item.get("owned")
     ]
@@ -188,12 +206,15 @@ def _stored(a: Applied) -> dict[str, Any]:
 
 async def verify(rt: Runtime, session: AsyncSession, project: Project) -> DnsVerifyOut:
     row = await hosted(session, project)
-    made = plan(await mail_of(rt, project.id, row), stored(row))
     mail = await mail_of(rt, project.id, row)
+    made = plan(mail, stored(row))
     servers = checks.nameservers(rt.settings.dns_nameservers)
+    key_matches = dkim.public_key_of(rt.secrets, row.dkim_private_key) == row.dkim_public_key
     await session.commit()
     resolver = checks.resolver(servers, rt.settings.dns_timeout_seconds)
     found = await checks.verify(made, mail, resolver)
+    if not key_matches:  # what DNS shows cannot verify what agentid signs
+        found = [_key_mismatch(c) if c.role == Role.DKIM else c for c in found]
     ok = checks.verified(found)
     records = [_check(c) for c in found]
     row = await hosted(session, project)
@@ -202,6 +223,11 @@ async def verify(rt: Runtime, session: AsyncSession, project: Project) -> DnsVer
     row.dns_status = "verified" if ok else "unverified"
     await session.commit()
     return DnsVerifyOut(status=row.dns_status, checked_at=row.dns_checked_at, records=records)
+
+
+def _key_mismatch(c: checks.Checked) -> checks.Checked:
+    reason = "the planned public key is not the half of the private key agentid signs with"
+    return checks.Checked(c.role, c.type, c.name, c.expected, c.found, "wrong", reason)
 
 
 def _check(c: checks.Checked) -> DnsCheckOut:

@@ -64,6 +64,10 @@ async def provision(
     project = await ProjectRepository(session).lock(project_id)
     try:
         out.dns = await dns.apply(rt, session, project)
+        out.dns_records = [  # with the relay's records, asked for while applying
+            DNSRecord(type=r.type, name=r.name, value=r.value, priority=r.priority)
+            for r in out.dns.records
+        ]
         if out.dns.provider != "zonefile":  # published: see whether the world sees it
             out.verification = await dns.verify(rt, session, project)
     except AgentIDError as err:

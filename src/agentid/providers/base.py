@@ -71,6 +71,19 @@ class BounceReports(Protocol):
         ...
 
 
+@runtime_checkable
+class SendingDomain(Protocol):
+    """A relay that signs mail as the sender's domain once the domain is set up with it
+    (SES Easy DKIM, SendGrid's domain authentication), and lists its servers in SPF."""
+
+    spf_include: str  # the domain SPF includes for its servers: amazonses.com, sendgrid.net
+
+    async def domain_records(self, domain: str) -> Sequence[DnsRecord]:
+        """Set ``domain`` up with the relay (again: idempotent) and answer the DNS records
+        it needs published (its DKIM CNAMEs)."""
+        ...
+
+
 # --- phone -------------------------------------------------------------------------------
 
 
