@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentid.dns.apply import apply_plan
 from agentid.dns.plan import MailDomain, plan
@@ -106,3 +108,13 @@ def test_nameserver_forms() -> None:
         ("127.0.0.1", 53), ("127.0.0.2", 5353), ("::1", 5300), ("::2", 53)
     ]  # fmt: skip
     assert nameservers("") is None
+
+
+@given(st.text(max_size=80))
+def test_any_nameserver_setting_is_taken_or_named(setting: str) -> None:
+    try:
+        servers = nameservers(setting)
+    except ValidationFailed as err:
+        assert err.message.startswith("AGENTID_DNS_NAMESERVERS")
+    else:
+        assert servers is None or all(0 < s.port < 65536 for s in servers)  # type: ignore[attr-defined]

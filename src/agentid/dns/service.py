@@ -12,7 +12,6 @@ operator to publish.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 from agentid.dns import verify as checks
@@ -239,10 +238,3 @@ def _check(c: checks.Checked) -> DnsCheckOut:
         status=c.status,
         reason=c.reason,
     )
-
-
-def records_of(results: Sequence[Applied]) -> list[DnsRecordOut]:
-    return [_out(a.role, a.record, str(a.status), a.error) for a in results]
-
-
-__all__ = ["Role", "apply", "plan_out", "verify"]

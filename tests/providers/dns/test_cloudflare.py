@@ -8,10 +8,12 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentid.errors import ProviderAuth, ProviderRejected, ValidationFailed
 from agentid.providers.base import DnsAction, DnsChange, DnsRecord
-from agentid.providers.dns.cloudflare import Cloudflare
+from agentid.providers.dns.cloudflare import Cloudflare, _record
 from tests.providers.dns.cloudflare_server import TOKEN, CloudflareState
 from tests.providers.dns.conftest import ZONE, build
 
@@ -97,3 +99,29 @@ def test_the_token_is_not_in_repr() -> None:
     assert isinstance(provider, Cloudflare)
     assert "s3cr3t" not in repr(provider)
     assert provider.endpoint == "https://api.cloudflare.com"
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+RECORDISH = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": JSONISH,
+        "name": JSONISH | st.just("acme.test"),
+        "type": JSONISH | st.sampled_from(["TXT", "MX", "A", "CNAME"]),
+        "content": JSONISH | st.from_regex(r'"[a-z =;]{0,20}"( "[a-z]{0,5}")?', fullmatch=True),
+        "ttl": JSONISH,
+        "priority": JSONISH,
+    },
+)
+
+
+@given(JSONISH | RECORDISH)
+def test_whatever_cloudflare_lists_is_read_or_skipped(item: object) -> None:
+    record = _record(item)
+    assert record is None or (record.id is not None and record.type.isupper())

@@ -19,6 +19,7 @@ the token.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -39,7 +40,9 @@ Json = dict[str, Any]
 VENDOR = "https://api.cloudflare.com"
 API = "/client/v4"
 PAGE = 100
+MAX_PAGES = 1000  # 100,000 records: a zone larger than that is not read whole
 COMMENT = "agentid"
+_TYPE = re.compile(r"[A-Z][A-Z0-9]{0,9}")
 
 
 class Cloudflare:
@@ -66,9 +69,12 @@ class Cloudflare:
         for start in range(len(labels) - 1):
             candidate = ".".join(labels[start:])
             answer = await self._call("GET", "/zones", params={"name": candidate})
-            for zone in answer.get("result") or []:
-                if isinstance(zone, dict) and str(zone.get("name", "")).lower() == candidate:
-                    self._zones[candidate] = str(zone["id"])
+            result = answer.get("result")
+            for zone in result if isinstance(result, list) else []:
+                if not isinstance(zone, dict) or not isinstance(zone.get("id"), str):
+                    continue
+                if str(zone.get("name", "")).lower() == candidate:
+                    self._zones[candidate] = zone["id"]
                     return candidate
         raise ProviderRejected(
             f"{self.name} shows no zone holding {'.'.join(labels)} to this token "
@@ -82,11 +88,13 @@ class Cloudflare:
         while True:
             params = {"page": str(page), "per_page": str(PAGE)}
             answer = await self._call("GET", f"/zones/{zone_id}/dns_records", params=params)
-            for item in answer.get("result") or []:
+            result = answer.get("result")
+            for item in result if isinstance(result, list) else []:
                 if (record := _record(item)) is not None:
                     records.append(record)
-            info = answer.get("result_info") or {}
-            if page >= int(info.get("total_pages") or 1):
+            info = answer.get("result_info")
+            pages = info.get("total_pages") if isinstance(info, dict) else None
+            if not isinstance(pages, int) or page >= min(pages, MAX_PAGES):
                 return records
             page += 1
 
@@ -112,7 +120,7 @@ class Cloudflare:
         else:
             old = change.old or change.record
             answer = await self._call("PATCH", f"{base}/{_id(old)}", json=body)
-        return DnsChanged(change, _record(answer.get("result") or {}) or change.record)
+        return DnsChanged(change, _record(answer.get("result")) or change.record)
 
     async def _zone_id(self, zone: str) -> str:
         zone = zone_name(zone)
@@ -170,23 +178,31 @@ def _record(item: Any) -> DnsRecord | None:
     """A record as Cloudflare lists it, in agentid's shape; None for what cannot be read."""
     if not isinstance(item, dict):
         return None
-    try:
-        name, rtype = str(item["name"]).lower(), str(item["type"]).upper()
-        content, ttl = str(item.get("content", "")), int(item.get("ttl") or 1)
-        priority = item.get("priority")
-        if rtype == "TXT" and content.startswith('"'):
-            rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, content)
-            content = from_rdata(name, rdata, ttl).value
-        return DnsRecord(
-            name=name,
-            type=rtype,
-            value=content.lower().removesuffix(".") if rtype in ("MX", "CNAME") else content,
-            ttl=ttl,
-            priority=int(priority) if rtype == "MX" and priority is not None else None,
-            id=str(item["id"]),
-        )
-    except (KeyError, TypeError, ValueError, dns.exception.DNSException):
+    rid, name, rtype, content = (item.get(k) for k in ("id", "name", "type", "content"))
+    ttl, priority = item.get("ttl", 1), item.get("priority")
+    if not all(isinstance(v, str) and v for v in (rid, name, rtype)) or not isinstance(
+        content, str
+    ):
         return None
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or not _TYPE.fullmatch(str(rtype)):
+        return None
+    if rtype == "MX" and (not isinstance(priority, int) or isinstance(priority, bool)):
+        return None
+    name, rtype = str(name).lower(), str(rtype)
+    if rtype == "TXT" and content.startswith('"'):
+        try:
+            rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, content)
+        except (ValueError, dns.exception.DNSException):
+            return None
+        content = from_rdata(name, rdata, ttl).value
+    return DnsRecord(
+        name=name,
+        type=rtype,
+        value=content.lower().removesuffix(".") if rtype in ("MX", "CNAME") else content,
+        ttl=ttl,
+        priority=int(priority) if rtype == "MX" and isinstance(priority, int) else None,
+        id=str(rid),
+    )
 
 
 def _first_error(answer: Json) -> str | None:
