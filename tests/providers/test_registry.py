@@ -134,7 +134,7 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        (f"pigeon://:{PASSWORD}@", "unknown provider scheme 'pigeon' (known: sendgrid, ses,"),
+        (f"pigeon://:{PASSWORD}@", "unknown provider scheme 'pigeon' (known: cloudflare, route53,"),
         (f"smtp+https://u:{PASSWORD}@h:25", "unknown transport '+https'"),
         ("smtp://", "smtp:// needs a host"),
         (f"smtp://u:{PASSWORD}@:25", "a port was given without a host"),
@@ -222,7 +222,8 @@ def test_from_settings_names_the_setting_not_the_value(registry: Registry, tmp_p
         from_settings(settings, Transports(), registry)
     assert err.value.message == (
         "invalid setting AGENTID_PHONE_URL:"
-        " unknown provider scheme 'pigeon' (known: sendgrid, ses, smtp, smtps, zonefile)"
+        " unknown provider scheme 'pigeon'"
+        " (known: cloudflare, route53, sendgrid, ses, smtp, smtps, zonefile)"
     )
 
 
