@@ -30,6 +30,8 @@ ADMIN_ONLY = {
     ("PUT", "/projects/{project_id}/providers/{kind}"),
     ("DELETE", "/projects/{project_id}/providers/{kind}"),
     ("PUT", "/projects/{project_id}/email/policy"),
+    ("POST", "/projects/{project_id}/email/dns"),
+    ("POST", "/projects/{project_id}/email/dns/verify"),
 }
 BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/projects/{project_id}"): {"catch_all": False},
