@@ -11,7 +11,9 @@ operator to publish.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from agentid.dns import verify as checks
@@ -145,8 +147,10 @@ async def plan_out(rt: Runtime, session: AsyncSession, project: Project) -> DnsP
 async def provider_for(rt: Runtime, project_id: str) -> tuple[DnsProvider, str]:
     """The project's DNS provider and its scheme (a zone file in the data dir by default)."""
     provider = await dns_for(rt, project_id, rt.transports)
-    if provider is None:
-        return ZoneFile((rt.settings.data_dir / "zones").absolute()), "zonefile"
+    if provider is None:  # in the data dir, as private as the rest of it
+        zones = (rt.settings.data_dir / "zones").absolute()
+        await asyncio.to_thread(_private_dir, zones)
+        return ZoneFile(zones), "zonefile"
     url = await provider_url_for(rt, project_id, ProviderKind.DNS)
     return provider, parse_url(url or "").scheme
 
@@ -185,6 +189,11 @@ async def apply(
         status=row.dns_status,
         records=[_out(a.role, a.record, str(a.status), a.error) for a in results],
     )
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
 
 
 def _stored(a: Applied) -> dict[str, Any]:
