@@ -207,3 +207,20 @@ async def test_a_public_key_that_is_not_our_keys_half(service: Service) -> None:
     r = await service.http.post("/projects/acme/email/dns/verify")
     dkim = next(x for x in r.json()["records"] if x["name"].startswith("agentid._domainkey"))
     assert dkim["status"] == "wrong" and "private key" in dkim["reason"]
+
+
+async def test_a_partial_apply_says_what_exists(
+    service: Service, cloudflare: CloudflareState
+) -> None:
+    await with_cloudflare(service, cloudflare)
+    cloudflare.fail_next(500, 1000, "Internal error", method="POST")  # the MX create
+    out = await provision(service, "acme")
+    assert out["dns"]["status"] == "partial"
+    mx, *rest = out["dns"]["records"]
+    assert mx["status"] == "error" and "Internal error" in mx["error"]
+    assert {x["status"] for x in rest} == {"created"}
+    assert not [x for x in cloudflare.of("acme.test") if x["type"] == "MX"]
+    r = await service.http.post("/projects/acme/email/dns")
+    again = {x["role"]: x["status"] for x in r.json()["records"]}
+    assert again["mx"] == "created" and again["spf"] == "unchanged"
+    assert r.json()["status"] == "applied"

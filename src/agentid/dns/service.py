@@ -159,10 +159,10 @@ async def apply(
     rt: Runtime, session: AsyncSession, project: Project, *, force: bool = False
 ) -> DnsApplyOut:
     row = await hosted(session, project)
+    before = list(row.dns_records or [])
+    owned = [r for r, item in zip(stored(row), before, strict=True) if item.get("owned")]
+    await session.commit()  # no transaction held while the relay or the provider is called
     mail = await mail_of(rt, project.id, row, ask_relay=True)
-    owned = [
-        r for r, item in zip(stored(row), row.dns_records or [], strict=True) if item.get("owned")
-    ]
 
     def ours(record: DnsRecord) -> bool:
         if record.id is not None:
@@ -170,11 +170,10 @@ async def apply(
         return any(record.same(r) for r in owned)
 
     provider, scheme = await provider_for(rt, project.id)
-    await session.commit()  # no transaction held while the provider is called
     zone = await provider.find_zone(mail.domain)
     _, results = await apply_plan(provider, mail, ours, force=force)
     row = await hosted(session, project)
-    row.dns_records = [_stored(a) for a in results]
+    row.dns_records = [_stored(a, before) for a in results]
     failed = any(a.error for a in results)
     row.dns_status = "partial" if failed else "applied"
     row.dns_applied_at = utcnow()
@@ -196,8 +195,15 @@ def _private_dir(path: Path) -> None:
     path.chmod(0o700)
 
 
-def _stored(a: Applied) -> dict[str, Any]:
+def _stored(a: Applied, before: list[dict[str, Any]]) -> dict[str, Any]:
+    """What to remember of one record. A record whose change failed is remembered as it
+    was before (its id, whether it is ours), with the error: that is what the zone holds."""
     r = a.record
+    if a.error is not None:
+        key = (str(a.role), r.type, r.name)
+        was = next((i for i in before if (i["role"], i["type"], i["name"]) == key), None)
+        if was is not None:
+            return was | {"status": str(a.status), "error": a.error}
     return {
         "role": str(a.role),
         "type": r.type,

@@ -38,7 +38,7 @@ class CloudflareState:
     visible: set[str] = field(default_factory=set)  # zone names the token sees
     records: dict[str, dict[str, Json]] = field(default_factory=dict)  # zone id -> id -> record
     calls: list[tuple[str, str]] = field(default_factory=list)
-    _queued: deque[tuple[int, Json]] = field(default_factory=deque)
+    _queued: deque[tuple[str | None, int, Json]] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, token: str | None = None) -> str:
@@ -61,8 +61,10 @@ class CloudflareState:
     def of(self, zone: str) -> list[Json]:
         return list(self.records[self.zones[zone]].values())
 
-    def fail_next(self, status: int, code: int, message: str) -> None:
-        self._queued.append((status, _envelope(None, [{"code": code, "message": message}])))
+    def fail_next(self, status: int, code: int, message: str, method: str | None = None) -> None:
+        """Answer the next request (the next ``method`` one) with this error."""
+        body = _envelope(None, [{"code": code, "message": message}])
+        self._queued.append((method, status, body))
 
     def changes(self) -> list[tuple[str, str]]:
         return [c for c in self.calls if c[0] != "GET"]
@@ -110,8 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> tuple[int, Json]:
         if self.headers.get("Authorization") != f"Bearer {state.token}":
             return 403, _envelope(None, [{"code": 10000, "message": "Authentication error"}])
-        if state._queued:
-            return state._queued.popleft()
+        if state._queued and state._queued[0][0] in (None, self.command):
+            _, status, failed = state._queued.popleft()
+            return status, failed
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length)) if length else {}
         if path == "/client/v4/zones" and self.command == "GET":
