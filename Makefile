@@ -8,7 +8,7 @@ NATIVE := $(VENV)/.native
 NATIVE_SRC := $(wildcard src/agentid/extract/*.py) src/agentid/mime.py src/agentid/ids.py \
 	src/agentid/email/inbound/parse.py src/agentid/native.py tools/compile_native.py
 
-.PHONY: install native serve test lint typecheck format bench bench-tools clean
+.PHONY: install native serve test lint typecheck format bench bench-tools test-tools clean
 
 install: $(STAMP)
 
@@ -28,10 +28,11 @@ $(NATIVE): $(STAMP) $(NATIVE_SRC)
 serve: $(NATIVE)
 	$(BIN)/agentid serve
 
-# External programs tests need (Postfix's smtp-source) are installed first when missing; a
-# test without one skips with the reason, or fails when AGENTID_REQUIRE_EXTERNAL=1 (CI).
+# External programs tests need (Postfix's smtp-source, NSD) are installed first when missing;
+# a test without one skips with the reason, or fails when AGENTID_REQUIRE_EXTERNAL=1 (CI).
 test: $(NATIVE)
 	-@$(MAKE) --no-print-directory bench-tools
+	-@$(MAKE) --no-print-directory test-tools
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
@@ -69,6 +70,13 @@ bench-tools:
 	  { command -v postfix || test -x /usr/sbin/postfix; } >/dev/null || \
 	  { echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix; }
+
+# Debian's nsd: the authoritative name server tests/dns/ starts on loopback with the zones
+# agentid applied. Installing it starts no system name server (the tests run their own).
+test-tools:
+	@{ command -v nsd || test -x /usr/sbin/nsd; } >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nsd && \
+	    { command -v systemctl >/dev/null && systemctl disable --now nsd 2>/dev/null; true; }; }
 
 clean:
 	rm -rf $(VENV) build .build *.egg-info src/*.egg-info

@@ -27,7 +27,10 @@ async def test_data_dir_private_whatever_the_umask(tmp_path: Path) -> None:
             assert stat.S_IMODE(data.stat().st_mode) == 0o700
             files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
             assert {"agentid.db", "agentid.db-wal", "agentid.db-shm"} <= set(files)
-            assert all(mode == 0o600 for mode in files.values()), files
+            dirs = {p.name for p in data.iterdir() if p.is_dir()}
+            assert dirs == {"zones"}  # the default zone files (agentid.dns)
+            assert all(files[name] == 0o700 for name in dirs), files
+            assert all(mode == 0o600 for name, mode in files.items() if name not in dirs), files
     finally:
         os.umask(old)
     assert make_settings(data).data_dir == data

@@ -6,7 +6,10 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "agentid"
-FEATURES = ("agentid.email", "agentid.projects", "agentid.codes", "agentid.api", "agentid.app")
+FEATURES = (
+    *("agentid.email", "agentid.projects", "agentid.codes", "agentid.dns", "agentid.api"),
+    "agentid.app",
+)
 # modules every feature may import; they import none of the features
 SHARED = (
     "errors", "ids", "names", "times", "crypto", "native", "logs", "health", "events",

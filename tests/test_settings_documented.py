@@ -13,7 +13,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def documented() -> set[str]:
     text = README.read_text()
     section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `(AGENTID_[A-Z_]+)` \|", section, flags=re.MULTILINE))
+    return set(re.findall(r"^\| `(AGENTID_[A-Z0-9_]+)` \|", section, flags=re.MULTILINE))
 
 
 def test_every_setting_is_documented() -> None:

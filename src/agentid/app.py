@@ -27,6 +27,7 @@ from agentid.config import (
     private_dir,
 )
 from agentid.crypto import SecretBox
+from agentid.dns.routes import router as dns_router
 from agentid.email.inbound.service import InboundService
 from agentid.email.outbound.bounce_routes import router as bounce_router
 from agentid.email.outbound.routes import router as sending_router
@@ -90,7 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = await build_runtime(settings)
-        rt.providers = providers
+        rt.providers, rt.transports = providers, transports
         app.state.runtime = rt
         async with AsyncExitStack() as stack:
             stack.push_async_callback(transports.aclose)
@@ -176,6 +177,7 @@ def create_app(settings: Settings) -> FastAPI:
     checked = [Depends(project_path)]
     app.include_router(projects_router, dependencies=checked)
     app.include_router(email_router, dependencies=checked)
+    app.include_router(dns_router, dependencies=checked)
     app.include_router(sending_router, dependencies=checked)
     app.include_router(codes_router, dependencies=checked)
     app.include_router(provider_accounts_router, dependencies=checked)

@@ -8,7 +8,7 @@ dir. Every reading or creating command takes ``--json`` (the API's JSON on stdou
 
 Here: the root, ``serve``, projects, email set-up, tokens, ``extract``. ``cli_inbox.py`` holds
 aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox``;
-``cli_phone.py`` ``phone ...``;
+``cli_phone.py`` ``phone ...``; ``cli_dns.py`` ``dns plan|apply|verify``;
 ``cli_session.py`` finds the server and the token;
 ``cli_output.py`` prints. Commands read the models ``agentid.client`` returns.
 """
@@ -23,6 +23,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from agentid.cli_dns import dns_app
 from agentid.cli_inbox import alias_app, code, inbox, show
 from agentid.cli_output import console, print_model, print_page, table, when
 from agentid.cli_phone import phone_app
@@ -65,6 +66,7 @@ email_app = typer.Typer(help="Set up a project's email domain.", no_args_is_help
 token_app = typer.Typer(help="Project tokens.", no_args_is_help=True)
 app.add_typer(project_app, name="project")
 app.add_typer(email_app, name="email")
+app.add_typer(dns_app, name="dns")
 app.add_typer(alias_app, name="alias")
 app.add_typer(token_app, name="token")
 app.add_typer(secrets_app, name="secrets")

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from agentid.calls import Call, json_body, query, read_bytes, read_nothing, reads, segment
 from agentid.codes.schemas import CodeList
+from agentid.dns.schemas import DnsApplyOut, DnsPlanOut, DnsVerifyOut
 from agentid.email.outbound.schemas import OutboundOut, Outbox, SendAccepted, SendRequest
 from agentid.email.schemas import AliasList, AliasOut, Inbox, MessageOut, ProvisionOut
 from agentid.errors import Unreachable, from_response
@@ -205,6 +206,24 @@ class _Calls(Generic[Transport]):
     def provision_email(self, project_id: str, address: str | None = None) -> Call[ProvisionOut]:
         path = f"/projects/{segment(project_id)}/email/provision"
         return Call("POST", path, reads(ProvisionOut), json=json_body(address=address))
+
+    @_endpoint
+    def dns_plan(self, project_id: str) -> Call[DnsPlanOut]:
+        """The records the project's domain needs, the last apply and verification."""
+        return Call("GET", f"/projects/{segment(project_id)}/email/dns", reads(DnsPlanOut))
+
+    @_endpoint
+    def apply_dns(self, project_id: str, force: bool = False) -> Call[DnsApplyOut]:
+        """Write the records through the project's DNS provider; ``force`` replaces
+        records agentid did not create that stand in the way."""
+        path = f"/projects/{segment(project_id)}/email/dns"
+        return Call("POST", path, reads(DnsApplyOut), json={"force": force})
+
+    @_endpoint
+    def verify_dns(self, project_id: str) -> Call[DnsVerifyOut]:
+        """Resolve every record again at the configured name servers."""
+        path = f"/projects/{segment(project_id)}/email/dns/verify"
+        return Call("POST", path, reads(DnsVerifyOut))
 
     @_endpoint
     def new_alias(

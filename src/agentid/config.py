@@ -32,6 +32,15 @@ class BareLineEndings(StrEnum):
     NORMALIZE = "normalize"
 
 
+class DmarcPolicy(StrEnum):
+    """``p=`` of the planned DMARC record: start at ``none``, watch the reports, then
+    ``quarantine``, then ``reject``."""
+
+    NONE = "none"
+    QUARANTINE = "quarantine"
+    REJECT = "reject"
+
+
 class Settings(BaseSettings):
     """agentid's configuration; every field can be set as ``AGENTID_<FIELD>``."""
 
@@ -48,6 +57,7 @@ class Settings(BaseSettings):
     previous_secret_keys: SecretStr | None = None  # comma-separated: they still decrypt
     mail_host: str | None = None
     public_ip: str | None = None
+    public_ipv6: str | None = None
     shared_domain: str | None = None
     shared_separator: str = Field(default="+", min_length=1, max_length=1)
     smtp_hostname: str = "agentid.local"
@@ -67,7 +77,10 @@ class Settings(BaseSettings):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     dkim_selector: str = "agentid"
-    dmarc_policy: str = "quarantine"
+    dmarc_policy: DmarcPolicy = DmarcPolicy.NONE
+    spf_include: str | None = None  # the relay's SPF include when it names none itself
+    dns_nameservers: str | None = None  # comma-separated host[:port]: what verify asks
+    dns_timeout_seconds: float = Field(default=5.0, gt=0)
     parse_processes: int = Field(default_factory=default_parse_processes, ge=0, le=64)
     digest_budget_seconds: float = Field(default=2.0, gt=0)
     max_digest_lag_seconds: float = Field(default=10.0, gt=0)

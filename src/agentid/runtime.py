@@ -13,6 +13,7 @@ from agentid.crypto import SecretBox
 from agentid.events import EventBus, Kind, LocalBus, Signal
 from agentid.health import Health
 from agentid.providers.base import Providers
+from agentid.providers.registry import Transports
 
 
 @dataclass(slots=True)
@@ -25,6 +26,7 @@ class Runtime:
     bus: EventBus = field(default_factory=LocalBus)
     health: Health = field(default_factory=Health)
     providers: Providers = field(default_factory=Providers)  # relay, phone, dns; None: off
+    transports: Transports = field(default_factory=Transports)  # what adapters talk through
     smtp_ready: bool = False
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Set after mail is deleted: the store then wipes it from its files (WAL included).

@@ -74,7 +74,13 @@ async def test_provision(service: Service) -> None:
 
     # Idempotent: the same key and the same records the second time.
     again = await provision(service, "acme")
+    first_dns, again_dns = out.pop("dns"), again.pop("dns")
     assert again == out
+    # Applied (to the default zone file in the data dir), and the second time unchanged.
+    assert first_dns["provider"] == "zonefile" and first_dns["status"] == "applied"
+    assert {r["status"] for r in first_dns["records"]} == {"created"}
+    assert {r["status"] for r in again_dns["records"]} == {"unchanged"}
+    assert out["verification"] is None and out["dns_error"] is None  # a zone file: not yet
     async with rt.sessions() as session:
         rows = (await session.scalars(select(Domain))).all()
     assert [r.dkim_private_key for r in rows] == [row.dkim_private_key]

@@ -14,9 +14,9 @@ import pytest
 
 from agentid.app import create_app
 from agentid.errors import ProviderRateLimited, ValidationFailed
+from agentid.providers.dns.zonefile import ZoneFile
 from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.phone.sandbox import SandboxPhone
-from agentid.providers.zonefile import ZoneFile
 from agentid.server import running
 from tests.conftest import make_settings
 from tests.providers.sink import HOST, Sink, free_port
@@ -86,7 +86,8 @@ async def test_rate_limited_answers_429_with_retry_after(tmp_path: Path) -> None
             "AGENTID_RELAY_URL",
             f"lmtp://relay:{PASSWORD}@smtp.example:465",
             "error: invalid setting AGENTID_RELAY_URL: unknown provider scheme 'lmtp'"
-            " (known: plivo, sandbox, sendgrid, ses, smtp, smtps, twilio, zonefile)",
+            " (known: cloudflare, plivo, route53, sandbox, sendgrid, ses, smtp, smtps,"
+            " twilio, zonefile)",
         ),
         (
             "AGENTID_RELAY_URL",

@@ -12,7 +12,8 @@ import pytest
 
 from agentid.config import Settings
 from agentid.errors import ValidationFailed
-from agentid.providers.base import DnsRecord, MailRelay, Providers
+from agentid.providers.base import DnsChange, DnsChanged, DnsRecord, MailRelay, Providers
+from agentid.providers.dns.zonefile import ZoneFile
 from agentid.providers.mail.ses import SesRelay
 from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.phone.sandbox import SandboxPhone
@@ -24,7 +25,6 @@ from agentid.providers.registry import (
     parse_url,
     register_builtins,
 )
-from agentid.providers.zonefile import ZoneFile
 
 PASSWORD = "Pw-s3cr3t-9f"
 
@@ -38,7 +38,8 @@ def registry() -> Registry:
 
 def test_builtins_registered(registry: Registry) -> None:
     assert registry.schemes() == [
-        *("plivo", "sandbox", "sendgrid", "ses", "smtp", "smtps", "twilio", "zonefile")
+        *("cloudflare", "plivo", "route53", "sandbox", "sendgrid", "ses", "smtp", "smtps"),
+        *("twilio", "zonefile"),
     ]
     register_builtins(registry)  # twice is harmless (create_app calls it per app)
 
@@ -142,20 +143,23 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
         def __init__(self, url: ProviderUrl) -> None:
             self.url = url
 
+        async def find_zone(self, domain: str) -> str:
+            return domain
+
         async def read_records(self, zone: str) -> Sequence[DnsRecord]:
             return []
 
-        async def apply(self, zone: str, records: Sequence[DnsRecord]) -> None:
-            return None
+        async def change(self, zone: str, changes: Sequence[DnsChange]) -> Sequence[DnsChanged]:
+            return []
 
     def factory(url: ProviderUrl, transports: Transports) -> Recorder:
         return Recorder(url)
 
-    registry.register("cloudflare", factory)
-    built = registry.dns(f"cloudflare+http://:{PASSWORD}@127.0.0.1:9100", Transports())
+    registry.register("powerdns", factory)
+    built = registry.dns(f"powerdns+http://:{PASSWORD}@127.0.0.1:9100", Transports())
     assert isinstance(built, Recorder) and built.url.password == PASSWORD
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("cloudflare", lambda url, transports: Recorder(url))
+        registry.register("powerdns", lambda url, transports: Recorder(url))
     with pytest.raises(ValueError):
         registry.register("Bad+Scheme", factory)
 
@@ -165,7 +169,7 @@ def test_third_party_uses_the_same_door(registry: Registry) -> None:
     [
         (
             f"pigeon://:{PASSWORD}@",
-            "unknown provider scheme 'pigeon' (known: plivo, sandbox, sendgrid,",
+            "unknown provider scheme 'pigeon' (known: cloudflare, plivo, route53,",
         ),
         (f"smtp+https://u:{PASSWORD}@h:25", "unknown transport '+https'"),
         ("smtp://", "smtp:// needs a host"),
@@ -260,7 +264,8 @@ def test_from_settings_names_the_setting_not_the_value(registry: Registry, tmp_p
     assert err.value.message == (
         "invalid setting AGENTID_PHONE_URL:"
         " unknown provider scheme 'pigeon'"
-        " (known: plivo, sandbox, sendgrid, ses, smtp, smtps, twilio, zonefile)"
+        " (known: cloudflare, plivo, route53, sandbox, sendgrid, ses, smtp, smtps,"
+        " twilio, zonefile)"
     )
 
 

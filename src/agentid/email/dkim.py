@@ -39,3 +39,12 @@ def private_key_pem(box: SecretBox, sealed: bytes) -> bytes:
 
 def txt_value(public_key_b64: str) -> str:
     return f"v=DKIM1; k=rsa; p={public_key_b64}"
+
+
+def public_key_of(box: SecretBox, sealed: bytes) -> str:
+    """The base64 public half of a sealed private key (what its DNS record's p= must be)."""
+    key = serialization.load_pem_private_key(box.open(sealed), password=None)
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(der).decode()

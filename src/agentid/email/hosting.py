@@ -7,10 +7,11 @@ import asyncio
 from sqlalchemy.exc import IntegrityError
 
 from agentid.crypto import SecretBox
+from agentid.dns import service as dns
+from agentid.dns.plan import plan
 from agentid.email import dkim
-from agentid.email.dns_plan import plan
 from agentid.email.repository import AliasRepository
-from agentid.email.schemas import ProvisionOut
+from agentid.email.schemas import DNSRecord, ProvisionOut
 from agentid.errors import AgentIDError, Conflict, ValidationFailed
 from agentid.names import normalize, split, valid_local_part
 from agentid.projects.repository import ProjectRepository, audit
@@ -46,15 +47,33 @@ def shared_address(rt: Runtime, project_id: str, tag: str | None = None) -> str:
 async def provision(
     rt: Runtime, session: AsyncSession, project: Project, requested: str | None
 ) -> ProvisionOut:
-    """Idempotent: a second call keeps the DKIM key and returns the same records."""
+    """Idempotent: a second call keeps the DKIM key and returns the same records. On the
+    project's own domain, the records are then applied through its DNS provider (a zone
+    file in the data dir by default) and, when a provider published them, verified; a
+    DNS failure is reported in ``dns_error`` and leaves the hosting in place."""
     project_id, domain = project.id, project.domain
     try:
-        return await _provision(rt, session, project_id, domain, requested)
+        out = await _provision(rt, session, project_id, domain, requested)
     except IntegrityError:
         # A concurrent call stored the domain first (SQLite has no SELECT ... FOR UPDATE):
         # this pass finds it and returns its records.
         await session.rollback()
-        return await _provision(rt, session, project_id, domain, requested)
+        out = await _provision(rt, session, project_id, domain, requested)
+    if domain is None:
+        return out
+    project = await ProjectRepository(session).lock(project_id)
+    try:
+        out.dns = await dns.apply(rt, session, project)
+        out.dns_records = [  # with the relay's records, asked for while applying
+            DNSRecord(type=r.type, name=r.name, value=r.value, priority=r.priority)
+            for r in out.dns.records
+        ]
+        if out.dns.provider != "zonefile":  # published: see whether the world sees it
+            out.verification = await dns.verify(rt, session, project)
+    except AgentIDError as err:
+        await session.rollback()
+        out.dns_error = err.message
+    return out
 
 
 async def _provision(
@@ -97,7 +116,11 @@ async def _provision(
             project.primary_address = _primary(requested, project.domain)
         project.email_active = True
         domains.add(audit(project.id, "email.provisioned", {"domain": project.domain}))
-        records = plan(rt.settings, domain.name, domain.dkim_selector, domain.dkim_public_key)
+        made = plan(await dns.mail_of(rt, project.id, domain), dns.stored(domain))
+        records = [
+            DNSRecord(type=r.type, name=r.name, value=r.value, priority=r.priority)
+            for r in (p.record for p in made.records)
+        ]
         out = ProvisionOut(address=project.primary_address, domain=domain.name, dns_records=records)
     await session.commit()
     rt.routes_changed()

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentid.dns.schemas import DnsApplyOut, DnsVerifyOut
 from agentid.times import as_utc
 
 
@@ -29,6 +30,9 @@ class ProvisionOut(BaseModel):
     address: str
     domain: str
     dns_records: list[DNSRecord]
+    dns: DnsApplyOut | None = None  # how applying them went (the project's own domain)
+    verification: DnsVerifyOut | None = None  # when a DNS provider published them
+    dns_error: str | None = None  # why they could not be applied (hosting stays)
 
 
 class AliasCreate(BaseModel):

@@ -5,5 +5,5 @@ base.py          the Protocols features call (MailRelay, PhoneProvider, DnsProvi
 failures.py      the one table from httpx, aiosmtplib and vendor failures to Provider* errors
 registry.py      provider URL → adapter: ``register(scheme, factory)``, ``ProviderUrl``
 mail/            the mail relays (``smtp://``, ...)
-zonefile.py      ``zonefile://``: DNS records as BIND zone files
+dns/             the DNS providers (``zonefile://``, ``cloudflare://``, ``route53://``)
 """

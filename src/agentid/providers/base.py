@@ -83,6 +83,19 @@ class BounceReports(Protocol):
         ...
 
 
+@runtime_checkable
+class SendingDomain(Protocol):
+    """A relay that signs mail as the sender's domain once the domain is set up with it
+    (SES Easy DKIM, SendGrid's domain authentication), and lists its servers in SPF."""
+
+    spf_include: str  # the domain SPF includes for its servers: amazonses.com, sendgrid.net
+
+    async def domain_records(self, domain: str) -> Sequence[DnsRecord]:
+        """Set ``domain`` up with the relay (again: idempotent) and answer the DNS records
+        it needs published (its DKIM CNAMEs)."""
+        ...
+
+
 # --- phone -------------------------------------------------------------------------------
 
 
@@ -227,25 +240,76 @@ class PhoneProvider(Protocol):
 class DnsRecord:
     """One resource record. ``name`` is absolute without the final dot
     (``_dmarc.acme.test``); a target in ``value`` (MX, CNAME, NS) likewise; a TXT
-    ``value`` is the text itself, unquoted and unsplit; ``priority`` is MX's only."""
+    ``value`` is the text itself, unquoted and unsplit; ``priority`` is MX's only.
+    ``id`` is the provider's handle on the record where it has one (Cloudflare's record
+    id); it takes no part in equality."""
 
     name: str
     type: str  # upper case: A, AAAA, CNAME, MX, TXT, ...
     value: str
     ttl: int = 3600
     priority: int | None = None
+    id: str | None = field(default=None, compare=False)
+
+    def same(self, other: DnsRecord) -> bool:
+        """The same data (name, type, value, priority), whatever the TTL and id: names,
+        targets and addresses compared without case, TXT text exactly."""
+        if (self.name.lower(), self.type.upper(), self.priority) != (
+            other.name.lower(),
+            other.type.upper(),
+            other.priority,
+        ):
+            return False
+        if self.type.upper() == "TXT":
+            return self.value == other.value
+        return self.value.lower().removesuffix(".") == other.value.lower().removesuffix(".")
+
+
+class DnsAction(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"  # ``old`` becomes ``record``
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class DnsChange:
+    """One change to a zone: ``record`` is what is to exist (create, update) or to go
+    (delete, as ``read_records`` gave it, id and all); ``old`` is what an update replaces."""
+
+    action: DnsAction
+    record: DnsRecord
+    old: DnsRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DnsChanged:
+    """What became of one change: ``record`` as the provider now holds it (with its id),
+    None when it was deleted or failed; ``error`` the provider's reason when it failed."""
+
+    change: DnsChange
+    record: DnsRecord | None
+    error: str | None = None
 
 
 @runtime_checkable
 class DnsProvider(Protocol):
-    """Reads and writes the records of zones the operator handed agentid."""
+    """Reads and changes the records of zones the operator handed agentid.
 
-    async def read_records(self, zone: str) -> Sequence[DnsRecord]: ...
+    Applying is not transactional: ``change`` makes each change on its own and says what
+    became of each, in order; it raises only when it could do none of them (the zone is
+    gone, the credentials are refused before anything was tried)."""
 
-    async def apply(self, zone: str, records: Sequence[DnsRecord]) -> None:
-        """Upsert: for each (name, type) among ``records``, that set of records replaces
-        whatever the zone had for it; other names and types are left alone. Applying
-        the same records again changes nothing."""
+    async def find_zone(self, domain: str) -> str:
+        """The zone holding ``domain`` (itself or the closest parent the account sees);
+        ``ProviderRejected`` naming the domain when the account sees none."""
+        ...
+
+    async def read_records(self, zone: str) -> Sequence[DnsRecord]:
+        """Every record of the zone, with the provider's ids where it has them."""
+        ...
+
+    async def change(self, zone: str, changes: Sequence[DnsChange]) -> Sequence[DnsChanged]:
+        """Make ``changes``, each on its own; one ``DnsChanged`` per change, in order."""
         ...
 
 

@@ -294,7 +294,9 @@ BUILTINS: Mapping[str, ProviderFactory] = {
     "smtp": _SMTP,
     "smtps": _SMTP,
     "sendgrid": _Lazy("agentid.providers.mail.sendgrid"),
-    "zonefile": _Lazy("agentid.providers.zonefile"),
+    "zonefile": _Lazy("agentid.providers.dns.zonefile"),
+    "cloudflare": _Lazy("agentid.providers.dns.cloudflare"),
+    "route53": _Lazy("agentid.providers.dns.route53"),
 }
 
 

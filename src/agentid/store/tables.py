@@ -86,6 +86,11 @@ class Domain(Base):
     dkim_public_key: Mapped[str] = mapped_column(Text)
     dns_status: Mapped[str] = mapped_column(String(16), default="planned")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # agentid.dns: the records as last applied, and the last verification
+    dns_records: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+    dns_checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+    dns_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    dns_applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Token(Base):

@@ -1,5 +1,5 @@
 """A provisioned domain for the signing tests: its key made, sealed and published as
-provisioning does (``dkim.new_key``, ``dns_plan.plan``), and a dkimpy ``dnsfunc`` that
+provisioning does (``dkim.new_key``, ``agentid.dns.plan``), and a dkimpy ``dnsfunc`` that
 answers the planned TXT record, and nothing else."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 from agentid.config import Settings
 from agentid.crypto import SecretBox
+from agentid.dns.plan import mail_domain, plan
 from agentid.email import dkim
-from agentid.email.dns_plan import plan
 from agentid.email.outbound.dkim_sign import DkimSigner
 
 SELECTOR = Settings.model_fields["dkim_selector"].default  # what provisioning stores
@@ -35,7 +35,9 @@ def _provisioned(domain: str) -> Provisioned:
     box = SecretBox("outbound-test-service-key")
     key = dkim.new_key(box)
     settings = Settings(data_dir=Path("/nonexistent"), secret_key="outbound-test-service-key")
-    records = plan(settings, domain, SELECTOR, key.public_key_b64)
+    records = [
+        p.record for p in plan(mail_domain(settings, domain, SELECTOR, key.public_key_b64)).records
+    ]
     txt = {
         (r.name + ".").encode(): r.value.encode()
         for r in records

@@ -23,11 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 HOST = "127.0.0.1"
 KEY = "SG.aB3-x_Y9.k3y/s3cr3t+Z=="  # what tests hand the server: "/", "+" and "=" to encode
 ROUTE = "/v3/mail/send"
+DOMAINS = "/v3/whitelabel/domains"
 MAX_RECIPIENTS = 1000
 RESERVED_HEADERS = frozenset(
     {
@@ -43,6 +44,10 @@ _DEFAULT_SAYS = {413: "The JSON payload you have included in your request is too
 _DEFAULT_SAYS |= {429: "too many requests", 500: "internal error", 503: "service unavailable"}
 
 Answer = tuple[int, dict[str, str], bytes]
+
+
+def _cname(host: str, data: str) -> dict[str, Any]:
+    return {"valid": False, "type": "cname", "host": host, "data": data}
 
 
 def errors_body(*errors: dict[str, Any]) -> bytes:
@@ -78,6 +83,7 @@ class SendGrid:
     _queued: deque[Answer] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
+    domains: list[dict[str, Any]] = field(default_factory=list)  # authenticated domains
 
     def url(self, key: str | None = None, query: str = "") -> str:
         """The ``sendgrid+http://`` URL calling this server with ``key`` (its own)."""
@@ -98,10 +104,46 @@ class SendGrid:
         with self._lock:
             self._queued.extend([answer] * times)
 
+    def domains_answer(self, method: str, path: str, raw: bytes) -> Answer:
+        """Domain authentication: list (``?domain=`` filters) and authenticate, as SendGrid's
+        contract has them (three CNAMEs with ``automatic_security``)."""
+        with self._lock:
+            queued = self._queued.popleft() if self._queued else None
+        if queued is not None:
+            return queued
+        if method == "GET":
+            wanted = parse_qs(urlsplit(path).query).get("domain", [None])[0]
+            listed = [d for d in self.domains if wanted in (None, d["domain"])]
+            return 200, {}, json.dumps(listed).encode()
+        body = json.loads(raw or b"{}")
+        domain = body.get("domain")
+        if method != "POST" or not isinstance(domain, str) or not domain:
+            return 400, {}, errors_body(error("domain", "domain is required"))
+        n = len(self.domains) + 1
+        user = f"u{1000 + n}"
+        made = {
+            "id": n,
+            "domain": domain,
+            "subdomain": f"em{n}",
+            "valid": False,
+            "automatic_security": bool(body.get("automatic_security")),
+            "dns": {
+                "mail_cname": _cname(f"em{n}.{domain}", f"{user}.wl.sendgrid.net"),
+                "dkim1": _cname(f"s1._domainkey.{domain}", f"s1.domainkey.{user}.wl.sendgrid.net"),
+                "dkim2": _cname(f"s2._domainkey.{domain}", f"s2.domainkey.{user}.wl.sendgrid.net"),
+            },
+        }
+        self.domains.append(made)
+        return 201, {}, json.dumps(made).encode()
+
     def answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Answer:
         """The contract: what SendGrid answers to this request."""
         with self._lock:
             self.requests += 1
+        if path.split("?", 1)[0] == DOMAINS:
+            if headers.get("authorization") != f"Bearer {self.key}":
+                return 401, {}, errors_body(error(None, BAD_KEY))
+            return self.domains_answer(method, path, raw)
         if path != ROUTE:
             return 404, {}, errors_body(error(None, "not found"))
         if method != "POST":

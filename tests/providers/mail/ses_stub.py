@@ -40,6 +40,8 @@ class SesStub:
     delay: float = 0.0
     numbered: bool = False  # each answer's MessageId ends with the request's number (1...)
     port: int = 0
+    # domain identities (GetEmailIdentity, CreateEmailIdentity): domain -> Easy DKIM tokens
+    identities: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def endpoint(self) -> str:
@@ -60,9 +62,35 @@ class SesStub:
         }
         return self.status, headers, json.dumps({"message": self.error_message}).encode()
 
+    def identity(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, bytes] | None:
+        """CreateEmailIdentity (POST, three tokens) and GetEmailIdentity (GET, 404
+        NotFoundException when unknown), as SES answers them; None for other paths."""
+        if method == "POST" and path == "/v2/email/identities":
+            domain = str(body.get("EmailIdentity", ""))
+            tokens = self.identities.setdefault(domain, [f"tok{n}{domain[:3]}" for n in range(3)])
+        elif method == "GET" and path.startswith("/v2/email/identities/"):
+            domain = path.rsplit("/", 1)[-1]
+            if domain not in self.identities:
+                return 404, json.dumps(
+                    {"message": f"Email identity {domain} does not exist."}
+                ).encode()
+            tokens = self.identities[domain]
+        else:
+            return None
+        dkim = {"SigningEnabled": True, "Status": "PENDING", "Tokens": tokens}
+        answer = {
+            "IdentityType": "DOMAIN",
+            "VerifiedForSendingStatus": False,
+            "DkimAttributes": dkim,
+        }
+        return 200, json.dumps(answer).encode()
+
 
 def _handler(stub: SesStub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.do_POST()
+
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
@@ -70,6 +98,10 @@ def _handler(stub: SesStub) -> type[BaseHTTPRequestHandler]:
             stub.requests.append(Request(self.path, headers, body))
             time.sleep(stub.delay)
             status, extra, payload = stub.answer()
+            if stub.error_type is None and (found := stub.identity(self.command, self.path, body)):
+                status, payload = found
+                if status == 404:
+                    extra = {"x-amzn-ErrorType": "NotFoundException:http://internal.amazon.com/"}
             try:
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

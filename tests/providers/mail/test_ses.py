@@ -267,3 +267,16 @@ async def test_unreachable_endpoint_is_unavailable_at_once() -> None:
 async def test_no_recipients_is_rejected() -> None:
     with pytest.raises(ProviderRejected, match="at least one recipient"):
         await relay("ses://eu-west-1").send("a@acme.test", [], MESSAGE)
+
+
+async def test_ses_against_moto_makes_the_identity(moto: str) -> None:
+    ses = relay(local(moto))
+    await ses.domain_records("other.test")  # moto gives no tokens, but keeps the identity
+    admin = boto3.client(
+        "sesv2",
+        region_name=REGION,
+        endpoint_url=f"http://{moto}",
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+    )
+    assert admin.get_email_identity(EmailIdentity="other.test")["IdentityType"] == "DOMAIN"

@@ -56,9 +56,9 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from agentid.errors import ProviderRejected, ValidationFailed
-from agentid.providers.base import Bounce, Sent, WebhookRequest
+from agentid.providers.base import Bounce, DnsRecord, Sent, WebhookRequest
 from agentid.providers.failures import check_response, map_failures, scrub
-from agentid.providers.mail import sendgrid_events
+from agentid.providers.mail import sendgrid_domains, sendgrid_events
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
 
 Json = dict[str, Any]
@@ -94,6 +94,7 @@ class SendGridRelay:
 
     max_recipients = MAX_RECIPIENTS
     signs_dkim = True  # it rebuilds the message and signs with the authenticated domain
+    spf_include = "sendgrid.net"  # the SPF include its sending servers are listed in
 
     def __init__(
         self,
@@ -141,6 +142,12 @@ class SendGridRelay:
         return Sent(
             message_id=response.headers.get("x-message-id") or None,
             reply=f"{response.status_code} {response.reason_phrase}".strip(),
+        )
+
+    async def domain_records(self, domain: str) -> list[DnsRecord]:
+        """A ``SendingDomain``: the domain authenticated with SendGrid, its CNAMEs."""
+        return await sendgrid_domains.domain_records(
+            self._http, self.endpoint, self._key, self.name, domain, self._timeout
         )
 
     async def check_bounce_signature(self, request: WebhookRequest, now: datetime) -> bool:

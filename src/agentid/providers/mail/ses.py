@@ -12,7 +12,9 @@ report is refused.
 
 The message goes as raw content, as given; the envelope recipients are the
 ``Destination``, so a Bcc recipient is in the envelope and never in a header. SES's
-MessageId becomes ``Sent.message_id``. SES takes at most 50 recipients a message and
+MessageId becomes ``Sent.message_id``. ``domain_records`` makes the sending domain an SES
+identity (CreateEmailIdentity, or GetEmailIdentity when it is one already) and answers
+its Easy DKIM CNAMEs for the DNS plan. SES takes at most 50 recipients a message and
 refuses more (ProviderRejected). SES adds its own DKIM-Signature (d=amazonses.com)
 and may set Message-ID and Date, so a signature made before sending must not cover
 Message-ID, Date, Return-Path or Bounces-To (SES's guide to manual DKIM signing).
@@ -31,10 +33,10 @@ import re
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentid.errors import ProviderRejected, ValidationFailed
-from agentid.providers.base import Bounce, Sent, WebhookRequest
+from agentid.providers.base import Bounce, DnsRecord, Sent, WebhookRequest
 from agentid.providers.failures import map_failures
 from agentid.providers.mail.ses_events import SnsReports, Trust, topics
 from agentid.providers.registry import ProviderUrl, Transports
@@ -47,6 +49,7 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_RECIPIENTS = 50  # SendEmail's Destination: to, cc and bcc together
 # us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, eusc-de-east-1...
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
+_TOKEN = re.compile(r"[a-z0-9]{1,63}")  # an Easy DKIM token: a DNS label of its own
 # SES: letters, digits, '_' and '-', at most 64.
 _CONFIGURATION_SET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -56,6 +59,7 @@ class SesRelay:
 
     max_recipients = MAX_RECIPIENTS
     signs_dkim = True  # SES signs (Easy DKIM for the domain, else amazonses.com)
+    spf_include = "amazonses.com"  # the SPF include its sending servers are listed in
 
     def __init__(
         self,
@@ -124,6 +128,27 @@ class SesRelay:
         with map_failures(self.name, secrets=secrets):
             answer = await asyncio.to_thread(self._send, request)
         return Sent(message_id=answer or None)
+
+    async def domain_records(self, domain: str) -> list[DnsRecord]:
+        """The domain as an SES identity (made when SES does not know it): its Easy DKIM
+        CNAMEs, ``<token>._domainkey.<domain>`` → ``<token>.dkim.amazonses.com``."""
+        secrets = (self._secret_access_key, self._access_key_id)
+        with map_failures(self.name, secrets=secrets):
+            tokens = await asyncio.to_thread(self._identity_tokens, domain)
+        return [
+            DnsRecord(f"{token}._domainkey.{domain}", "CNAME", f"{token}.dkim.amazonses.com")
+            for token in tokens
+            if _TOKEN.fullmatch(token)
+        ]
+
+    def _identity_tokens(self, domain: str) -> list[str]:
+        """GetEmailIdentity, else CreateEmailIdentity, in a worker thread."""
+        client = self.client()
+        try:
+            answer: Any = client.get_email_identity(EmailIdentity=domain)
+        except client.exceptions.NotFoundException:
+            answer = client.create_email_identity(EmailIdentity=domain)
+        return [str(t) for t in answer.get("DkimAttributes", {}).get("Tokens", [])]
 
     def _send(self, request: SendEmailRequestTypeDef) -> str:
         """SendEmail, in a worker thread: SES's MessageId."""

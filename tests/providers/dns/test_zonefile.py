@@ -14,8 +14,8 @@ import pytest
 
 from agentid.errors import ProviderError, ProviderRejected
 from agentid.providers.base import DnsProvider, DnsRecord
+from agentid.providers.dns.zonefile import ZoneFile
 from agentid.providers.registry import Registry, Transports, register_builtins
-from agentid.providers.zonefile import ZoneFile
 
 ZONE = "acme.test"
 DKIM = "v=DKIM1; k=rsa; p=" + "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" * 9  # > 255 bytes

@@ -1,0 +1,93 @@
+"""Applying a plan through a DNS provider, record by record.
+
+The order kept: the zone is read, the plan made against it (its SPF merged), and every
+step decided (``reconcile``) before any change is sent; a conflict with a record agentid
+did not create stops it all (``Conflict``, nothing changed) unless ``force``. Then the
+changes go in one ``DnsProvider.change`` call, and each planned record gets the outcome
+of its own changes: ``created``, ``updated``, ``unchanged``, or ``error`` with the
+provider's reason. Not transactional: what succeeded stays, and the outcome says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from agentid.dns.plan import MailDomain, Plan, Role, plan
+from agentid.dns.reconcile import Outcome, Step, reconcile
+from agentid.errors import Conflict
+from agentid.providers.base import DnsAction, DnsProvider, DnsRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """One planned record after apply: ``record`` as the zone holds it (its provider id
+    when the provider has them); ``owned`` when agentid created or rewrote it."""
+
+    role: Role
+    record: DnsRecord
+    status: Outcome
+    owned: bool
+    error: str | None = None
+
+
+async def apply_plan(
+    provider: DnsProvider,
+    mail: MailDomain,
+    ours: Callable[[DnsRecord], bool],
+    *,
+    force: bool = False,
+) -> tuple[Plan, list[Applied]]:
+    """Plan ``mail`` against its zone and apply it; the plan and each record's outcome."""
+    zone = await provider.find_zone(mail.domain)
+    existing = await provider.read_records(zone)
+    made = plan(mail, existing)
+    steps = reconcile(made, existing, ours, force=force)
+    if conflicts := [s for s in steps if s.outcome is Outcome.CONFLICT]:
+        raise Conflict(_conflict_message(conflicts))
+    changes = [change for step in steps for change in step.changes]
+    results = list(await provider.change(zone, changes)) if changes else []
+    out, at = [], 0
+    for step in steps:
+        mine = results[at : at + len(step.changes)]
+        at += len(step.changes)
+        errors = [r.error for r in mine if r.error]
+        want = step.planned.record
+        if errors:
+            out.append(Applied(step.planned.role, want, Outcome.ERROR, False, "; ".join(errors)))
+            continue
+        held = next(
+            (
+                r.record
+                for r in mine
+                if r.record is not None and r.change.action is not DnsAction.DELETE
+            ),
+            None,
+        )
+        if held is None:  # unchanged, or only others deleted: the record there already
+            held = next((r for r in step.found if r.same(want)), want)
+        owned = step.outcome in (Outcome.CREATED, Outcome.UPDATED) or ours(held)
+        out.append(Applied(step.planned.role, _with_id(want, held), step.outcome, owned))
+    return made, out
+
+
+def _with_id(want: DnsRecord, held: DnsRecord) -> DnsRecord:
+    return DnsRecord(want.name, want.type, want.value, want.ttl, want.priority, held.id)
+
+
+def _conflict_message(conflicts: Sequence[Step]) -> str:
+    parts = []
+    for step in conflicts:
+        want = step.planned.record
+        found = ", ".join(_shown(r) for r in step.found if not r.same(want))
+        parts.append(f"{want.type} {want.name} (found {found})")
+    return (
+        "records agentid did not create stand where its records go: "
+        + "; ".join(parts)[:600]
+        + ". Remove them, or apply with force to replace them"
+    )
+
+
+def _shown(record: DnsRecord) -> str:
+    value = record.value if len(record.value) <= 60 else record.value[:57] + "..."
+    return f"{record.priority} {value}" if record.priority is not None else value

@@ -1,0 +1,62 @@
+"""SendGrid's domain authentication (formerly "whitelabel"): the DNS records that let
+SendGrid sign as the sender's domain.
+
+``domain_records`` finds the domain among the account's authenticated domains
+(``GET /v3/whitelabel/domains?domain=``) or authenticates it (``POST /v3/whitelabel/
+domains`` with ``automatic_security``: SendGrid then rotates the DKIM keys itself behind
+three CNAMEs, ``mail_cname``, ``dkim1`` and ``dkim2``), and answers those CNAMEs. Errors
+go through the one table with the first of SendGrid's ``errors`` as the detail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from agentid.errors import ProviderRejected
+from agentid.providers.base import DnsRecord
+from agentid.providers.failures import check_response, map_failures
+
+PATH = "/v3/whitelabel/domains"
+
+
+async def domain_records(
+    http: httpx.AsyncClient, endpoint: str, key: str, name: str, domain: str, seconds: float
+) -> list[DnsRecord]:
+    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+    secrets = (key,)
+
+    async def call(method: str, **kwargs: Any) -> Any:
+        with map_failures(name, secrets=secrets):
+            response = await http.request(
+                method, endpoint + PATH, headers=headers, timeout=seconds, **kwargs
+            )
+        from agentid.providers.mail.sendgrid import first_error
+
+        check_response(response, name, detail=first_error(response), secrets=secrets)
+        try:
+            return response.json()
+        except ValueError:
+            raise ProviderRejected(f"{name} answered something that is not JSON") from None
+
+    listed = await call("GET", params={"domain": domain})
+    mine = [d for d in listed if isinstance(d, dict)] if isinstance(listed, list) else []
+    found = next((d for d in mine if d.get("domain") == domain), None)
+    if found is None:
+        found = await call("POST", json={"domain": domain, "automatic_security": True})
+    return _cnames(found, domain)
+
+
+def _cnames(authenticated: Any, domain: str) -> list[DnsRecord]:
+    entries = authenticated.get("dns") if isinstance(authenticated, dict) else None
+    out = []
+    for key in ("mail_cname", "dkim1", "dkim2"):
+        entry = entries.get(key) if isinstance(entries, dict) else None
+        if not isinstance(entry, dict) or str(entry.get("type", "")).lower() != "cname":
+            continue
+        host = str(entry.get("host", "")).lower().removesuffix(".")
+        data = str(entry.get("data", "")).lower().removesuffix(".")
+        if host.endswith("." + domain) and data:
+            out.append(DnsRecord(host, "CNAME", data))
+    return out

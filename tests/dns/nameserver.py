@@ -1,0 +1,86 @@
+"""A real authoritative name server on loopback for verify tests: NSD (Debian's ``nsd``,
+installed by ``make test``'s prerequisites), started with the zones a test writes, on a
+port the OS picked, in the test's own directory; stopped (its process only) afterwards.
+Without NSD the test skips with the reason, unless ``AGENTID_REQUIRE_EXTERNAL=1`` (CI)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dns.exception
+import dns.message
+import dns.query
+import pytest
+
+HOST = "127.0.0.1"
+NSD = shutil.which("nsd") or ("/usr/sbin/nsd" if Path("/usr/sbin/nsd").exists() else None)
+SOA = (
+    "$TTL 300\n@ IN SOA ns1.{zone}. hostmaster.{zone}. 1 3600 600 86400 300\n@ IN NS ns1.{zone}.\n"
+)
+
+
+def require_nsd() -> str:
+    if NSD is None:
+        reason = "NSD (Debian package nsd) is not installed: make test installs it"
+        if os.environ.get("AGENTID_REQUIRE_EXTERNAL") == "1":
+            pytest.fail(f"AGENTID_REQUIRE_EXTERNAL=1 but {reason}")
+        pytest.skip(reason)
+    return NSD
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def write_zone(directory: Path, zone: str, body: str) -> None:
+    """A whole zone: SOA and NS, then ``body`` (zone-file lines, or an ``$INCLUDE``)."""
+    (directory / f"{zone}.zone").write_text(f"$ORIGIN {zone}.\n" + SOA.format(zone=zone) + body)
+
+
+@contextlib.contextmanager
+def nsd(directory: Path, zones: list[str], port: int | None = None) -> Iterator[int]:
+    """NSD serving ``zones`` (``<zone>.zone`` files in ``directory``) on ``port`` (else
+    one the OS picked); its UDP/TCP port."""
+    binary = require_nsd()
+    port = port or free_udp_port()
+    conf = directory / "nsd.conf"
+    server = (
+        f'server:\n  ip-address: {HOST}@{port}\n  port: {port}\n  username: ""\n'
+        f'  chroot: ""\n  zonesdir: "{directory}"\n  pidfile: "{directory}/nsd.pid"\n'
+        f'  xfrdfile: "{directory}/xfrd.state"\n  zonelistfile: "{directory}/zone.list"\n'
+        f'  database: ""\n  logfile: "{directory}/nsd.log"\n  server-count: 1\n'
+        "  do-ip6: no\n  verbosity: 1\nremote-control:\n  control-enable: no\n"
+    )
+    conf.write_text(server + "".join(f"zone:\n  name: {z}\n  zonefile: {z}.zone\n" for z in zones))
+    proc = subprocess.Popen(
+        [binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 15
+        query = dns.message.make_query(zones[0] + ".", "SOA")
+        while True:
+            assert proc.poll() is None, (directory / "nsd.log").read_text(errors="replace")[-2000:]
+            try:
+                if dns.query.udp(query, HOST, port=port, timeout=0.2).answer:
+                    break
+            except (dns.exception.Timeout, OSError):
+                pass
+            assert time.monotonic() < deadline, "NSD did not answer"
+            time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
