@@ -28,6 +28,16 @@ BODIES: dict[tuple[str, str], Any] = {
 }
 
 
+class _AnyValue(dict[str, str]):
+    """A value for every path parameter: the gate answers before any is looked at."""
+
+    def __missing__(self, key: str) -> str:
+        return {"project_id": "acme", "address": "a@acme.test", "kind": "relay"}.get(key, "0" * 26)
+
+
+ANY_VALUE = _AnyValue()
+
+
 def api_routes(service: Service) -> list[tuple[str, str]]:
     """(method, path template) of every API route the app serves."""
     return [(method, path) for method, path, _ in app_routes(service.running.settings)]
@@ -114,18 +124,10 @@ async def test_every_route_needs_a_token(service: Service) -> None:
         for method, path in api_routes(service):
             if path == "/healthz":
                 continue
-            url = path.format(
-                project_id="acme",
-                mid="0" * 26,
-                tid="0" * 26,
-                address="a@acme.test",
-                n=0,
-                token_id="0" * 26,
-                kind="relay",
-            )
+            url = path.format_map(ANY_VALUE)
             r = await client.request(method, url, json=BODIES.get((method, path)))
             if path.startswith("/webhooks/"):  # the provider's signature is the token
-                assert r.status_code in (401, 404), (path, r.status_code)
+                assert r.status_code in (401, 403, 404), (path, r.status_code)
                 continue
             assert_error(r, 401, "unauthorized")
 

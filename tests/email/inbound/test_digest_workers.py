@@ -71,9 +71,14 @@ def slow_message(to: str) -> bytes:
 
 
 async def test_overrun_flagged_and_other_projects_not_held_up(backend: str, tmp_path: Path) -> None:
-    started = time.perf_counter()
-    parse_message(slow_message("a@x.test"))
-    cost = time.perf_counter() - started
+    heavy_mail = slow_message("a@x.test")
+
+    def timed() -> float:
+        started = time.perf_counter()
+        parse_message(heavy_mail)
+        return time.perf_counter() - started
+
+    cost = min(timed() for _ in range(3))  # the least: a stall of this process is not its cost
     # each heavy message overruns it many times over, even measured here on a busy machine
     # and digested there on a quiet one; a code mail takes about a millisecond
     budget = max(0.02, cost / 20)

@@ -79,7 +79,7 @@ async def test_ses_takes_fifty_recipients_a_call(ses: SesStub, tmp_path: Path) -
         _,
     ):
         got = await settled(service, await send_to(service, addresses))
-    calls = [r.body["Destination"]["ToAddresses"] for r in ses.requests]
+    calls = [r.body["Destination"]["ToAddresses"] for r in ses.sends]
     assert calls == [addresses[:50], addresses[50:]]
     by = {r["address"]: r["provider_message_id"] for r in got["recipients"]}
     assert {by[a] for a in addresses[:50]} == {f"{MESSAGE_ID}-1"}

@@ -21,6 +21,7 @@ from typing import Any
 
 HOST = "127.0.0.1"
 MESSAGE_ID = "0102018f-stub-message-id-000000"
+SEND_PATH = "/v2/email/outbound-emails"  # SES v2 SendEmail
 
 
 @dataclass
@@ -38,10 +39,15 @@ class SesStub:
     error_message: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
-    numbered: bool = False  # each answer's MessageId ends with the request's number (1...)
+    numbered: bool = False  # each answer's MessageId ends with the send's number (1...)
     port: int = 0
     # domain identities (GetEmailIdentity, CreateEmailIdentity): domain -> Easy DKIM tokens
     identities: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def sends(self) -> list[Request]:
+        """The SendEmail calls (identity calls for provisioning left out)."""
+        return [r for r in self.requests if r.path.startswith(SEND_PATH)]
 
     @property
     def endpoint(self) -> str:
@@ -54,7 +60,7 @@ class SesStub:
 
     def answer(self) -> tuple[int, dict[str, str], bytes]:
         if self.error_type is None:
-            said = f"{MESSAGE_ID}-{len(self.requests)}" if self.numbered else MESSAGE_ID
+            said = f"{MESSAGE_ID}-{len(self.sends)}" if self.numbered else MESSAGE_ID
             return self.status, {}, json.dumps({"MessageId": said}).encode()
         headers = {
             "x-amzn-ErrorType": f"{self.error_type}:http://internal.amazon.com/",
