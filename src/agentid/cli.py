@@ -8,7 +8,7 @@ dir. Every reading or creating command takes ``--json`` (the API's JSON on stdou
 
 Here: the root, ``serve``, projects, email set-up, tokens, ``extract``. ``cli_inbox.py`` holds
 aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox``;
-``cli_session.py`` finds the server and the token;
+``cli_env.py`` ``env``; ``cli_session.py`` finds the server and the token;
 ``cli_output.py`` prints. Commands read the models ``agentid.client`` returns.
 """
 
@@ -22,6 +22,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from agentid.cli_env import env
 from agentid.cli_inbox import alias_app, code, inbox, show
 from agentid.cli_output import console, print_model, print_page, table, when
 from agentid.cli_send import outbox, send
@@ -99,7 +100,7 @@ def serve(
     run(settings)
 
 
-for command in (inbox, show, code, send, outbox):  # cli_inbox.py and cli_send.py
+for command in (inbox, show, code, send, outbox, env):  # cli_inbox.py and cli_send.py
     app.command()(command)
 
 

@@ -19,6 +19,7 @@ be raises a 502 ``bad_response``. Tests hand in an ``httpx`` transport instead o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -31,11 +32,12 @@ from agentid.calls import Call, json_body, query, read_bytes, read_nothing, read
 from agentid.codes.schemas import CodeList
 from agentid.email.outbound.schemas import OutboundOut, Outbox, SendAccepted, SendRequest
 from agentid.email.schemas import AliasList, AliasOut, Inbox, MessageOut, ProvisionOut
-from agentid.errors import Unreachable, from_response
-from agentid.projects.schemas import ProjectList, ProjectOut, TokenList, TokenOut
+from agentid.errors import Unauthorized, Unreachable, ValidationFailed, from_response
+from agentid.projects.schemas import Identity, Me, ProjectList, ProjectOut, TokenList, TokenOut
 
 __all__ = ["AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging"]
 
+DEFAULT_URL = "http://127.0.0.1:8400"
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 P = ParamSpec("P")
@@ -125,13 +127,19 @@ class _Calls(Generic[Transport]):
 
     def __init__(
         self,
-        base_url: str,
-        token: str,
+        base_url: str | None = None,
+        token: str | None = None,
         *,
+        project: str | None = None,
         transport: Transport | None = None,
         timeout: float = 30,
     ) -> None:
+        base_url = base_url or os.environ.get("AGENTID_URL") or DEFAULT_URL
+        token = token or os.environ.get("AGENTID_TOKEN")
+        if not token:
+            raise Unauthorized("no token: pass one or set AGENTID_TOKEN")
         self.base_url = base_url.rstrip("/")
+        self.project = project or os.environ.get("AGENTID_PROJECT") or None
         self.timeout = timeout
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._connect(
@@ -140,6 +148,26 @@ class _Calls(Generic[Transport]):
 
     def _connect(self, transport: Transport | None, options: dict[str, Any]) -> None:
         raise NotImplementedError  # each client opens its own kind of httpx client
+
+    def _project(self, project_id: str | None) -> str:
+        """The project a call is on: the one given, else the client's own."""
+        chosen = project_id or self.project
+        if not chosen:
+            raise ValidationFailed("no project: name it, or set AGENTID_PROJECT (project=)")
+        return chosen
+
+    # -- who and what -----------------------------------------------------------------------
+
+    @_endpoint
+    def me(self) -> Call[Me]:
+        """Who the token is: the operator, or a project token and its scopes."""
+        return Call("GET", "/me", reads(Me))
+
+    @_endpoint
+    def identity(self, project_id: str | None = None) -> Call[Identity]:
+        """The project's address, number and constitution (for the agent's prompt)."""
+        path = f"/projects/{segment(self._project(project_id))}/identity"
+        return Call("GET", path, reads(Identity))
 
     # -- projects and tokens ----------------------------------------------------------------
 
@@ -190,15 +218,15 @@ class _Calls(Generic[Transport]):
     @_endpoint
     def new_alias(
         self,
-        project_id: str,
+        project_id: str | None = None,
         label: str | None = None,
         local_part: str | None = None,
         expires_at: str | datetime | None = None,
     ) -> Call[AliasOut]:
+        """A new address: ``label`` plus a random suffix, or exactly ``local_part``."""
         body = json_body(label=label, local_part=local_part, expires_at=expires_at)
-        return Call(
-            "POST", f"/projects/{segment(project_id)}/email/aliases", reads(AliasOut), json=body
-        )
+        path = f"/projects/{segment(self._project(project_id))}/email/aliases"
+        return Call("POST", path, reads(AliasOut), json=body)
 
     @_endpoint
     def list_aliases(self, project_id: str, **page: Unpack[Paging]) -> Call[AliasList]:
@@ -212,13 +240,17 @@ class _Calls(Generic[Transport]):
     # -- messages ---------------------------------------------------------------------------
 
     @_endpoint
-    def inbox(self, project_id: str, **filters: Unpack[InboxFilter]) -> Call[Inbox]:
+    def inbox(self, project_id: str | None = None, **filters: Unpack[InboxFilter]) -> Call[Inbox]:
         """Received mail, newest first."""
-        path = f"/projects/{segment(project_id)}/email/inbox"
+        path = f"/projects/{segment(self._project(project_id))}/email/inbox"
         return Call("GET", path, reads(Inbox), params=query(**filters), wait=filters.get("wait"))
 
     @_endpoint
-    def message(self, project_id: str, mid: str) -> Call[MessageOut]:
+    def message(self, project_id: str, mid: str | None = None) -> Call[MessageOut]:
+        """A received message: ``message(project, mid)``, or ``message(mid)`` on the client's
+        project."""
+        if mid is None:
+            project_id, mid = self._project(None), project_id
         return Call("GET", _message_path(project_id, mid), reads(MessageOut))
 
     @_endpoint
@@ -259,9 +291,9 @@ class _Calls(Generic[Transport]):
     # -- codes ------------------------------------------------------------------------------
 
     @_endpoint
-    def codes(self, project_id: str, **filters: Unpack[CodeFilter]) -> Call[CodeList]:
+    def codes(self, project_id: str | None = None, **filters: Unpack[CodeFilter]) -> Call[CodeList]:
         """Codes and links found in what arrived, newest first."""
-        path = f"/projects/{segment(project_id)}/codes"
+        path = f"/projects/{segment(self._project(project_id))}/codes"
         return Call("GET", path, reads(CodeList), params=query(**filters), wait=filters.get("wait"))
 
 
