@@ -22,22 +22,30 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypedDict, TypeVar, Unpack, overload
 
 import httpx
 from pydantic import BaseModel
 
 from agentid.calls import Call, json_body, query, read_bytes, read_nothing, reads, segment
-from agentid.codes.schemas import CodeList
-from agentid.email.outbound.schemas import OutboundOut, Outbox, SendAccepted, SendRequest
+from agentid.codes.schemas import CodeList, CodeOut
+from agentid.email.outbound.schemas import (
+    Attachment,
+    OutboundOut,
+    Outbox,
+    SendAccepted,
+    SendRequest,
+)
 from agentid.email.schemas import AliasList, AliasOut, Inbox, MessageOut, ProvisionOut
-from agentid.errors import Unauthorized, Unreachable, ValidationFailed, from_response
+from agentid.errors import Timeout, Unauthorized, Unreachable, ValidationFailed, from_response
 from agentid.projects.schemas import Identity, Me, ProjectList, ProjectOut, TokenList, TokenOut
+from agentid.times import utcnow
 
-__all__ = ["AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging"]
+__all__ = ["AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging", "Timeout"]
 
 DEFAULT_URL = "http://127.0.0.1:8400"
+RECENT = timedelta(minutes=5)  # wait_for_code's default since: the code often lands first
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 P = ParamSpec("P")
@@ -71,6 +79,8 @@ class InboxFilter(_Arrivals, total=False):
 class CodeFilter(_Arrivals, total=False):
     channel: str | None  # email | sms
     kind: str | None  # code | link
+    site: str | list[str] | None  # only codes from this site (its registrable domain)
+    authenticated: bool | None
     unused: bool | None
     consume: bool | None  # mark the codes returned as used
 
@@ -275,9 +285,35 @@ class _Calls(Generic[Transport]):
     @_endpoint
     def send(self, project_id: str, request: SendRequest) -> Call[SendAccepted]:
         """Queue a message; its fate is in ``outbox`` / ``sent_message``."""
-        path = f"/projects/{segment(project_id)}/email/send"
-        body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return Call("POST", path, reads(SendAccepted), json=body)
+        return _send(project_id, request)
+
+    @_endpoint
+    def send_email(
+        self,
+        to: str | list[str],
+        subject: str = "",
+        text: str | None = None,
+        html: str | None = None,
+        *,
+        from_: str | None = None,
+        cc: list[str] | None = None,
+        bcc: list[str] | None = None,
+        reply_to: str | None = None,
+        in_reply_to: str | None = None,
+        attachments: list[Attachment] | None = None,
+        idempotency_key: str | None = None,
+        project: str | None = None,
+    ) -> Call[SendAccepted]:
+        """Queue an email from the project's address (or ``from_``, on its domain)."""
+        request = SendRequest.model_validate(
+            {
+                "from": from_, "to": [to] if isinstance(to, str) else to, "cc": cc or [],
+                "bcc": bcc or [], "reply_to": reply_to, "subject": subject, "text": text,
+                "html": html, "attachments": attachments or [], "in_reply_to": in_reply_to,
+                "idempotency_key": idempotency_key,
+            }
+        )  # fmt: skip
+        return _send(self._project(project), request)
 
     @_endpoint
     def outbox(self, project_id: str, **page: Unpack[Paging]) -> Call[Outbox]:
@@ -295,6 +331,85 @@ class _Calls(Generic[Transport]):
         """Codes and links found in what arrived, newest first."""
         path = f"/projects/{segment(self._project(project_id))}/codes"
         return Call("GET", path, reads(CodeList), params=query(**filters), wait=filters.get("wait"))
+
+    @_endpoint
+    def wait_for_code(
+        self,
+        site: str | list[str] | None = None,
+        channel: str | None = None,
+        since: str | datetime | None = None,
+        from_contains: str | None = None,
+        timeout: float = 60,
+        *,
+        to: str | None = None,
+        project: str | None = None,
+    ) -> Call[CodeOut]:
+        """The newest unused code received since ``since`` (default: five minutes before the
+        call), from ``site`` when given, marked used; waits up to ``timeout`` seconds, then
+        raises ``Timeout`` (its ``skipped`` says what arrived and why it was not the one)."""
+        return self._first("code", site, channel, since, from_contains, timeout, to, project)
+
+    @_endpoint
+    def wait_for_link(
+        self,
+        site: str | list[str] | None = None,
+        channel: str | None = None,
+        since: str | datetime | None = None,
+        from_contains: str | None = None,
+        timeout: float = 60,
+        *,
+        to: str | None = None,
+        project: str | None = None,
+    ) -> Call[CodeOut]:
+        """``wait_for_code`` for a magic link (its ``value`` is the URL)."""
+        return self._first("link", site, channel, since, from_contains, timeout, to, project)
+
+    def _first(
+        self,
+        kind: str,
+        site: str | list[str] | None,
+        channel: str | None,
+        since: str | datetime | None,
+        from_contains: str | None,
+        timeout: float,
+        to: str | None,
+        project: str | None,
+    ) -> Call[CodeOut]:
+        filters: CodeFilter = {
+            "kind": kind,
+            "site": site,
+            "channel": channel,
+            "since": utcnow() - RECENT if since is None else since,
+            "from_": from_contains,
+            "to": to,
+            "consume": True,
+            "limit": 1,
+            "wait": timeout,
+        }
+        path = f"/projects/{segment(self._project(project))}/codes"
+        return Call("GET", path, _first_of(kind, timeout), params=query(**filters), wait=timeout)
+
+
+def _first_of(kind: str, timeout: float) -> Callable[[httpx.Response], CodeOut]:
+    read_list = reads(CodeList)
+
+    def read(response: httpx.Response) -> CodeOut:
+        page = read_list(response)
+        if not page.codes:
+            why = "; ".join(f"{s.from_}: {s.reason}" for s in page.skipped[:5])
+            raise Timeout(
+                f"no {kind} arrived within {timeout:g}s" + (f" (skipped {why})" if why else ""),
+                skipped=list(page.skipped),
+            )
+        return page.codes[0]
+
+    return read
+
+
+def _send(project_id: str, request: SendRequest) -> Call[SendAccepted]:
+    path = f"/projects/{segment(project_id)}/email/send"
+    body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Call("POST", path, reads(SendAccepted), json=body)
 
 
 def _page(path: str, model: type[M], page: Paging) -> Call[M]:
