@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from agentid.api.gate import TokenGate
 from agentid.api.limits import WEBHOOKS, BodyLimit, body_caps
+from agentid.api.mcp_mount import McpMount
 from agentid.api.responses import error_response
 from agentid.api.store_errors import unavailable
 from agentid.auth import RuntimeDep, project_path
@@ -76,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     register_builtins()
     transports = default_transports(settings)
     providers = providers_from_settings(settings, transports)
+    mcp = McpMount() if settings.mcp_http else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,6 +87,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.runtime = rt
         async with AsyncExitStack() as stack:
             stack.push_async_callback(transports.aclose)
+            if mcp is not None:
+                stack.push_async_callback(mcp.aclose)
             stack.push_async_callback(rt.engine.dispose)
             inbound = InboundService(rt)
             app.state.inbound = inbound
@@ -168,6 +173,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(codes_router, dependencies=checked)
     app.include_router(provider_accounts_router, dependencies=checked)
     app.include_router(bounce_router)  # public: the relay's signature is checked instead
+    if mcp is not None:  # MCP over streamable HTTP, behind the token gate like the API
+        app.router.routes.append(Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]))
 
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.

@@ -32,6 +32,7 @@ from agentid.cli_session import (
     ProjectId,
     Session,
     client_for,
+    fallback_token,
     load_settings,
     whole_list,
 )
@@ -98,6 +99,25 @@ def serve(
     from agentid.server import run
 
     run(settings)
+
+
+@app.command("mcp")
+def mcp_stdio(
+    ctx: typer.Context,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project", envvar="AGENTID_PROJECT", help="Project (default: the token's own)."
+        ),
+    ] = None,
+) -> None:
+    """Serve the MCP tools over stdio for a local agent (AGENTID_URL, AGENTID_TOKEN)."""
+    import anyio
+
+    from agentid.mcp_server import run_stdio
+
+    session = ctx.obj if isinstance(ctx.obj, Session) else Session()
+    anyio.run(run_stdio, session.url, session.token or fallback_token(), project)
 
 
 for command in (inbox, show, code, send, outbox, env):  # cli_inbox.py and cli_send.py
