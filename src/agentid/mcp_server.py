@@ -27,12 +27,13 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel, Field
 
 from agentid.api.mcp_mount import PROJECT_KEY
-from agentid.client import AsyncClient
+from agentid.client import RECENT, AsyncClient
 from agentid.codes.schemas import CodeOut
 from agentid.email.outbound.schemas import SendAccepted
 from agentid.email.schemas import AliasOut, InboxEntry, MessageOut
 from agentid.errors import AgentIDError, Timeout
 from agentid.projects.schemas import Identity
+from agentid.times import utcnow
 
 Clients = Callable[[Context], AbstractAsyncContextManager[AsyncClient]]
 Seconds = Annotated[float, Field(ge=0, le=300, description="Wait at most this many seconds.")]
@@ -124,19 +125,22 @@ def build_server(clients: Clients) -> MCPServer:
             return await api.message(id)
 
     @server.tool(
-        description="Wait for a new email (to an address, with a subject), up to timeout seconds."
+        description=(
+            "Wait for an email (to an address, with a subject) received since `since` "
+            "(default: five minutes ago), up to timeout seconds; the newest one is returned."
+        )
     )
     async def wait_for_message(
         ctx: Context,
         to: Annotated[str | None, Field(description="Only mail to this address.")] = None,
         subject: Annotated[str | None, Field(description="Subject contains.")] = None,
         since: Annotated[
-            datetime | None, Field(description="Only mail received after this (default: now).")
+            datetime | None, Field(description="Received after this (default: 5 minutes ago).")
         ] = None,
         timeout: Seconds = 60,  # noqa: ASYNC109 (named as in the client)
     ) -> WaitedMessage:
         async with client(ctx) as api:
-            after = since or datetime.now().astimezone()
+            after = since or utcnow() - RECENT
             page = await api.inbox(to=to, subject=subject, since=after, limit=1, wait=timeout)
             found = page.messages[0] if page.messages else None
             return WaitedMessage(found=found is not None, message=found)

@@ -19,7 +19,15 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import ADMIN, Service
-from tests.service import assert_error, create_project, hosted, message, new_token, send
+from tests.service import (
+    assert_error,
+    create_project,
+    hosted,
+    listening,
+    message,
+    new_token,
+    send,
+)
 
 AGENTID = Path(sys.executable).parent / "agentid"
 TOOLS = {
@@ -87,7 +95,7 @@ async def sign_up(service: Service, session: ClientSession) -> None:
     waiting = asyncio.create_task(
         structured(session, "wait_for_code", site=["notion.so"], timeout=20)
     )
-    await asyncio.sleep(0.3)  # the code may land before or during the wait: both are found
+    await listening(service, "acme")  # the tool's long poll is waiting on the service
     body = "Your Notion sign-in code is 735194. It expires in 10 minutes."
     await send(service, alias, message(alias, "Your code", body, "Notion <notify@notion.so>"))
     got = await asyncio.wait_for(waiting, 30)
@@ -109,6 +117,9 @@ async def test_mcp_over_stdio(service: Service) -> None:
     token = await new_token(service, "acme")
     async with over_stdio(service, token) as session:  # the project: the token's own
         await sign_up(service, session)
+        old = "2000-01-01T00:00:00Z"
+        found = await structured(session, "wait_for_message", since=old, timeout=1)
+        assert found["found"] is True and found["message"]["subject"] == "Your code"
         none = await structured(session, "wait_for_message", subject="nothing", timeout=0.2)
         assert none == {"found": False, "message": None}
         bad = await session.call_tool("wait_for_code", {"timeout": 301})
