@@ -192,3 +192,28 @@ async def test_malformed_and_unauthorized_site_queries(service: Service) -> None
     async with service.client(reader) as read_only:
         params = {"site": "notion.so", "consume": "true"}
         assert_error(await read_only.get(CODES, params=params), 403)
+
+
+def test_each_skip_reason_needs_its_filter() -> None:
+    from agentid.codes.repository import CodeQuery
+    from agentid.codes.service import _reason
+    from agentid.store.tables import CodeRow
+
+    now = datetime.now(UTC)
+    row = CodeRow(
+        received_at=now - timedelta(minutes=1),
+        used=True,
+        expires_at=now - timedelta(seconds=1),
+        authenticated=False,
+        channel="email",
+    )
+    site = ("notion.so",)
+    assert _reason(CodeQuery(sites=site), row, False, now) == "other site"
+    assert _reason(CodeQuery(sites=site, channel="sms"), row, False, now) is None
+    assert _reason(CodeQuery(since=now), row, True, now) == "before since"
+    assert _reason(CodeQuery(consume=True), row, True, now) == "used"
+    assert _reason(CodeQuery(unexpired=True), row, True, now) == "expired"
+    assert _reason(CodeQuery(authenticated=True), row, True, now) == "not authenticated"
+    unchecked = CodeRow(received_at=now, used=False, expires_at=None, authenticated=None)
+    assert _reason(CodeQuery(authenticated=True), unchecked, True, now) is None  # no verdict
+    assert _reason(CodeQuery(), row, True, now) is None
