@@ -7,7 +7,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "agentid"
 FEATURES = (
-    *("agentid.email", "agentid.projects", "agentid.codes", "agentid.dns", "agentid.api"),
+    *("agentid.email", "agentid.projects", "agentid.codes", "agentid.dns", "agentid.phone"),
+    "agentid.api",
     "agentid.app",
 )
 # modules every feature may import; they import none of the features

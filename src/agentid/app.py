@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from agentid.api.gate import TokenGate
 from agentid.api.limits import WEBHOOKS, BodyLimit, body_caps
+from agentid.api.mcp_mount import McpMount
 from agentid.api.responses import error_response
 from agentid.api.store_errors import unavailable
 from agentid.auth import RuntimeDep, project_path
@@ -87,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
             "AGENTID_PUBLIC_URL is required with a phone provider other than the sandbox:"
             " the HTTPS address its SMS webhooks reach"
         )
+    mcp = McpMount() if settings.mcp_http else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,6 +98,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.runtime = rt
         async with AsyncExitStack() as stack:
             stack.push_async_callback(transports.aclose)
+            if mcp is not None:
+                stack.push_async_callback(mcp.aclose)
             stack.push_async_callback(rt.engine.dispose)
             inbound = InboundService(rt)
             app.state.inbound = inbound
@@ -186,6 +191,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sms_webhooks_router)  # public: the provider's signature is checked
     if sandbox:
         app.include_router(sandbox_router)  # only while the sandbox provides numbers
+    if mcp is not None:  # MCP over streamable HTTP, behind the token gate like the API
+        app.router.routes.append(Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]))
 
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.

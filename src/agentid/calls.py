@@ -32,10 +32,14 @@ def segment(value: str) -> str:
     return quote(value, safe="@+")
 
 
-def query(**values: Value) -> dict[str, str]:
-    """Query parameters without the unset ones; booleans as ``true``/``false``; a trailing
-    underscore (``from_``, a Python keyword) is dropped from the name."""
-    out: dict[str, str] = {}
+Params = dict[str, str | list[str]]
+
+
+def query(**values: Value) -> Params:
+    """Query parameters without the unset ones; booleans as ``true``/``false``; a list as
+    the parameter repeated; a trailing underscore (``from_``, a Python keyword) is dropped
+    from the name."""
+    out: Params = {}
     for key, value in values.items():
         if value is None:
             continue
@@ -46,6 +50,8 @@ def query(**values: Value) -> dict[str, str]:
             out[name] = str(int(value))  # wait=60, not 60.0, for servers that want an integer
         elif isinstance(value, datetime):
             out[name] = value.isoformat()
+        elif isinstance(value, list):
+            out[name] = [str(item) for item in value]
         else:
             out[name] = str(value)
     return out
@@ -94,7 +100,7 @@ class Call(Generic[T]):
     method: str
     path: str
     read: Callable[[httpx.Response], T]
-    params: dict[str, str] = field(default_factory=dict)
+    params: Params = field(default_factory=dict)
     json: JSON | None = None
     wait: float | None = None  # a long poll holds the answer back for up to `wait` seconds
 

@@ -9,7 +9,7 @@ dir. Every reading or creating command takes ``--json`` (the API's JSON on stdou
 Here: the root, ``serve``, projects, email set-up, tokens, ``extract``. ``cli_inbox.py`` holds
 aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox``;
 ``cli_phone.py`` ``phone ...``; ``cli_dns.py`` ``dns plan|apply|verify``;
-``cli_session.py`` finds the server and the token;
+``cli_env.py`` ``env``; ``cli_session.py`` finds the server and the token;
 ``cli_output.py`` prints. Commands read the models ``agentid.client`` returns.
 """
 
@@ -24,6 +24,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from agentid.cli_dns import dns_app
+from agentid.cli_env import env
 from agentid.cli_inbox import alias_app, code, inbox, show
 from agentid.cli_output import console, print_model, print_page, table, when
 from agentid.cli_phone import phone_app
@@ -34,6 +35,7 @@ from agentid.cli_session import (
     ProjectId,
     Session,
     client_for,
+    fallback_token,
     load_settings,
     whole_list,
 )
@@ -104,7 +106,26 @@ def serve(
     run(settings)
 
 
-for command in (inbox, show, code, send, outbox):  # cli_inbox.py and cli_send.py
+@app.command("mcp")
+def mcp_stdio(
+    ctx: typer.Context,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project", envvar="AGENTID_PROJECT", help="Project (default: the token's own)."
+        ),
+    ] = None,
+) -> None:
+    """Serve the MCP tools over stdio for a local agent (AGENTID_URL, AGENTID_TOKEN)."""
+    import anyio
+
+    from agentid.mcp_server import run_stdio
+
+    session = ctx.obj if isinstance(ctx.obj, Session) else Session()
+    anyio.run(run_stdio, session.url, session.token or fallback_token(), project)
+
+
+for command in (inbox, show, code, send, outbox, env):  # cli_inbox.py and cli_send.py
     app.command()(command)
 
 

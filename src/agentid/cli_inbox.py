@@ -146,15 +146,29 @@ def code(
     kind: Annotated[
         Kind | None, typer.Option("--kind", help="code or link (default: either, codes first).")
     ] = None,
+    site: Annotated[
+        list[str] | None,
+        typer.Option("--site", help="Only from this site, e.g. notion.so (repeatable)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Print the newest unused verification code (or magic link) and mark it used."""
     page = client_for(ctx).codes(  # a StrEnum is its value: "email", "code"
-        id, unused=True, consume=True, limit=1, wait=wait, since=since, channel=channel, kind=kind
+        id,
+        unused=True,
+        consume=True,
+        limit=1,
+        wait=wait,
+        since=since,
+        channel=channel,
+        kind=kind,
+        site=site or None,
     )
     if not page.codes:
         within = f" within {wait:g}s" if wait else ""
         typer.echo(f"error: no unused code arrived{within}", err=True)
+        for left in page.skipped:
+            typer.echo(f"skipped {left.message_id} from {left.from_}: {left.reason}", err=True)
         raise typer.Exit(1)
     found = page.codes[0]
     if as_json:

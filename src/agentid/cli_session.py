@@ -45,7 +45,7 @@ class Session:
     def client(self) -> Client:
         from agentid.client import Client
 
-        return Client(self.url, self.token or _fallback_token(), transport=self.transport)
+        return Client(self.url, self.token or fallback_token(), transport=self.transport)
 
 
 def load_settings(**given: Any) -> Settings:
@@ -62,7 +62,7 @@ def load_settings(**given: Any) -> Settings:
         raise BadRequest(f"invalid setting {where}: {first['msg']}") from None
 
 
-def _fallback_token() -> str:
+def fallback_token() -> str:
     from agentid.config import admin_token_path
 
     settings = load_settings()

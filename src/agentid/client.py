@@ -19,20 +19,27 @@ be raises a 502 ``bad_response``. Tests hand in an ``httpx`` transport instead o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypedDict, TypeVar, Unpack, overload
 
 import httpx
 from pydantic import BaseModel
 
 from agentid.calls import Call, json_body, query, read_bytes, read_nothing, reads, segment
-from agentid.codes.schemas import CodeList
+from agentid.codes.schemas import CodeList, CodeOut
 from agentid.dns.schemas import DnsApplyOut, DnsPlanOut, DnsVerifyOut
-from agentid.email.outbound.schemas import OutboundOut, Outbox, SendAccepted, SendRequest
+from agentid.email.outbound.schemas import (
+    Attachment,
+    OutboundOut,
+    Outbox,
+    SendAccepted,
+    SendRequest,
+)
 from agentid.email.schemas import AliasList, AliasOut, Inbox, MessageOut, ProvisionOut
-from agentid.errors import Unreachable, from_response
+from agentid.errors import Timeout, Unauthorized, Unreachable, ValidationFailed, from_response
 from agentid.phone.schemas import (
     ForwarderCreated,
     ForwarderList,
@@ -42,10 +49,15 @@ from agentid.phone.schemas import (
     SmsList,
     SmsOut,
 )
-from agentid.projects.schemas import ProjectList, ProjectOut, TokenList, TokenOut
+from agentid.projects.schemas import Identity, Me, ProjectList, ProjectOut, TokenList, TokenOut
+from agentid.times import utcnow
 
-__all__ = ["AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging", "SmsFilter"]
+__all__ = [
+    "AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging", "SmsFilter", "Timeout",
+]  # fmt: skip
 
+DEFAULT_URL = "http://127.0.0.1:8400"
+RECENT = timedelta(minutes=5)  # wait_for_code's default since: the code often lands first
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 P = ParamSpec("P")
@@ -89,6 +101,8 @@ class SmsFilter(Paging, total=False):
 class CodeFilter(_Arrivals, total=False):
     channel: str | None  # email | sms
     kind: str | None  # code | link
+    site: str | list[str] | None  # only codes from this site (its registrable domain)
+    authenticated: bool | None
     unused: bool | None
     consume: bool | None  # mark the codes returned as used
 
@@ -145,13 +159,19 @@ class _Calls(Generic[Transport]):
 
     def __init__(
         self,
-        base_url: str,
-        token: str,
+        base_url: str | None = None,
+        token: str | None = None,
         *,
+        project: str | None = None,
         transport: Transport | None = None,
         timeout: float = 30,
     ) -> None:
+        base_url = base_url or os.environ.get("AGENTID_URL") or DEFAULT_URL
+        token = token or os.environ.get("AGENTID_TOKEN")
+        if not token:
+            raise Unauthorized("no token: pass one or set AGENTID_TOKEN")
         self.base_url = base_url.rstrip("/")
+        self.project = project or os.environ.get("AGENTID_PROJECT") or None
         self.timeout = timeout
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._connect(
@@ -160,6 +180,26 @@ class _Calls(Generic[Transport]):
 
     def _connect(self, transport: Transport | None, options: dict[str, Any]) -> None:
         raise NotImplementedError  # each client opens its own kind of httpx client
+
+    def _project(self, project_id: str | None) -> str:
+        """The project a call is on: the one given, else the client's own."""
+        chosen = project_id or self.project
+        if not chosen:
+            raise ValidationFailed("no project: name it, or set AGENTID_PROJECT (project=)")
+        return chosen
+
+    # -- who and what -----------------------------------------------------------------------
+
+    @_endpoint
+    def me(self) -> Call[Me]:
+        """Who the token is: the operator, or a project token and its scopes."""
+        return Call("GET", "/me", reads(Me))
+
+    @_endpoint
+    def identity(self, project_id: str | None = None) -> Call[Identity]:
+        """The project's address, number and constitution (for the agent's prompt)."""
+        path = f"/projects/{segment(self._project(project_id))}/identity"
+        return Call("GET", path, reads(Identity))
 
     # -- projects and tokens ----------------------------------------------------------------
 
@@ -228,15 +268,15 @@ class _Calls(Generic[Transport]):
     @_endpoint
     def new_alias(
         self,
-        project_id: str,
+        project_id: str | None = None,
         label: str | None = None,
         local_part: str | None = None,
         expires_at: str | datetime | None = None,
     ) -> Call[AliasOut]:
+        """A new address: ``label`` plus a random suffix, or exactly ``local_part``."""
         body = json_body(label=label, local_part=local_part, expires_at=expires_at)
-        return Call(
-            "POST", f"/projects/{segment(project_id)}/email/aliases", reads(AliasOut), json=body
-        )
+        path = f"/projects/{segment(self._project(project_id))}/email/aliases"
+        return Call("POST", path, reads(AliasOut), json=body)
 
     @_endpoint
     def list_aliases(self, project_id: str, **page: Unpack[Paging]) -> Call[AliasList]:
@@ -250,13 +290,17 @@ class _Calls(Generic[Transport]):
     # -- messages ---------------------------------------------------------------------------
 
     @_endpoint
-    def inbox(self, project_id: str, **filters: Unpack[InboxFilter]) -> Call[Inbox]:
+    def inbox(self, project_id: str | None = None, **filters: Unpack[InboxFilter]) -> Call[Inbox]:
         """Received mail, newest first."""
-        path = f"/projects/{segment(project_id)}/email/inbox"
+        path = f"/projects/{segment(self._project(project_id))}/email/inbox"
         return Call("GET", path, reads(Inbox), params=query(**filters), wait=filters.get("wait"))
 
     @_endpoint
-    def message(self, project_id: str, mid: str) -> Call[MessageOut]:
+    def message(self, project_id: str, mid: str | None = None) -> Call[MessageOut]:
+        """A received message: ``message(project, mid)``, or ``message(mid)`` on the client's
+        project."""
+        if mid is None:
+            project_id, mid = self._project(None), project_id
         return Call("GET", _message_path(project_id, mid), reads(MessageOut))
 
     @_endpoint
@@ -281,9 +325,35 @@ class _Calls(Generic[Transport]):
     @_endpoint
     def send(self, project_id: str, request: SendRequest) -> Call[SendAccepted]:
         """Queue a message; its fate is in ``outbox`` / ``sent_message``."""
-        path = f"/projects/{segment(project_id)}/email/send"
-        body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return Call("POST", path, reads(SendAccepted), json=body)
+        return _send(project_id, request)
+
+    @_endpoint
+    def send_email(
+        self,
+        to: str | list[str],
+        subject: str = "",
+        text: str | None = None,
+        html: str | None = None,
+        *,
+        from_: str | None = None,
+        cc: list[str] | None = None,
+        bcc: list[str] | None = None,
+        reply_to: str | None = None,
+        in_reply_to: str | None = None,
+        attachments: list[Attachment] | None = None,
+        idempotency_key: str | None = None,
+        project: str | None = None,
+    ) -> Call[SendAccepted]:
+        """Queue an email from the project's address (or ``from_``, on its domain)."""
+        request = SendRequest.model_validate(
+            {
+                "from": from_, "to": [to] if isinstance(to, str) else to, "cc": cc or [],
+                "bcc": bcc or [], "reply_to": reply_to, "subject": subject, "text": text,
+                "html": html, "attachments": attachments or [], "in_reply_to": in_reply_to,
+                "idempotency_key": idempotency_key,
+            }
+        )  # fmt: skip
+        return _send(self._project(project), request)
 
     @_endpoint
     def outbox(self, project_id: str, **page: Unpack[Paging]) -> Call[Outbox]:
@@ -375,10 +445,89 @@ class _Calls(Generic[Transport]):
     # -- codes ------------------------------------------------------------------------------
 
     @_endpoint
-    def codes(self, project_id: str, **filters: Unpack[CodeFilter]) -> Call[CodeList]:
+    def codes(self, project_id: str | None = None, **filters: Unpack[CodeFilter]) -> Call[CodeList]:
         """Codes and links found in what arrived, newest first."""
-        path = f"/projects/{segment(project_id)}/codes"
+        path = f"/projects/{segment(self._project(project_id))}/codes"
         return Call("GET", path, reads(CodeList), params=query(**filters), wait=filters.get("wait"))
+
+    @_endpoint
+    def wait_for_code(
+        self,
+        site: str | list[str] | None = None,
+        channel: str | None = None,
+        since: str | datetime | None = None,
+        from_contains: str | None = None,
+        timeout: float = 60,
+        *,
+        to: str | None = None,
+        project: str | None = None,
+    ) -> Call[CodeOut]:
+        """The newest unused code received since ``since`` (default: five minutes before the
+        call), from ``site`` when given, marked used; waits up to ``timeout`` seconds, then
+        raises ``Timeout`` (its ``skipped`` says what arrived and why it was not the one)."""
+        return self._first("code", site, channel, since, from_contains, timeout, to, project)
+
+    @_endpoint
+    def wait_for_link(
+        self,
+        site: str | list[str] | None = None,
+        channel: str | None = None,
+        since: str | datetime | None = None,
+        from_contains: str | None = None,
+        timeout: float = 60,
+        *,
+        to: str | None = None,
+        project: str | None = None,
+    ) -> Call[CodeOut]:
+        """``wait_for_code`` for a magic link (its ``value`` is the URL)."""
+        return self._first("link", site, channel, since, from_contains, timeout, to, project)
+
+    def _first(
+        self,
+        kind: str,
+        site: str | list[str] | None,
+        channel: str | None,
+        since: str | datetime | None,
+        from_contains: str | None,
+        timeout: float,
+        to: str | None,
+        project: str | None,
+    ) -> Call[CodeOut]:
+        filters: CodeFilter = {
+            "kind": kind,
+            "site": site,
+            "channel": channel,
+            "since": utcnow() - RECENT if since is None else since,
+            "from_": from_contains,
+            "to": to,
+            "consume": True,
+            "limit": 1,
+            "wait": timeout,
+        }
+        path = f"/projects/{segment(self._project(project))}/codes"
+        return Call("GET", path, _first_of(kind, timeout), params=query(**filters), wait=timeout)
+
+
+def _first_of(kind: str, timeout: float) -> Callable[[httpx.Response], CodeOut]:
+    read_list = reads(CodeList)
+
+    def read(response: httpx.Response) -> CodeOut:
+        page = read_list(response)
+        if not page.codes:
+            why = "; ".join(f"{s.from_}: {s.reason}" for s in page.skipped[:5])
+            raise Timeout(
+                f"no {kind} arrived within {timeout:g}s" + (f" (skipped {why})" if why else ""),
+                skipped=list(page.skipped),
+            )
+        return page.codes[0]
+
+    return read
+
+
+def _send(project_id: str, request: SendRequest) -> Call[SendAccepted]:
+    path = f"/projects/{segment(project_id)}/email/send"
+    body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Call("POST", path, reads(SendAccepted), json=body)
 
 
 def _page(path: str, model: type[M], page: Paging) -> Call[M]:

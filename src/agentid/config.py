@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     received_code_window_hours: float = Field(default=24.0, ge=0)
     shared_domain_dkim_key: Path | None = None  # PEM: lets shared-domain projects send
     # Provider URLs (agentid.providers.registry); they carry credentials, hence SecretStr.
+    mcp_http: bool = True  # serve MCP at /mcp (the SDK is loaded on the first request)
     relay_url: SecretStr | None = None
     phone_url: SecretStr | None = SecretStr("sandbox://")  # empty: no phone numbers
     dns_url: SecretStr | None = None

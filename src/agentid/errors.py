@@ -11,6 +11,7 @@ AgentIDError                 500 internal
 ├── Conflict                 409 conflict
 ├── PayloadTooLarge          413 too_large
 ├── RateLimited              429 rate_limited           our own quota; resets_at, Retry-After
+├── Timeout                  504 timeout                (client side) a wait found nothing; skipped
 ├── StoreUnavailable         503 store_unavailable
 ├── Unreachable              503 unreachable            (client side) nothing answered
 └── ProviderError            502 provider_error         (agentid.providers.failures maps to these)
@@ -29,6 +30,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -130,6 +132,18 @@ class RateLimited(AgentIDError):
         return {"Retry-After": _seconds(self.resets_at.timestamp() - time.time())}
 
 
+class Timeout(AgentIDError):
+    """A wait ended with nothing that matched (the client's ``wait_for_code``), or the
+    server did not answer in time. ``skipped`` holds what arrived in the window and why it
+    was left out, when the server said."""
+
+    status, code = 504, "timeout"
+
+    def __init__(self, message: str, skipped: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.skipped = skipped or []
+
+
 class StoreUnavailable(AgentIDError):
     """The database cannot answer now (locked, disk full, connection lost); retry shortly."""
 
@@ -205,6 +219,7 @@ _ALL: tuple[type[AgentIDError], ...] = (  # the general before the specific
     Conflict,
     PayloadTooLarge,
     RateLimited,
+    Timeout,
     StoreUnavailable,
     Unreachable,
     ProviderAuth,

@@ -134,7 +134,7 @@ async def test_wait_for_a_code(service: Service) -> None:
 
     r = await service.http.get(CODES, params={"wait": 1, "after": r.json()["codes"][0]["id"]})
     assert r.status_code == 200
-    assert r.json() == {"codes": [], "next": None, "notices": []}
+    assert r.json() == {"codes": [], "next": None, "notices": [], "skipped": []}
 
 
 async def test_consume_hands_each_code_out_once(service: Service) -> None:
@@ -164,7 +164,8 @@ async def test_consume_hands_each_code_out_once(service: Service) -> None:
         # Nothing left to consume: a short wait ends empty.
         r = await agent.get(CODES, params={"consume": "true", "wait": 1, "kind": "code"})
         assert r.status_code == 200
-        assert r.json() == {"codes": [], "next": None, "notices": []}
+        assert (r.json()["codes"], r.json()["next"], r.json()["notices"]) == ([], None, [])
+        assert {s["reason"] for s in r.json()["skipped"]} == {"used"}  # what arrived, and why
 
     assert await values(service, unused="true") == []
     listed = await codes(service, kind="code")
@@ -182,7 +183,8 @@ async def test_unused_never_returns_consumed_codes(service: Service) -> None:
     assert [c["value"] for c in r.json()["codes"]] == ["111111"]
     assert await values(service, unused="true") == []
     r = await service.http.get(CODES, params={"consume": "true", "kind": "code"})
-    assert r.json() == {"codes": [], "next": None, "notices": []}
+    assert (r.json()["codes"], r.json()["next"], r.json()["notices"]) == ([], None, [])
+    assert [s["reason"] for s in r.json()["skipped"]] == ["used", "used"]
 
 
 async def test_many_concurrent_consumers_never_share(service: Service) -> None:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 
 from agentid.email.repository import header_to_matches, received_by
+from agentid.names import u_label
 from agentid.store.repository import Page, Repository
 from agentid.store.tables import CodeRow, Message
 from agentid.times import utcnow
@@ -30,8 +32,18 @@ class CodeQuery:
     header_to: str | None = None  # an address in the message's To/Cc
     unused: bool = False
     unexpired: bool = False  # leave out codes whose message said they have expired by now
+    authenticated: bool | None = None  # True: only codes whose sender's domain proved it
+    # registrable domains (agentid.codes.sites): only email whose From (or a verified DKIM
+    # signature) is on one of them; the statement narrows by address suffix, and the service
+    # checks each row exactly. With channel=sms it does not apply (an SMS has no domain).
+    sites: tuple[str, ...] = ()
+    exclude: frozenset[str] = frozenset()  # code ids the service already ruled out
     consume: bool = False
     limit: int = 50
+
+    @property
+    def by_site(self) -> bool:
+        return bool(self.sites) and self.channel != "sms"
 
 
 def _code_first() -> ColumnElement[int]:
@@ -42,10 +54,29 @@ def position(row: CodeRow) -> Position:
     return row.received_at, row.source_id, 0 if row.kind == "code" else 1
 
 
+def _from_sites(project_id: str, sites: tuple[str, ...]) -> ColumnElement[bool]:
+    """Email from an address on one of ``sites`` or a subdomain of one (by suffix, in
+    either the A-label or the Unicode form), or a message with a stored authentication
+    verdict (whose DKIM domains the service checks)."""
+    sender = func.lower(CodeRow.sender)
+    forms = {form for site in sites for form in (site, u_label(site))}
+    suffixes = [sender.endswith(f"{sep}{form}", autoescape=True) for form in forms for sep in "@."]
+    verdicts = select(Message.id).where(
+        Message.project_id == project_id, Message.auth_results.is_not(None)
+    )
+    return and_(CodeRow.channel == "email", or_(*suffixes, CodeRow.source_id.in_(verdicts)))
+
+
 def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:
     stmt = select(CodeRow).where(CodeRow.project_id == project_id)
     if q.channel is not None:
         stmt = stmt.where(CodeRow.channel == q.channel)
+    if q.by_site:
+        stmt = stmt.where(_from_sites(project_id, q.sites))
+    if q.authenticated is not None:
+        stmt = stmt.where(CodeRow.authenticated.is_(q.authenticated))
+    if q.exclude:
+        stmt = stmt.where(CodeRow.id.not_in(q.exclude))
     if q.kind is not None:
         stmt = stmt.where(CodeRow.kind == q.kind)
     if q.since is not None:
@@ -76,6 +107,10 @@ def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:
         stmt = stmt.where(CodeRow.used.is_(False))
     if q.unexpired:
         stmt = stmt.where(CodeRow.expires_at.is_(None) | (CodeRow.expires_at > utcnow()))
+    return _newest_first(stmt)
+
+
+def _newest_first(stmt: Select[CodeRow]) -> Select[CodeRow]:
     return stmt.order_by(CodeRow.received_at.desc(), CodeRow.source_id.desc(), _code_first())
 
 
@@ -88,6 +123,31 @@ class CodeRepository(Repository):
 
     async def first(self, project_id: str, q: CodeQuery, limit: int) -> list[CodeRow]:
         return await self.get_all(_filtered(project_id, q).limit(limit))
+
+    async def arrived(
+        self, project_id: str, q: CodeQuery, start: datetime, limit: int
+    ) -> list[CodeRow]:
+        """What arrived since ``start`` that the query's own choices (channel, kind,
+        recipient, sender text) let in, whatever the site, time, use and verdict: what a
+        wait that found nothing reports as skipped."""
+        within = CodeQuery(
+            channel="email" if q.by_site else q.channel,
+            kind=q.kind,
+            since=start,
+            from_=q.from_,
+            to=q.to,
+            header_to=q.header_to,
+        )
+        return await self.get_all(_filtered(project_id, within).limit(limit))
+
+    async def auth_results(self, message_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored authentication verdicts of these messages (those that have one)."""
+        if not message_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Message.id, Message.auth_results).where(Message.id.in_(set(message_ids)))
+        )
+        return {mid: verdict for mid, verdict in rows.all() if verdict}
 
     async def claim(self, code: CodeRow) -> bool:
         """Mark ``code`` and the rest of its group used unless another request did first;

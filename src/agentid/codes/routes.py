@@ -13,7 +13,8 @@ from agentid.api.session import SessionDep
 from agentid.auth import PrincipalDep, RuntimeDep, require_scope
 from agentid.codes.repository import CodeQuery
 from agentid.codes.schemas import CodeList
-from agentid.codes.service import cursor, wait_for_codes
+from agentid.codes.service import cursor, default_since, wait_for_codes
+from agentid.codes.sites import sites
 from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
 
 router = APIRouter(tags=["codes"], responses=errors(*ON_PROJECT))
@@ -35,13 +36,20 @@ async def read_codes(
     header_to: Annotated[str | None, Query(max_length=320)] = None,
     unused: bool = False,
     unexpired: bool = False,
+    authenticated: bool | None = None,
+    site: Annotated[list[str] | None, Query(max_length=50)] = None,
     consume: bool = False,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
     wait: Annotated[float, Query(ge=0, le=300)] = 0,
 ) -> CodeList:
+    """Codes and links, newest first. ``site=`` (repeatable) keeps email from that site
+    only (the registrable domain of From or of a verified DKIM signature; SMS only with
+    ``channel=sms``) and makes ``since`` default to five minutes ago. An empty answer lists
+    under ``skipped`` what arrived and why it was left out."""
     if consume:
         require_scope(who, "write")
-    since = since_utc(since)
+    wanted = sites(site or [])
+    since = default_since(since_utc(since), wanted)
     after = cursor_filter(after, "after", "a code id")
     before = cursor_filter(before, "before", "a code id")
     position = await cursor(session, project.id, before) if before is not None else None
@@ -56,8 +64,10 @@ async def read_codes(
         header_to=address_filter(header_to, "header_to"),
         unused=unused,
         unexpired=unexpired,
+        authenticated=authenticated,
+        sites=wanted,
         consume=consume,
         limit=limit if limit is not None else (1 if consume else 50),
     )
-    codes, nxt, said = await wait_for_codes(rt, session, project.id, q, wait)
-    return CodeList(codes=codes, next=nxt, notices=said)
+    codes, nxt, said, left_out = await wait_for_codes(rt, session, project.id, q, wait)
+    return CodeList(codes=codes, next=nxt, notices=said, skipped=left_out)

@@ -46,7 +46,24 @@ class Notice(BaseModel):
     at: datetime
 
 
+SkipReason = Literal["other site", "before since", "not authenticated", "used", "expired"]
+
+
+class Skipped(BaseModel):
+    """Something that arrived in the window of an empty answer, and why it was left out."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    message_id: str  # the message (or SMS) the code came from
+    from_: str | None = Field(serialization_alias="from", validation_alias="from")
+    received_at: datetime
+    reason: SkipReason
+
+
 class CodeList(BaseModel):
     codes: list[CodeOut]
     next: str | None = None  # pass as ``before`` for the next (older) page
     notices: list[Notice] = []  # SMS filtered since ``since`` or while this request waited
+    # when no code matched: what did arrive (the hour before ``since`` until now) and why it
+    # was not returned, newest first, one entry per message
+    skipped: list[Skipped] = Field(default_factory=list)

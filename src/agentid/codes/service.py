@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from functools import partial
 
 from agentid.codes.repository import CodeQuery, CodeRepository, Position, position
-from agentid.codes.schemas import CodeOut, CodeSource, Notice
+from agentid.codes.schemas import CodeOut, CodeSource, Notice, Skipped, SkipReason
+from agentid.codes.sites import belongs
 from agentid.errors import ValidationFailed
 from agentid.events import Kind
 from agentid.runtime import Runtime
@@ -15,6 +17,10 @@ from agentid.store.db import AsyncSession
 from agentid.store.tables import CodeRow
 from agentid.times import utcnow
 from agentid.waits import wait_for_page, wait_until
+
+SITE_WINDOW = timedelta(minutes=5)  # a site-bound query's default ``since``: before the call
+SKIP_LOOKBACK = timedelta(hours=1)  # how far before ``since`` an empty answer reports
+MAX_SKIPPED = 20
 
 
 async def cursor(session: AsyncSession, project_id: str, code_id: str) -> Position:
@@ -53,16 +59,19 @@ async def find(
     codes = CodeRepository(session)
     if not q.consume:
         found = await codes.page(project_id, q)
-        return [_out(r) for r in found.items], found.next(lambda r: r.id)
+        items = await _on_site(codes, q, found.items)
+        return [_out(r) for r in items], found.next(lambda r: r.id)
     taken: list[CodeOut] = []
     # A code another request claimed first is skipped and the next unused one is tried, so
     # a consumer only comes back empty when no unused code is left. Every pass either claims
-    # rows or finds them claimed by others, so the loop ends.
+    # rows, finds them claimed by others or rules them out for good, so the loop ends.
     while len(taken) < q.limit:
         rows = await codes.first(project_id, q, q.limit - len(taken))
         if not rows:
             break
-        for row in rows:
+        kept = await _on_site(codes, q, rows)
+        q = replace(q, exclude=q.exclude | {r.id for r in rows if r not in kept})
+        for row in kept:
             claimed = await codes.claim(row)
             await session.commit()  # each claim on its own: the row is not held locked
             if claimed:
@@ -76,32 +85,88 @@ async def notices(session: AsyncSession, project_id: str, since: datetime) -> li
     return [Notice.model_validate(event.payload) for event in found]
 
 
+async def _on_site(codes: CodeRepository, q: CodeQuery, rows: list[CodeRow]) -> list[CodeRow]:
+    """The rows whose message is from one of the query's sites (the statement only narrowed
+    them by address suffix); all of them when the query names no site."""
+    if not q.by_site:
+        return rows
+    verdicts = await codes.auth_results([r.source_id for r in rows])
+    return [r for r in rows if belongs(r.sender, verdicts.get(r.source_id), q.sites)]
+
+
+def default_since(since: datetime | None, sites: tuple[str, ...]) -> datetime | None:
+    """A site-bound query without ``since`` looks five minutes back: the code often lands
+    before the agent asks, and an older one is from another sign-up."""
+    return utcnow() - SITE_WINDOW if since is None and sites else since
+
+
+def _reason(q: CodeQuery, row: CodeRow, on_site: bool, now: datetime) -> SkipReason | None:
+    """Why ``row`` is not in the answer to ``q`` (the first reason that holds), or None."""
+    if q.by_site and not on_site:
+        return "other site"
+    if q.since is not None and row.received_at < q.since:
+        return "before since"
+    if (q.unused or q.consume) and row.used:
+        return "used"
+    if q.unexpired and row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    if q.authenticated and row.authenticated is False:  # only where a verdict says so
+        return "not authenticated"
+    return None
+
+
+async def skipped(session: AsyncSession, project_id: str, q: CodeQuery) -> list[Skipped]:
+    """What arrived from an hour before ``since`` (or before now) and why each message's
+    codes were not returned: one entry per message, newest first."""
+    codes = CodeRepository(session)
+    now = utcnow()
+    start = (q.since or now) - SKIP_LOOKBACK
+    rows = await codes.arrived(project_id, q, start, MAX_SKIPPED * 4)
+    on_site = set(r.id for r in await _on_site(codes, q, rows))
+    out: dict[str, Skipped] = {}
+    for row in rows:
+        reason = _reason(q, row, row.id in on_site, now)
+        if reason is None or row.source_id in out:
+            continue
+        out[row.source_id] = Skipped.model_validate(
+            {"message_id": row.source_id, "from": row.sender, "received_at": row.received_at}
+            | {"reason": reason}
+        )
+    await session.commit()
+    return list(out.values())[:MAX_SKIPPED]
+
+
 async def wait_for_codes(
     rt: Runtime, session: AsyncSession, project_id: str, q: CodeQuery, wait: float
-) -> tuple[list[CodeOut], str | None, list[Notice]]:
-    """The codes; if none, hold until a matching one is stored or ``wait`` runs out. A
-    query that may be waiting for an SMS (no address filter, channel sms or any) also
-    ends with the notices of SMS filtered since ``since`` (else since it began): a code
-    the carrier dropped is said at once instead of waited for."""
+) -> tuple[list[CodeOut], str | None, list[Notice], list[Skipped]]:
+    """The codes; if none, hold until a matching one is stored or ``wait`` runs out, then
+    say what arrived in the window and why it was left out. A query that may be waiting
+    for an SMS (no address filter, channel sms or any) also ends with the notices of SMS
+    filtered since ``since`` (else since it began): a code the carrier dropped is said at
+    once instead of waited for."""
+    said: list[Notice] = []
     if q.channel == "email" or q.to is not None or q.header_to is not None:
         looked = partial(find, session, project_id, q)
-        codes, nxt = await wait_for_page(
+        found, nxt = await wait_for_page(
             rt, session, project_id, looked, Kind.CODE_FOUND, q.to, wait
         )
-        return codes, nxt, []
-    since = q.since or utcnow()
+    else:
+        since = q.since or utcnow()
 
-    async def look() -> tuple[list[CodeOut], str | None, list[Notice]]:
-        codes, nxt = await find(session, project_id, q)
-        said = await notices(session, project_id, since)
-        await session.commit()
-        return codes, nxt, said
+        async def look() -> tuple[list[CodeOut], str | None, list[Notice]]:
+            codes, nxt = await find(session, project_id, q)
+            notes = await notices(session, project_id, since)
+            await session.commit()
+            return codes, nxt, notes
 
-    return await wait_until(
-        rt,
-        project_id,
-        look,
-        lambda answer: bool(answer[0] or answer[2]),
-        kinds=(Kind.CODE_FOUND, Kind.SMS_FILTERED),
-        wait=wait,
-    )
+        found, nxt, said = await wait_until(
+            rt,
+            project_id,
+            look,
+            lambda answer: bool(answer[0] or answer[2]),
+            kinds=(Kind.CODE_FOUND, Kind.SMS_FILTERED),
+            wait=wait,
+        )
+    if found or q.before is not None or q.after is not None:
+        return found, nxt, said, []
+    return found, nxt, said, await skipped(session, project_id, q)

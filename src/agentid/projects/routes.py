@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from sse_starlette import EventSourceResponse
 
 from agentid.api.event_stream import event_stream, resume_point
@@ -15,8 +15,12 @@ from agentid.api.session import SessionDep
 from agentid.auth import AdminDep, PrincipalDep, RuntimeDep
 from agentid.errors import Conflict, Forbidden, NotFound
 from agentid.filters import cursor_filter
+from agentid.phone.repository import PhoneRepository
 from agentid.projects import service
+from agentid.projects.identity import identity
 from agentid.projects.schemas import (
+    Identity,
+    Me,
     ProjectCreate,
     ProjectList,
     ProjectOut,
@@ -54,6 +58,19 @@ async def list_projects(session: SessionDep, who: PrincipalDep, page: SlugPaging
 @router.get("/projects/{project_id}", response_model=ProjectOut, responses=errors(NotFound))
 async def get_project(project: ProjectDep) -> ProjectOut:
     return service.project_out(project)
+
+
+@router.get("/me", response_model=Me)
+async def me(who: PrincipalDep) -> Me:
+    """Who this token is: the operator, or a project token and its scopes."""
+    return Me(admin=who.is_admin, project=who.project_id, scopes=sorted(who.scopes))
+
+
+@router.get("/projects/{project_id}/identity", response_model=Identity, responses=ON_PROJECT_ERRORS)
+async def get_identity(project: ProjectReadDep, session: SessionDep, request: Request) -> Identity:
+    """The project's addresses and number, and the constitution for the agent's prompt."""
+    number = await PhoneRepository(session).live(project.id)
+    return identity(project, number.e164 if number else None, str(request.base_url))
 
 
 @router.patch("/projects/{project_id}", response_model=ProjectOut, responses=WITH_BODY_ERRORS)

@@ -82,3 +82,22 @@ class TokenInfo(BaseModel):
 class TokenList(BaseModel):
     tokens: list[TokenInfo]
     next: str | None  # pass as ``before`` for the next (older) page
+
+
+class Me(BaseModel):
+    """``GET /me``: who the token is."""
+
+    admin: bool
+    project: str | None  # the project a project token is scoped to (None: the operator)
+    scopes: list[str]
+
+
+class Identity(BaseModel):
+    """``GET /projects/{id}/identity``: what an agent is told about itself."""
+
+    project: str
+    email: str | None  # the project's primary address (None until email is provisioned)
+    phone: str | None  # its number in E.164 (None: no number)
+    aliases_endpoint: str  # POST here with {"label": ...} for a fresh address per sign-up
+    codes_endpoint: str  # GET here with site=, wait=, consume=true for a code
+    constitution: str  # Markdown for the agent's prompt

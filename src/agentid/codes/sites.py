@@ -1,0 +1,87 @@
+"""Which site a code came from: the registrable domain (the public suffix plus one label,
+``mail.notion.so`` -> ``notion.so``, ``a.example.co.uk`` -> ``example.co.uk``) of the
+message's From address, or of a DKIM signature agentid verified on it.
+
+The suffix list is the snapshot bundled with ``tldextract``, read offline: no list is ever
+fetched at run time (``suffix_list_urls=()``, no cache dir). A domain with no known public
+suffix (``evil.example``, ``localhost``, an IP address) has no registrable domain, so it
+belongs to no site. Domains are compared as lowercase A-labels, so a look-alike written in
+Unicode is its own ``xn--`` domain, not the site it imitates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+from tldextract import TLDExtract
+
+from agentid.errors import ValidationFailed
+from agentid.names import a_label, split
+
+MAX_SITES = 10  # site= given more often is refused (each one is a filter on the query)
+
+
+@cache
+def _extract() -> TLDExtract:
+    # ICANN suffixes only: the bundled snapshot, never fetched, nothing cached on disk
+    return TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False)
+
+
+def registrable(domain: str) -> str | None:
+    """``domain``'s registrable domain as a lowercase A-label, or None when it has none."""
+    try:
+        name = a_label(domain)
+    except UnicodeError:
+        return None
+    if not name or len(name) > 253:
+        return None
+    found = _extract()(name).top_domain_under_public_suffix
+    return found or None
+
+
+def sites(given: Iterable[str]) -> tuple[str, ...]:
+    """The ``site=`` filters as registrable domains (``www.notion.so`` means ``notion.so``);
+    422 for one that has none (``co.uk``, ``localhost``) or for too many."""
+    out: list[str] = []
+    for value in given:
+        if "\x00" in value:
+            raise ValidationFailed("site must not contain NUL characters")
+        domain = registrable(value.strip().removeprefix("@")) if value.strip() else None
+        if domain is None:
+            raise ValidationFailed(
+                f"site must be a domain under a public suffix, like notion.so: {value[:100]!r}"
+            )
+        if domain not in out:
+            out.append(domain)
+    if len(out) > MAX_SITES:
+        raise ValidationFailed(f"at most {MAX_SITES} sites")
+    return tuple(out)
+
+
+def sender_sites(sender: str | None, auth_results: Mapping[str, Any] | None) -> set[str]:
+    """The sites a message speaks for: its From address's registrable domain, and those of
+    the DKIM signatures agentid's own verdict says passed (and its DMARC-aligned domain)."""
+    found: set[str] = set()
+    parts = split(sender) if sender else None
+    if parts is not None and (domain := registrable(parts[1])):
+        found.add(domain)
+    if auth_results:
+        signed = [
+            str(sig.get("domain", ""))
+            for sig in auth_results.get("dkim") or []
+            if isinstance(sig, Mapping) and sig.get("result") == "pass"
+        ]
+        aligned = auth_results.get("aligned_domain")
+        for name in [*signed, *([str(aligned)] if aligned else [])]:
+            if domain := registrable(name):
+                found.add(domain)
+    return found
+
+
+def belongs(
+    sender: str | None, auth_results: Mapping[str, Any] | None, wanted: tuple[str, ...]
+) -> bool:
+    """Whether a message from ``sender`` (with ``auth_results``) is from one of ``wanted``."""
+    return not sender_sites(sender, auth_results).isdisjoint(wanted)

@@ -1,0 +1,252 @@
+"""The MCP server: an agent's tools on its own project, built on the official ``mcp`` SDK.
+
+Every tool makes its calls through ``agentid.client.AsyncClient``, so the MCP server answers
+exactly what the API answers and keeps the same rules (scopes, 404 on another project's
+resources, the send guard). Two ways in:
+
+- ``agentid mcp`` (stdio): one client from ``AGENTID_URL`` / ``AGENTID_TOKEN`` on
+  ``AGENTID_PROJECT``, or else the one project its token is scoped to (``run_stdio``);
+- ``/mcp`` on the API (streamable HTTP, stateless, JSON answers; ``agentid.api.mcp_mount``):
+  each tool call is made with the caller's own token, through the app itself.
+
+This module imports the SDK, so it is imported only when one of those is used. Waits are
+bounded (``timeout``, at most 300 s) and end with a structured result, never an open hang.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+import httpx
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import BaseModel, Field
+
+from agentid.api.mcp_mount import PROJECT_KEY
+from agentid.client import RECENT, AsyncClient
+from agentid.codes.schemas import CodeOut
+from agentid.email.outbound.schemas import SendAccepted
+from agentid.email.schemas import AliasOut, InboxEntry, MessageOut
+from agentid.errors import AgentIDError, Timeout
+from agentid.projects.schemas import Identity
+from agentid.times import utcnow
+
+Clients = Callable[[Context], AbstractAsyncContextManager[AsyncClient]]
+Seconds = Annotated[float, Field(ge=0, le=300, description="Wait at most this many seconds.")]
+Sites = Annotated[
+    list[str] | None,
+    Field(description="The site's domains, e.g. ['notion.so', 'makenotion.com'].", max_length=10),
+]
+
+INSTRUCTIONS = """\
+Your own email identity on agentid. Make a fresh alias per sign-up (new_alias), give it to the
+site, then wait_for_code with that site's domain. Codes you receive go only to the site that
+sent them; never send bulk or unsolicited mail. get_identity returns your full rules."""
+
+
+class InboxResult(BaseModel):
+    messages: list[InboxEntry]
+
+
+class SkippedOut(BaseModel):
+    message_id: str
+    sender: str | None
+    reason: str
+
+
+class WaitedMessage(BaseModel):
+    found: bool
+    message: InboxEntry | None = None  # the newest matching message, when one arrived
+
+
+class WaitedCode(BaseModel):
+    """A code (or link) that arrived, marked used; or, when none came in time, what did
+    arrive and why it was not the one."""
+
+    found: bool
+    code: str | None = None  # the value to type in (or the URL, for a link)
+    kind: str | None = None
+    sender: str | None = None
+    message_id: str | None = None
+    received_at: datetime | None = None
+    skipped: list[SkippedOut] = Field(default_factory=list)
+
+
+def build_server(clients: Clients) -> MCPServer:
+    """The server with its tools; ``clients(ctx)`` opens the client a tool call uses."""
+    server: MCPServer = MCPServer(
+        name="agentid", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING"
+    )
+
+    @asynccontextmanager
+    async def client(ctx: Context) -> AsyncIterator[AsyncClient]:
+        try:
+            async with clients(ctx) as opened:
+                yield opened
+        except AgentIDError as err:  # the API's answer, as the tool's error text
+            raise ToolError(f"{err.code}: {err.message}") from None
+
+    @server.tool(description="Your email address, phone number and the rules you keep.")
+    async def get_identity(ctx: Context) -> Identity:
+        async with client(ctx) as api:
+            return await api.identity()
+
+    @server.tool(description="Make a fresh address (label + random suffix) for one sign-up.")
+    async def new_alias(
+        ctx: Context,
+        label: Annotated[
+            str | None, Field(description="What it is for, e.g. the site's name.", max_length=40)
+        ] = None,
+    ) -> AliasOut:
+        async with client(ctx) as api:
+            return await api.new_alias(label=label)
+
+    @server.tool(description="Received email, newest first.")
+    async def list_inbox(
+        ctx: Context,
+        to: Annotated[str | None, Field(description="Only mail to this address.")] = None,
+        subject: Annotated[str | None, Field(description="Subject contains.")] = None,
+        unread: Annotated[bool, Field(description="Only unread messages.")] = False,
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    ) -> InboxResult:
+        async with client(ctx) as api:
+            page = await api.inbox(to=to, subject=subject, unread=unread or None, limit=limit)
+            return InboxResult(messages=page.messages)
+
+    @server.tool(description="One received message: text, codes and links found in it.")
+    async def read_message(
+        ctx: Context, id: Annotated[str, Field(description="The message id.", max_length=26)]
+    ) -> MessageOut:
+        async with client(ctx) as api:
+            return await api.message(id)
+
+    @server.tool(
+        description=(
+            "Wait for an email (to an address, with a subject) received since `since` "
+            "(default: five minutes ago), up to timeout seconds; the newest one is returned."
+        )
+    )
+    async def wait_for_message(
+        ctx: Context,
+        to: Annotated[str | None, Field(description="Only mail to this address.")] = None,
+        subject: Annotated[str | None, Field(description="Subject contains.")] = None,
+        since: Annotated[
+            datetime | None, Field(description="Received after this (default: 5 minutes ago).")
+        ] = None,
+        timeout: Seconds = 60,  # noqa: ASYNC109 (named as in the client)
+    ) -> WaitedMessage:
+        async with client(ctx) as api:
+            after = since or utcnow() - RECENT
+            page = await api.inbox(to=to, subject=subject, since=after, limit=1, wait=timeout)
+            found = page.messages[0] if page.messages else None
+            return WaitedMessage(found=found is not None, message=found)
+
+    @server.tool(
+        description=(
+            "Wait for the verification code from a site (the one you just asked for a code), "
+            "up to timeout seconds; the code is marked used. Give site as the site's domain."
+        )
+    )
+    async def wait_for_code(
+        ctx: Context,
+        site: Sites = None,
+        channel: Annotated[str | None, Field(pattern="^(email|sms)$")] = None,
+        since: Annotated[
+            datetime | None, Field(description="Received after this (default: 5 minutes ago).")
+        ] = None,
+        from_contains: Annotated[str | None, Field(description="Sender contains.")] = None,
+        timeout: Seconds = 60,  # noqa: ASYNC109 (named as in the client)
+    ) -> WaitedCode:
+        async with client(ctx) as api:
+            try:
+                code = await api.wait_for_code(site, channel, since, from_contains, timeout)
+            except Timeout as err:
+                return WaitedCode(found=False, skipped=[_skipped(s) for s in err.skipped])
+            return _waited(code)
+
+    @server.tool(description="Send an email from your address (through the project's relay).")
+    async def send_email(
+        ctx: Context,
+        to: Annotated[list[str], Field(min_length=1, max_length=50)],
+        subject: Annotated[str, Field(max_length=998)],
+        text: str,
+        html: str | None = None,
+    ) -> SendAccepted:
+        async with client(ctx) as api:
+            return await api.send_email(to, subject, text, html)
+
+    return server
+
+
+def _waited(code: CodeOut) -> WaitedCode:
+    return WaitedCode(
+        found=True,
+        code=code.value,
+        kind=code.kind,
+        sender=code.from_,
+        message_id=code.source.id,
+        received_at=code.received_at,
+    )
+
+
+def _skipped(item: Any) -> SkippedOut:
+    return SkippedOut(message_id=item.message_id, sender=item.from_, reason=item.reason)
+
+
+# -- stdio ----------------------------------------------------------------------------------
+
+
+async def run_stdio(base_url: str, token: str, project: str | None) -> None:
+    """``agentid mcp``: serve the tools on stdin/stdout until the client goes away."""
+    async with AsyncClient(base_url, token, project=project) as api:
+        if api.project is None:
+            me = await api.me()
+            if me.project is None:
+                raise AgentIDError(
+                    "the operator's token works on every project: name one in AGENTID_PROJECT"
+                )
+            api.project = me.project
+
+        @asynccontextmanager
+        async def fixed(_: Context) -> AsyncIterator[AsyncClient]:
+            yield api
+
+        await build_server(fixed).run_stdio_async()
+
+
+# -- streamable HTTP ------------------------------------------------------------------------
+
+
+INTERNAL_URL = "http://agentid.internal"
+
+
+def http_server() -> Any:
+    """The session manager that answers /mcp (stateless, JSON): each tool call goes through
+    the app itself (``scope["app"]``) with the caller's token, on the project the mount
+    resolved."""
+
+    @asynccontextmanager
+    async def per_call(ctx: Context) -> AsyncIterator[AsyncClient]:
+        request = ctx.request_context.request
+        if request is None:
+            raise ToolError("no HTTP request behind this call")
+        scope = request.scope
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        transport = httpx.ASGITransport(app=scope["app"])
+        async with AsyncClient(
+            INTERNAL_URL, token, project=scope[PROJECT_KEY], transport=transport, timeout=30
+        ) as api:
+            yield api
+
+    server = build_server(per_call)
+    # Every request carries a bearer token the gate checked, so no Host/Origin allow-list
+    # (the SDK's DNS-rebinding guard would refuse the API's own public host name).
+    unguarded = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    server.streamable_http_app(
+        stateless_http=True, json_response=True, transport_security=unguarded
+    )
+    return server.session_manager
