@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -104,6 +105,32 @@ class ProviderUrl:
                 f"{self.scheme}:// query parameter {name!r} must be a whole number > 0"
             )
         return int(value)
+
+    def account(
+        self, vendor: str, host: str, names: tuple[str, str], id_form: re.Pattern[str], rule: str
+    ) -> tuple[str, str]:
+        """The account id and auth token of ``<scheme>://<id>:<token>@<host>`` (``names``
+        says what the vendor calls them): both given, the id in the vendor's form (``rule``
+        describes ``id_form``), the token printable ASCII, and the host the vendor's own,
+        with no port or path, unless ``+http`` points at a local server."""
+        user, token = names
+        if not self.username or not self.password:
+            raise ValidationFailed(
+                f"{self.scheme}:// needs the {user} and {token}:"
+                f" {self.scheme}://<{user}>:<{token}>@{host}"
+            )
+        if not id_form.fullmatch(self.username):
+            raise ValidationFailed(f"a {vendor} {user} is {rule}")
+        if not self.password.isascii() or not self.password.isprintable():
+            raise ValidationFailed(f"a {vendor} {token} is printable ASCII")
+        if not self.http and (
+            self.host != host or self.port is not None or self.path not in ("", "/")
+        ):
+            raise ValidationFailed(
+                f"{self.scheme}:// host must be {host} with no port or path"
+                f" ({self.scheme}+http:// for a local server)"
+            )
+        return self.username, self.password
 
     def endpoint(self, vendor: str) -> str:
         """The base URL an HTTP adapter calls: the vendor's, or with ``+http`` the local

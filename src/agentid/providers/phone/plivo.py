@@ -264,28 +264,19 @@ class PlivoPhone:
 def from_url(url: ProviderUrl, transports: Transports) -> PlivoPhone:
     """The ``plivo://`` factory."""
     url.only_params(("timeout", "app"))
-    if not url.username or not url.password:
-        raise ValidationFailed(
-            "plivo:// needs the auth id and auth token:"
-            " plivo://<auth id>:<auth token>@api.plivo.com"
-        )
-    if not _AUTH_ID.fullmatch(url.username):
-        raise ValidationFailed("a Plivo auth id is MA or SA followed by 18 letters and digits")
-    if not url.password.isascii() or not url.password.isprintable():
-        raise ValidationFailed("a Plivo auth token is printable ASCII")
-    if not url.http and (
-        url.host != VENDOR_HOST or url.port is not None or url.path not in ("", "/")
-    ):
-        raise ValidationFailed(
-            f"plivo:// host must be {VENDOR_HOST} with no port or path"
-            " (plivo+http:// for a local server)"
-        )
+    auth_id, auth_token = url.account(
+        "Plivo",
+        VENDOR_HOST,
+        ("auth id", "auth token"),
+        _AUTH_ID,
+        "MA or SA followed by 18 letters and digits",
+    )
     app = url.query.get("app", DEFAULT_APP)
     if not _APP_NAME.fullmatch(app):
         raise ValidationFailed("plivo:// app is letters, digits, '_' and '-' (at most 64)")
     return PlivoPhone(
-        auth_id=url.username,
-        auth_token=url.password,
+        auth_id=auth_id,
+        auth_token=auth_token,
         endpoint=url.endpoint(f"https://{VENDOR_HOST}"),
         http=transports.http,
         timeout=url.number("timeout", HTTP_TIMEOUT_SECONDS),

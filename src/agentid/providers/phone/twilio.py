@@ -341,25 +341,16 @@ class TwilioPhone:
 def from_url(url: ProviderUrl, transports: Transports) -> TwilioPhone:
     """The ``twilio://`` factory."""
     url.only_params(("timeout", "lookup", "subaccounts"))
-    if not url.username or not url.password:
-        raise ValidationFailed(
-            "twilio:// needs the account sid and auth token:"
-            " twilio://<account sid>:<auth token>@api.twilio.com"
-        )
-    if not _ACCOUNT_SID.fullmatch(url.username):
-        raise ValidationFailed("a Twilio account sid is AC followed by 32 hex digits")
-    if not url.password.isascii() or not url.password.isprintable():
-        raise ValidationFailed("a Twilio auth token is printable ASCII")
-    if not url.http and (
-        url.host != VENDOR_HOST or url.port is not None or url.path not in ("", "/")
-    ):
-        raise ValidationFailed(
-            f"twilio:// host must be {VENDOR_HOST} with no port or path"
-            " (twilio+http:// for a local server)"
-        )
+    account_sid, auth_token = url.account(
+        "Twilio",
+        VENDOR_HOST,
+        ("account sid", "auth token"),
+        _ACCOUNT_SID,
+        "AC followed by 32 hex digits",
+    )
     return TwilioPhone(
-        account_sid=url.username,
-        auth_token=url.password,
+        account_sid=account_sid,
+        auth_token=auth_token,
         endpoint=url.endpoint(f"https://{VENDOR_HOST}"),
         http=transports.http,
         timeout=url.number("timeout", HTTP_TIMEOUT_SECONDS),
