@@ -4,8 +4,11 @@ collector; the coming webhook dispatcher joins the list in ``create_app``)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Worker(Protocol):
@@ -23,3 +26,24 @@ async def start_all(stack: AsyncExitStack, workers: list[Worker]) -> None:
     for worker in workers:
         await worker.start()
         stack.push_async_callback(worker.stop)
+
+
+class Loop:
+    """The one task a background worker runs beside the servers: begun by its ``start``,
+    cancelled (and awaited) by its ``stop``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._task: asyncio.Task[None] | None = None
+
+    def begin(self, work: Coroutine[Any, Any, None]) -> None:
+        self._task = asyncio.create_task(work, name=self.name)
+
+    async def end(self) -> None:
+        """Cancel the task and wait for it to finish; nothing when it never began."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +10,7 @@ from agentid.email.repository import MessageRepository
 from agentid.phone.repository import PhoneRepository
 from agentid.projects.repository import ProjectRepository
 from agentid.runtime import Runtime
+from agentid.workers import Loop
 
 log = logging.getLogger("agentid.retention")
 
@@ -34,17 +34,13 @@ async def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
 class RetentionTask:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("agentid-retention")
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="agentid-retention")
+        self._loop.begin(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.end()
 
     async def _run(self) -> None:
         while True:

@@ -6,12 +6,12 @@ the next day; nothing here stops the service."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from agentid.phone.service import collect
 from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
+from agentid.workers import Loop
 
 log = logging.getLogger("agentid.phone")
 INTERVAL_SECONDS = 24 * 3600.0
@@ -24,18 +24,14 @@ class NumberCollector:
         self._rt = runtime
         self._transports = transports
         self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("agentid-number-collector")
 
     async def start(self) -> None:
         if self._rt.settings.phone_gc_inactive_days is not None:
-            self._task = asyncio.create_task(self._run(), name="agentid-number-collector")
+            self._loop.begin(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.end()
 
     async def once(self) -> int:
         """One pass over every project; how many numbers were released."""

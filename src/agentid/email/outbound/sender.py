@@ -45,6 +45,7 @@ from agentid.runtime import Runtime
 from agentid.store import event_log
 from agentid.store.tables import Suppression
 from agentid.times import utcnow
+from agentid.workers import Loop
 
 log = logging.getLogger("agentid.outbox")
 
@@ -111,7 +112,7 @@ class OutboxSender:
         self._spool = spool
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("outbox")
         self._gate = asyncio.Semaphore(rt.settings.send_concurrency)
         self.relays = Relays(rt, transports)
 
@@ -132,14 +133,10 @@ class OutboxSender:
             again = await OutboxRepository(session).restart_interrupted(utcnow())
         if again:
             log.info("outbox: attempts cut off by a stop go again", extra={"recipients": again})
-        self._task = asyncio.create_task(self._run(), name="outbox")
+        self._loop.begin(self._run())
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
+        await self._loop.end()
 
     async def _run(self) -> None:
         while True:
