@@ -12,6 +12,7 @@ AgentIDError                 500 internal
 ├── PayloadTooLarge          413 too_large
 ├── RateLimited              429 rate_limited           our own quota; resets_at, Retry-After
 ├── Timeout                  504 timeout                (client side) a wait found nothing; skipped
+│   └── SmsFiltered          504 sms_filtered           (client side) the carrier filtered the SMS
 ├── StoreUnavailable         503 store_unavailable
 ├── Unreachable              503 unreachable            (client side) nothing answered
 └── ProviderError            502 provider_error         (agentid.providers.failures maps to these)
@@ -144,6 +145,20 @@ class Timeout(AgentIDError):
         self.skipped = skipped or []
 
 
+class SmsFiltered(Timeout):
+    """A wait for an SMS code ended with no code because the provider reported it filtered
+    an SMS to the project's number (Twilio 30038/30039): waiting again will not bring it.
+    ``notices`` holds the provider's reports (``sms.filtered``, error code, when)."""
+
+    status, code = 504, "sms_filtered"
+
+    def __init__(
+        self, message: str, notices: list[Any] | None = None, skipped: list[Any] | None = None
+    ) -> None:
+        super().__init__(message, skipped)
+        self.notices = notices or []
+
+
 class StoreUnavailable(AgentIDError):
     """The database cannot answer now (locked, disk full, connection lost); retry shortly."""
 
@@ -220,6 +235,7 @@ _ALL: tuple[type[AgentIDError], ...] = (  # the general before the specific
     PayloadTooLarge,
     RateLimited,
     Timeout,
+    SmsFiltered,
     StoreUnavailable,
     Unreachable,
     ProviderAuth,
