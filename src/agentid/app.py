@@ -192,7 +192,8 @@ def create_app(settings: Settings) -> FastAPI:
     if sandbox:
         app.include_router(sandbox_router)  # only while the sandbox provides numbers
     if mcp is not None:  # MCP over streamable HTTP, behind the token gate like the API
-        app.router.routes.append(Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]))
+        for path in ("/mcp", "/mcp/{project}"):  # the project: the token's, the path's or a header
+            app.router.routes.append(Route(path, mcp, methods=["GET", "POST", "DELETE"]))
 
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.

@@ -39,7 +39,14 @@ from agentid.email.outbound.schemas import (
     SendRequest,
 )
 from agentid.email.schemas import AliasList, AliasOut, Inbox, MessageOut, ProvisionOut
-from agentid.errors import Timeout, Unauthorized, Unreachable, ValidationFailed, from_response
+from agentid.errors import (
+    SmsFiltered,
+    Timeout,
+    Unauthorized,
+    Unreachable,
+    ValidationFailed,
+    from_response,
+)
 from agentid.phone.schemas import (
     ForwarderCreated,
     ForwarderList,
@@ -53,7 +60,8 @@ from agentid.projects.schemas import Identity, Me, ProjectList, ProjectOut, Toke
 from agentid.times import utcnow
 
 __all__ = [
-    "AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging", "SmsFilter", "Timeout",
+    "AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging", "SmsFilter",
+    "SmsFiltered", "Timeout",
 ]  # fmt: skip
 
 DEFAULT_URL = "http://127.0.0.1:8400"
@@ -404,9 +412,9 @@ class _Calls(Generic[Transport]):
         return Call("POST", path, reads(GcResult), json=body)
 
     @_endpoint
-    def sms(self, project_id: str, **filters: Unpack[SmsFilter]) -> Call[SmsList]:
-        """Received SMS, newest first."""
-        path = f"/projects/{segment(project_id)}/phone/messages"
+    def sms(self, project_id: str | None = None, **filters: Unpack[SmsFilter]) -> Call[SmsList]:
+        """Received SMS, newest first (``wait`` long-polls for one to match)."""
+        path = f"/projects/{segment(self._project(project_id))}/phone/messages"
         return Call("GET", path, reads(SmsList), params=query(**filters), wait=filters.get("wait"))
 
     @_endpoint
@@ -464,7 +472,8 @@ class _Calls(Generic[Transport]):
     ) -> Call[CodeOut]:
         """The newest unused code received since ``since`` (default: five minutes before the
         call), from ``site`` when given, marked used; waits up to ``timeout`` seconds, then
-        raises ``Timeout`` (its ``skipped`` says what arrived and why it was not the one)."""
+        raises ``Timeout`` (its ``skipped`` says what arrived and why it was not the one), or
+        ``SmsFiltered`` at once when the provider reported an SMS to the number filtered."""
         return self._first("code", site, channel, since, from_contains, timeout, to, project)
 
     @_endpoint
@@ -513,6 +522,15 @@ def _first_of(kind: str, timeout: float) -> Callable[[httpx.Response], CodeOut]:
 
     def read(response: httpx.Response) -> CodeOut:
         page = read_list(response)
+        filtered = [n for n in page.notices if n.kind == "sms.filtered"]
+        if not page.codes and filtered:
+            said = ", ".join(f"error {n.error_code} at {n.at:%H:%M:%S}" for n in filtered[:5])
+            raise SmsFiltered(
+                f"no {kind} arrived: the provider filtered an SMS to the number ({said}); "
+                "waiting again will not bring it",
+                notices=filtered,
+                skipped=list(page.skipped),
+            )
         if not page.codes:
             why = "; ".join(f"{s.from_}: {s.reason}" for s in page.skipped[:5])
             raise Timeout(

@@ -8,10 +8,11 @@ AgentIDError                 500 internal
 ├── Forbidden                403 forbidden
 ├── NotFound                 404 not_found
 ├── MethodNotAllowed         405 method_not_allowed
-├── Conflict                 409 conflict
+├── Conflict                 409 conflict               records: a DNS apply's per-record status
 ├── PayloadTooLarge          413 too_large
 ├── RateLimited              429 rate_limited           our own quota; resets_at, Retry-After
 ├── Timeout                  504 timeout                (client side) a wait found nothing; skipped
+│   └── SmsFiltered          504 sms_filtered           (client side) the carrier filtered the SMS
 ├── StoreUnavailable         503 store_unavailable
 ├── Unreachable              503 unreachable            (client side) nothing answered
 └── ProviderError            502 provider_error         (agentid.providers.failures maps to these)
@@ -21,8 +22,8 @@ AgentIDError                 500 internal
     └── ProviderUnavailable  502 provider_unavailable   down, unreachable or temporary: retry later
 
 Every one answers the same body, ``ErrorBody``: ``{"error": {"code", "message"}}`` (and
-``resets_at`` for rate_limited); the OpenAPI schema declares it for each error status a
-route can answer (agentid.api.responses).
+``resets_at`` for rate_limited, ``records`` for a conflict that stops a DNS apply); the
+OpenAPI schema declares it for each error status a route can answer (agentid.api.responses).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class ErrorDetail(BaseModel):
     code: str  # the error's code: not_found, conflict, validation_failed...
     message: str
     resets_at: datetime | None = None  # rate_limited: when the quota is available again
+    # conflict on a DNS apply: each planned record and its status (``conflict`` with what
+    # stands in its way under ``found``; ``unchanged``; ``planned``: not sent)
+    records: list[dict[str, Any]] | None = None
 
 
 class ErrorBody(BaseModel):
@@ -61,7 +65,7 @@ class AgentIDError(Exception):
         super().__init__(message)
         self.message = message
 
-    def as_body(self) -> dict[str, dict[str, str]]:
+    def as_body(self) -> dict[str, dict[str, Any]]:
         return {"error": {"code": self.code, "message": self.message}}
 
     def headers(self) -> dict[str, str]:
@@ -104,7 +108,20 @@ class MethodNotAllowed(AgentIDError):
 
 
 class Conflict(AgentIDError):
+    """The request runs into what is there. ``records``, when given (a DNS apply stopped by
+    records agentid did not create), is each planned record with its status, JSON-ready."""
+
     status, code = 409, "conflict"
+
+    def __init__(self, message: str, records: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.records = records
+
+    def as_body(self) -> dict[str, dict[str, Any]]:
+        body = super().as_body()
+        if self.records is not None:
+            body["error"]["records"] = self.records
+        return body
 
 
 class PayloadTooLarge(AgentIDError):
@@ -120,7 +137,7 @@ class RateLimited(AgentIDError):
         super().__init__(message)
         self.resets_at = resets_at
 
-    def as_body(self) -> dict[str, dict[str, str]]:
+    def as_body(self) -> dict[str, dict[str, Any]]:
         body = super().as_body()
         if self.resets_at is not None:
             body["error"]["resets_at"] = self.resets_at.isoformat()
@@ -142,6 +159,20 @@ class Timeout(AgentIDError):
     def __init__(self, message: str, skipped: list[Any] | None = None) -> None:
         super().__init__(message)
         self.skipped = skipped or []
+
+
+class SmsFiltered(Timeout):
+    """A wait for an SMS code ended with no code because the provider reported it filtered
+    an SMS to the project's number (Twilio 30038/30039): waiting again will not bring it.
+    ``notices`` holds the provider's reports (``sms.filtered``, error code, when)."""
+
+    status, code = 504, "sms_filtered"
+
+    def __init__(
+        self, message: str, notices: list[Any] | None = None, skipped: list[Any] | None = None
+    ) -> None:
+        super().__init__(message, skipped)
+        self.notices = notices or []
 
 
 class StoreUnavailable(AgentIDError):
@@ -220,6 +251,7 @@ _ALL: tuple[type[AgentIDError], ...] = (  # the general before the specific
     PayloadTooLarge,
     RateLimited,
     Timeout,
+    SmsFiltered,
     StoreUnavailable,
     Unreachable,
     ProviderAuth,

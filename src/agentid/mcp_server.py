@@ -28,10 +28,11 @@ from pydantic import BaseModel, Field
 
 from agentid.api.mcp_mount import PROJECT_KEY
 from agentid.client import RECENT, AsyncClient
-from agentid.codes.schemas import CodeOut
+from agentid.codes.schemas import CodeOut, Notice
 from agentid.email.outbound.schemas import SendAccepted
 from agentid.email.schemas import AliasOut, InboxEntry, MessageOut
-from agentid.errors import AgentIDError, Timeout
+from agentid.errors import AgentIDError, SmsFiltered, Timeout
+from agentid.phone.schemas import SmsOut
 from agentid.projects.schemas import Identity
 from agentid.times import utcnow
 
@@ -50,6 +51,10 @@ sent them; never send bulk or unsolicited mail. get_identity returns your full r
 
 class InboxResult(BaseModel):
     messages: list[InboxEntry]
+
+
+class SmsResult(BaseModel):
+    messages: list[SmsOut]  # newest first; empty when none came within the wait
 
 
 class SkippedOut(BaseModel):
@@ -74,6 +79,8 @@ class WaitedCode(BaseModel):
     message_id: str | None = None
     received_at: datetime | None = None
     skipped: list[SkippedOut] = Field(default_factory=list)
+    # the provider reported an SMS to the number filtered (sms.filtered): it will not come
+    notices: list[Notice] = Field(default_factory=list)
 
 
 def build_server(clients: Clients) -> MCPServer:
@@ -164,9 +171,34 @@ def build_server(clients: Clients) -> MCPServer:
         async with client(ctx) as api:
             try:
                 code = await api.wait_for_code(site, channel, since, from_contains, timeout)
+            except SmsFiltered as err:
+                skipped = [_skipped(s) for s in err.skipped]
+                return WaitedCode(found=False, skipped=skipped, notices=err.notices)
             except Timeout as err:
                 return WaitedCode(found=False, skipped=[_skipped(s) for s in err.skipped])
             return _waited(code)
+
+    @server.tool(
+        description=(
+            "SMS received on your number, newest first; with wait, hold up to that many "
+            "seconds for one to match when none does yet."
+        )
+    )
+    async def list_sms(
+        ctx: Context,
+        contains: Annotated[str | None, Field(description="Body contains (any case).")] = None,
+        from_contains: Annotated[str | None, Field(description="Sender's number contains.")] = None,
+        since: Annotated[datetime | None, Field(description="Received after this.")] = None,
+        wait: Annotated[
+            float, Field(ge=0, le=300, description="Wait at most this many seconds for one.")
+        ] = 0,
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    ) -> SmsResult:
+        async with client(ctx) as api:
+            page = await api.sms(
+                contains=contains, from_=from_contains, since=since, wait=wait or None, limit=limit
+            )
+            return SmsResult(messages=page.messages)
 
     @server.tool(description="Send an email from your address (through the project's relay).")
     async def send_email(

@@ -38,6 +38,7 @@ TOOLS = {
     "wait_for_message",
     "wait_for_code",
     "send_email",
+    "list_sms",
 }
 
 
@@ -60,12 +61,13 @@ async def over_stdio(service: Service, token: str, **env: str) -> AsyncIterator[
 
 @asynccontextmanager
 async def over_http(
-    service: Service, token: str, headers: dict[str, str] | None = None
+    service: Service, token: str, headers: dict[str, str] | None = None, path: str = "/mcp"
 ) -> AsyncIterator[ClientSession]:
     auth = {"Authorization": f"Bearer {token}", **(headers or {})}
+    url = service.running.url + path
     async with (
         httpx2.AsyncClient(headers=auth, timeout=30) as http,
-        streamable_http_client(f"{service.running.url}/mcp", http_client=http) as (read, write),
+        streamable_http_client(url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):
         await session.initialize()
@@ -146,8 +148,35 @@ async def test_mcp_with_the_operators_token_names_the_project(service: Service) 
     async with over_http(service, ADMIN, {"X-Agentid-Project": "ghost"}) as session:
         missing = await session.call_tool("get_identity", {})
         assert missing.is_error and "not_found" in str(missing.content)
+    async with over_http(service, ADMIN, path="/mcp/acme") as session:
+        assert (await structured(session, "get_identity"))["project"] == "acme"
     async with over_stdio(service, ADMIN, AGENTID_PROJECT="acme") as session:
         assert (await structured(session, "get_identity"))["project"] == "acme"
+
+
+async def test_mcp_list_sms_over_http(service: Service) -> None:
+    await hosted(service, "acme", "acme.test")
+    made = await service.http.post("/projects/acme/phone/provision", json={"area_code": "415"})
+    assert made.status_code == 201, made.text
+    number = made.json()["number"]
+    async with over_http(service, ADMIN, path="/mcp/acme") as session:
+        listed = await session.list_tools()
+        schema = next(t for t in listed.tools if t.name == "list_sms").input_schema
+        assert {"wait", "contains", "from_contains", "since", "limit"} <= set(schema["properties"])
+        assert await structured(session, "list_sms") == {"messages": []}
+        assert (await structured(session, "list_sms", wait=0.2))["messages"] == []
+
+        waiting = asyncio.create_task(structured(session, "list_sms", contains="code", wait=20))
+        await listening(service, "acme")  # the tool's long poll is waiting on the service
+        sms = {"to": number, "from": "+15005550006", "body": "Your Acme code is 402913"}
+        injected = await service.http.post("/sandbox/sms", json=sms)
+        assert injected.status_code in (200, 201), injected.text
+        (got,) = (await asyncio.wait_for(waiting, 30))["messages"]
+        assert got["id"] == injected.json()["id"] and got["body"] == sms["body"]
+        assert got["from"] == "+15005550006" and got["to"] == number
+        none = await structured(session, "list_sms", from_contains="+1999", wait=0.2)
+        assert none == {"messages": []}
+        assert (await session.call_tool("list_sms", {"wait": 301})).is_error
 
 
 async def test_mcp_http_refuses_what_the_api_refuses(service: Service) -> None:
@@ -162,9 +191,13 @@ async def test_mcp_http_refuses_what_the_api_refuses(service: Service) -> None:
     assert_error(await service.http.post("/mcp", json=init), 400, "bad_request")  # no project
     named = {"X-Agentid-Project": "../x"}
     assert_error(await service.http.post("/mcp", json=init, headers=named), 404)
+    assert_error(await service.http.post("/mcp/a%20b", json=init), 404)  # not an id
+    both = {"X-Agentid-Project": "other"}
+    assert_error(await service.http.post("/mcp/acme", json=init, headers=both), 400)
     async with service.client(token) as reader:
         other = {"X-Agentid-Project": "other"}
         assert_error(await reader.post("/mcp", json=init, headers=other), 404)
+        assert_error(await reader.post("/mcp/other", json=init), 404)
     async with over_http(service, token) as session:  # read scope: no alias
         refused = await session.call_tool("new_alias", {"label": "x"})
         assert refused.is_error and "forbidden" in str(refused.content)

@@ -71,7 +71,8 @@ async def test_apply_through_cloudflare(service: Service, cloudflare: Cloudflare
     assert {x["status"] for x in r.json()["records"]} == {"unchanged"}
     assert len(cloudflare.changes()) == made  # the second apply changed nothing
 
-    # Someone adds a DMARC record of their own: a conflict, nothing changed, state kept.
+    # Someone adds a DMARC record of their own: a conflict, nothing changed, the DMARC
+    # record stored as in conflict (with what stands there), the others as they were.
     cloudflare.add("acme.test", "TXT", "_dmarc.acme.test", '"v=DMARC1; p=reject"')
     [ours] = [
         x
@@ -80,13 +81,63 @@ async def test_apply_through_cloudflare(service: Service, cloudflare: Cloudflare
     ]
     cloudflare.records[cloudflare.zones["acme.test"]].pop(ours["id"])
     before = (await service.http.get("/projects/acme/email/dns")).json()
+    made = len(cloudflare.changes())
     err = assert_error(await service.http.post("/projects/acme/email/dns"), 409, "conflict")
     assert "_dmarc.acme.test" in err["error"]["message"] and "force" in err["error"]["message"]
-    assert (await service.http.get("/projects/acme/email/dns")).json() == before
+    assert len(cloudflare.changes()) == made  # nothing sent
+    said = {x["role"]: x for x in err["error"]["records"]}
+    assert [x["role"] for x in err["error"]["records"]] == ["mx", "spf", "dkim", "dmarc"]
+    assert {said[role]["status"] for role in ("mx", "spf", "dkim")} == {"unchanged"}
+    assert said["dmarc"]["status"] == "conflict" and said["dmarc"]["name"] == "_dmarc.acme.test"
+    assert said["dmarc"]["value"].startswith("v=DMARC1; p=none")  # what agentid would write
+    (theirs,) = said["dmarc"]["found"]
+    assert "p=reject" in theirs
+    after = (await service.http.get("/projects/acme/email/dns")).json()
+    dmarc = next(x for x in after["records"] if x["role"] == "dmarc")
+    assert (dmarc["status"], dmarc["found"]) == ("conflict", [theirs])
+    assert [x for x in after["records"] if x["role"] != "dmarc"] == [
+        x for x in before["records"] if x["role"] != "dmarc"
+    ]
+    assert (after["status"], after["applied_at"]) == (before["status"], before["applied_at"])
     r = await service.http.post("/projects/acme/email/dns", json={"force": True})
     assert r.status_code == 200, r.text
     dmarc = next(x for x in r.json()["records"] if x["role"] == "dmarc")
-    assert dmarc["status"] == "updated"
+    assert (dmarc["status"], dmarc["found"]) == ("updated", [])
+    shown = (await service.http.get("/projects/acme/email/dns")).json()["records"]
+    assert next(x for x in shown if x["role"] == "dmarc")["status"] == "updated"
+
+
+async def test_a_conflict_on_the_first_apply(service: Service, cloudflare: CloudflareState) -> None:
+    cloudflare.add_zone("beta.test")
+    cloudflare.add("beta.test", "MX", "beta.test", "mx.elsewhere.test", priority=5)
+    await with_cloudflare(service, cloudflare, "beta")
+    out = await provision(service, "beta")  # hosting stays; DNS says why it was not applied
+    assert "MX beta.test (found 5 mx.elsewhere.test)" in out["dns_error"]
+    assert len(cloudflare.changes()) == 0
+    err = assert_error(await service.http.post("/projects/beta/email/dns"), 409, "conflict")
+    said = {x["role"]: (x["status"], x["found"]) for x in err["error"]["records"]}
+    assert said == {
+        "mx": ("conflict", ["5 mx.elsewhere.test"]),
+        "spf": ("planned", []),  # not sent: the conflict stopped the apply
+        "dkim": ("planned", []),
+        "dmarc": ("planned", []),
+    }
+    shown = (await service.http.get("/projects/beta/email/dns")).json()
+    assert {x["role"]: x["status"] for x in shown["records"]} == {
+        "mx": "conflict",
+        "spf": "planned",
+        "dkim": "planned",
+        "dmarc": "planned",
+    }
+    assert len(cloudflare.changes()) == 0
+    r = await service.http.post("/projects/beta/email/dns", json={"force": True})
+    assert r.status_code == 200, r.text
+    assert {x["role"]: x["status"] for x in r.json()["records"]} == {
+        "mx": "updated",
+        "spf": "created",
+        "dkim": "created",
+        "dmarc": "created",
+    }
 
 
 async def test_provider_errors_leave_the_state(

@@ -12,7 +12,11 @@ Basic credentials or for another account; whatever ``fail`` queued; then
   ``POST Application/{app_id}/`` changes one (202 ``"changed"``), 404 when unknown.
 - ``POST PhoneNumber/{number}/`` (``app_id``): 201 ``{"api_id", "message": "created",
   "numbers": [{"number", "status": "Success"}], "status": "fulfilled"}`` (``"pending"``
-  when ``pending`` is set); 404 for a number not in stock, 400 for an unknown app_id.
+  when ``pending`` is set: the number stays off the account until ``fulfil``); 404 for a
+  number not in stock, 400 for an unknown app_id.
+- ``GET Number/{number}/``: the account's number (``{"api_id", "number", "alias",
+  "application", "number_type", "sms_enabled", ...}``), or 404 (not on the account: never
+  bought, released, or a purchase still pending).
 - ``DELETE Number/{number}/``: 204, or 404.
 
 Error bodies are ``{"api_id", "error"}``.
@@ -79,6 +83,7 @@ class Plivo:
     owned: dict[str, str] = field(default_factory=dict)  # number -> app_id
     released: list[str] = field(default_factory=list)
     pending: bool = False
+    awaiting: set[str] = field(default_factory=set)  # bought pending: not on the account yet
     seen: list[Seen] = field(default_factory=list)
     failures: Failures = field(default_factory=Failures)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -90,6 +95,11 @@ class Plivo:
     def fail(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> None:
         answer = error(status, message)
         self.failures.queue((answer[0], dict(headers or {}), answer[2]))
+
+    def fulfil(self, number: str) -> None:
+        """Plivo completes a pending purchase: the number is on the account from now on."""
+        with self._lock:
+            self.awaiting.discard(number)
 
     def answer(self, request: Seen) -> Answer:
         with self._lock:
@@ -125,6 +135,8 @@ class Plivo:
             return 202, {}, json.dumps({"api_id": "x", "message": "changed"}).encode()
         if (buy := _BUY.match(rest)) and method == "POST":
             return self._buy(buy["number"], body)
+        if (number := _NUMBER.match(rest)) and method == "GET":
+            return self._number(number["number"])
         if (number := _NUMBER.match(rest)) and method == "DELETE":
             with self._lock:
                 gone = self.owned.pop(number["number"], None)
@@ -149,6 +161,31 @@ class Plivo:
         meta = {"limit": 20, "offset": 0, "total_count": len(found), "next": None}
         return 200, {}, json.dumps({"api_id": "x", "meta": meta, "objects": found}).encode()
 
+    def _number(self, number: str) -> Answer:
+        with self._lock:
+            app_id = self.owned.get(number)
+            if app_id is None or number in self.awaiting:
+                return error(404, "not found")
+        app = f"/v1/Account/{self.auth_id}/Application/{app_id}/" if app_id else None
+        listed = {
+            "added_on": "2026-01-01",
+            "alias": None,
+            "api_id": str(uuid.uuid4()),
+            "application": app,
+            "carrier": "Plivo",
+            "monthly_rental_rate": "0.80000",
+            "number": number,
+            "number_type": "local",
+            "region": "United States",
+            "resource_uri": f"/v1/Account/{self.auth_id}/Number/{number}/",
+            "sms_enabled": True,
+            "sms_rate": "0.00000",
+            "sub_account": None,
+            "voice_enabled": True,
+            "voice_rate": "0.00850",
+        }
+        return 200, {}, json.dumps(listed).encode()
+
     def _buy(self, number: str, body: dict[str, Any]) -> Answer:
         offered = next((n for n in self.stock if n["number"] == number), None)
         if offered is None:
@@ -159,6 +196,8 @@ class Plivo:
         with self._lock:
             self.stock.remove(offered)
             self.owned[number] = app_id or ""
+            if self.pending:
+                self.awaiting.add(number)
         status = "pending" if self.pending else "fulfilled"
         bought = {
             "api_id": "x",

@@ -26,6 +26,8 @@ async def test_client_phone_calls(service: Service) -> None:
         sms = await client.inject_sms(number.number, "+15005550006", "Your code is 102938")
         page = await client.sms("acme", contains="code", wait=1)
         assert [m.id for m in page.messages] == [sms.id]
+        async with AsyncClient(service.running.url, ADMIN, project="acme") as agent:
+            assert [m.id for m in (await agent.sms(wait=1)).messages] == [sms.id]
         detail = await client.sms_message("acme", sms.id)
         assert ["Body", "Your code is 102938"] in detail.params
         codes = await client.codes("acme", channel="sms", consume=True)

@@ -71,6 +71,18 @@ async def test_search_buy_release(plivo: Plivo, http: httpx.AsyncClient) -> None
     assert second.status is NumberStatus.PENDING and len(plivo.apps) == 1
     assert app["message_url"] == HOOK
 
+    # a pending purchase: not on the account (404) until Plivo completes it
+    assert await provider.number_status(second) is NumberStatus.PENDING
+    assert (plivo.seen[-1].method, plivo.seen[-1].path) == (
+        "GET",
+        f"/v1/Account/{AUTH_ID}/Number/14155550201/",
+    )
+    plivo.fulfil("14155550201")
+    assert await provider.number_status(second) is NumberStatus.ACTIVE
+    assert await provider.number_status(owned) is NumberStatus.ACTIVE
+    plivo.fail(500, "internal error")
+    assert isinstance(await fails(provider.number_status(second)), ProviderUnavailable)
+
     await provider.release_number(owned)
     assert plivo.released == ["14155550200"]
     await provider.release_number(owned)  # gone already

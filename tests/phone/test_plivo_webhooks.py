@@ -8,8 +8,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from agentid.phone.collector import NumberCollector
+from agentid.phone.repository import PhoneRepository
+from agentid.providers.registry import Transports
 from tests.conftest import Service, serving
 from tests.phone.contract import serving as vendor_serving
 from tests.phone.plivo_server import TOKEN, Plivo, stocked
@@ -78,6 +82,37 @@ async def test_pending_purchase(service: Service, plivo: Plivo) -> None:
     form = plivo_form(str(number["number"]), "+15005550006", "code 555123")
     assert (await post_plivo(service, form, TOKEN)).status_code == 200
     assert len(await listed(service)) == 1
+
+    # GET asks Plivo again: still pending (404 on the account), then listed: active
+    digits = str(number["number"]).removeprefix("+")
+    shown = (await service.http.get("/projects/acme/phone")).json()
+    assert shown["status"] == "pending"
+    assert any(s.method == "GET" and s.path.endswith(f"/Number/{digits}/") for s in plivo.seen)
+    plivo.fail(503, "service unavailable")  # Plivo down: the number is shown, still pending
+    assert (await service.http.get("/projects/acme/phone")).json()["status"] == "pending"
+    plivo.fulfil(digits)
+    shown = (await service.http.get("/projects/acme/phone")).json()
+    assert (shown["status"], shown["number"]) == ("active", number["number"])
+    asked = len(plivo.seen)
+    assert (await service.http.get("/projects/acme/phone")).json()["status"] == "active"
+    assert len(plivo.seen) == asked  # an active number is not asked about again
+
+
+async def test_the_collector_settles_pending_numbers(
+    service: Service, plivo: Plivo, http: httpx.AsyncClient
+) -> None:
+    plivo.pending = True
+    number = str((await provision(service))["number"])
+    later = str((await provision(service, "beta"))["number"])
+    collector = NumberCollector(service.running.runtime, Transports(http=http))
+    assert await collector.once() == 0  # nothing released: inactivity collection is off
+    plivo.fulfil(number.removeprefix("+"))
+    await collector.once()
+    async with service.running.runtime.sessions() as session:
+        rows = await PhoneRepository(session).pending()
+        assert [r.e164 for r in rows] == [later]
+        acme = await PhoneRepository(session).live("acme")
+        assert acme is not None and acme.status == "active"
 
 
 async def test_project_account_verifies_with_its_own_token(service: Service, plivo: Plivo) -> None:

@@ -15,9 +15,10 @@ import httpx
 import pytest
 
 from agentid.app import create_app
-from agentid.errors import ValidationFailed
+from agentid.client import AsyncClient
+from agentid.errors import SmsFiltered, Timeout, ValidationFailed
 from agentid.providers.phone.signatures import twilio_signature
-from tests.conftest import Service, make_settings, serving
+from tests.conftest import ADMIN, Service, make_settings, serving
 from tests.phone.twilio_server import TOKEN, Twilio
 from tests.phone.webhook_helpers import PUBLIC, post_twilio, twilio_form
 from tests.service import assert_error, create_project, listening
@@ -222,6 +223,27 @@ async def test_filtered_sms_ends_a_code_wait(service: Service) -> None:
     assert email.json()["notices"] == []
     stranger = await post_alert(service, alert("+14155559999", "30038"))
     assert stranger.status_code == 200  # signed with the service's token: acknowledged, dropped
+
+
+async def test_the_client_raises_sms_filtered(service: Service) -> None:
+    number = await provision(service)
+    async with AsyncClient(service.running.url, ADMIN, project="acme") as agent:
+        with pytest.raises(Timeout) as nothing:  # no alert yet: a plain timeout
+            await agent.wait_for_code(channel="sms", timeout=0.2)
+        assert type(nothing.value) is Timeout
+        waiting = asyncio.create_task(agent.wait_for_code(channel="sms", timeout=30))
+        await listening(service, "acme")
+        assert (await post_alert(service, alert(number, "30038"))).status_code == 200
+        with pytest.raises(SmsFiltered) as filtered:
+            await asyncio.wait_for(waiting, 10)  # at once, not after the 30 s
+        (notice,) = filtered.value.notices
+        assert (notice.kind, notice.error_code) == ("sms.filtered", "30038")
+        assert "30038" in filtered.value.message
+        with pytest.raises(SmsFiltered):  # asked again: the notice is still in the window
+            await agent.wait_for_code(channel="sms", timeout=0)
+        with pytest.raises(Timeout) as mail:  # email codes are not concerned
+            await agent.wait_for_code(channel="email", timeout=0)
+        assert type(mail.value) is Timeout
 
 
 async def test_every_field_is_kept(service: Service) -> None:

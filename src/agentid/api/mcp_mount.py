@@ -1,8 +1,9 @@
 """``/mcp``: the MCP server over streamable HTTP, behind the project token.
 
 The token gate has already checked the token (and left the principal in the scope). A
-project token works on its own project; the operator's token must name one with the
-``X-Agentid-Project`` header (else 400). The ``mcp`` SDK is imported, and its session
+project token works on its own project; the operator's token must name one, in the path
+(``/mcp/{project}``) or with the ``X-Agentid-Project`` header (else 400; both, and they
+differ: 400). The ``mcp`` SDK is imported, and its session
 manager started, on the first request to /mcp, not when the service starts: a service whose
 agents never use MCP keeps neither in memory (``AGENTID_MCP_HTTP=false`` leaves /mcp out).
 """
@@ -71,14 +72,20 @@ def _project(scope: Scope) -> str:
     if not isinstance(who, Principal):
         raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
     headers: dict[bytes, bytes] = dict(scope.get("headers") or [])
-    named = headers.get(PROJECT_HEADER, b"").decode("latin-1")
+    in_header = headers.get(PROJECT_HEADER, b"").decode("latin-1")
+    in_path = str((scope.get("path_params") or {}).get("project", ""))
+    if in_header and in_path and in_header != in_path:
+        raise BadRequest("the project in the path and in X-Agentid-Project differ")
+    named = in_path or in_header
     if not who.is_admin:
         if named and named != who.project_id:
             raise NotFound(f"project {named[:63]!r} not found")
         assert who.project_id is not None
         return who.project_id
     if not named:
-        raise BadRequest("with the operator's token, name the project: X-Agentid-Project: <id>")
+        raise BadRequest(
+            "with the operator's token, name the project: /mcp/<id> or X-Agentid-Project: <id>"
+        )
     if not SLUG.fullmatch(named):
         raise NotFound(f"project {named[:63]!r} not found")
     return named

@@ -2,7 +2,8 @@
 
 The order kept: the zone is read, the plan made against it (its SPF merged), and every
 step decided (``reconcile``) before any change is sent; a conflict with a record agentid
-did not create stops it all (``Conflict``, nothing changed) unless ``force``. Then the
+did not create stops it all unless ``force``: nothing is sent, and each record's outcome
+is ``conflict`` (with what was ``found``), ``unchanged`` or ``planned``. Else the
 changes go in one ``DnsProvider.change`` call, and each planned record gets the outcome
 of its own changes: ``created``, ``updated``, ``unchanged``, or ``error`` with the
 provider's reason. Not transactional: what succeeded stays, and the outcome says so.
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 
 from agentid.dns.plan import MailDomain, Plan, Role, plan
 from agentid.dns.reconcile import Outcome, Step, reconcile
-from agentid.errors import Conflict
 from agentid.providers.base import DnsAction, DnsProvider, DnsRecord
 
 
@@ -29,6 +29,7 @@ class Applied:
     status: Outcome
     owned: bool
     error: str | None = None
+    found: tuple[DnsRecord, ...] = ()  # conflict: the records agentid did not create there
 
 
 async def apply_plan(
@@ -38,13 +39,14 @@ async def apply_plan(
     *,
     force: bool = False,
 ) -> tuple[Plan, list[Applied]]:
-    """Plan ``mail`` against its zone and apply it; the plan and each record's outcome."""
+    """Plan ``mail`` against its zone and apply it; the plan and each record's outcome
+    (``conflict`` outcomes mean nothing was sent)."""
     zone = await provider.find_zone(mail.domain)
     existing = await provider.read_records(zone)
     made = plan(mail, existing)
     steps = reconcile(made, existing, ours, force=force)
-    if conflicts := [s for s in steps if s.outcome is Outcome.CONFLICT]:
-        raise Conflict(_conflict_message(conflicts))
+    if any(s.outcome is Outcome.CONFLICT for s in steps):
+        return made, [_stopped(step, ours) for step in steps]
     changes = [change for step in steps for change in step.changes]
     results = list(await provider.change(zone, changes)) if changes else []
     out, at = [], 0
@@ -75,12 +77,25 @@ def _with_id(want: DnsRecord, held: DnsRecord) -> DnsRecord:
     return DnsRecord(want.name, want.type, want.value, want.ttl, want.priority, held.id)
 
 
-def _conflict_message(conflicts: Sequence[Step]) -> str:
+def _stopped(step: Step, ours: Callable[[DnsRecord], bool]) -> Applied:
+    """A record of an apply a conflict stopped: what it is, with nothing sent."""
+    want = step.planned.record
+    if step.outcome is Outcome.CONFLICT:
+        found = tuple(r for r in step.found if not r.same(want) and not ours(r))
+        return Applied(step.planned.role, want, Outcome.CONFLICT, False, found=found)
+    if step.outcome is Outcome.UNCHANGED:
+        held = next((r for r in step.found if r.same(want)), want)
+        return Applied(step.planned.role, _with_id(want, held), Outcome.UNCHANGED, ours(held))
+    return Applied(step.planned.role, want, Outcome.PLANNED, False)
+
+
+def conflict_message(results: Sequence[Applied]) -> str:
     parts = []
-    for step in conflicts:
-        want = step.planned.record
-        found = ", ".join(_shown(r) for r in step.found if not r.same(want))
-        parts.append(f"{want.type} {want.name} (found {found})")
+    for a in results:
+        if a.status is not Outcome.CONFLICT:
+            continue
+        found = ", ".join(shown(r) for r in a.found)
+        parts.append(f"{a.record.type} {a.record.name} (found {found})")
     return (
         "records agentid did not create stand where its records go: "
         + "; ".join(parts)[:600]
@@ -88,6 +103,6 @@ def _conflict_message(conflicts: Sequence[Step]) -> str:
     )
 
 
-def _shown(record: DnsRecord) -> str:
+def shown(record: DnsRecord) -> str:
     value = record.value if len(record.value) <= 60 else record.value[:57] + "..."
     return f"{record.priority} {value}" if record.priority is not None else value

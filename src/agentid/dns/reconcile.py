@@ -23,6 +23,7 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"
     ERROR = "error"
+    PLANNED = "planned"  # not sent: another record's conflict stopped the apply
 
 
 @dataclass(frozen=True, slots=True)

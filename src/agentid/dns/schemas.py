@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 class DnsRecordOut(BaseModel):
     """One planned record; ``status`` is ``planned`` until applied, then the outcome of the
-    last apply: created, updated, unchanged or error (with ``error``, the provider's reason)."""
+    last apply: created, updated, unchanged, error (with ``error``, the provider's reason)
+    or conflict (``found``: the records agentid did not create that stand in its way)."""
 
     role: str  # mx, host, spf, dkim, relay_dkim, dmarc
     type: str
@@ -19,6 +20,7 @@ class DnsRecordOut(BaseModel):
     ttl: int
     status: str
     error: str | None = None
+    found: list[str] = []  # conflict: what stands in the way ("10 mx.other.test", a TXT...)
 
 
 class DnsCheckOut(BaseModel):

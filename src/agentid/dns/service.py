@@ -1,7 +1,9 @@
 """A project's DNS: its plan, applying it through the project's DNS provider, verifying it.
 
 The rules kept: a failure before any change (a bad domain, a zone the account cannot see,
-the provider down, a conflict) leaves the stored state as it was; after apply, the stored
+the provider down) leaves the stored state as it was; a conflict (a record agentid did not
+create stands where one of ours goes) sends nothing and marks only those records
+``conflict`` in the stored state, with what was found; after apply, the stored
 records say exactly what each change came to, with the provider's id of what agentid
 created, which is all agentid will ever change or delete later. Verify asks the name
 servers again each time and stores what it saw. The provider is the project's own DNS
@@ -17,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from agentid.dns import verify as checks
-from agentid.dns.apply import Applied, apply_plan
+from agentid.dns.apply import Applied, apply_plan, conflict_message, shown
 from agentid.dns.plan import MailDomain, Plan, Role, mail_domain, plan
+from agentid.dns.reconcile import Outcome
 from agentid.dns.schemas import (
     DnsApplyOut,
     DnsCheckOut,
@@ -90,7 +93,13 @@ def _record(item: dict[str, Any]) -> DnsRecord:
     )
 
 
-def _out(role: str, record: DnsRecord, status: str, error: str | None = None) -> DnsRecordOut:
+def _out(
+    role: str,
+    record: DnsRecord,
+    status: str,
+    error: str | None = None,
+    found: list[str] | None = None,
+) -> DnsRecordOut:
     return DnsRecordOut(
         role=role,
         type=record.type,
@@ -100,6 +109,7 @@ def _out(role: str, record: DnsRecord, status: str, error: str | None = None) ->
         ttl=record.ttl,
         status=status,
         error=error,
+        found=found or [],
     )
 
 
@@ -131,8 +141,11 @@ async def plan_out(rt: Runtime, session: AsyncSession, project: Project) -> DnsP
         r = planned.record
         item = applied.get((str(planned.role), r.type, r.name))
         same = item is not None and _record(item).same(r)
-        status = str(item["status"]) if item is not None and same else "planned"
-        records.append(_out(planned.role, r, status, item.get("error") if item and same else None))
+        if item is not None and same:
+            status, error, found = str(item["status"]), item.get("error"), item.get("found")
+        else:
+            status, error, found = "planned", None, None
+        records.append(_out(planned.role, r, status, error, found))
     return DnsPlanOut(
         domain=row.name,
         status=row.dns_status,
@@ -173,6 +186,8 @@ async def apply(
     zone = await provider.find_zone(mail.domain)
     _, results = await apply_plan(provider, mail, ours, force=force)
     row = await hosted(session, project)
+    if any(a.status is Outcome.CONFLICT for a in results):
+        await _stopped(session, project, row, before, results)
     row.dns_records = [_stored(a, before) for a in results]
     failed = any(a.error for a in results)
     row.dns_status = "partial" if failed else "applied"
@@ -190,6 +205,29 @@ async def apply(
     )
 
 
+async def _stopped(
+    session: AsyncSession,
+    project: Project,
+    row: Domain,
+    before: list[dict[str, Any]],
+    results: list[Applied],
+) -> None:
+    """Nothing was sent: the records in conflict are stored as such (with what stands in
+    their way), the others as they were; then 409 with every record's status."""
+    conflicts = {(str(a.role), a.record.type, a.record.name): a for a in results}
+    conflicts = {k: a for k, a in conflicts.items() if a.status is Outcome.CONFLICT}
+    kept = [i for i in before if (i["role"], i["type"], i["name"]) not in conflicts]
+    row.dns_records = kept + [_stored(a, before) for a in conflicts.values()]
+    found = {k: [shown(r) for r in a.found] for k, a in conflicts.items()}
+    session.add(audit(project.id, "dns.conflict", {"records": [" ".join(k) for k in found]}))
+    await session.commit()
+    records = [
+        _out(a.role, a.record, str(a.status), found=[shown(r) for r in a.found]).model_dump()
+        for a in results
+    ]
+    raise Conflict(conflict_message(results), records=records)
+
+
 def _private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.chmod(0o700)
@@ -199,11 +237,12 @@ def _stored(a: Applied, before: list[dict[str, Any]]) -> dict[str, Any]:
     """What to remember of one record. A record whose change failed is remembered as it
     was before (its id, whether it is ours), with the error: that is what the zone holds."""
     r = a.record
-    if a.error is not None:
+    found = [shown(f) for f in a.found]
+    if a.error is not None or a.status is Outcome.CONFLICT:
         key = (str(a.role), r.type, r.name)
         was = next((i for i in before if (i["role"], i["type"], i["name"]) == key), None)
         if was is not None:
-            return was | {"status": str(a.status), "error": a.error}
+            return was | {"status": str(a.status), "error": a.error, "found": found}
     return {
         "role": str(a.role),
         "type": r.type,
@@ -214,6 +253,7 @@ def _stored(a: Applied, before: list[dict[str, Any]]) -> dict[str, Any]:
         "id": r.id,
         "status": str(a.status),
         "error": a.error,
+        "found": found,
         "owned": a.owned,
     }
 

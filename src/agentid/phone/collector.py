@@ -1,14 +1,16 @@
-"""The number collector: once a day, every unpinned number with no inbound SMS for
-``AGENTID_PHONE_GC_INACTIVE_DAYS`` is released (the seed's lifecycle question, answered
-as a setting; off by default). A number its provider will not release now is tried again
-the next day; nothing here stops the service."""
+"""The number collector: once a day, every number bought ``pending`` is asked about again
+at its provider (``active`` once the purchase is complete: Plivo may take days), and,
+when ``AGENTID_PHONE_GC_INACTIVE_DAYS`` is set, every unpinned number with no inbound SMS
+for that many days is released (the seed's lifecycle question, answered as a setting; off
+by default). A number its provider will not release or describe now is tried again the
+next day; nothing here stops the service."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from agentid.phone.service import collect
+from agentid.phone.service import collect, settle_pending
 from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
 from agentid.workers import Loop
@@ -27,14 +29,17 @@ class NumberCollector:
         self._loop = Loop("agentid-number-collector")
 
     async def start(self) -> None:
-        if self._rt.settings.phone_gc_inactive_days is not None:
-            self._loop.begin(self._run())
+        self._loop.begin(self._run())
 
     async def stop(self) -> None:
         await self._loop.end()
 
     async def once(self) -> int:
         """One pass over every project; how many numbers were released."""
+        async with self._rt.sessions() as session:
+            active = await settle_pending(self._rt, session, self._transports)
+        if active:
+            log.info("pending numbers active", extra={"count": active})
         days = self._rt.settings.phone_gc_inactive_days
         if days is None:
             return 0

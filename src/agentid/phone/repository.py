@@ -80,6 +80,22 @@ class PhoneRepository(Repository):
             stmt = stmt.where(PhoneNumber.project_id == project_id)
         return await self.get_all(stmt.order_by(PhoneNumber.id))
 
+    async def pending(self) -> list[PhoneNumber]:
+        """Numbers whose purchase the provider has not completed yet."""
+        return await self.get_all(
+            select(PhoneNumber).where(PhoneNumber.status == "pending").order_by(PhoneNumber.id)
+        )
+
+    async def activate(self, number_id: str) -> bool:
+        """Mark a pending number active; False when it is not pending any more (released
+        meanwhile, or another check got there first)."""
+        result = await self.session.execute(
+            update(PhoneNumber)
+            .where(PhoneNumber.id == number_id, PhoneNumber.status == "pending")
+            .values(status="active")
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     async def sms(self, sms_id: str, project_id: str | None = None) -> Sms | None:
         """The SMS; None when it is another project's (``project_id`` given)."""
         found = await self.session.get(Sms, sms_id)

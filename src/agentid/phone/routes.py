@@ -74,9 +74,12 @@ async def provision(
 
 
 @router.get("", response_model=PhoneNumberOut)
-async def show(project: ProjectReadDep, session: SessionDep) -> PhoneNumberOut:
-    """The project's pending or active number."""
-    return service.number_out(await service.current(session, project.id))
+async def show(
+    project: ProjectReadDep, rt: RuntimeDep, session: SessionDep, made: TransportsDep
+) -> PhoneNumberOut:
+    """The project's pending or active number; a pending one is asked about again at its
+    provider first (active once the provider completed the purchase)."""
+    return await service.show(rt, session, project.id, made)
 
 
 @router.patch("", response_model=PhoneNumberOut, responses=errors(*WITH_BODY))

@@ -173,6 +173,58 @@ def _detail(row: PhoneNumber) -> dict[str, object]:
     }
 
 
+async def settle(
+    rt: Runtime, session: AsyncSession, row: PhoneNumber, transports: Transports
+) -> PhoneNumber:
+    """A pending number, asked about again at its provider: recorded ``active`` once the
+    provider has completed the purchase. A provider that cannot say now (or no longer the
+    project's) leaves it pending, said in the log: reading the number never fails on it."""
+    if row.status != NumberStatus.PENDING.value:
+        return row
+    provider = await phone_for(rt, row.project_id, transports)
+    await session.commit()  # no transaction held while the provider is called
+    if provider is None or provider.scheme != row.provider:
+        return row
+    owned = OwnedNumber(
+        row.e164, row.provider_sid, status=NumberStatus.PENDING, account=row.account_sid
+    )
+    try:
+        now = await provider.number_status(owned)
+    except (ProviderError, ValidationFailed) as err:
+        log.warning(
+            "pending number not checked",
+            extra={"project_id": row.project_id, "number": row.e164, "error": err.message},
+        )
+        return row
+    if now is not NumberStatus.ACTIVE:
+        return row
+    numbers = PhoneRepository(session)
+    if await numbers.activate(row.id):
+        session.add(audit(row.project_id, "phone.active", _detail(row) | {"status": "active"}))
+        log.info("pending number active", extra={"project_id": row.project_id})
+    await session.commit()
+    await session.refresh(row)
+    return row
+
+
+async def settle_pending(rt: Runtime, session: AsyncSession, transports: Transports) -> int:
+    """Every pending number asked about again (the daily collector); how many became active."""
+    rows = await PhoneRepository(session).pending()
+    await session.commit()
+    active = 0
+    for row in rows:
+        settled = await settle(rt, session, row, transports)
+        active += settled.status == NumberStatus.ACTIVE.value
+    return active
+
+
+async def show(
+    rt: Runtime, session: AsyncSession, project_id: str, transports: Transports
+) -> PhoneNumberOut:
+    """The project's number; a pending one is first asked about again at its provider."""
+    return number_out(await settle(rt, session, await current(session, project_id), transports))
+
+
 async def release_row(
     rt: Runtime, session: AsyncSession, row: PhoneNumber, transports: Transports
 ) -> PhoneNumberOut:

@@ -222,6 +222,11 @@ class PhoneProvider(Protocol):
         """Give the number back; one already gone counts as released."""
         ...
 
+    async def number_status(self, number: OwnedNumber) -> NumberStatus:
+        """Where a bought number stands now: ``pending`` until the provider completes the
+        purchase, then ``active`` (asked again for a number bought ``pending``)."""
+        ...
+
     def check_signature(self, request: WebhookRequest, account_secret: str | None = None) -> bool:
         """True only when the request carries the provider's valid signature (made with
         ``account_secret`` when the number belongs to a sub-account)."""

@@ -4,12 +4,11 @@ a conflict), and our own old records are updated in place."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from agentid.dns.apply import apply_plan
+from agentid.dns.apply import apply_plan, conflict_message
 from agentid.dns.plan import MailDomain, Role
 from agentid.dns.reconcile import Outcome
-from agentid.errors import Conflict
 from agentid.providers.base import DnsRecord
 from tests.providers.dns.conftest import ZONE, Zone
 
@@ -70,8 +69,14 @@ async def test_records_of_others_are_kept_and_spf_merged(zone: Zone) -> None:
 
 async def test_another_mx_is_a_conflict_unless_forced(zone: Zone) -> None:
     zone.put(DnsRecord(ZONE, "MX", "mail.elsewhere.example", priority=5))
-    with pytest.raises(Conflict, match=r"MX acme\.test \(found 5 mail\.elsewhere\.example"):
-        await apply_plan(zone.provider, MAIL, nobody)
+    _, stopped = await apply_plan(zone.provider, MAIL, nobody)
+    outcome = {
+        (a.role, a.record.type): (a.status, [(r.priority, r.value) for r in a.found])
+        for a in stopped
+    }
+    assert outcome.pop((Role.MX, "MX")) == (Outcome.CONFLICT, [(5, "mail.elsewhere.example")])
+    assert {status for status, _ in outcome.values()} == {Outcome.PLANNED}  # nothing sent
+    assert re.search(r"MX acme\.test \(found 5 mail\.elsewhere\.example", conflict_message(stopped))
     held = await zone.provider.read_records(ZONE)
     assert [r for r in held if r.type in ("A", "TXT", "CNAME")] == []  # nothing changed
     _, applied = await apply_plan(zone.provider, MAIL, nobody, force=True)

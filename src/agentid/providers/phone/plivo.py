@@ -13,6 +13,8 @@ token as HTTP Basic credentials, under ``/v1/Account/{auth id}/``:
   ``message_method=POST`` creates it;
 - buy: ``POST PhoneNumber/{number}/`` with ``app_id``: 201 with ``"status"``
   ``"fulfilled"`` (active) or ``"pending"`` (Plivo completes it later);
+- status of a ``pending`` purchase: ``GET Number/{number}/`` lists the number once it is on
+  the account (active); a 404 means Plivo has not completed it yet (still pending);
 - release: ``DELETE Number/{number}/`` (204; a 404 means it is gone already).
 
 Plivo writes numbers without ``+`` (``14154009186``); they are E.164 here. A failure goes
@@ -224,6 +226,18 @@ class PlivoPhone:
             capabilities=number.capabilities,
             status=NumberStatus.PENDING if status == "pending" else NumberStatus.ACTIVE,
         )
+
+    async def number_status(self, number: OwnedNumber) -> NumberStatus:
+        digits = number.provider_id
+        if not digits.isdigit() or not _DIGITS.fullmatch(digits):
+            raise ValidationFailed("not a Plivo number")
+        response = await self._call("GET", f"Number/{digits}/")
+        if response.status_code == 404:  # not on the account yet: Plivo is still at it
+            return NumberStatus.PENDING
+        self._check(response)
+        if _json(response).get("number") != digits:
+            raise ProviderRejected(f"{self.name} answered for another number than {digits}")
+        return NumberStatus.ACTIVE
 
     async def release_number(self, number: OwnedNumber) -> None:
         digits = number.provider_id

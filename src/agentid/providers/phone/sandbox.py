@@ -80,6 +80,9 @@ class SandboxPhone:
     async def release_number(self, number: OwnedNumber) -> None:
         return None
 
+    async def number_status(self, number: OwnedNumber) -> NumberStatus:
+        return NumberStatus.ACTIVE  # sold at once
+
     def check_signature(self, request: WebhookRequest, account_secret: str | None = None) -> bool:
         return False  # nothing signs for the sandbox: SMS are injected by the operator
 

@@ -297,6 +297,10 @@ class TwilioPhone:
             return None
         return found[:32] if isinstance(found, str) else None
 
+    async def number_status(self, number: OwnedNumber) -> NumberStatus:
+        """Twilio sells at once: a number it sold is active."""
+        return NumberStatus.ACTIVE
+
     async def release_number(self, number: OwnedNumber) -> None:
         """Release the number; a subaccount made for it is closed after."""
         if not _SID.fullmatch(number.provider_id):
