@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from agentid.dns.apply import apply_plan
 from agentid.dns.plan import MailDomain, plan
-from agentid.dns.verify import Checked, nameservers, resolver, verified, verify
+from agentid.dns.resolver import nameservers, resolver
+from agentid.dns.verify import Checked, verified, verify
 from agentid.errors import ValidationFailed
 from agentid.providers.base import DnsRecord
 from agentid.providers.dns.zonefile import ZoneFile

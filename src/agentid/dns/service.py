@@ -19,6 +19,8 @@ from typing import Any
 from agentid.dns import verify as checks
 from agentid.dns.apply import Applied, apply_plan
 from agentid.dns.plan import MailDomain, Plan, Role, mail_domain, plan
+from agentid.dns.resolver import nameservers
+from agentid.dns.resolver import resolver as make_resolver
 from agentid.dns.schemas import (
     DnsApplyOut,
     DnsCheckOut,
@@ -222,10 +224,10 @@ async def verify(rt: Runtime, session: AsyncSession, project: Project) -> DnsVer
     row = await hosted(session, project)
     mail = await mail_of(rt, project.id, row)
     made = plan(mail, stored(row))
-    servers = checks.nameservers(rt.settings.dns_nameservers)
+    servers = nameservers(rt.settings.dns_nameservers)
     key_matches = dkim.public_key_of(rt.secrets, row.dkim_private_key) == row.dkim_public_key
     await session.commit()
-    resolver = checks.resolver(servers, rt.settings.dns_timeout_seconds)
+    resolver = make_resolver(servers, rt.settings.dns_timeout_seconds)
     found = await checks.verify(made, mail, resolver)
     if not key_matches:  # what DNS shows cannot verify what agentid signs
         found = [_key_mismatch(c) if c.role == Role.DKIM else c for c in found]
