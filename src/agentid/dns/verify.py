@@ -7,6 +7,11 @@ one record of its kind is right: one SPF record holding every term of ours, a DK
 whose ``p=`` is our public key, one DMARC record; ``missing`` when nothing of its kind is
 there; ``wrong`` with what was found; ``error`` with the resolver's reason (a timeout, a
 refusal). The domain is ``verified`` when its MX, SPF and DKIM records are ok.
+
+The SPF record found is also counted whole (``spf_lookups``: its include and redirect
+targets asked through the same resolver, once each, within one more timeout): ``wrong``
+with "needs N DNS lookups (more than 10)" (or a loop, a void or missing target record),
+``error`` with the reason when a nested lookup fails.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 
 import dns.asyncresolver
 
-from agentid.dns import spf
+from agentid.dns import spf, spf_lookups
 from agentid.dns.plan import MailDomain, Plan, Role, our_spf_terms, slot
 from agentid.dns.resolver import lookup
 from agentid.providers.base import DnsRecord
@@ -69,7 +74,20 @@ async def verify(plan: Plan, mail: MailDomain, res: dns.asyncresolver.Resolver) 
             else "wrong"
         )
         out.append(Checked("ptr", "PTR", check.name, check.expected, tuple(values), status, reason))
-    return out
+    return [await _spf_costs(c, plan.domain, res) if c.role is Role.SPF else c for c in out]
+
+
+async def _spf_costs(c: Checked, domain: str, res: dns.asyncresolver.Resolver) -> Checked:
+    """An SPF record that holds our terms is still ``wrong`` when checking it would cost
+    more than 10 lookups, its includes' included (``error`` when that cannot be told)."""
+    if c.status != "ok":
+        return c
+    cost = await spf_lookups.count(
+        c.found[0], spf_lookups.txt_of(res), domain=domain, seconds=res.lifetime
+    )
+    if (verdict := cost.verdict()) is None:
+        return c
+    return Checked(c.role, c.type, c.name, c.expected, c.found, *verdict)
 
 
 def _judge(role: Role, expected: str, values: Sequence[str], mail: MailDomain) -> str:
