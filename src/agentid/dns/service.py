@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from agentid.dns import spf_lookups
 from agentid.dns import verify as checks
 from agentid.dns.apply import Applied, apply_plan
 from agentid.dns.plan import MailDomain, Plan, Role, mail_domain, plan
@@ -28,6 +30,7 @@ from agentid.dns.schemas import (
     DnsRecordOut,
     DnsVerifyOut,
 )
+from agentid.dns.spf_lookups import Count
 from agentid.dns.zone_text import fragment
 from agentid.email import dkim
 from agentid.email.repository import AliasRepository
@@ -173,7 +176,7 @@ async def apply(
 
     provider, scheme = await provider_for(rt, project.id)
     zone = await provider.find_zone(mail.domain)
-    _, results = await apply_plan(provider, mail, ours, force=force)
+    _, results = await apply_plan(provider, mail, ours, force=force, spf_cost=_spf_cost(rt, mail))
     row = await hosted(session, project)
     row.dns_records = [_stored(a, before) for a in results]
     failed = any(a.error for a in results)
@@ -190,6 +193,26 @@ async def apply(
         status=row.dns_status,
         records=[_out(a.role, a.record, str(a.status), a.error) for a in results],
     )
+
+
+def _spf_cost(rt: Runtime, mail: MailDomain) -> Callable[[str], Awaitable[Count]]:
+    """The SPF record's lookups with its includes', asked of the name servers verify asks;
+    when they cannot be asked, only the record's own terms were counted (by the plan)."""
+    seconds = rt.settings.dns_timeout_seconds
+    res = make_resolver(nameservers(rt.settings.dns_nameservers), seconds)
+
+    async def cost(record: str) -> Count:
+        made = await spf_lookups.count(
+            record, spf_lookups.txt_of(res), domain=mail.domain, seconds=seconds
+        )
+        if made.failed is not None and not made.over:
+            log.warning(
+                "SPF lookups of the includes not counted",
+                extra={"domain": mail.domain, "reason": made.failed},
+            )
+        return made
+
+    return cost
 
 
 def _private_dir(path: Path) -> None:
