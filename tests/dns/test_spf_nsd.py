@@ -22,11 +22,11 @@ from agentid.providers.dns.zonefile import ZoneFile
 from tests.dns.nameserver import HOST, free_udp_port, nsd, require_nsd, write_zone
 from tests.dns.test_verify import MAIL, nobody
 
-BIG = replace(MAIL, spf_includes=("_spf.spf.test",), relay_records=())
-# ours: include:_spf (1) | _spf: a, b (2) | a: a1..a4, b: b1..b4 (8) | each leaf: mx (8)
+BIG = replace(MAIL, spf_includes=("top.spf.test",), relay_records=())
+# ours: include:top (1) | top: a, b (2) | a: a1..a4, b: b1..b4 (8) | each leaf: mx (8)
 SPF_ZONE = "".join(
     [
-        '_spf IN TXT "v=spf1 include:a.spf.test include:b.spf.test -all"\n',
+        'top IN TXT "v=spf1 include:a.spf.test include:b.spf.test -all"\n',
         *(
             f'{x} IN TXT "v=spf1 {" ".join(f"include:{x}{n}.spf.test" for n in range(4))} -all"\n'
             for x in "ab"
@@ -63,7 +63,7 @@ async def test_verify_counts_the_nested_includes(tmp_path: Path) -> None:
 
 async def test_a_target_the_server_will_not_answer_is_an_error(tmp_path: Path) -> None:
     require_nsd()
-    served(tmp_path, '_spf IN TXT "v=spf1 a include:_spf.elsewhere.test -all"\n')
+    served(tmp_path, 'top IN TXT "v=spf1 a include:_spf.elsewhere.test -all"\n')
     with nsd(tmp_path, ["acme.test", "spf.test"]) as port:
         checked = await verify(plan(BIG), BIG, resolver(nameservers(f"{HOST}:{port}"), 2.0))
     got = next(c for c in checked if c.type == "TXT" and c.name == "acme.test")
