@@ -162,7 +162,7 @@ class _Walk:
             lookups, voids = self.costs[key]
             self.lookups, self.voids = self.lookups + lookups, self.voids + voids
             return
-        got = self.asked.get(key)
+        got = self.asked.get(key) if len(path) <= self.max_depth else None
         if got is None:  # too deep, or the query budget spent
             self.complete = False
             return
