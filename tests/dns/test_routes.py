@@ -275,3 +275,26 @@ async def test_a_partial_apply_says_what_exists(
     again = {x["role"]: x["status"] for x in r.json()["records"]}
     assert again["mx"] == "created" and again["spf"] == "unchanged"
     assert r.json()["status"] == "applied"
+
+
+async def test_apply_refuses_an_spf_record_over_ten_lookups_nested(
+    backend: str, tmp_path: Path
+) -> None:
+    from tests.dns.test_spf_nsd import SPF_ZONE
+
+    require_nsd()
+    port = free_udp_port()
+    settings = {"dns_nameservers": f"127.0.0.1:{port}", "spf_include": "top.spf.test"}
+    write_zone(tmp_path, "spf.test", SPF_ZONE)
+    async with serving(tmp_path / "data", backend, **settings) as (service, _):
+        await create_project(service, "acme", "acme.test")
+        with nsd(tmp_path, ["spf.test"], port):
+            out = await provision(service, "acme")  # hosting stays; the records wait
+            assert out["dns_error"] and "20 DNS lookups" in out["dns_error"]  # mx, then 19
+            r = await service.http.post("/projects/acme/email/dns")
+            body = assert_error(r, 409, "conflict")
+            assert (
+                "need 20 DNS lookups counting what its includes include"
+                in (body["error"]["message"])
+            )
+        assert not (tmp_path / "data" / "zones" / "acme.test.zone").exists()

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from agentid.dns.apply import apply_plan
 from agentid.dns.plan import MailDomain, plan
-from agentid.dns.verify import Checked, nameservers, resolver, verified, verify
+from agentid.dns.resolver import nameservers, resolver
+from agentid.dns.verify import Checked, verified, verify
 from agentid.errors import ValidationFailed
 from agentid.providers.base import DnsRecord
 from agentid.providers.dns.zonefile import ZoneFile
@@ -29,6 +30,7 @@ MAIL = MailDomain(
     relay_records=(DnsRecord("tok1._domainkey.acme.test", "CNAME", "tok1.dkim.amazonses.com"),),
 )
 REVERSE = "113.0.203.in-addr.arpa"
+ZONES = ["acme.test", REVERSE, "amazonses.com"]  # SPF's include is counted through it
 
 
 def nobody(_: DnsRecord) -> bool:
@@ -45,12 +47,13 @@ async def served(tmp_path: Path, ptr: str | None = "mx.acme.test") -> Path:
     await apply_plan(ZoneFile(tmp_path / "zones"), MAIL, nobody)
     write_zone(tmp_path, "acme.test", f"$INCLUDE {tmp_path}/zones/acme.test.zone acme.test.\n")
     write_zone(tmp_path, REVERSE, f"7 IN PTR {ptr}.\n" if ptr else "")
+    write_zone(tmp_path, "amazonses.com", '@ IN TXT "v=spf1 ip4:199.255.192.0/22 -all"\n')
     return tmp_path / "zones" / "acme.test.zone"
 
 
 async def test_every_record_ok(tmp_path: Path) -> None:
     await served(tmp_path)
-    with nsd(tmp_path, ["acme.test", REVERSE]) as port:
+    with nsd(tmp_path, ZONES) as port:
         res = resolver(nameservers(f"{HOST}:{port}"), 2.0)
         checked = await verify(plan(MAIL), MAIL, res)
     assert {c.status for c in checked} == {"ok"}, checked
@@ -71,7 +74,7 @@ async def test_missing_and_wrong_records(tmp_path: Path) -> None:
     keep.append('@\t300\tIN\tTXT\t"v=spf1 -all"')  # a second SPF record
     keep = [line.replace(KEY[:40], "AAAA" + KEY[4:40]) for line in keep]
     fragment.write_text("\n".join(keep) + "\n")
-    with nsd(tmp_path, ["acme.test", REVERSE]) as port:
+    with nsd(tmp_path, ZONES) as port:
         checked = await verify(plan(MAIL), MAIL, resolver(nameservers(f"{HOST}:{port}"), 2.0))
     got = statuses(checked)
     assert got[("MX", "acme.test")] == "wrong"

@@ -3,19 +3,24 @@
 The order kept: the zone is read, the plan made against it (its SPF merged), and every
 step decided (``reconcile``) before any change is sent; a conflict with a record agentid
 did not create stops it all unless ``force``: nothing is sent, and each record's outcome
-is ``conflict`` (with what was ``found``), ``unchanged`` or ``planned``. Else the
-changes go in one ``DnsProvider.change`` call, and each planned record gets the outcome
-of its own changes: ``created``, ``updated``, ``unchanged``, or ``error`` with the
-provider's reason. Not transactional: what succeeded stays, and the outcome says so.
+is ``conflict`` (with what was ``found``), ``unchanged`` or ``planned``. An SPF record to
+be written whose check would cost more than 10 lookups with what its includes include
+(counted when the name servers answer; else only its own terms, by the plan) is refused
+(``Conflict``). Else the changes go in one ``DnsProvider.change`` call, and each planned
+record gets the outcome of its own changes: ``created``, ``updated``, ``unchanged``, or
+``error`` with the provider's reason. Not transactional: what succeeded stays, and the
+outcome says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from agentid.dns.plan import MailDomain, Plan, Role, plan
 from agentid.dns.reconcile import Outcome, Step, reconcile
+from agentid.dns.spf_lookups import Count
+from agentid.errors import Conflict
 from agentid.providers.base import DnsAction, DnsProvider, DnsRecord
 
 
@@ -38,15 +43,23 @@ async def apply_plan(
     ours: Callable[[DnsRecord], bool],
     *,
     force: bool = False,
+    spf_cost: Callable[[str], Awaitable[Count]] | None = None,
 ) -> tuple[Plan, list[Applied]]:
     """Plan ``mail`` against its zone and apply it; the plan and each record's outcome
-    (``conflict`` outcomes mean nothing was sent)."""
+    (``conflict`` outcomes mean nothing was sent). ``spf_cost`` counts an SPF record's
+    lookups with its includes' (``spf_lookups``): an SPF record about to be written that is
+    over 10 for sure is refused (``Conflict``)."""
     zone = await provider.find_zone(mail.domain)
     existing = await provider.read_records(zone)
     made = plan(mail, existing)
     steps = reconcile(made, existing, ours, force=force)
     if any(s.outcome is Outcome.CONFLICT for s in steps):
         return made, [_stopped(step, ours) for step in steps]
+    writing = [s for s in steps if s.planned.role is Role.SPF and s.changes]
+    if spf_cost is not None and writing:
+        record = writing[0].planned.record.value
+        if (cost := await spf_cost(record)).over:
+            raise Conflict(_too_costly(cost, record))
     changes = [change for step in steps for change in step.changes]
     results = list(await provider.change(zone, changes)) if changes else []
     out, at = [], 0
@@ -100,6 +113,19 @@ def conflict_message(results: Sequence[Applied]) -> str:
         "records agentid did not create stand where its records go: "
         + "; ".join(parts)[:600]
         + ". Remove them, or apply with force to replace them"
+    )
+
+
+def _too_costly(cost: Count, record: str) -> str:
+    why = (
+        f"its includes loop ({' -> '.join(cost.loop)})"
+        if cost.loop
+        else f"it would need {'at least ' if not cost.complete else ''}{cost.lookups} DNS "
+        "lookups counting what its includes include"
+    )
+    return (
+        f"the merged SPF record is refused: {why}, more than the 10 SPF allows. Remove "
+        f"includes from the domain's SPF record ({record[:300]})"
     )
 
 

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from agentid.dns import spf_lookups
 from agentid.dns import verify as checks
 from agentid.dns.apply import Applied, apply_plan, conflict_message, shown
 from agentid.dns.plan import MailDomain, Plan, Role, mail_domain, plan
 from agentid.dns.reconcile import Outcome
+from agentid.dns.resolver import nameservers
+from agentid.dns.resolver import resolver as make_resolver
 from agentid.dns.schemas import (
     DnsApplyOut,
     DnsCheckOut,
@@ -29,6 +33,7 @@ from agentid.dns.schemas import (
     DnsRecordOut,
     DnsVerifyOut,
 )
+from agentid.dns.spf_lookups import Count
 from agentid.dns.zone_text import fragment
 from agentid.email import dkim
 from agentid.email.repository import AliasRepository
@@ -184,7 +189,7 @@ async def apply(
 
     provider, scheme = await provider_for(rt, project.id)
     zone = await provider.find_zone(mail.domain)
-    _, results = await apply_plan(provider, mail, ours, force=force)
+    _, results = await apply_plan(provider, mail, ours, force=force, spf_cost=_spf_cost(rt, mail))
     row = await hosted(session, project)
     if any(a.status is Outcome.CONFLICT for a in results):
         await _stopped(session, project, row, before, results)
@@ -228,6 +233,26 @@ async def _stopped(
     raise Conflict(conflict_message(results), records=records)
 
 
+def _spf_cost(rt: Runtime, mail: MailDomain) -> Callable[[str], Awaitable[Count]]:
+    """The SPF record's lookups with its includes', asked of the name servers verify asks;
+    when they cannot be asked, only the record's own terms were counted (by the plan)."""
+    seconds = rt.settings.dns_timeout_seconds
+    res = make_resolver(nameservers(rt.settings.dns_nameservers), seconds)
+
+    async def cost(record: str) -> Count:
+        made = await spf_lookups.count(
+            record, spf_lookups.txt_of(res), domain=mail.domain, seconds=seconds
+        )
+        if made.failed is not None and not made.over:
+            log.warning(
+                "SPF lookups of the includes not counted",
+                extra={"domain": mail.domain, "reason": made.failed},
+            )
+        return made
+
+    return cost
+
+
 def _private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.chmod(0o700)
@@ -262,10 +287,10 @@ async def verify(rt: Runtime, session: AsyncSession, project: Project) -> DnsVer
     row = await hosted(session, project)
     mail = await mail_of(rt, project.id, row)
     made = plan(mail, stored(row))
-    servers = checks.nameservers(rt.settings.dns_nameservers)
+    servers = nameservers(rt.settings.dns_nameservers)
     key_matches = dkim.public_key_of(rt.secrets, row.dkim_private_key) == row.dkim_public_key
     await session.commit()
-    resolver = checks.resolver(servers, rt.settings.dns_timeout_seconds)
+    resolver = make_resolver(servers, rt.settings.dns_timeout_seconds)
     found = await checks.verify(made, mail, resolver)
     if not key_matches:  # what DNS shows cannot verify what agentid signs
         found = [_key_mismatch(c) if c.role == Role.DKIM else c for c in found]

@@ -3,9 +3,10 @@
 The rules kept: a domain has one SPF record (two make every check ``permerror``, §3.2),
 so ours is merged into the one there, keeping its terms, their order and its ``all``;
 and a check may cost at most 10 DNS lookups (§4.6.4), so a merge that would need more
-is refused rather than published. The count is of the record's own terms (``include``,
-``a``, ``mx``, ``ptr``, ``exists``, ``redirect``); what an included domain's record
-costs in turn is that record's, and verify sees it when it resolves.
+is refused rather than published. The count here is of the record's own terms
+(``include``, ``a``, ``mx``, ``ptr``, ``exists``, ``redirect``), all the plan can know
+without DNS; what the included records cost in turn is counted by ``spf_lookups``, at
+apply (when the name servers answer) and at verify.
 """
 
 from __future__ import annotations

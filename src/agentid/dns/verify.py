@@ -7,26 +7,24 @@ one record of its kind is right: one SPF record holding every term of ours, a DK
 whose ``p=`` is our public key, one DMARC record; ``missing`` when nothing of its kind is
 there; ``wrong`` with what was found; ``error`` with the resolver's reason (a timeout, a
 refusal). The domain is ``verified`` when its MX, SPF and DKIM records are ok.
+
+The SPF record found is also counted whole (``spf_lookups``: its include and redirect
+targets asked through the same resolver, once each, within one more timeout): ``wrong``
+with "needs N DNS lookups (more than 10)" (or a loop, a void or missing target record),
+``error`` with the reason when a nested lookup fails.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dns.asyncresolver
-import dns.exception
-import dns.resolver
-from dns.rdtypes.mxbase import MXBase
-from dns.rdtypes.nsbase import NSBase
-from dns.rdtypes.txtbase import TXTBase
 
-import dns.nameserver
-from agentid.dns import spf
+from agentid.dns import spf, spf_lookups
 from agentid.dns.plan import MailDomain, Plan, Role, our_spf_terms, slot
-from agentid.errors import ValidationFailed
+from agentid.dns.resolver import lookup
 from agentid.providers.base import DnsRecord
 
 VERIFIED_ROLES = (Role.MX, Role.SPF, Role.DKIM)
@@ -41,74 +39,6 @@ class Checked:
     found: tuple[str, ...]
     status: str  # ok | missing | wrong | error
     reason: str | None = None
-
-
-def nameservers(setting: str | None) -> list[dns.nameserver.Nameserver] | None:
-    """``host[:port]`` (``[v6]:port`` for IPv6) comma-separated; None: the system's."""
-    if not setting or not setting.strip():
-        return None
-    out: list[dns.nameserver.Nameserver] = []
-    for item in (part.strip() for part in setting.split(",")):
-        host, port = item, 53
-        if item.startswith("["):
-            host, _, rest = item[1:].partition("]")
-            port = (
-                int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else -1 if rest else 53
-            )
-        elif item.count(":") == 1:
-            host, _, text = item.partition(":")
-            port = int(text) if text.isdigit() else -1
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            raise ValidationFailed(
-                f"AGENTID_DNS_NAMESERVERS: {item[:60]!r} is not an IP address[:port]"
-            ) from None
-        if not 0 < port < 65536:
-            raise ValidationFailed(f"AGENTID_DNS_NAMESERVERS: bad port in {item[:60]!r}")
-        out.append(dns.nameserver.Do53Nameserver(host, port))
-    return out
-
-
-def resolver(
-    servers: list[dns.nameserver.Nameserver] | None, timeout: float
-) -> dns.asyncresolver.Resolver:
-    made = dns.asyncresolver.Resolver(configure=servers is None)
-    if servers is not None:
-        made.nameservers = servers
-    made.cache = None
-    made.lifetime = timeout
-    made.timeout = timeout
-    return made
-
-
-async def lookup(
-    res: dns.asyncresolver.Resolver, name: str, rtype: str
-) -> tuple[list[str], str | None]:
-    """(values found, None), ([], None) when there are none, or ([], the reason)."""
-    try:
-        answer = await res.resolve(name + ".", rtype, search=False, raise_on_no_answer=False)
-    except dns.resolver.NXDOMAIN:
-        return [], None
-    except dns.exception.Timeout:
-        return [], "the name servers did not answer in time"
-    except dns.resolver.NoNameservers as exc:
-        return [], f"no name server answered: {str(exc)[:160]}"
-    except dns.exception.DNSException as exc:
-        return [], f"{type(exc).__name__}: {str(exc)[:160]}"
-    values = []
-    for rdata in answer.rrset or []:
-        if isinstance(rdata, TXTBase):
-            values.append(b"".join(rdata.strings).decode("utf-8", "replace"))
-        elif isinstance(rdata, MXBase):
-            values.append(
-                f"{rdata.preference} {rdata.exchange.to_text(omit_final_dot=True).lower()}"
-            )
-        elif isinstance(rdata, NSBase):
-            values.append(rdata.target.to_text(omit_final_dot=True).lower())
-        else:
-            values.append(rdata.to_text().lower())
-    return values, None
 
 
 def _expected(role: Role, rtype: str, value: str, priority: int | None) -> str:
@@ -144,7 +74,20 @@ async def verify(plan: Plan, mail: MailDomain, res: dns.asyncresolver.Resolver) 
             else "wrong"
         )
         out.append(Checked("ptr", "PTR", check.name, check.expected, tuple(values), status, reason))
-    return out
+    return [await _spf_costs(c, plan.domain, res) if c.role is Role.SPF else c for c in out]
+
+
+async def _spf_costs(c: Checked, domain: str, res: dns.asyncresolver.Resolver) -> Checked:
+    """An SPF record that holds our terms is still ``wrong`` when checking it would cost
+    more than 10 lookups, its includes' included (``error`` when that cannot be told)."""
+    if c.status != "ok":
+        return c
+    cost = await spf_lookups.count(
+        c.found[0], spf_lookups.txt_of(res), domain=domain, seconds=res.lifetime
+    )
+    if (verdict := cost.verdict()) is None:
+        return c
+    return Checked(c.role, c.type, c.name, c.expected, c.found, *verdict)
 
 
 def _judge(role: Role, expected: str, values: Sequence[str], mail: MailDomain) -> str:
