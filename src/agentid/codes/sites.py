@@ -13,18 +13,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Any
-
-from tldextract import TLDExtract
+from typing import TYPE_CHECKING, Any
 
 from agentid.errors import ValidationFailed
 from agentid.names import a_label, split
+
+if TYPE_CHECKING:
+    from tldextract import TLDExtract
 
 MAX_SITES = 10  # site= given more often is refused (each one is a filter on the query)
 
 
 @cache
 def _extract() -> TLDExtract:
+    """The extractor, made on the first site-bound query: tldextract (and the requests it
+    imports) costs idle memory of a service that never gets one."""
+    from tldextract import TLDExtract
+
     # ICANN suffixes only: the bundled snapshot, never fetched, nothing cached on disk
     return TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False)
 
