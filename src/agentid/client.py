@@ -20,6 +20,7 @@ be raises a 502 ``bad_response``. Tests hand in an ``httpx`` transport instead o
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -162,7 +163,7 @@ class _endpoint(Generic[P, T]):  # a decorator, lower-case like property
         return call
 
 
-class _Calls(Generic[Transport]):
+class _Calls(ABC, Generic[Transport]):
     """Every call of the API, written once; ``Client`` and ``AsyncClient`` make them."""
 
     def __init__(
@@ -186,8 +187,10 @@ class _Calls(Generic[Transport]):
             transport, {"base_url": self.base_url, "headers": headers, "timeout": timeout}
         )
 
+    @abstractmethod
     def _connect(self, transport: Transport | None, options: dict[str, Any]) -> None:
-        raise NotImplementedError  # each client opens its own kind of httpx client
+        """Open this client's kind of httpx client (``Client``: sync, ``AsyncClient``:
+        async) with ``options``."""
 
     def _project(self, project_id: str | None) -> str:
         """The project a call is on: the one given, else the client's own."""
