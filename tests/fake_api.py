@@ -113,6 +113,7 @@ class FakeAPI:
             "primary_address": None,
             "catch_all": False,
             "retention_days": 30,
+            "authenticated_codes": False,
             "created_at": NOW,
         }
         self.aliases[pid], self.messages[pid], self.codes[pid] = [], [], []

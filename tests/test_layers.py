@@ -19,7 +19,10 @@ SHARED = (
 BUILDERS = {"select", "insert", "update", "delete", "text", "func", "case", "literal"}
 # The receiving pipeline writes and reads in its own processes with Core statements (the
 # hot path: no ORM unit of work); it is the one place besides store/ and repositories.
-PIPELINE = {"digest.py", "digested.py", "spool_writer.py", "spooled_raw.py", "worker.py"}
+PIPELINE = {
+    "digest.py", "digested.py", "spool_writer.py", "spooled_raw.py", "worker.py", "verdicts.py",
+    "verdict_reads.py",
+}  # fmt: skip
 
 
 def imports_of(path: Path) -> set[str]:

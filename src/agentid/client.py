@@ -229,9 +229,18 @@ class _Calls(ABC, Generic[Transport]):
 
     @_endpoint
     def update_project(
-        self, id: str, *, catch_all: bool | None = None, retention_days: int | None = None
+        self,
+        id: str,
+        *,
+        catch_all: bool | None = None,
+        retention_days: int | None = None,
+        authenticated_codes: bool | None = None,
     ) -> Call[ProjectOut]:
-        body = json_body(catch_all=catch_all, retention_days=retention_days)
+        body = json_body(
+            catch_all=catch_all,
+            retention_days=retention_days,
+            authenticated_codes=authenticated_codes,
+        )
         return Call("PATCH", f"/projects/{segment(id)}", reads(ProjectOut), json=body)
 
     @_endpoint
@@ -471,13 +480,18 @@ class _Calls(ABC, Generic[Transport]):
         timeout: float = 60,
         *,
         to: str | None = None,
+        authenticated: bool | None = None,
         project: str | None = None,
     ) -> Call[CodeOut]:
         """The newest unused code received since ``since`` (default: five minutes before the
         call), from ``site`` when given, marked used; waits up to ``timeout`` seconds, then
         raises ``Timeout`` (its ``skipped`` says what arrived and why it was not the one), or
-        ``SmsFiltered`` at once when the provider reported an SMS to the number filtered."""
-        return self._first("code", site, channel, since, from_contains, timeout, to, project)
+        ``SmsFiltered`` at once when the provider reported an SMS to the number filtered.
+        ``authenticated=True`` takes only a code whose mail passed agentid's DMARC check
+        (None: the project's default)."""
+        return self._first(
+            "code", site, channel, since, from_contains, timeout, to, authenticated, project
+        )
 
     @_endpoint
     def wait_for_link(
@@ -489,10 +503,13 @@ class _Calls(ABC, Generic[Transport]):
         timeout: float = 60,
         *,
         to: str | None = None,
+        authenticated: bool | None = None,
         project: str | None = None,
     ) -> Call[CodeOut]:
         """``wait_for_code`` for a magic link (its ``value`` is the URL)."""
-        return self._first("link", site, channel, since, from_contains, timeout, to, project)
+        return self._first(
+            "link", site, channel, since, from_contains, timeout, to, authenticated, project
+        )
 
     def _first(
         self,
@@ -503,9 +520,11 @@ class _Calls(ABC, Generic[Transport]):
         from_contains: str | None,
         timeout: float,
         to: str | None,
+        authenticated: bool | None,
         project: str | None,
     ) -> Call[CodeOut]:
         filters: CodeFilter = {
+            "authenticated": authenticated,
             "kind": kind,
             "site": site,
             "channel": channel,

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     spf_include: str | None = None  # the relay's SPF include when it names none itself
     dns_nameservers: str | None = None  # comma-separated host[:port]: what verify asks
     dns_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Inbound authentication (agentid.email.inbound.verdicts): SPF, DKIM, DMARC, ARC
+    inbound_auth: bool = True
+    auth_timeout_seconds: float = Field(default=2.0, gt=0)  # the whole check of a message
+    auth_threads: int = Field(default=8, gt=0, le=64)  # checks waiting on DNS at once
+    trusted_relays: list[IPvAnyNetwork] = Field(default=[], validate_default=True)
+    trusted_arc_sealers: list[str] = Field(default=[])
     parse_processes: int = Field(default_factory=default_parse_processes, ge=0, le=64)
     digest_budget_seconds: float = Field(default=2.0, gt=0)
     max_digest_lag_seconds: float = Field(default=10.0, gt=0)

@@ -29,6 +29,8 @@ _K = TypeVar("_K")
 class Kind(StrEnum):
     MESSAGE_RECEIVED = "message.received"  # payload: the message as the inbox lists it
     CODE_FOUND = "code.found"  # payload: the code as the codes API shows it
+    # payload: {message_id, authenticated, auth_results}; only for a message with codes
+    MESSAGE_AUTHENTICATED = "message.authenticated"
     MESSAGE_SENT = "message.sent"  # payload: the sent message as the outbox shows it
     MESSAGE_FAILED = "message.failed"  # payload: the same, when no recipient got it
     SMS_RECEIVED = "sms.received"  # payload: the SMS as the phone messages list shows it

@@ -167,10 +167,19 @@ def build_server(clients: Clients) -> MCPServer:
         ] = None,
         from_contains: Annotated[str | None, Field(description="Sender contains.")] = None,
         timeout: Seconds = 60,  # noqa: ASYNC109 (named as in the client)
+        authenticated: Annotated[
+            bool | None,
+            Field(
+                description="Only a code whose mail passed agentid's DMARC check (the sender "
+                "proved its domain); default: the project's setting."
+            ),
+        ] = None,
     ) -> WaitedCode:
         async with client(ctx) as api:
             try:
-                code = await api.wait_for_code(site, channel, since, from_contains, timeout)
+                code = await api.wait_for_code(
+                    site, channel, since, from_contains, timeout, authenticated=authenticated
+                )
             except SmsFiltered as err:
                 skipped = [_skipped(s) for s in err.skipped]
                 return WaitedCode(found=False, skipped=skipped, notices=err.notices)

@@ -11,9 +11,10 @@ import httpx
 
 from agentid.api.event_stream import EVENT_TYPES
 from agentid.codes.schemas import CodeOut
-from agentid.email.schemas import InboxEntry
+from agentid.email.schemas import InboxEntry, MessageAuthenticated
 from agentid.events import Kind
 from tests.conftest import Service
+from tests.email.inbound.authentication import verdict_of
 from tests.service import (
     assert_error,
     deliver,
@@ -71,21 +72,26 @@ async def test_events_are_stored_typed_and_resume_from_last_event_id(service: Se
     await hosted(service, "acme", "acme.test")
     code_mail = message("agent@acme.test", subject="code", body="Your verification code is 482913")
     first = await deliver(service, "acme", "agent@acme.test", code_mail)
+    await verdict_of(service, "acme", first["id"])
     second = await deliver(service, "acme", "agent@acme.test", message("agent@acme.test"))
     # A new stream starts from now; one that resumes gets exactly what came after its id.
-    replay = await read_events(service, 3, {"Last-Event-ID": "0"})
-    assert [e["event"] for e in replay] == ["message.received", "code.found", "message.received"]
+    replay = await read_events(service, 4, {"Last-Event-ID": "0"})
+    kinds = ["message.received", "code.found", "message.authenticated", "message.received"]
+    assert [e["event"] for e in replay] == kinds
     seqs = [int(e["id"]) for e in replay]
-    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    assert seqs == sorted(seqs) and len(set(seqs)) == 4
     typed = [EVENT_TYPES[Kind(e["event"])].model_validate_json(e["data"]) for e in replay]
-    received, code = typed[0], typed[1]
+    received, code, verdict = typed[0], typed[1], typed[2]
     assert isinstance(received, InboxEntry) and isinstance(code, CodeOut)
-    assert received.id == first["id"]
+    assert isinstance(verdict, MessageAuthenticated)
+    assert received.id == first["id"] and verdict.message_id == first["id"]
     assert (code.value, code.source.type, code.source.id) == ("482913", "email", first["id"])
+    assert code.authenticated is None and verdict.authenticated is False  # no DNS for it
     codes = (await service.http.get("/projects/acme/codes")).json()["codes"]
-    assert codes[0] == json.loads(replay[1]["data"])  # the event is what the codes API shows
-    after_code = await read_events(service, 1, {"Last-Event-ID": replay[1]["id"]})
-    assert after_code[0]["id"] == replay[2]["id"]
+    # the event is what the codes API showed then, before the verdict came
+    assert codes[0] | {"authenticated": None} == json.loads(replay[1]["data"])
+    after_code = await read_events(service, 1, {"Last-Event-ID": replay[2]["id"]})
+    assert after_code[0]["id"] == replay[3]["id"]
     assert json.loads(after_code[0]["data"])["id"] == second["id"]
 
 

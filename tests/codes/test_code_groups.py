@@ -44,7 +44,8 @@ async def test_a_code_names_its_source_and_group(service: Service) -> None:
     (code,) = (await service.http.get(CODES)).json()["codes"]
     assert code["source"] == {"type": "email", "id": entry["id"]}
     assert code["message_id"] == entry["id"]  # deprecated alias of source.id
-    assert code["group_id"] and code["authenticated"] is None and code["expires_at"] is None
+    assert code["group_id"] and code["expires_at"] is None
+    assert code["authenticated"] in (None, False)  # no name server vouches for shop.example
 
 
 async def test_consuming_one_candidate_consumes_its_group(service: Service) -> None:

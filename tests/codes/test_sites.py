@@ -215,5 +215,7 @@ def test_each_skip_reason_needs_its_filter() -> None:
     assert _reason(CodeQuery(unexpired=True), row, True, now) == "expired"
     assert _reason(CodeQuery(authenticated=True), row, True, now) == "not authenticated"
     unchecked = CodeRow(received_at=now, used=False, expires_at=None, authenticated=None)
-    assert _reason(CodeQuery(authenticated=True), unchecked, True, now) is None  # no verdict
+    unproven = _reason(CodeQuery(authenticated=True), unchecked, True, now)
+    assert unproven == "not authenticated"  # no verdict (yet) proves nothing
+    assert _reason(CodeQuery(), unchecked, True, now) is None
     assert _reason(CodeQuery(), row, True, now) is None

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from agentid.store.db import create_sync_engine
 from agentid.store.tables import MessageRecipient
 from tests.conftest import Service
+from tests.email.inbound.authentication import unproven, verdict_of
 from tests.service import deliver, hosted, message, new_alias
 
 CODES = "/projects/acme/codes"
@@ -65,9 +66,10 @@ async def test_forged_authentication_results_are_no_verdict(service: Service) ->
     raw = message("agent@acme.test", "Your account", sender="PayPal <attacker@evil.example>")
     raw = raw.replace(b"Subject:", forged.encode() + b"Subject:", 1)
     mid = (await deliver(service, "acme", "agent@acme.test", raw))["id"]
-    m = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
-    assert m["auth_results"] is None
+    m = await verdict_of(service, "acme", mid)
+    assert unproven(m["auth_results"])  # agentid's own: the claims of paypal.com are not it
     results = [v for n, v in m["headers"] if n.lower() == "authentication-results"]
-    assert results == ["mx.relay.example; spf=fail smtp.mailfrom=evil.example"]
+    assert results[0].startswith(f"{ours}; spf=") and "=pass" not in results[0]
+    assert results[1:] == ["mx.relay.example; spf=fail smtp.mailfrom=evil.example"]
     raw_back = (await service.http.get(f"/projects/acme/email/messages/{mid}/raw")).content
     assert raw_back == raw  # byte for byte, the forged header included

@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from tests.conftest import Service
+from tests.email.inbound.authentication import unproven, verdict_of
 from tests.service import assert_error, deliver, hosted
 
 MESSAGES = "/projects/acme/email/messages"
@@ -53,7 +54,8 @@ async def test_read_whole_message(service: Service) -> None:
         ("../../x.html", "text/html"),
     ]
     assert m["attachments"][0]["size"] == len(b"%PDF-1.4 fake")
-    assert m["auth_results"] is None  # agentid's own verdict or null, never the sender's
+    m = await verdict_of(service, "acme", mid)
+    assert unproven(m["auth_results"])  # agentid's own verdict, never the sender's
     names = [name.lower() for name, _ in m["headers"]]
     assert {"authentication-results", "received-spf", "dkim-signature"} <= set(names)
     assert m["unread"] is True

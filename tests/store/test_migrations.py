@@ -12,7 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, MetaData, Table, delete, select, text
+from sqlalchemy import Connection, Engine, MetaData, Table, column, delete, select, table, text
 from sqlalchemy.exc import IntegrityError
 
 from agentid.store.db import MIGRATIONS
@@ -61,10 +61,16 @@ def upgrade(conn: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+_PROJECTS_0001 = table(
+    "projects", *(column(name) for name in
+                  ("id", "domain", "email_active", "catch_all", "retention_days", "created_at"))
+)  # fmt: skip
+
+
 def add_projects(conn: Connection, now: datetime, domains: dict[str, str | None]) -> None:
     """Projects as every revision since 0001 stores them: id -> domain."""
     conn.execute(
-        table_of(Project).insert(),
+        _PROJECTS_0001.insert(),
         [{"id": p, "domain": d, "email_active": d is not None, "catch_all": True,
           "retention_days": 30, "created_at": now} for p, d in domains.items()],
     )  # fmt: skip
@@ -252,3 +258,26 @@ def test_0008_outbound_keeps_its_rows_and_learns_the_relay_choice(engine: Engine
             text("SELECT address FROM outbound_recipients WHERE provider_message_id = 'ses-1'")
         ).all()
         assert found == [("b@vendor.example",)]
+
+
+def test_0011_projects_default_to_any_code_and_old_mail_is_signed_by_no_one(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        upgrade(conn, "0010")
+        now = datetime.now(UTC)
+        add_projects(conn, now, {"acme": "acme.test", "beta": None})
+        conn.execute(
+            text(
+                "INSERT INTO messages (id, project_id, direction, received_at, mail_from,"
+                " rcpt_to, size, status, has_attachments, unread) VALUES ('01M', 'acme',"
+                " 'inbound', :now, 's@x.example', '[]', 1, 'parsed', false, true)"
+            ),
+            {"now": now},
+        )
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+    with engine.connect() as conn:
+        found = conn.execute(select(Project.id, Project.authenticated_codes).order_by(Project.id))
+        assert found.all() == [("acme", False), ("beta", False)]
+        assert conn.execute(select(Message.signed_by, Message.auth_results)).all() == [(None, None)]

@@ -14,7 +14,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agentid.codes.schemas import CodeOut, Notice
 from agentid.email.outbound.schemas import OutboundOut
-from agentid.email.schemas import InboxEntry
+from agentid.email.schemas import InboxEntry, MessageAuthenticated
 from agentid.errors import ValidationFailed
 from agentid.events import Kind
 from agentid.phone.schemas import SmsOut
@@ -27,6 +27,7 @@ PAGE = 200  # rows read at a time
 EVENT_TYPES: dict[Kind, type[BaseModel]] = {
     Kind.MESSAGE_RECEIVED: InboxEntry,
     Kind.CODE_FOUND: CodeOut,
+    Kind.MESSAGE_AUTHENTICATED: MessageAuthenticated,
     Kind.MESSAGE_SENT: OutboundOut,
     Kind.MESSAGE_FAILED: OutboundOut,
     Kind.SMS_RECEIVED: SmsOut,

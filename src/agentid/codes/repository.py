@@ -56,15 +56,16 @@ def position(row: CodeRow) -> Position:
 
 def _from_sites(project_id: str, sites: tuple[str, ...]) -> ColumnElement[bool]:
     """Email from an address on one of ``sites`` or a subdomain of one (by suffix, in
-    either the A-label or the Unicode form), or a message with a stored authentication
-    verdict (whose DKIM domains the service checks)."""
+    either the A-label or the Unicode form), or a message one of whose verified DKIM
+    signatures speaks for one of them (``messages.signed_by``)."""
     sender = func.lower(CodeRow.sender)
     forms = {form for site in sites for form in (site, u_label(site))}
     suffixes = [sender.endswith(f"{sep}{form}", autoescape=True) for form in forms for sep in "@."]
-    verdicts = select(Message.id).where(
-        Message.project_id == project_id, Message.auth_results.is_not(None)
+    signed = select(Message.id).where(
+        Message.project_id == project_id,
+        or_(*(Message.signed_by.contains(f"\n{site}\n", autoescape=True) for site in sites)),
     )
-    return and_(CodeRow.channel == "email", or_(*suffixes, CodeRow.source_id.in_(verdicts)))
+    return and_(CodeRow.channel == "email", or_(*suffixes, CodeRow.source_id.in_(signed)))
 
 
 def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:

@@ -44,10 +44,15 @@ async def read_codes(
 ) -> CodeList:
     """Codes and links, newest first. ``site=`` (repeatable) keeps email from that site
     only (the registrable domain of From or of a verified DKIM signature; SMS only with
-    ``channel=sms``) and makes ``since`` default to five minutes ago. An empty answer lists
+    ``channel=sms``) and makes ``since`` default to five minutes ago. ``authenticated=true``
+    keeps codes whose message passed agentid's own DMARC check (or, for a domain without
+    DMARC, an aligned DKIM signature); a wait for one ends at most
+    ``AGENTID_AUTH_TIMEOUT_SECONDS`` after the message arrived. An empty answer lists
     under ``skipped`` what arrived and why it was left out."""
     if consume:
         require_scope(who, "write")
+    if authenticated is None and project.authenticated_codes and channel != "sms":
+        authenticated = True  # the project's default; an SMS has no sender to prove
     wanted = sites(site or [])
     since = default_since(since_utc(since), wanted)
     after = cursor_filter(after, "after", "a code id")

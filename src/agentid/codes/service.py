@@ -110,7 +110,7 @@ def _reason(q: CodeQuery, row: CodeRow, on_site: bool, now: datetime) -> SkipRea
         return "used"
     if q.unexpired and row.expires_at is not None and row.expires_at <= now:
         return "expired"
-    if q.authenticated and row.authenticated is False:  # only where a verdict says so
+    if q.authenticated and not row.authenticated:  # failed, or no verdict (yet)
         return "not authenticated"
     return None
 
@@ -147,9 +147,8 @@ async def wait_for_codes(
     said: list[Notice] = []
     if q.channel == "email" or q.to is not None or q.header_to is not None:
         looked = partial(find, session, project_id, q)
-        found, nxt = await wait_for_page(
-            rt, session, project_id, looked, Kind.CODE_FOUND, q.to, wait
-        )
+        kind = Kind.MESSAGE_AUTHENTICATED if q.authenticated else Kind.CODE_FOUND
+        found, nxt = await wait_for_page(rt, session, project_id, looked, kind, q.to, wait)
     else:
         since = q.since or utcnow()
 
@@ -164,7 +163,7 @@ async def wait_for_codes(
             project_id,
             look,
             lambda answer: bool(answer[0] or answer[2]),
-            kinds=(Kind.CODE_FOUND, Kind.SMS_FILTERED),
+            kinds=(Kind.CODE_FOUND, Kind.SMS_FILTERED, Kind.MESSAGE_AUTHENTICATED),
             wait=wait,
         )
     if found or q.before is not None or q.after is not None:

@@ -72,6 +72,19 @@ def sender_sites(sender: str | None, auth_results: Mapping[str, Any] | None) -> 
     parts = split(sender) if sender else None
     if parts is not None and (domain := registrable(parts[1])):
         found.add(domain)
+    return found | _signing_sites(auth_results)
+
+
+def signed_by(auth_results: Mapping[str, Any] | None) -> str | None:
+    """The sites a verdict's passing signatures speak for, as ``messages.signed_by``
+    stores them: each one between newline characters, so a LIKE on newline, site, newline
+    finds it; None when there is none."""
+    found = _signing_sites(auth_results)
+    return "\n" + "\n".join(sorted(found)) + "\n" if found else None
+
+
+def _signing_sites(auth_results: Mapping[str, Any] | None) -> set[str]:
+    found: set[str] = set()
     if auth_results:
         signed = [
             str(sig.get("domain", ""))

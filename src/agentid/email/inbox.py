@@ -62,6 +62,14 @@ async def _message(session: AsyncSession, project_id: str, mid: str) -> Message:
     return m
 
 
+def _with_verdict(m: Message) -> list[list[str]]:
+    """The message's headers, under agentid's own Authentication-Results once its verdict
+    is in (the raw message stays as received)."""
+    headers = list(m.headers or [])
+    rendered = (m.auth_results or {}).get("header")
+    return [["Authentication-Results", rendered], *headers] if rendered else headers
+
+
 def _out(m: Message) -> MessageOut:
     return MessageOut.model_validate(
         _shown(m)
@@ -72,7 +80,7 @@ def _out(m: Message) -> MessageOut:
             "helo": m.helo,
             "message_id": m.message_id_header,
             "date": m.date_header,
-            "headers": m.headers or [],
+            "headers": _with_verdict(m),
             "text": m.text,
             "html": m.html,
             "attachments": m.attachments or [],

@@ -94,7 +94,8 @@ class Attachment(BaseModel):
 
 
 class DkimVerdict(BaseModel):
-    domain: str
+    domain: str | None  # None: a signature too malformed to name one (permerror)
+    selector: str | None = None
     result: str
 
 
@@ -102,10 +103,23 @@ class AuthVerdict(BaseModel):
     """agentid's own SPF, DKIM and DMARC verdicts on a message (filled in by inbound
     authentication; never copied from headers the sender wrote)."""
 
-    spf: str | None = None
+    spf: str | None = None  # the MAIL FROM identity's (the HELO's for a null sender)
+    spf_helo: str | None = None
     dkim: list[DkimVerdict] = Field(default_factory=list)
+    arc: str | None = None  # the ARC chain's validation: pass, fail, none
+    arc_sealers: list[str] = Field(default_factory=list)  # newest first
     dmarc: str | None = None
-    aligned_domain: str | None = None
+    from_domain: str | None = None
+    aligned_domain: str | None = None  # what DMARC (or, without a policy, DKIM) aligned
+    authenticated: bool = False  # what codes' ``authenticated`` says
+
+
+class MessageAuthenticated(BaseModel):
+    """``message.authenticated``: a message with codes got its verdict."""
+
+    message_id: str
+    authenticated: bool
+    auth_results: AuthVerdict
 
 
 class MessageOut(BaseModel):

@@ -22,6 +22,7 @@ class ProjectCreate(BaseModel):
     domain: str | None = Field(default=None, max_length=253)
     catch_all: bool = True
     retention_days: int = Field(default=30, gt=0, le=3650)
+    authenticated_codes: bool = False  # codes queries default to authenticated=true
 
 
 class ProjectUpdate(BaseModel):
@@ -29,6 +30,7 @@ class ProjectUpdate(BaseModel):
 
     catch_all: bool | None = None
     retention_days: int | None = Field(default=None, gt=0, le=3650)
+    authenticated_codes: bool | None = None
 
 
 class ProjectOut(BaseModel):
@@ -38,6 +40,7 @@ class ProjectOut(BaseModel):
     primary_address: str | None
     catch_all: bool
     retention_days: int
+    authenticated_codes: bool
     created_at: datetime
 
     @computed_field  # type: ignore[prop-decorator]

@@ -44,6 +44,7 @@ async def create_project(rt: Runtime, session: AsyncSession, body: ProjectCreate
         email_active=False,
         catch_all=body.catch_all,
         retention_days=body.retention_days,
+        authenticated_codes=body.authenticated_codes,
     )
     projects = ProjectRepository(session)
     if await projects.get(body.id) is not None:
@@ -78,6 +79,8 @@ async def update_project(
         project.catch_all = body.catch_all
     if body.retention_days is not None:
         project.retention_days = body.retention_days
+    if body.authenticated_codes is not None:
+        project.authenticated_codes = body.authenticated_codes
     await session.commit()
     rt.routes_changed()
     return project

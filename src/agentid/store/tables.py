@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -70,6 +71,10 @@ class Project(Base):
     catch_all: Mapped[bool] = mapped_column(Boolean, default=True)
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # codes queries that do not say ``authenticated`` mean ``authenticated=true``
+    authenticated_codes: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class Domain(Base):
@@ -168,6 +173,7 @@ class Message(Base):
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     has_attachments: Mapped[bool] = mapped_column(Boolean, default=False)
     auth_results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    signed_by: Mapped[str | None] = mapped_column(Text)  # agentid.codes.sites.signed_by
     codes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     links: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     unread: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 import pytest
 
 from tests.conftest import Service
+from tests.email.inbound.authentication import unproven, verdict_of
 from tests.service import (
     Project,
     RawSMTP,
@@ -80,10 +81,11 @@ async def test_parts_attachments_and_raw(shared: Service) -> None:
     assert ["Subject", "Your order"] in m["headers"]
     assert m["text"].strip() == "Plain body ✓"
     assert "<b>body</b>" in m["html"]
-    assert m["auth_results"] is None  # agentid's own verdict only, never the sender's
     assert ["Authentication-Results", "mx.example; spf=pass smtp.mailfrom=shop.example"] in m[
         "headers"
     ]
+    verdict = (await verdict_of(shared, project.id, mid))["auth_results"]
+    assert unproven(verdict)  # agentid's own verdict only, never the sender's
     assert [
         (a["index"], a["filename"], a["content_type"], a["size"]) for a in m["attachments"]
     ] == [

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    LargeBinary,
     bindparam,
     case,
     func,
@@ -30,10 +29,12 @@ from sqlalchemy import (
 from agentid.email import threads
 from agentid.email.inbound.digested import (
     ENVELOPE,
+    RAW_SLICE,
     Digested,
     Row,
     digested,
     entry,
+    raw_in_slices,
     received_events,
 )
 from agentid.email.inbound.parse import Parsed, parse_message
@@ -71,7 +72,6 @@ PARSED_COLUMNS = (
 )
 _MESSAGES = table_of(Message)
 _OUTBOUND = table_of(Outbound)
-RAW_SLICE = 1024 * 1024
 _UPDATE_PARSED = (
     update(_MESSAGES)
     .where(_MESSAGES.c.id == bindparam("message_id"))
@@ -107,7 +107,7 @@ def digest(
         ]
         for row in rows:
             if row.raw is None:
-                row.raw = _raw_in_slices(conn, row.message_id)
+                row.raw = raw_in_slices(conn, row.message_id)
     order = {message_id: n for n, message_id in enumerate(ids)}
     rows.sort(key=lambda row: order[row.message_id])  # the scheduler's order: fair first
     if not rows:
@@ -165,16 +165,6 @@ def _thread(
         update_["thread_id"] = thread
         if update_["mid_key"] is not None:  # a later message of the batch may answer it
             known.setdefault((row.project_id, update_["mid_key"]), thread)
-
-
-def _raw_in_slices(conn: Connection, message_id: str) -> bytes:
-    piece = func.substr(MessageRaw.data, bindparam("start"), RAW_SLICE, type_=LargeBinary)
-    query = select(piece).where(MessageRaw.message_id == message_id)
-    pieces: list[bytes] = []
-    while True:
-        pieces.append(conn.execute(query, {"start": len(pieces) * RAW_SLICE + 1}).scalar_one())
-        if len(pieces[-1]) < RAW_SLICE:  # the last one (SQL counts from 1)
-            return b"".join(pieces)
 
 
 def _update(message_id: str, p: Parsed) -> dict[str, Any]:

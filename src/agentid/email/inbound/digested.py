@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, select, update
 
 from agentid.store import event_log
-from agentid.store.tables import Message, table_of
+from agentid.store.tables import Message, MessageRaw, table_of
 from agentid.times import json_time
 
 _MESSAGES = table_of(Message)
+RAW_SLICE = 1024 * 1024  # on PostgreSQL a larger raw message is read a slice at a time
 
 # The columns Row is built from, in its field order (then the raw message, if loaded).
 ENVELOPE = (
@@ -123,6 +124,16 @@ def digested(rows: list[Row], events: list[dict[str, Any]], seqs: list[int]) -> 
         )
         for row in rows
     ]
+
+
+def raw_in_slices(conn: Connection, message_id: str) -> bytes:
+    piece = func.substr(MessageRaw.data, bindparam("start"), RAW_SLICE, type_=LargeBinary)
+    query = select(piece).where(MessageRaw.message_id == message_id)
+    pieces: list[bytes] = []
+    while True:
+        pieces.append(conn.execute(query, {"start": len(pieces) * RAW_SLICE + 1}).scalar_one())
+        if len(pieces[-1]) < RAW_SLICE:  # the last one (SQL counts from 1)
+            return b"".join(pieces)
 
 
 def mark_undigestible(engine: Engine, message_id: str, error: str) -> list[Digested]:

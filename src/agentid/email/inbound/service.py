@@ -15,6 +15,7 @@ from agentid.email.inbound.listener import (
 from agentid.email.inbound.routing import RecipientRouter
 from agentid.email.inbound.smtp import InboundHandler
 from agentid.email.inbound.spool import Spool
+from agentid.email.inbound.verdicts import VerdictStage
 from agentid.email.inbound.worker import ParseWorker
 from agentid.runtime import Runtime
 
@@ -25,13 +26,15 @@ class InboundService:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
         self.router = RecipientRouter(runtime)
-        self.worker = ParseWorker(runtime)
+        self.verdicts = VerdictStage(runtime)
+        self.worker = ParseWorker(runtime, self.verdicts.submit)
         self.spool = Spool(runtime, self.worker.committed)
         self._server: asyncio.Server | None = None
         self.connections = Connections.from_settings(runtime.settings)
         self.port = 0
 
     async def start(self) -> None:
+        await self.verdicts.start()
         await self.worker.start()
         await self.worker.recover()
         await self.spool.start()
@@ -99,3 +102,4 @@ class InboundService:
             self._server = None
         await self.spool.stop()
         await self.worker.stop()
+        await self.verdicts.stop()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine, select, update
 
@@ -40,8 +40,11 @@ SET_APART_SECONDS = 60.0  # a project whose mail overran the budget waits behind
 
 
 class ParseWorker:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self, runtime: Runtime, then: Callable[[list[Digested]], None] | None = None
+    ) -> None:
         self._rt = runtime
+        self._then = then  # what digested messages go on to (the verdict stage)
         self.queue = DigestQueue(runtime.settings.max_digest_lag_seconds)
         self.lanes: list[ProcessLane | ThreadLane] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -188,3 +191,5 @@ class ParseWorker:
         for d in digested:
             for kind, seq in d.events:
                 self._rt.bus.publish(Signal(d.project_id, Kind(kind), seq, d.keys))
+        if self._then is not None:
+            self._then(digested)

@@ -1,0 +1,90 @@
+"""What a verdict check reads of a message: its envelope, its header block, and the whole
+message only when a DKIM signature or an ARC seal needs the body, within a byte budget the
+checks share, so a burst of large (or falsely signed) mail cannot multiply the memory the
+stage holds (dkimpy keeps a few copies of what it verifies)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, LargeBinary, func, select
+
+from agentid.email.inbound.digested import RAW_SLICE, raw_in_slices
+from agentid.store.tables import Message, MessageRaw
+
+HEAD_BYTES = 64 * 1024  # read first; the header block of nearly every message fits
+BODY_BUDGET = 32 * 1024 * 1024  # whole messages held by checks at once (a larger one alone)
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    peer: str | None
+    helo: str | None
+    mail_from: str
+    from_address: str | None
+    size: int
+    head: bytes  # the first HEAD_BYTES
+
+
+class Budget:
+    """Bytes of whole messages held at once, across the stage's threads."""
+
+    def __init__(self, limit: int = BODY_BUDGET) -> None:
+        self._limit = limit
+        self._held = 0
+        self._changed = threading.Condition()
+
+    def take(self, size: int, deadline: float) -> bool:
+        """Wait (until ``deadline``, monotonic) for room for ``size`` bytes; False if none
+        came in time. A message larger than the limit waits until nothing else is held."""
+        with self._changed:
+            while self._held and self._held + size > self._limit:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+            self._held += size
+            return True
+
+    def give(self, size: int) -> None:
+        with self._changed:
+            self._held -= size
+            self._changed.notify_all()
+
+
+def read(conn: Connection, message_id: str) -> Read | None:
+    found = conn.execute(
+        select(
+            Message.peer, Message.helo, Message.mail_from, Message.from_address, Message.size,
+            func.substr(MessageRaw.data, 1, HEAD_BYTES, type_=LargeBinary),
+        )
+        .join(MessageRaw, MessageRaw.message_id == Message.id)
+        .where(Message.id == message_id)
+    ).first()  # fmt: skip
+    if found is None:  # deleted meanwhile
+        return None
+    peer, helo, mail_from, from_address, size, head = found
+    return Read(peer, helo, mail_from or "", from_address, size, bytes(head or b""))
+
+
+def needs_body(r: Read) -> bool:
+    """Whether the checks need the whole message: a DKIM signature or an ARC seal in the
+    header block (or a header block longer than what was read)."""
+    if r.size <= len(r.head):
+        return False  # the head is the whole message
+    end = r.head.find(b"\r\n\r\n")
+    if end < 0:
+        return True
+    block = b"\r\n" + r.head[:end].lower()
+    return b"\r\ndkim-signature:" in block or b"\r\narc-seal:" in block
+
+
+def whole(conn: Connection, message_id: str, size: int) -> bytes:
+    if size <= RAW_SLICE or conn.dialect.name == "sqlite":
+        data = conn.execute(
+            select(MessageRaw.data).where(MessageRaw.message_id == message_id)
+        ).scalar_one_or_none()
+        return bytes(data or b"")
+    return raw_in_slices(conn, message_id)

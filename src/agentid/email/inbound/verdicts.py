@@ -1,0 +1,305 @@
+"""The verdict stage: agentid's own SPF, DKIM and DMARC verdict on every digested message,
+in the background, after parsing.
+
+A message is visible (and its codes wake plain waits) as soon as it is digested; this
+stage never holds that up. Each digested message gets a deadline
+(``AGENTID_AUTH_TIMEOUT_SECONDS`` from the moment it was digested); checkers, each in a
+thread of this stage's own pool (the DNS libraries block), take messages in arrival order,
+and a check that cannot finish by the deadline, or a message that waited past it, gets
+``temperror``. So a wait for ``authenticated=true`` codes learns within that long whether
+a code qualifies, and a burst of mail only turns late verdicts into temperror.
+
+Finished verdicts are written together (one transaction for all that finished while the
+previous write ran): ``messages.auth_results``, ``codes.authenticated`` for the message's
+codes, and, for a message that has codes, a ``message.authenticated`` event whose signal
+wakes the waits that asked for authenticated codes. A write that fails for a passing
+reason is retried with backoff; what is never written (a crash) is checked again on the
+next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from agentid.codes.sites import signed_by
+from agentid.email.inbound import verdict_reads as reads
+from agentid.email.inbound.digested import Digested
+from agentid.email.inbound.relayed import client
+from agentid.events import Kind, Signal
+from agentid.runtime import Runtime
+from agentid.store import event_log
+from agentid.store.db import create_sync_engine
+from agentid.store.tables import CodeRow, Message, table_of
+from agentid.times import utcnow
+
+if TYPE_CHECKING:
+    from agentid.dns.auth_checker import Checker
+
+log = logging.getLogger("agentid.auth")
+
+RECOVER_WITHIN = timedelta(days=1)  # unchecked messages older than this stay unchecked
+RECOVER_MAX = 10_000
+BACKOFF_FIRST, BACKOFF_MAX = 0.2, 10.0
+_MESSAGES = table_of(Message)
+_CODES = table_of(CodeRow)
+_SET_VERDICT = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message_id"))
+    .values(auth_results=bindparam("verdict"), signed_by=bindparam("signed_by"))
+)
+_SET_CODES = (
+    update(_CODES)
+    .where(_CODES.c.source_type == "email", _CODES.c.source_id == bindparam("message_id"))
+    .values(authenticated=bindparam("authenticated"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    project_id: str
+    message_id: str
+    keys: tuple[str, ...]
+    has_codes: bool
+    deadline: float  # monotonic
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    pending: Pending
+    verdict: dict[str, Any]
+
+
+def public(verdict: dict[str, Any]) -> dict[str, Any]:
+    """The verdict as the API shows it (without the rendered header)."""
+    return {k: v for k, v in verdict.items() if k != "header"}
+
+
+def _ip_of(peer: str | None) -> str | None:
+    """The address of a stored peer (``host:port``)."""
+    if not peer:
+        return None
+    host, _, port = peer.rpartition(":")
+    return (host or None) if port.isdigit() else peer
+
+
+class VerdictStage:
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+        settings = runtime.settings
+        self.enabled = settings.inbound_auth
+        self._timeout = settings.auth_timeout_seconds
+        self._threads = settings.auth_threads
+        self._queue: deque[Pending] = deque()
+        self._queued = asyncio.Event()
+        self._done: list[Done] = []
+        self._finished = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._engine: Engine | None = None
+        self._check: Checker | None = None  # made on the first message
+        self._loading = asyncio.Lock()
+        self._budget = reads.Budget()
+        self.checked = 0
+
+    def submit(self, digested: Iterable[Digested]) -> None:
+        """Queue digested messages for a verdict (called as they are published)."""
+        if not self.enabled:
+            return
+        deadline = time.monotonic() + self._timeout
+        for d in digested:
+            has_codes = any(kind == Kind.CODE_FOUND.value for kind, _ in d.events)
+            self._queue.append(Pending(d.project_id, d.message_id, d.keys, has_codes, deadline))
+        self._queued.set()
+
+    async def start(self) -> None:
+        if not self.enabled:
+            return
+        self._engine = create_sync_engine(self._rt.settings)
+        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="agentid-auth")
+        self._tasks = [asyncio.create_task(self._checker()) for _ in range(self._threads)]
+        self._tasks.append(asyncio.create_task(self._writer()))
+        await self._recover()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._done:  # what finished before the stop is written; the rest is recovered
+            await self._write_all()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._engine is not None:
+            self._engine.dispose()
+
+    async def _recover(self) -> None:
+        """Queue what was digested but never got a verdict (a stop or crash between)."""
+        assert self._engine is not None
+        since = utcnow() - RECOVER_WITHIN
+        query = (
+            select(Message.project_id, Message.id, Message.rcpt_to)
+            .where(
+                Message.status.in_(("parsed", "parse_error")),
+                Message.auth_results.is_(None),
+                Message.received_at >= since,
+            )
+            .order_by(Message.received_at)
+            .limit(RECOVER_MAX)
+        )
+
+        def load() -> list[Any]:
+            assert self._engine is not None
+            with self._engine.connect() as conn:
+                return list(conn.execute(query))
+
+        rows = await asyncio.to_thread(load)
+        if not rows:
+            return
+        log.info("checking messages left without a verdict", extra={"count": len(rows)})
+        deadline = time.monotonic() + self._timeout
+        for project_id, message_id, rcpt_to in rows:
+            # their codes may be there already: the event wakes whoever waits for them
+            pending = Pending(project_id, message_id, tuple(rcpt_to), True, deadline)
+            self._queue.append(pending)
+        self._queued.set()
+
+    async def _load(self) -> Checker:
+        """The checker, made on the first message (in a thread: importing dkimpy, pyspf
+        and dmarc takes a while, and a service that receives no mail never pays for it)."""
+        async with self._loading:
+            if self._check is None:
+                settings = self._rt.settings
+
+                def made() -> Checker:
+                    from agentid.dns.auth_checker import Checker
+
+                    return Checker(settings)
+
+                self._check = await asyncio.to_thread(made)
+        return self._check
+
+    async def _checker(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            while not self._queue:
+                self._queued.clear()
+                await self._queued.wait()
+            check = self._check or await self._load()
+            if not self._queue:  # others took it while this one loaded the checker
+                continue
+            item = self._queue.popleft()
+            left = item.deadline - time.monotonic()
+            if left <= 0:
+                verdict = check.timed_out()
+            else:
+                work = loop.run_in_executor(self._pool, self._verdict, item)
+                try:
+                    verdict = await asyncio.wait_for(work, left + 0.25)
+                except TimeoutError:
+                    verdict = check.timed_out()
+                except Exception:  # a checker bug must not lose the message's verdict
+                    log.exception("verdict check failed", extra={"id": item.message_id})
+                    verdict = check.timed_out()
+            self._done.append(Done(item, verdict))
+            self._finished.set()
+
+    def _verdict(self, item: Pending) -> dict[str, Any]:
+        """In a pool thread: the message's envelope and bytes, then its checks."""
+        assert self._engine is not None and self._check is not None
+        with self._engine.connect() as conn:
+            found = reads.read(conn, item.message_id)
+            if found is None:  # deleted meanwhile
+                return self._check.timed_out()
+            raw, held = found.head, 0
+            if reads.needs_body(found):
+                if not self._budget.take(found.size, item.deadline):
+                    return self._check.timed_out()
+                held = found.size
+        try:
+            if held:
+                with self._engine.connect() as conn:
+                    raw = reads.whole(conn, item.message_id, found.size)
+            ip, helo = client(_ip_of(found.peer), found.helo, raw, self._check.relays)
+            return self._check.run(
+                ip, helo, found.mail_from, found.from_address, raw, item.deadline
+            )
+        finally:
+            if held:
+                self._budget.give(held)
+
+    async def _writer(self) -> None:
+        while True:
+            await self._finished.wait()
+            self._finished.clear()
+            await self._write_all()
+
+    async def _write_all(self) -> None:
+        backoff = 0.0
+        while self._done:
+            batch, self._done = self._done, []
+            try:
+                published = await asyncio.to_thread(self._store, batch)
+            except SQLAlchemyError:
+                log.warning("verdicts not stored yet; retrying", exc_info=True)
+                self._done = batch + self._done
+                backoff = min(BACKOFF_MAX, backoff * 2 or BACKOFF_FIRST)
+                await asyncio.sleep(backoff)
+                continue
+            backoff = 0.0
+            self.checked += len(batch)
+            for pending, seq in published:
+                self._rt.bus.publish(
+                    Signal(pending.project_id, Kind.MESSAGE_AUTHENTICATED, seq, pending.keys)
+                )
+
+    def _store(self, batch: list[Done]) -> list[tuple[Pending, int]]:
+        """One transaction for the batch; (message, event seq) for the events written."""
+        assert self._engine is not None
+        verdicts = [
+            {
+                "message_id": d.pending.message_id,
+                "verdict": d.verdict,
+                "signed_by": signed_by(d.verdict),
+            }
+            for d in batch
+        ]
+        flags = [
+            {"message_id": d.pending.message_id, "authenticated": d.verdict["authenticated"]}
+            for d in batch
+            if d.pending.has_codes
+        ]
+        events = [
+            event_log.row(
+                d.pending.project_id,
+                Kind.MESSAGE_AUTHENTICATED.value,
+                d.pending.message_id,
+                {
+                    "message_id": d.pending.message_id,
+                    "authenticated": d.verdict["authenticated"],
+                    "auth_results": public(d.verdict),
+                },
+            )
+            for d in batch
+            if d.pending.has_codes
+        ]
+        with self._engine.begin() as conn:
+            conn.execute(_SET_VERDICT, verdicts)
+            if flags:
+                conn.execute(_SET_CODES, flags)
+            seqs = event_log.append(conn, events)
+        with_codes = [d.pending for d in batch if d.pending.has_codes]
+        return list(zip(with_codes, seqs, strict=True))
