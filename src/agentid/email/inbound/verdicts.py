@@ -20,7 +20,6 @@ next start.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -52,6 +51,7 @@ log = logging.getLogger("agentid.auth")
 RECOVER_WITHIN = timedelta(days=1)  # unchecked messages older than this stay unchecked
 RECOVER_MAX = 10_000
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 10.0
+STOP_WAIT = 2.0  # how long a stop waits for the stage's tasks to end
 _MESSAGES = table_of(Message)
 _CODES = table_of(CodeRow)
 _SET_VERDICT = (
@@ -111,6 +111,7 @@ class VerdictStage:
         self._check: Checker | None = None  # made on the first message
         self._loading = asyncio.Lock()
         self._budget = reads.Budget()
+        self._stopping = False
         self.checked = 0
 
     def submit(self, digested: Iterable[Digested]) -> None:
@@ -133,11 +134,11 @@ class VerdictStage:
         await self._recover()
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_WAIT)
         self._tasks = []
         if self._done:  # what finished before the stop is written; the rest is recovered
             await self._write_all()
@@ -194,7 +195,7 @@ class VerdictStage:
 
     async def _checker(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             while not self._queue:
                 self._queued.clear()
                 await self._queued.wait()
@@ -203,17 +204,22 @@ class VerdictStage:
                 continue
             item = self._queue.popleft()
             left = item.deadline - time.monotonic()
-            if left <= 0:
-                verdict = check.timed_out()
-            else:
+            verdict = check.timed_out()
+            if left > 0:
+                # asyncio.wait, not wait_for: on 3.11 wait_for can swallow a cancellation
                 work = loop.run_in_executor(self._pool, self._verdict, item)
-                try:
-                    verdict = await asyncio.wait_for(work, left + 0.25)
-                except TimeoutError:
-                    verdict = check.timed_out()
-                except Exception:  # a checker bug must not lose the message's verdict
-                    log.exception("verdict check failed", extra={"id": item.message_id})
-                    verdict = check.timed_out()
+                done, _ = await asyncio.wait({work}, timeout=left + 0.25)
+                if not done:
+                    work.cancel()
+                elif work.exception() is not None:  # a checker bug: the message still gets one
+                    error = work.exception()
+                    log.error(
+                        "verdict check failed",
+                        extra={"id": item.message_id},
+                        exc_info=(type(error), error, error.__traceback__) if error else None,
+                    )
+                else:
+                    verdict = work.result()
             self._done.append(Done(item, verdict))
             self._finished.set()
 
@@ -242,7 +248,7 @@ class VerdictStage:
                 self._budget.give(held)
 
     async def _writer(self) -> None:
-        while True:
+        while not self._stopping:
             await self._finished.wait()
             self._finished.clear()
             await self._write_all()
@@ -256,6 +262,8 @@ class VerdictStage:
             except SQLAlchemyError:
                 log.warning("verdicts not stored yet; retrying", exc_info=True)
                 self._done = batch + self._done
+                if self._stopping:  # left for the next start to check again
+                    return
                 backoff = min(BACKOFF_MAX, backoff * 2 or BACKOFF_FIRST)
                 await asyncio.sleep(backoff)
                 continue
