@@ -85,7 +85,11 @@ async def test_the_operators_answer_ends_a_wait_for_the_code(service: Service) -
         (code,) = (await waiting).json()["codes"]
         assert code["value"] == "482913" and code["used"] is True
         assert code["source"] == {"type": "escalation", "id": asked["id"]}
-        assert (code["id"], code["channel"], code["kind"]) == (done["code_id"], "escalation", "code")
+        assert (code["id"], code["channel"], code["kind"]) == (
+            done["code_id"],
+            "escalation",
+            "code",
+        )
         assert code["authenticated"] is True and code["from"] is None
         shown = (await agent.get(f"/projects/acme/escalations/{asked['id']}")).json()
         assert shown == done
@@ -157,7 +161,9 @@ async def test_bad_input(service: Service) -> None:
     ]
     async with service.client(token) as agent:
         for body in bad:
-            r = await agent.post("/projects/acme/escalations", content=json.dumps(body), headers=JSON)
+            r = await agent.post(
+                "/projects/acme/escalations", content=json.dumps(body), headers=JSON
+            )
             assert_error(r, 422, "validation_failed")
         assert (await agent.get("/projects/acme/escalations")).json()["escalations"] == []
         asked = await opened(agent, "acme")
@@ -227,6 +233,10 @@ async def test_the_operators_stream_hears_every_project(service: Service) -> Non
     assert json.loads(resumed[2]["data"])["source"]["id"] == first["id"]
     # the project's own stream carries its own escalation events (without project_id)
     replay = await read_events(service, 3, {"Last-Event-ID": "0"})
-    assert [e["event"] for e in replay] == ["escalation.opened", "escalation.answered", "code.found"]
+    assert [e["event"] for e in replay] == [
+        "escalation.opened",
+        "escalation.answered",
+        "code.found",
+    ]
     assert "project_id" not in json.loads(replay[2]["data"])
     assert_error(await service.http.get("/events", headers={"Last-Event-ID": "x"}), 422)

@@ -53,7 +53,9 @@ def test_rfc6238_test_vectors(at: int, sha1: str, sha256: str, sha512: str) -> N
 
 def test_uri_parsing() -> None:
     parsed = parse_uri(URI)
-    assert parsed == Authenticator(SECRET, "SHA1", 6, 30, issuer="ACME Co", account="john@acme.test")
+    assert parsed == Authenticator(
+        SECRET, "SHA1", 6, 30, issuer="ACME Co", account="john@acme.test"
+    )
     bare = parse_uri(f"OTPAUTH://TOTP/alice?secret={SECRET.lower()}%3D%3D&digits=7&period=60")
     assert (bare.secret, bare.digits, bare.period) == (SECRET, 7, 60)
     assert (bare.issuer, bare.account) == (None, "alice")

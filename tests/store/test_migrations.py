@@ -319,10 +319,8 @@ def test_0012_totp_and_escalations_beside_existing_codes(engine: Engine) -> None
             ("01C", "sms", "482913")
         ]
         assert conn.execute(select(EventRow.kind)).scalars().all() == ["code.found"]
-        conn.execute(
-            table_of(TotpSecret).insert(),
-            [{"id": f"01T{p}", "project_id": p, "label": "github", **secret} for p in ("acme", "beta")],
-        )  # fmt: skip
+        labelled = [{"id": f"01T{p}", "project_id": p, "label": "github"} for p in ("acme", "beta")]
+        conn.execute(table_of(TotpSecret).insert(), [{**row, **secret} for row in labelled])
         conn.execute(
             table_of(Escalation).insert(),
             [{"id": f"01E{p}", "project_id": p, **asked} for p in ("acme", "beta")],
