@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from agentid.api.event_stream import EVENT_TYPES
 from agentid.codes.schemas import EscalationOut
+from agentid.email.retention import purge_expired
 from agentid.events import EVERY_PROJECT, Kind
 from tests.conftest import Service
 from tests.service import (
@@ -240,3 +242,17 @@ async def test_the_operators_stream_hears_every_project(service: Service) -> Non
     ]
     assert "project_id" not in json.loads(replay[2]["data"])
     assert_error(await service.http.get("/events", headers={"Last-Event-ID": "x"}), 422)
+
+
+async def test_retention_takes_escalations_and_their_codes(service: Service) -> None:
+    (token,) = await projects(service, "acme")
+    async with service.client(token) as agent:
+        asked = await opened(agent, "acme")
+    path = f"/projects/acme/escalations/{asked['id']}/answer"
+    assert (await service.http.post(path, json={"value": "1234"})).status_code == 200
+    runtime = service.running.runtime
+    await purge_expired(runtime, datetime.now(UTC) + timedelta(days=29))  # kept 30 days
+    assert len((await service.http.get("/projects/acme/escalations")).json()["escalations"]) == 1
+    await purge_expired(runtime, datetime.now(UTC) + timedelta(days=31))
+    assert (await service.http.get("/projects/acme/escalations")).json()["escalations"] == []
+    assert (await service.http.get("/projects/acme/codes")).json()["codes"] == []
