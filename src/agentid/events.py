@@ -41,17 +41,17 @@ class Kind(StrEnum):
     ROUTES_CHANGED = "routes.changed"  # a domain, alias or catch-all changed (not stored)
 
 
-# ``listen`` on this "project" hears the signals of every project (the operator's stream);
-# never a project id (those are slugs)
-EVERY_PROJECT = "*"
-
-
 @dataclass(frozen=True, slots=True)
 class Signal:
     project_id: str  # "" for the whole service
     kind: Kind
     seq: int | None = None  # the event's row (None: not a stored event)
     keys: tuple[str, ...] = ()  # the addresses it concerns (envelope recipients)
+
+
+# ``listen`` on this "project" hears the signals of every project (the operator's stream);
+# never a project id (those are slugs)
+EVERY_PROJECT = "*"
 
 
 class Listener:
