@@ -7,19 +7,28 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from agentid.codes.totp import code_at, parse_uri
 from tests.conftest import ADMIN, Service
 from tests.service import eventually, listening, message, send
 
 AGENTID = Path(sys.executable).parent / "agentid"
 
 
-async def cli(service: Service, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+async def cli(
+    service: Service, *args: str, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTID_")}
     env.update(AGENTID_URL=service.running.url, AGENTID_TOKEN=ADMIN)
     done = await asyncio.to_thread(
-        subprocess.run, [str(AGENTID), *args], env=env, capture_output=True, text=True
+        subprocess.run,
+        [str(AGENTID), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        input=stdin,
     )
     if check:
         assert done.returncode == 0, done.stderr
@@ -131,3 +140,42 @@ async def test_send_and_outbox(service: Service, tmp_path: Path) -> None:
         check=False,
     )
     assert refused.returncode == 1 and refused.stderr.startswith("error: from must be")
+
+
+async def test_totp_and_escalations(service: Service) -> None:
+    await cli(service, "project", "create", "acme")
+    uri = "otpauth://totp/GitHub:agent?secret=JBSWY3DPEHPK3PXP&issuer=GitHub"
+    added = await cli(service, "totp", "add", "acme", "github", "--uri", "-", stdin=uri + "\n")
+    assert added.stdout == "" and added.stderr == "added github (GitHub, agent)\n"
+    (listed,) = json.loads((await cli(service, "totp", "list", "acme", "--json")).stdout)["totp"]
+    assert listed["label"] == "github" and "secret" not in listed
+    assert "JBSWY3DP" not in (await cli(service, "totp", "list", "acme")).stdout
+    before = code_at(parse_uri(uri), time.time())[0]
+    code = (await cli(service, "totp", "code", "acme", "github")).stdout
+    assert code in (f"{before}\n", f"{code_at(parse_uri(uri), time.time())[0]}\n")
+    await cli(service, "totp", "delete", "acme", "github")
+    gone = await cli(service, "totp", "code", "acme", "github", check=False)
+    assert gone.returncode == 1 and gone.stderr.startswith("error: no authenticator")
+
+    opened = await cli(
+        service, "escalations", "open", "acme", "--kind", "code", "--service", "notion.so",
+        "--reason", "Notion texts its code",
+    )  # fmt: skip
+    eid = opened.stdout.strip()
+    assert len(eid) == 26
+    assert eid in (await cli(service, "escalations")).stdout
+    (shown,) = json.loads((await cli(service, "escalations", "--json")).stdout)["escalations"]
+    assert (shown["id"], shown["project_id"], shown["status"]) == (eid, "acme", "open")
+    mine = json.loads((await cli(service, "escalations", "list", "acme", "--json")).stdout)
+    assert [e["id"] for e in mine["escalations"]] == [eid]
+
+    waiting = asyncio.create_task(
+        cli(service, "code", "acme", "--site", "notion.so", "--wait", "20")
+    )
+    await listening(service, "acme", timeout=20)
+    answered = await cli(service, "escalations", "answer", "acme", eid, "314159")
+    assert answered.stderr.startswith(f"answered {eid} (code ")
+    assert (await waiting).stdout == "314159\n"
+    again = await cli(service, "escalations", "answer", "acme", eid, "1", check=False)
+    assert again.returncode == 1 and "answered: it takes no answer" in again.stderr
+    assert (await cli(service, "escalations")).stderr == "no escalations\n"

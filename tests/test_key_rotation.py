@@ -20,12 +20,13 @@ from agentid.crypto import SecretBox
 from agentid.errors import AgentIDError
 from agentid.providers.accounts import provider_url_for
 from agentid.providers.schemas import ProviderKind
-from agentid.store.tables import Domain, ProjectProvider
+from agentid.store.tables import Domain, ProjectProvider, TotpSecret
 from tests.conftest import PG_URL, Service, pg_schema, start_service
 from tests.service import assert_error, create_project, provision
 
 OLD, NEW = "old-service-key-1", "new-service-key-2"
 URL = "smtp://relay-user:Rotate-Me-9x7Q@relay.example:587"
+TOTP = {"label": "github", "secret": "JBSWY3DPEHPK3PXP"}
 WRONG_KEY = "does not open with AGENTID_SECRET_KEY nor any of AGENTID_PREVIOUS_SECRET_KEYS"
 
 
@@ -94,7 +95,8 @@ async def sealed_values(service: Service) -> list[bytes]:
     async with service.running.runtime.sessions() as session:
         keys = (await session.scalars(select(Domain.dkim_private_key))).all()
         urls = (await session.scalars(select(ProjectProvider.url_sealed))).all()
-    return [*keys, *urls]
+        totp = (await session.scalars(select(TotpSecret.secret_sealed))).all()
+    return [*keys, *urls, *totp]
 
 
 async def test_rotation(tmp_path: Path, schema: str | None) -> None:
@@ -104,8 +106,10 @@ async def test_rotation(tmp_path: Path, schema: str | None) -> None:
         await provision(service, "acme")
         r = await service.http.put("/projects/acme/providers/relay", json={"url": URL})
         assert r.status_code == 200, r.text
+        r = await service.http.post("/projects/acme/totp", json=TOTP)
+        assert r.status_code == 201, r.text
         under_old = await sealed_values(service)
-    assert len(under_old) == 2
+    assert len(under_old) == 3
 
     # The new key alone opens nothing the old one sealed: a clear error, not garbage.
     async with serving(data, schema, NEW) as service:
@@ -127,16 +131,19 @@ async def test_rotation(tmp_path: Path, schema: str | None) -> None:
     done = await rotate(data, schema, NEW, OLD)
     assert done.exit_code == 0, done.output
     assert done.stdout == (
-        "re-encrypted 2 secrets under the current key (1 DKIM keys, 1 provider accounts)\n"
+        "re-encrypted 3 secrets under the current key"
+        " (1 DKIM keys, 1 provider accounts, 1 authenticator secrets)\n"
     )
 
     # Now the new key alone opens everything, and the old one nothing.
     async with serving(data, schema, NEW) as service:
         rt = service.running.runtime
         now = await sealed_values(service)
-        assert len(now) == 2 and set(now).isdisjoint(under_old)
+        assert len(now) == 3 and set(now).isdisjoint(under_old)
         assert b"PRIVATE KEY" in SecretBox(NEW).open(now[0])
         assert SecretBox(NEW).open(now[1]) == URL.encode()
+        assert SecretBox(NEW).open(now[2]) == TOTP["secret"].encode()
+        assert (await service.http.get("/projects/acme/totp/github/code")).status_code == 200
         for value in now:
             with pytest.raises(AgentIDError):
                 SecretBox(OLD).open(value)

@@ -20,7 +20,9 @@ from agentid.api.mcp_mount import McpMount
 from agentid.api.responses import error_response
 from agentid.api.store_errors import unavailable
 from agentid.auth import RuntimeDep, project_path
+from agentid.codes.escalation_routes import router as escalations_router
 from agentid.codes.routes import router as codes_router
+from agentid.codes.totp_routes import router as totp_router
 from agentid.config import (
     Settings,
     admin_token_path,
@@ -185,6 +187,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dns_router, dependencies=checked)
     app.include_router(sending_router, dependencies=checked)
     app.include_router(codes_router, dependencies=checked)
+    app.include_router(totp_router, dependencies=checked)
+    app.include_router(escalations_router, dependencies=checked)
     app.include_router(provider_accounts_router, dependencies=checked)
     app.include_router(phone_router, dependencies=checked)
     app.include_router(bounce_router)  # public: the relay's signature is checked instead

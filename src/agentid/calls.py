@@ -1,18 +1,18 @@
 """One call of the agentid API described without doing it (sans-IO): method, path, query,
 body, and how to read the answer into a model of the features' ``schemas.py``.
 
-``agentid.client`` writes every call once as a ``Call``; ``Client`` and ``AsyncClient`` only
-send it and hand the response back to ``Call.answer``. An error answer becomes the matching
-``agentid.errors`` class here; an answer that is not the model it should be, a 502
-``bad_response``.
+``agentid.client`` writes every call once as a ``Call`` (a method decorated with
+``endpoint``); ``Client`` and ``AsyncClient`` only send it and hand the response back to
+``Call.answer``. An error answer becomes the matching ``agentid.errors`` class here; an
+answer that is not the model it should be, a 502 ``bad_response``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 from urllib.parse import quote
 
 import httpx
@@ -20,10 +20,14 @@ from pydantic import BaseModel, ValidationError
 
 from agentid.errors import AgentIDError, from_response
 
+if TYPE_CHECKING:
+    from agentid.client import AsyncClient, Client
+
 JSON = dict[str, Any]
 Value = str | int | float | bool | datetime | list[str] | None
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+P = ParamSpec("P")
 LONG_POLL_SLACK = 10  # seconds a long poll's read timeout allows beyond its `wait`
 
 
@@ -134,3 +138,32 @@ def error_of(response: httpx.Response) -> AgentIDError:
             f"http_{response.status_code}",
             f"HTTP {response.status_code}: {detail}",
         )
+
+
+class endpoint(Generic[P, T]):  # a decorator, lower-case like property
+    """Turns a method that describes a ``Call`` into one that makes it: on a ``Client`` it
+    returns the answer, on an ``AsyncClient`` a coroutine of it (same parameters either way)."""
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Call[T]]) -> None:
+        self._build = build
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, client: Client, owner: type[Any]) -> Callable[P, T]: ...
+    @overload
+    def __get__(
+        self, client: AsyncClient, owner: type[Any]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, client: Client | AsyncClient | None, owner: type[Any]) -> Any:
+        if client is None:
+            return self
+        build = self._build
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return client._run(build(client, *args, **kwargs))
+
+        call.__name__ = call.__qualname__ = build.__name__
+        call.__doc__ = build.__doc__
+        return call

@@ -8,7 +8,8 @@ dir. Every reading or creating command takes ``--json`` (the API's JSON on stdou
 
 Here: the root, ``serve``, projects, email set-up, tokens, ``extract``. ``cli_inbox.py`` holds
 aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox``;
-``cli_phone.py`` ``phone ...``; ``cli_dns.py`` ``dns plan|apply|verify``;
+``cli_phone.py`` ``phone ...``; ``cli_dns.py`` ``dns plan|apply|verify``; ``cli_codes.py``
+``totp ...`` and ``escalations ...``;
 ``cli_env.py`` ``env``; ``cli_session.py`` finds the server and the token;
 ``cli_output.py`` prints. Commands read the models ``agentid.client`` returns.
 """
@@ -23,6 +24,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from agentid.cli_codes import escalations_app, totp_app
 from agentid.cli_dns import dns_app
 from agentid.cli_env import env
 from agentid.cli_inbox import alias_app, code, inbox, show
@@ -73,6 +75,8 @@ app.add_typer(alias_app, name="alias")
 app.add_typer(token_app, name="token")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(phone_app, name="phone")
+app.add_typer(totp_app, name="totp")
+app.add_typer(escalations_app, name="escalations")
 
 
 @app.callback()

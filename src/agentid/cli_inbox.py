@@ -130,6 +130,7 @@ def show(
 class Channel(StrEnum):
     email = "email"
     sms = "sms"
+    escalation = "escalation"  # the operator's answer
 
 
 class Kind(StrEnum):
@@ -142,7 +143,9 @@ def code(
     id: ProjectId,
     wait: WaitOpt = None,
     since: SinceOpt = None,
-    channel: Annotated[Channel | None, typer.Option("--channel", help="email or sms.")] = None,
+    channel: Annotated[
+        Channel | None, typer.Option("--channel", help="email, sms or escalation.")
+    ] = None,
     kind: Annotated[
         Kind | None, typer.Option("--kind", help="code or link (default: either, codes first).")
     ] = None,

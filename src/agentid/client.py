@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Concatenate, Generic, ParamSpec, Self, TypedDict, TypeVar, Unpack, overload
+from typing import Any, Generic, Self, TypedDict, TypeVar, Unpack
 
 import httpx
 from pydantic import BaseModel
 
 from agentid.calls import Call, json_body, query, read_bytes, read_nothing, reads, segment
+from agentid.calls import endpoint as _endpoint
+from agentid.client_codes import SecondFactors
 from agentid.codes.schemas import CodeList, CodeOut
 from agentid.dns.schemas import DnsApplyOut, DnsPlanOut, DnsVerifyOut
 from agentid.email.outbound.schemas import (
@@ -69,7 +71,6 @@ DEFAULT_URL = "http://127.0.0.1:8400"
 RECENT = timedelta(minutes=5)  # wait_for_code's default since: the code often lands first
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-P = ParamSpec("P")
 Transport = TypeVar("Transport", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 
@@ -134,37 +135,9 @@ def _mapped(base_url: str, path: str) -> Iterator[None]:
         raise from_response(502, "transport", f"request to {base_url}{path} failed: {exc}") from exc
 
 
-class _endpoint(Generic[P, T]):  # a decorator, lower-case like property
-    """Turns a method that describes a ``Call`` into one that makes it: on a ``Client`` it
-    returns the answer, on an ``AsyncClient`` a coroutine of it (same parameters either way)."""
-
-    def __init__(self, build: Callable[Concatenate[Any, P], Call[T]]) -> None:
-        self._build = build
-        self.__doc__ = build.__doc__
-
-    @overload
-    def __get__(self, client: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, client: Client, owner: type[Any]) -> Callable[P, T]: ...
-    @overload
-    def __get__(
-        self, client: AsyncClient, owner: type[Any]
-    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
-    def __get__(self, client: Client | AsyncClient | None, owner: type[Any]) -> Any:
-        if client is None:
-            return self
-        build = self._build
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return client._run(build(client, *args, **kwargs))
-
-        call.__name__ = call.__qualname__ = build.__name__
-        call.__doc__ = build.__doc__
-        return call
-
-
-class _Calls(ABC, Generic[Transport]):
-    """Every call of the API, written once; ``Client`` and ``AsyncClient`` make them."""
+class _Calls(SecondFactors, ABC, Generic[Transport]):
+    """Every call of the API, written once; ``Client`` and ``AsyncClient`` make them (the
+    TOTP and escalation calls in ``agentid.client_codes``)."""
 
     def __init__(
         self,

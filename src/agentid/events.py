@@ -11,6 +11,7 @@ between the query and the wait is missed. A listener is a flag, not a queue: how
 signals arrive while its owner is busy, the owner looks once more, and nothing is ever
 dropped. A listener names the kinds and, optionally, the addresses it cares about, and is
 woken only by those: 200 long-polls on 200 aliases cost one wake-up per message, not 200.
+A listener on ``EVERY_PROJECT`` (the operator's stream) hears those kinds from every project.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Kind(StrEnum):
     MESSAGE_FAILED = "message.failed"  # payload: the same, when no recipient got it
     SMS_RECEIVED = "sms.received"  # payload: the SMS as the phone messages list shows it
     SMS_FILTERED = "sms.filtered"  # payload: the notice /codes shows (a carrier filtered one)
+    ESCALATION_OPENED = "escalation.opened"  # payload: the escalation as the API shows it
+    ESCALATION_ANSWERED = "escalation.answered"  # payload: the same, answered
     ROUTES_CHANGED = "routes.changed"  # a domain, alias or catch-all changed (not stored)
 
 
@@ -44,6 +47,11 @@ class Signal:
     kind: Kind
     seq: int | None = None  # the event's row (None: not a stored event)
     keys: tuple[str, ...] = ()  # the addresses it concerns (envelope recipients)
+
+
+# ``listen`` on this "project" hears the signals of every project (the operator's stream);
+# never a project id (those are slugs)
+EVERY_PROJECT = "*"
 
 
 class Listener:
@@ -102,7 +110,8 @@ class LocalBus:
     def publish(self, signal: Signal) -> None:
         for callback in tuple(self._callbacks.get(signal.kind, ())):
             callback(signal)
-        for listener in self._anywhere.get(signal.project_id, ()):
+        everywhere = self._anywhere.get(EVERY_PROJECT, ()) if signal.project_id else ()
+        for listener in (*self._anywhere.get(signal.project_id, ()), *everywhere):
             if signal.kind in listener.kinds:
                 listener.notify()
         for key in signal.keys:

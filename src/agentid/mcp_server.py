@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from agentid.api.mcp_mount import PROJECT_KEY
 from agentid.client import RECENT, AsyncClient
-from agentid.codes.schemas import CodeOut, Notice
+from agentid.codes.schemas import CodeOut, EscalationKind, EscalationOut, Notice, TotpCode
 from agentid.email.outbound.schemas import SendAccepted
 from agentid.email.schemas import AliasOut, InboxEntry, MessageOut
 from agentid.errors import AgentIDError, SmsFiltered, Timeout
@@ -45,8 +45,10 @@ Sites = Annotated[
 
 INSTRUCTIONS = """\
 Your own email identity on agentid. Make a fresh alias per sign-up (new_alias), give it to the
-site, then wait_for_code with that site's domain. Codes you receive go only to the site that
-sent them; never send bulk or unsolicited mail. get_identity returns your full rules."""
+site, then wait_for_code with that site's domain. For an authenticator app's code use
+totp_code; for a code you cannot receive yourself, escalate to your operator, then
+wait_for_code. Codes you receive go only to the site that sent them; never send bulk or
+unsolicited mail. get_identity returns your full rules."""
 
 
 class InboxResult(BaseModel):
@@ -208,6 +210,43 @@ def build_server(clients: Clients) -> MCPServer:
                 contains=contains, from_=from_contains, since=since, wait=wait or None, limit=limit
             )
             return SmsResult(messages=page.messages)
+
+    @server.tool(
+        description=(
+            "The current code of an authenticator (TOTP) stored under `label` for a site "
+            "that asks for an authenticator app's code; valid_for_seconds says how long it "
+            "stays valid (ask again for the next one when it is about to change)."
+        )
+    )
+    async def totp_code(
+        ctx: Context,
+        label: Annotated[str, Field(description="The authenticator's label.", max_length=63)],
+    ) -> TotpCode:
+        async with client(ctx) as api:
+            return await api.totp_code(label)
+
+    @server.tool(
+        description=(
+            "Ask your human operator for help you cannot get yourself: a verification code "
+            "(kind code) or link (kind link) sent where you cannot read it, or anything else "
+            "(kind other). Say the site in `service` and why in `reason`. An answered code or "
+            "link arrives like any other: call wait_for_code with that site afterwards."
+        )
+    )
+    async def escalate(
+        ctx: Context,
+        kind: EscalationKind,
+        reason: Annotated[str, Field(min_length=1, max_length=2000)],
+        service: Annotated[
+            str | None, Field(description="The site, e.g. notion.so.", max_length=253)
+        ] = None,
+        expires_in: Annotated[
+            int | None,
+            Field(ge=1, le=7 * 24 * 3600, description="Seconds it stays open (an hour)."),
+        ] = None,
+    ) -> EscalationOut:
+        async with client(ctx) as api:
+            return await api.escalate(kind, reason, service, expires_in)
 
     @server.tool(description="Send an email from your address (through the project's relay).")
     async def send_email(

@@ -30,11 +30,12 @@ class Resealed:
     provider_accounts: int
     forwarder_secrets: int = 0
     subaccount_tokens: int = 0
+    totp_secrets: int = 0
 
     @property
     def total(self) -> int:
         phone = self.forwarder_secrets + self.subaccount_tokens
-        return self.dkim_keys + self.provider_accounts + phone
+        return self.dkim_keys + self.provider_accounts + phone + self.totp_secrets
 
 
 @secrets_app.command("rotate")
@@ -52,6 +53,7 @@ def rotate(
         f" ({done.dkim_keys} DKIM keys, {done.provider_accounts} provider accounts"
         + (f", {done.forwarder_secrets} forwarder secrets" if done.forwarder_secrets else "")
         + (f", {done.subaccount_tokens} subaccount tokens" if done.subaccount_tokens else "")
+        + (f", {done.totp_secrets} authenticator secrets" if done.totp_secrets else "")
         + ")"
     )
 
@@ -59,6 +61,7 @@ def rotate(
 async def reseal_store(settings: Settings) -> Resealed:
     """Seal everything the store holds sealed again under the current service key, in one
     transaction: a secret no configured key opens changes nothing and is one error."""
+    from agentid.codes.totp_service import reseal_secrets as reseal_totp
     from agentid.config import load_secret_key
     from agentid.crypto import SecretBox
     from agentid.email.hosting import reseal_dkim_keys
@@ -81,6 +84,7 @@ async def reseal_store(settings: Settings) -> Resealed:
                 provider_accounts=await reseal_accounts(session, box),
                 forwarder_secrets=await reseal_secrets(session, box),
                 subaccount_tokens=await reseal_account_secrets(session, box),
+                totp_secrets=await reseal_totp(session, box),
             )
     finally:
         await engine.dispose()

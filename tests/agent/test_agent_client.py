@@ -5,11 +5,13 @@ a real agentid."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from agentid.client import AsyncClient, Client
-from agentid.codes.schemas import CodeOut
+from agentid.codes.schemas import CodeOut, EscalationOut, TotpCode, TotpOut
+from agentid.codes.totp import code_at, parse_uri
 from agentid.email.outbound.schemas import SendAccepted
 from agentid.errors import Forbidden, NotFound, Timeout, Unauthorized, ValidationFailed
 from agentid.projects.schemas import Identity, Me
@@ -107,3 +109,46 @@ async def test_client_errors_are_typed(service: Service, monkeypatch: pytest.Mon
             await operator.wait_for_code(timeout=301)
         with pytest.raises(Timeout):
             await operator.wait_for_code(site=["notion.so", "makenotion.com"], timeout=0)
+
+
+TOTP_URI = "otpauth://totp/GitHub:agent?secret=JBSWY3DPEHPK3PXP&issuer=GitHub"
+
+
+async def test_totp_and_escalations_through_both_clients(service: Service) -> None:
+    """An agent's authenticator code and its escalation, answered by the operator, whose
+    code ``wait_for_code`` (the sync client, in a thread) returns like any other."""
+    await create_project(service, "acme")
+    token = await new_token(service, "acme")
+    url = service.running.url
+    async with AsyncClient(url, token, project="acme") as agent, AsyncClient(url, ADMIN) as op:
+        added = await agent.add_totp("github", TOTP_URI)
+        assert isinstance(added, TotpOut) and (added.issuer, added.account) == ("GitHub", "agent")
+        await agent.add_totp("bank", secret="JBSW Y3DP EHPK 3PXP", digits=8, algorithm="SHA256")
+        assert [t.label for t in (await agent.list_totp()).totp] == ["bank", "github"]
+        auth = parse_uri(TOTP_URI)
+        before = code_at(auth, time.time())[0]
+        got = await agent.totp_code("github")
+        assert isinstance(got, TotpCode) and got.code in (before, code_at(auth, time.time())[0])
+        assert await agent.delete_totp("bank") is None
+        with pytest.raises(NotFound):
+            await agent.totp_code("bank")
+
+        asked = await agent.escalate("code", "Notion texts its code", service="notion.so")
+        assert isinstance(asked, EscalationOut) and asked.status == "open"
+        assert [e.id for e in (await op.open_escalations()).escalations] == [asked.id]
+
+        def wait_in_a_thread() -> CodeOut:
+            with Client(url, token, project="acme") as sync:
+                return sync.wait_for_code(site="notion.so", timeout=20)
+
+        waiting = asyncio.create_task(asyncio.to_thread(wait_in_a_thread))
+        await listening(service, "acme")
+        with pytest.raises(Forbidden):  # an agent never answers itself
+            await agent.answer_escalation("acme", asked.id, "111111")
+        answered = await op.answer_escalation("acme", asked.id, "735194")
+        assert (answered.status, answered.value) == ("answered", "735194")
+        code = await waiting
+        assert (code.value, code.source.type, code.source.id) == ("735194", "escalation", asked.id)
+        assert (await agent.escalation(asked.id, wait=1)).status == "answered"
+        assert (await op.open_escalations()).escalations == []
+        assert [e.id for e in (await agent.escalations()).escalations] == [asked.id]

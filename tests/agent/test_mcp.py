@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from agentid.codes.totp import code_at, parse_uri
 from tests.conftest import ADMIN, Service
 from tests.service import (
     assert_error,
@@ -39,6 +41,8 @@ TOOLS = {
     "wait_for_code",
     "send_email",
     "list_sms",
+    "totp_code",
+    "escalate",
 }
 
 
@@ -177,6 +181,40 @@ async def test_mcp_list_sms_over_http(service: Service) -> None:
         none = await structured(session, "list_sms", from_contains="+1999", wait=0.2)
         assert none == {"messages": []}
         assert (await session.call_tool("list_sms", {"wait": 301})).is_error
+
+
+async def test_mcp_totp_code_and_escalate_over_http(service: Service) -> None:
+    await create_project(service, "acme")
+    uri = "otpauth://totp/GitHub:agent?secret=JBSWY3DPEHPK3PXP&issuer=GitHub"
+    r = await service.http.post("/projects/acme/totp", json={"label": "github", "uri": uri})
+    assert r.status_code == 201, r.text
+    token = await new_token(service, "acme")
+    async with over_http(service, token) as session:
+        listed = {t.name: t for t in (await session.list_tools()).tools}
+        schema = listed["escalate"].input_schema
+        assert {"kind", "reason", "service", "expires_in"} <= set(schema["properties"])
+        assert set(schema["required"]) == {"kind", "reason"}
+        before = code_at(parse_uri(uri), time.time())[0]
+        got = await structured(session, "totp_code", label="github")
+        assert got["code"] in (before, code_at(parse_uri(uri), time.time())[0])
+        assert 1 <= got["valid_for_seconds"] <= 30
+        missing = await session.call_tool("totp_code", {"label": "nope"})
+        assert missing.is_error and "not_found" in str(missing.content)
+
+        asked = await structured(
+            session, "escalate", kind="code", reason="texted to a phone I lack", service="x.com"
+        )
+        assert (asked["status"], asked["project_id"], asked["service"]) == ("open", "acme", "x.com")
+        assert (await session.call_tool("escalate", {"kind": "sms", "reason": "x"})).is_error
+        waiting = asyncio.create_task(
+            structured(session, "wait_for_code", site=["x.com"], timeout=20)
+        )
+        await listening(service, "acme")
+        path = f"/projects/acme/escalations/{asked['id']}/answer"
+        assert (await service.http.post(path, json={"value": "905521"})).status_code == 200
+        found = await asyncio.wait_for(waiting, 30)
+        assert found["found"] is True and found["code"] == "905521"
+        assert found["message_id"] == asked["id"]
 
 
 async def test_mcp_http_refuses_what_the_api_refuses(service: Service) -> None:

@@ -23,6 +23,8 @@ async def body_routes(service: Service) -> list[tuple[str, str]]:
         ("POST", "/projects/acme/email/provision"),
         ("POST", "/projects/acme/email/aliases"),
         ("PATCH", f"/projects/acme/email/messages/{mid}"),
+        ("POST", "/projects/acme/totp"),
+        ("POST", "/projects/acme/escalations"),
     ]
 
 

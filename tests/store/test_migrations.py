@@ -21,11 +21,13 @@ from agentid.store.tables import (
     Base,
     CodeRow,
     Domain,
+    Escalation,
     EventRow,
     Message,
     MessageRecipient,
     Project,
     ProjectProvider,
+    TotpSecret,
     table_of,
 )
 from tests.conftest import PG_URL, require_backend
@@ -281,3 +283,63 @@ def test_0011_projects_default_to_any_code_and_old_mail_is_signed_by_no_one(
         found = conn.execute(select(Project.id, Project.authenticated_codes).order_by(Project.id))
         assert found.all() == [("acme", False), ("beta", False)]
         assert conn.execute(select(Message.signed_by, Message.auth_results)).all() == [(None, None)]
+
+
+def test_0012_totp_and_escalations_beside_existing_codes(engine: Engine) -> None:
+    """Codes and events stored before 0012 stay as they were; each project may then keep
+    one authenticator per label and escalations, which go with the project."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        upgrade(conn, "0011")
+        add_projects(conn, now, {"acme": "acme.test", "beta": None})
+        conn.execute(
+            text(
+                "INSERT INTO codes (id, project_id, source_type, source_id, channel, kind, value,"
+                " confidence, sender, recipients, received_at, used, group_id, status) VALUES"
+                " ('01C', 'acme', 'sms', '01S', 'sms', 'code', '482913', 0.9, '+15005550006',"
+                " '[]', :now, false, '01C', 'found')"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO events (project_id, kind, ref_id, payload, created_at) VALUES"
+                " ('acme', 'code.found', '01S', '{}', :now)"
+            ),
+            {"now": now},
+        )
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+    secret = {"algorithm": "SHA1", "digits": 6, "period": 30, "secret_sealed": b"sealed",
+              "created_at": now}  # fmt: skip
+    asked = {"kind": "code", "reason": "a letter", "status": "open", "created_at": now,
+             "expires_at": now}  # fmt: skip
+    with engine.begin() as conn:
+        assert conn.execute(select(CodeRow.id, CodeRow.source_type, CodeRow.value)).all() == [
+            ("01C", "sms", "482913")
+        ]
+        assert conn.execute(select(EventRow.kind)).scalars().all() == ["code.found"]
+        labelled = [{"id": f"01T{p}", "project_id": p, "label": "github"} for p in ("acme", "beta")]
+        conn.execute(table_of(TotpSecret).insert(), [{**row, **secret} for row in labelled])
+        conn.execute(
+            table_of(Escalation).insert(),
+            [{"id": f"01E{p}", "project_id": p, **asked} for p in ("acme", "beta")],
+        )
+        conn.execute(  # the code an answer becomes: channel "escalation" fits now
+            text(
+                "INSERT INTO codes (id, project_id, source_type, source_id, channel, kind, value,"
+                " confidence, recipients, received_at, used, group_id, status) VALUES"
+                " ('01D', 'acme', 'escalation', '01Eacme', 'escalation', 'code', '1', 1.0,"
+                " '[]', :now, false, '01D', 'found')"
+            ),
+            {"now": now},
+        )
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # one secret per label
+        conn.execute(
+            table_of(TotpSecret).insert(),
+            [{"id": "01TX", "project_id": "acme", "label": "github", **secret}],
+        )
+    with engine.begin() as conn:
+        conn.execute(delete(table_of(Project)).where(Project.id == "beta"))
+        assert conn.execute(select(TotpSecret.project_id)).scalars().all() == ["acme"]
+        assert conn.execute(select(Escalation.id)).scalars().all() == ["01Eacme"]

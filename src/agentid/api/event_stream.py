@@ -1,8 +1,9 @@
-"""Server-sent events of one project, from the events table: each event's ``id:`` is its
-row's seq, so a client that reconnects with ``Last-Event-ID`` gets exactly what it missed
-(while the project's retention still holds it). The stream waits on the bus for a signal
-and reads the rows that came after the last one sent; keep-alive comments come from
-``sse-starlette``."""
+"""Server-sent events of one project, or of every project (the operator's ``GET /events``),
+from the events table: each event's ``id:`` is its row's seq, so a client that reconnects
+with ``Last-Event-ID`` gets exactly what it missed (while the project's retention still
+holds it). The stream waits on the bus for a signal and reads the rows that came after the
+last one sent; keep-alive comments come from ``sse-starlette``. On the operator's stream
+each event's data is the project stream's, with the ``project_id`` it belongs to added."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from collections.abc import AsyncIterator
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agentid.codes.schemas import CodeOut, Notice
+from agentid.codes.schemas import CodeOut, EscalationOut, Notice
 from agentid.email.outbound.schemas import OutboundOut
 from agentid.email.schemas import InboxEntry, MessageAuthenticated
 from agentid.errors import ValidationFailed
-from agentid.events import Kind
+from agentid.events import EVERY_PROJECT, Kind
 from agentid.phone.schemas import SmsOut
 from agentid.runtime import Runtime
 from agentid.store import event_log
+from agentid.store.db import AsyncSession
+from agentid.store.event_log import Logged
 
 KEEPALIVE_SECONDS = 15.0
 PAGE = 200  # rows read at a time
@@ -32,6 +35,8 @@ EVENT_TYPES: dict[Kind, type[BaseModel]] = {
     Kind.MESSAGE_FAILED: OutboundOut,
     Kind.SMS_RECEIVED: SmsOut,
     Kind.SMS_FILTERED: Notice,
+    Kind.ESCALATION_OPENED: EscalationOut,
+    Kind.ESCALATION_ANSWERED: EscalationOut,
 }
 STREAMED = tuple(EVENT_TYPES)
 
@@ -46,7 +51,10 @@ def resume_point(last_event_id: str | None) -> int | None:
     return int(value)
 
 
-async def event_stream(rt: Runtime, project_id: str, after: int | None) -> EventSourceResponse:
+async def event_stream(
+    rt: Runtime, project_id: str | None, after: int | None
+) -> EventSourceResponse:
+    """The stream of ``project_id``'s events, or every project's (None) after ``after``."""
     return EventSourceResponse(
         _events(rt, project_id, after),
         ping=KEEPALIVE_SECONDS,
@@ -55,18 +63,31 @@ async def event_stream(rt: Runtime, project_id: str, after: int | None) -> Event
 
 
 async def _events(
-    rt: Runtime, project_id: str, after: int | None
+    rt: Runtime, project_id: str | None, after: int | None
 ) -> AsyncIterator[ServerSentEvent]:
-    async with rt.bus.listen(project_id, STREAMED) as listener:
+    async with rt.bus.listen(project_id or EVERY_PROJECT, STREAMED) as listener:
         if after is None:
             async with rt.sessions() as session:
-                after = await event_log.last_seq(session, project_id)
+                after = await _last(session, project_id)
         yield ServerSentEvent(comment="connected")
         while not rt.stopping.is_set():
             async with rt.sessions() as session:
-                rows = await event_log.after(session, project_id, after, PAGE)
+                rows = await _after(session, project_id, after)
             for row in rows:
                 after = row.seq
-                yield ServerSentEvent(data=json.dumps(row.payload), event=row.kind, id=str(row.seq))
+                data = row.payload if project_id else {**row.payload, "project_id": row.project_id}
+                yield ServerSentEvent(data=json.dumps(data), event=row.kind, id=str(row.seq))
             if len(rows) < PAGE and not await listener.wait(float("inf")):
                 return
+
+
+async def _last(session: AsyncSession, project_id: str | None) -> int:
+    if project_id is None:
+        return await event_log.last_seq_all(session)
+    return await event_log.last_seq(session, project_id)
+
+
+async def _after(session: AsyncSession, project_id: str | None, seq: int) -> list[Logged]:
+    if project_id is None:
+        return await event_log.after_all(session, seq, PAGE)
+    return await event_log.after(session, project_id, seq, PAGE)

@@ -1,6 +1,7 @@
-"""Statements on the codes and links found in what arrived.
+"""Statements on the codes and links found in what arrived, the project's authenticator
+(TOTP) secrets, and the escalations its agents put to the operator.
 
-The list's order: newest message first; within one message its code before its link.
+The codes list's order: newest message first; within one message its code before its link.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, insert, or_, select, update
 
 from agentid.email.repository import header_to_matches, received_by
 from agentid.names import u_label
+from agentid.store import event_log
 from agentid.store.repository import Page, Repository
-from agentid.store.tables import CodeRow, Message
+from agentid.store.tables import CodeRow, Escalation, Message, TotpSecret, table_of
 from agentid.times import utcnow
 
 Position = tuple[datetime, str, int]  # where a code stands in the list (see ``position``)
@@ -57,7 +59,8 @@ def position(row: CodeRow) -> Position:
 def _from_sites(project_id: str, sites: tuple[str, ...]) -> ColumnElement[bool]:
     """Email from an address on one of ``sites`` or a subdomain of one (by suffix, in
     either the A-label or the Unicode form), or a message one of whose verified DKIM
-    signatures speaks for one of them (``messages.signed_by``)."""
+    signatures speaks for one of them (``messages.signed_by``); or the operator's answer
+    to an escalation for one of them (its service's registrable domain, exactly)."""
     sender = func.lower(CodeRow.sender)
     forms = {form for site in sites for form in (site, u_label(site))}
     suffixes = [sender.endswith(f"{sep}{form}", autoescape=True) for form in forms for sep in "@."]
@@ -65,7 +68,13 @@ def _from_sites(project_id: str, sites: tuple[str, ...]) -> ColumnElement[bool]:
         Message.project_id == project_id,
         or_(*(Message.signed_by.contains(f"\n{site}\n", autoescape=True) for site in sites)),
     )
-    return and_(CodeRow.channel == "email", or_(*suffixes, CodeRow.source_id.in_(signed)))
+    asked = select(Escalation.id).where(
+        Escalation.project_id == project_id, Escalation.site.in_(sites)
+    )
+    return or_(
+        and_(CodeRow.channel == "email", or_(*suffixes, CodeRow.source_id.in_(signed))),
+        and_(CodeRow.source_type == "escalation", CodeRow.source_id.in_(asked)),
+    )
 
 
 def _filtered(project_id: str, q: CodeQuery) -> Select[CodeRow]:
@@ -161,3 +170,111 @@ class CodeRepository(Repository):
             .execution_options(synchronize_session=False)
         )
         return getattr(result, "rowcount", 0) > 0
+
+
+class TotpRepository(Repository):
+    async def get(self, project_id: str, label: str) -> TotpSecret | None:
+        return await self.get_one_or_none(
+            select(TotpSecret).where(TotpSecret.project_id == project_id, TotpSecret.label == label)
+        )
+
+    async def listed(self, project_id: str) -> list[TotpSecret]:
+        return await self.get_all(
+            select(TotpSecret).where(TotpSecret.project_id == project_id).order_by(TotpSecret.label)
+        )
+
+    async def count(self, project_id: str) -> int:
+        found = await self.session.scalar(
+            select(func.count()).select_from(TotpSecret).where(TotpSecret.project_id == project_id)
+        )
+        return int(found or 0)
+
+    async def remove(self, project_id: str, label: str) -> bool:
+        """Delete the labelled secret; False when there was none."""
+        result = await self.session.execute(
+            delete(TotpSecret).where(TotpSecret.project_id == project_id, TotpSecret.label == label)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def every(self) -> list[TotpSecret]:
+        """Every project's secrets (to seal them again under a new service key)."""
+        return await self.get_all(select(TotpSecret))
+
+
+def _open(now: datetime) -> ColumnElement[bool]:
+    return and_(Escalation.status == "open", Escalation.expires_at > now)
+
+
+class EscalationRepository(Repository):
+    async def get(self, project_id: str, escalation_id: str) -> Escalation | None:
+        return await self.get_one_or_none(
+            select(Escalation).where(
+                Escalation.project_id == project_id, Escalation.id == escalation_id
+            )
+        )
+
+    async def page(self, project_id: str, before: str | None, limit: int) -> Page[Escalation]:
+        """The project's escalations, newest first."""
+        stmt = select(Escalation).where(Escalation.project_id == project_id)
+        if before is not None:
+            stmt = stmt.where(Escalation.id < before)
+        return await self.paginate(stmt.order_by(Escalation.id.desc()), limit)
+
+    async def open_page(self, now: datetime, before: str | None, limit: int) -> Page[Escalation]:
+        """Every project's open escalations (unanswered, not expired), newest first."""
+        stmt = select(Escalation).where(_open(now))
+        if before is not None:
+            stmt = stmt.where(Escalation.id < before)
+        return await self.paginate(stmt.order_by(Escalation.id.desc()), limit)
+
+    async def open_count(self, project_id: str, now: datetime) -> int:
+        found = await self.session.scalar(
+            select(func.count())
+            .select_from(Escalation)
+            .where(Escalation.project_id == project_id, _open(now))
+        )
+        return int(found or 0)
+
+    async def opened(self, row: Escalation, event: dict[str, Any]) -> int:
+        """Write a new escalation and its ``escalation.opened`` event; the event's seq."""
+        self.session.add(row)
+        await self.session.flush()
+        (seq,) = await event_log.append_async(self.session, [event])
+        return seq
+
+    async def answer(
+        self,
+        escalation_id: str,
+        value: str,
+        now: datetime,
+        code: dict[str, Any] | None,
+        events: list[dict[str, Any]],
+    ) -> list[int] | None:
+        """Answer the escalation with ``value`` (and the code it became), writing the code
+        and the events; None when it was answered or expired meanwhile: only the UPDATE
+        that finds it still open answers it, so it is answered once. The events' seqs."""
+        result = await self.session.execute(
+            update(Escalation)
+            .where(Escalation.id == escalation_id, _open(now))
+            .values(
+                status="answered",
+                value=value,
+                code_id=None if code is None else code["id"],
+                answered_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(result, "rowcount", 0):
+            return None
+        if code is not None:
+            await self.session.execute(insert(table_of(CodeRow)), [code])
+        return await event_log.append_async(self.session, events)
+
+    async def purge(self, project_id: str, before: datetime) -> int:
+        """Delete the project's escalations opened before ``before``; how many."""
+        result = await self.session.execute(
+            delete(Escalation).where(
+                Escalation.project_id == project_id, Escalation.created_at < before
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

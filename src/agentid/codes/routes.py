@@ -26,7 +26,7 @@ async def read_codes(
     who: PrincipalDep,
     rt: RuntimeDep,
     session: SessionDep,
-    channel: Literal["email", "sms"] | None = None,
+    channel: Literal["email", "sms", "escalation"] | None = None,
     kind: Literal["code", "link"] | None = None,
     since: datetime | None = None,
     after: Annotated[str | None, Query(max_length=26)] = None,
@@ -48,7 +48,9 @@ async def read_codes(
     keeps codes whose message passed agentid's own DMARC check (or, for a domain without
     DMARC, an aligned DKIM signature); a wait for one ends at most
     ``AGENTID_AUTH_TIMEOUT_SECONDS`` after the message arrived. An empty answer lists
-    under ``skipped`` what arrived and why it was left out."""
+    under ``skipped`` what arrived and why it was left out. The operator's answer to an
+    escalation is a code of ``channel=escalation``, authenticated, and of the escalation's
+    site when its service named one."""
     if consume:
         require_scope(who, "write")
     if authenticated is None and project.authenticated_codes and channel != "sms":

@@ -87,11 +87,16 @@ async def notices(session: AsyncSession, project_id: str, since: datetime) -> li
 
 async def _on_site(codes: CodeRepository, q: CodeQuery, rows: list[CodeRow]) -> list[CodeRow]:
     """The rows whose message is from one of the query's sites (the statement only narrowed
-    them by address suffix); all of them when the query names no site."""
+    them by address suffix; an escalation's answer it matched by its site exactly); all of
+    them when the query names no site."""
     if not q.by_site:
         return rows
     verdicts = await codes.auth_results([r.source_id for r in rows])
-    return [r for r in rows if belongs(r.sender, verdicts.get(r.source_id), q.sites)]
+    return [
+        r
+        for r in rows
+        if r.source_type == "escalation" or belongs(r.sender, verdicts.get(r.source_id), q.sites)
+    ]
 
 
 def default_since(since: datetime | None, sites: tuple[str, ...]) -> datetime | None:
@@ -145,9 +150,11 @@ async def wait_for_codes(
     filtered since ``since`` (else since it began): a code the carrier dropped is said at
     once instead of waited for."""
     said: list[Notice] = []
-    if q.channel == "email" or q.to is not None or q.header_to is not None:
+    if q.channel in ("email", "escalation") or q.to is not None or q.header_to is not None:
         looked = partial(find, session, project_id, q)
-        kind = Kind.MESSAGE_AUTHENTICATED if q.authenticated else Kind.CODE_FOUND
+        # an email code is authenticated later; an escalation's answer is, as it is found
+        verdict = q.authenticated and q.channel != "escalation"
+        kind = Kind.MESSAGE_AUTHENTICATED if verdict else Kind.CODE_FOUND
         found, nxt = await wait_for_page(rt, session, project_id, looked, kind, q.to, wait)
     else:
         since = q.since or utcnow()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from agentid.codes.repository import EscalationRepository
 from agentid.email.repository import MessageRepository
 from agentid.phone.repository import PhoneRepository
 from agentid.projects.repository import ProjectRepository
@@ -16,15 +17,17 @@ log = logging.getLogger("agentid.retention")
 
 
 async def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
-    """Delete every message, SMS, code and event past its project's retention; how many
-    messages and SMS."""
+    """Delete every message, SMS, code, escalation and event past its project's retention;
+    how many messages and SMS."""
     now = now or datetime.now(UTC)
     purged = 0
     async with runtime.sessions.begin() as session:
         messages, texts = MessageRepository(session), PhoneRepository(session)
+        asked = EscalationRepository(session)
         for project_id, days in await ProjectRepository(session).retention():
             purged += await messages.purge(project_id, now - timedelta(days=days))
             purged += await texts.purge(project_id, now - timedelta(days=days))
+            await asked.purge(project_id, now - timedelta(days=days))
     if purged:
         runtime.scrub.set()
         log.info("purged expired messages", extra={"count": purged})

@@ -12,9 +12,8 @@ from agentid.store.tables import Project
 def identity(project: Project, phone: str | None, base_url: str) -> Identity:
     """``project``'s identity, with ``phone`` its pending or active number (E.164) if it
     has one; ``base_url`` is the API's URL as the caller reached it."""
-    base = base_url.rstrip("/")
-    aliases = f"{base}/projects/{project.id}/email/aliases"
-    codes = f"{base}/projects/{project.id}/codes"
+    home = f"{base_url.rstrip('/')}/projects/{project.id}"
+    aliases, codes = f"{home}/email/aliases", f"{home}/codes"
     email = project.primary_address
     return Identity(
         project=project.id,
@@ -22,12 +21,12 @@ def identity(project: Project, phone: str | None, base_url: str) -> Identity:
         phone=phone,
         aliases_endpoint=aliases,
         codes_endpoint=codes,
-        constitution=constitution(project.id, email, phone, aliases, codes),
+        constitution=constitution(project.id, email, phone, aliases, codes, home),
     )
 
 
 def constitution(
-    project_id: str, email: str | None, phone: str | None, aliases: str, codes: str
+    project_id: str, email: str | None, phone: str | None, aliases: str, codes: str, home: str
 ) -> str:
     mail = f"`{email}`" if email else "none yet (the operator has not provisioned email)"
     number = f"`{phone}`" if phone else "none"
@@ -47,6 +46,12 @@ You act for this project. These are your own, and only these:
 3. Wait for the code from that site only:
    `GET {codes}?site=<the site's domain>&wait=60&consume=true`.
    An empty answer lists under `skipped` what arrived and why it was not the code.
+4. A site that asks for an authenticator app's code: `GET {home}/totp/<label>/code`
+   (`GET {home}/totp` lists the labels the operator stored).
+5. A code or link you cannot receive yourself (sent by letter, to someone else's phone):
+   ask your operator, `POST {home}/escalations` with
+   `{{"kind": "code", "service": "<the site's domain>", "reason": "<what and why>"}}`,
+   then wait as in 3: the operator's answer arrives there.
 
 ## Rules
 

@@ -121,3 +121,19 @@ async def stream_events(
     """Server-sent events: message.received, code.found, each with its ``id:``; send
     ``Last-Event-ID`` to resume after it. A comment line every 15 s keeps it open."""
     return await event_stream(rt, project.id, resume_point(last_event_id))
+
+
+@router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **errors(Forbidden)},
+)
+async def stream_every_project(
+    _: AdminDep,
+    rt: RuntimeDep,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+) -> EventSourceResponse:
+    """Every project's server-sent events (the operator's token only), as each project's
+    stream sends them with ``project_id`` added to the data: escalation.opened tells that
+    an agent needs a human. ``Last-Event-ID`` resumes after that event."""
+    return await event_stream(rt, None, resume_point(last_event_id))

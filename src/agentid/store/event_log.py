@@ -88,6 +88,23 @@ async def last_seq(session: AsyncSession, project_id: str) -> int:
     return int(found or 0)
 
 
+async def after_all(session: AsyncSession, seq: int, limit: int) -> list[Logged]:
+    """Every project's events after ``seq``, oldest first (the operator's stream)."""
+    found = await session.execute(
+        select(_EVENTS.c.seq, _EVENTS.c.project_id, _EVENTS.c.kind, _EVENTS.c.payload,
+               _EVENTS.c.created_at)
+        .where(_EVENTS.c.seq > seq)
+        .order_by(_EVENTS.c.seq)
+        .limit(limit)
+    )  # fmt: skip
+    return [Logged(*r) for r in found]
+
+
+async def last_seq_all(session: AsyncSession) -> int:
+    """The newest event's seq in any project (0 when none)."""
+    return int(await session.scalar(select(func.max(_EVENTS.c.seq))) or 0)
+
+
 async def forget(session: AsyncSession, ref_ids: list[str]) -> None:
     """Remove the events about these (deleted) things."""
     await session.execute(delete(_EVENTS).where(_EVENTS.c.ref_id.in_(ref_ids)))
