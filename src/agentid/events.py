@@ -35,6 +35,8 @@ class Kind(StrEnum):
     MESSAGE_FAILED = "message.failed"  # payload: the same, when no recipient got it
     SMS_RECEIVED = "sms.received"  # payload: the SMS as the phone messages list shows it
     SMS_FILTERED = "sms.filtered"  # payload: the notice /codes shows (a carrier filtered one)
+    ESCALATION_OPENED = "escalation.opened"  # payload: the escalation as the API shows it
+    ESCALATION_ANSWERED = "escalation.answered"  # payload: the same, answered
     ROUTES_CHANGED = "routes.changed"  # a domain, alias or catch-all changed (not stored)
 
 
