@@ -99,6 +99,8 @@ async def test_other_projects_are_absent_on_every_project_route(service: Service
         "kind": "relay",
         "sms_id": mid,
         "forwarder_id": mid,
+        "webhook_id": mid,
+        "delivery_id": mid,
     }
     routes = [
         (method, path)
