@@ -9,6 +9,7 @@ dir. Every reading or creating command takes ``--json`` (the API's JSON on stdou
 Here: the root, ``serve``, projects, email set-up, tokens, ``extract``. ``cli_inbox.py`` holds
 aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox``;
 ``cli_phone.py`` ``phone ...``; ``cli_dns.py`` ``dns plan|apply|verify``;
+``cli_webhooks.py`` ``webhooks add|list|delete|deliveries|replay``;
 ``cli_env.py`` ``env``; ``cli_session.py`` finds the server and the token;
 ``cli_output.py`` prints. Commands read the models ``agentid.client`` returns.
 """
@@ -39,6 +40,7 @@ from agentid.cli_session import (
     load_settings,
     whole_list,
 )
+from agentid.cli_webhooks import webhooks_app
 from agentid.errors import AgentIDError
 from agentid.secrets_cli import secrets_app
 
@@ -73,6 +75,7 @@ app.add_typer(alias_app, name="alias")
 app.add_typer(token_app, name="token")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(phone_app, name="phone")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 @app.callback()
