@@ -1,7 +1,8 @@
 """A real webhook receiver on loopback: asyncio's server speaking HTTP/1.1 (one request per
 connection, as agentid keeps none alive), over TLS when given a certificate.
 
-It answers the statuses of ``script`` first, one per request, then ``status`` (200); it
+It answers the statuses of ``script`` first, one per request, then ``status`` (200), once
+``released`` is set (a test clears it to hold the answers back); it
 keeps every request as it arrived (and the TLS server name the client asked for), and a
 test awaits the n-th request instead of sleeping. Signatures are checked by the tests
 with the ``standardwebhooks`` library (``verified``), never by our own code.
@@ -51,6 +52,7 @@ class Receiver:
     requests: list[Seen] = field(default_factory=list)
     port: int = 0
     server_names: dict[int, str | None] = field(default_factory=dict)  # TLS object -> SNI
+    released: asyncio.Event = field(default_factory=asyncio.Event)  # clear it to hold answers
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def url(self, path: str = "/hook", host: str = HOST, scheme: str = "http") -> str:
@@ -70,6 +72,7 @@ class Receiver:
             ssl_object = writer.get_extra_info("ssl_object")
             server_name = self.server_names.get(id(ssl_object)) if ssl_object else None
             peer = str(writer.get_extra_info("peername")[0])
+            await self.released.wait()
             status = self.script.popleft() if self.script else self.status
             reason = REASONS.get(status, "Status")
             answer = f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n"
@@ -105,6 +108,7 @@ def _tls(cert: tuple[Any, Any], names: dict[int, str | None]) -> ssl.SSLContext:
 async def receiving(*script: int, cert: tuple[Any, Any] | None = None) -> AsyncIterator[Receiver]:
     """A receiver on a free loopback port answering ``script`` first, then 200."""
     receiver = Receiver(script=deque(script))
+    receiver.released.set()
     server = await asyncio.start_server(
         receiver.handle, HOST, 0, ssl=None if cert is None else _tls(cert, receiver.server_names)
     )

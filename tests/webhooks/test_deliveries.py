@@ -182,3 +182,23 @@ async def test_delete_stops_deliveries(service: Service) -> None:
         assert receiver.requests == []
     path = f"/projects/acme/webhooks/{hook['id']}/deliveries"
     assert_error(await service.http.get(path), 404, "not_found")
+
+
+async def test_a_webhook_deleted_while_posting_holds_up_nothing(service: Service) -> None:
+    """The round that posted to it records the others' answers all the same."""
+    project = await hosted(service, "acme", "acme.test")
+    async with receiving() as held, receiving() as witness:
+        held.released.clear()
+        hook = await add_webhook(service, held.url(), ["message.received"])
+        other = await add_webhook(service, witness.url(), ["message.received"])
+        await deliver(service, "acme", project["address"])
+        await witness.wait_for(1)  # posted in the same round as the held one
+        r = await service.http.delete(f"/projects/acme/webhooks/{hook['id']}")
+        assert r.status_code == 204
+        held.released.set()
+        await held.wait_for(1)
+        (done,) = await settled(service, other, 1)
+        assert done["status"] == "delivered"
+        await deliver(service, "acme", project["address"])
+        await witness.wait_for(2)
+        assert len(held.requests) == 1

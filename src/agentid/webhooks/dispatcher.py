@@ -139,6 +139,9 @@ class WebhookDispatcher:
             if top <= after:
                 return False
             hooks = await repo.enabled()
+            if not hooks:  # nobody to send to: the events are read
+                await repo.move_cursor(top)
+                return False
             by_project: dict[str | None, list[Webhook]] = {}
             for hook in hooks:
                 by_project.setdefault(hook.project_id, []).append(hook)

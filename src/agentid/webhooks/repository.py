@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
 
 from agentid.store.event_log import Logged
 from agentid.store.repository import Page, Repository
@@ -18,6 +18,8 @@ OPERATOR_ID = "operator"  # the operator's webhook (AGENTID_OPERATOR_WEBHOOK_URL
 CURSOR = "events"
 _EVENTS = table_of(EventRow)
 _DELIVERIES = table_of(WebhookDelivery)
+# a Core executemany: no row-count check, unlike the ORM's update by primary key
+_RECORD = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("of"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +188,11 @@ class WebhookRepository(Repository):
         )
 
     async def record_all(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Each delivery's result (rows keyed by ``id``)."""
+        """Each delivery's result (rows keyed by ``id``); one whose webhook was deleted
+        meanwhile is gone, and simply not recorded."""
         if rows:
-            await self.session.execute(update(WebhookDelivery), list(rows))
+            values = [{k: v for k, v in r.items() if k != "id"} | {"of": r["id"]} for r in rows]
+            await self.session.execute(_RECORD, values)
 
     async def page(self, webhook_id: str, before: str | None, limit: int) -> Page[WebhookDelivery]:
         query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
