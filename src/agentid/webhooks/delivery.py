@@ -110,12 +110,13 @@ async def post(
             timeout=httpx.Timeout(left),
         )
         try:
-            response = await http.send(request, stream=True)
+            async with asyncio.timeout(left):  # however slowly the answer trickles in
+                response = await http.send(request, stream=True)
         except httpx.ConnectError as err:  # the next address may take it
             why = str(err) or type(err).__name__
             failure = Outcome(error=f"connecting to {address} failed: {why}"[:ERROR_CHARS])
             continue
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             return Outcome(error=f"no answer within {seconds:g}s")
         except httpx.HTTPError as err:
             why = str(err) or type(err).__name__

@@ -26,10 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import IntegrityError
 
 from agentid.events import Kind, Signal
 from agentid.ids import new_id
 from agentid.runtime import Runtime
+from agentid.store.event_log import Logged
 from agentid.store.tables import Webhook
 from agentid.times import utcnow
 from agentid.webhooks import delivery, payloads, service
@@ -91,9 +93,10 @@ class WebhookDispatcher:
         self._wake.set()
 
     async def start(self) -> None:
-        async with self._rt.sessions.begin() as session:
-            await service.sync_operator(self._rt, session)
-            again = await WebhookRepository(session).restart_interrupted(utcnow())
+        try:
+            again = await self._begin()
+        except IntegrityError:  # another process made the operator's webhook just now
+            again = await self._begin()
         if again:
             log.info("webhooks: attempts cut off by a stop go again", extra={"deliveries": again})
         if self._http is None:
@@ -101,6 +104,12 @@ class WebhookDispatcher:
         for kind in payloads.WEBHOOK_KINDS:
             self._rt.bus.subscribe(kind, self._signal)
         self._loop.begin(self._run())
+
+    async def _begin(self) -> int:
+        """The operator's webhook as set; attempts a stop cut off due again (how many)."""
+        async with self._rt.sessions.begin() as session:
+            await service.sync_operator(self._rt, session)
+            return await WebhookRepository(session).restart_interrupted(utcnow())
 
     async def stop(self) -> None:
         await self._loop.end()
@@ -139,8 +148,7 @@ class WebhookDispatcher:
             if top <= after:
                 return False
             hooks = await repo.enabled()
-            if not hooks:  # nobody to send to: the events are read
-                await repo.move_cursor(top)
+            if not hooks:  # nobody to send to (a webhook registered later skips these anyway)
                 return False
             by_project: dict[str | None, list[Webhook]] = {}
             for hook in hooks:
@@ -165,7 +173,7 @@ class WebhookDispatcher:
         return bool(rows)
 
     @staticmethod
-    def _delivery(hook: Webhook, event: Any, now: datetime) -> dict[str, Any]:
+    def _delivery(hook: Webhook, event: Logged, now: datetime) -> dict[str, Any]:
         kind = Kind(event.kind)
         return {
             "id": new_id(), "webhook_id": hook.id, "event_seq": event.seq,
