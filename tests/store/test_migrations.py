@@ -297,7 +297,7 @@ def test_0011_projects_default_to_any_code_and_old_mail_is_signed_by_no_one(
         assert conn.execute(select(Message.signed_by, Message.auth_results)).all() == [(None, None)]
 
 
-def test_0012_webhooks_start_after_the_events_already_stored(engine: Engine) -> None:
+def test_0013_webhooks_start_after_the_events_already_stored(engine: Engine) -> None:
     """The cursor starts at the newest event: no webhook is ever sent the past. Webhooks
     and their deliveries go with their project."""
     now = datetime.now(UTC)

@@ -8,8 +8,8 @@
 - webhook_cursor: one row, ``events``: the seq up to which deliveries are made. It starts
   at the newest event already stored, so no webhook is sent the past.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
