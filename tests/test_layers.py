@@ -8,6 +8,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "agentid"
 FEATURES = (
     *("agentid.email", "agentid.projects", "agentid.codes", "agentid.dns", "agentid.phone"),
+    "agentid.webhooks",
     "agentid.api",
     "agentid.app",
 )

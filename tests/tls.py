@@ -16,9 +16,15 @@ from cryptography.x509.oid import NameOID
 HOST = "127.0.0.1"
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
+def self_signed(
+    directory: Path, *, host: str = "localhost", with_ip: bool = True
+) -> tuple[Path, Path]:
+    """A certificate for ``host`` (and 127.0.0.1, unless ``with_ip`` is false) and its key."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    alt: list[x509.GeneralName] = [x509.DNSName(host)]
+    if with_ip:
+        alt.append(x509.IPAddress(ipaddress.ip_address(HOST)))
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -28,12 +34,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
-            ),
-            critical=False,
-        )
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"

@@ -51,6 +51,9 @@ from agentid.runtime import Runtime
 from agentid.store.checkpoint import WalCheckpointer
 from agentid.store.db import create_engine, migrate_in_process, session_factory
 from agentid.store.repository import ping
+from agentid.webhooks.dispatcher import WebhookDispatcher
+from agentid.webhooks.routes import router as webhooks_router
+from agentid.webhooks.service import operator_key
 from agentid.workers import Worker, start_all
 
 log = logging.getLogger("agentid")
@@ -80,7 +83,8 @@ async def build_runtime(settings: Settings) -> Runtime:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The whole service: API, SMTP listener, spool, parse workers, outbox, retention."""
+    """The whole service: API, SMTP listener, spool, parse workers, outbox, retention,
+    webhooks."""
     # Provider URLs are resolved now, so a bad one stops `agentid serve` with one line.
     register_builtins()
     transports = default_transports(settings)
@@ -91,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
             "AGENTID_PUBLIC_URL is required with a phone provider other than the sandbox:"
             " the HTTPS address its SMS webhooks reach"
         )
+    operator_key(settings)  # a bad operator webhook setting stops `agentid serve` here
     mcp = McpMount() if settings.mcp_http else None
 
     @asynccontextmanager
@@ -107,6 +112,8 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.inbound = inbound
             outbox = OutboxSender(rt, transports, inbound.router, inbound.spool)
             app.state.outbox = outbox
+            webhooks = WebhookDispatcher(rt)
+            app.state.webhooks = webhooks
             # every background worker, in start order (stopped in reverse)
             workers: list[Worker] = [
                 WalCheckpointer(settings, scrub=rt.scrub),
@@ -114,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
                 outbox,
                 RetentionTask(rt),
                 NumberCollector(rt, transports),
+                webhooks,
             ]
             await start_all(stack, workers)
             yield
@@ -191,6 +199,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(escalations_router, dependencies=checked)
     app.include_router(provider_accounts_router, dependencies=checked)
     app.include_router(phone_router, dependencies=checked)
+    app.include_router(webhooks_router, dependencies=checked)
     app.include_router(bounce_router)  # public: the relay's signature is checked instead
     app.include_router(sms_webhooks_router)  # public: the provider's signature is checked
     if sandbox:

@@ -10,6 +10,7 @@ Here: the root, ``serve``, projects, email set-up, tokens, ``extract``. ``cli_in
 aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox``;
 ``cli_phone.py`` ``phone ...``; ``cli_dns.py`` ``dns plan|apply|verify``; ``cli_codes.py``
 ``totp ...`` and ``escalations ...``;
+``cli_webhooks.py`` ``webhooks add|list|delete|deliveries|replay``;
 ``cli_env.py`` ``env``; ``cli_session.py`` finds the server and the token;
 ``cli_output.py`` prints. Commands read the models ``agentid.client`` returns.
 """
@@ -41,6 +42,7 @@ from agentid.cli_session import (
     load_settings,
     whole_list,
 )
+from agentid.cli_webhooks import webhooks_app
 from agentid.errors import AgentIDError
 from agentid.secrets_cli import secrets_app
 
@@ -77,6 +79,7 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(phone_app, name="phone")
 app.add_typer(totp_app, name="totp")
 app.add_typer(escalations_app, name="escalations")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 @app.callback()

@@ -61,6 +61,13 @@ from agentid.phone.schemas import (
 )
 from agentid.projects.schemas import Identity, Me, ProjectList, ProjectOut, TokenList, TokenOut
 from agentid.times import utcnow
+from agentid.webhooks.schemas import (
+    DeliveryList,
+    DeliveryOut,
+    WebhookCreated,
+    WebhookList,
+    WebhookOut,
+)
 
 __all__ = [
     "AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter", "Paging", "SmsFilter",
@@ -435,6 +442,43 @@ class _Calls(SecondFactors, ABC, Generic[Transport]):
             "POST", "/sandbox/sms", reads(SmsOut), json={"to": to, "from": from_, "body": body}
         )
 
+    # -- webhooks ---------------------------------------------------------------------------
+
+    @_endpoint
+    def create_webhook(self, project_id: str, url: str, events: list[str]) -> Call[WebhookCreated]:
+        """Post the project's events of ``events`` to ``url``, signed; the ``secret`` (a
+        Standard Webhooks ``whsec_`` secret) shows once."""
+        path = f"/projects/{segment(project_id)}/webhooks"
+        body = {"url": url, "events": events}
+        return Call("POST", path, reads(WebhookCreated), json=body)
+
+    @_endpoint
+    def list_webhooks(self, project_id: str) -> Call[WebhookList]:
+        return Call("GET", f"/projects/{segment(project_id)}/webhooks", reads(WebhookList))
+
+    @_endpoint
+    def webhook(self, project_id: str, webhook_id: str) -> Call[WebhookOut]:
+        return Call("GET", _webhook_path(project_id, webhook_id), reads(WebhookOut))
+
+    @_endpoint
+    def delete_webhook(self, project_id: str, webhook_id: str) -> Call[None]:
+        return Call("DELETE", _webhook_path(project_id, webhook_id), read_nothing)
+
+    @_endpoint
+    def webhook_deliveries(
+        self, project_id: str, webhook_id: str, **page: Unpack[Paging]
+    ) -> Call[DeliveryList]:
+        """The webhook's deliveries, newest first, with their attempts."""
+        return _page(_webhook_path(project_id, webhook_id) + "/deliveries", DeliveryList, page)
+
+    @_endpoint
+    def replay_delivery(
+        self, project_id: str, webhook_id: str, delivery_id: str
+    ) -> Call[DeliveryOut]:
+        """Send a delivery's event again now (a new delivery, the same ``webhook-id``)."""
+        path = f"{_webhook_path(project_id, webhook_id)}/deliveries/{segment(delivery_id)}/replay"
+        return Call("POST", path, reads(DeliveryOut))
+
     # -- codes ------------------------------------------------------------------------------
 
     @_endpoint
@@ -545,6 +589,10 @@ def _send(project_id: str, request: SendRequest) -> Call[SendAccepted]:
 
 def _page(path: str, model: type[M], page: Paging) -> Call[M]:
     return Call("GET", path, reads(model), params=query(**page))
+
+
+def _webhook_path(project_id: str, webhook_id: str) -> str:
+    return f"/projects/{segment(project_id)}/webhooks/{segment(webhook_id)}"
 
 
 def _message_path(project_id: str, mid: str) -> str:

@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     # The HTTPS address providers' webhooks reach (Twilio, Plivo sign it): phone/routes.
     public_url: str | None = None
     phone_gc_inactive_days: int | None = Field(default=None, gt=0)  # daily collector: off
+    # Outbound webhooks (agentid.webhooks)
+    webhook_allow_private: bool = False  # loopback, private, link-local targets: tests only
+    webhook_retry_seconds: float = Field(default=5.0, gt=0)  # the first retry; then x5
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)  # one delivery, DNS included
+    operator_webhook_url: str | None = None  # escalations of every project are posted here
+    operator_webhook_secret: SecretStr | None = None  # whsec_<base64>: signs those posts
 
     def authserv(self) -> str:
         """The authserv-id agentid's Authentication-Results headers carry (RFC 8601)."""

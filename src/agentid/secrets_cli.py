@@ -31,11 +31,18 @@ class Resealed:
     forwarder_secrets: int = 0
     subaccount_tokens: int = 0
     totp_secrets: int = 0
+    webhook_secrets: int = 0
 
     @property
     def total(self) -> int:
         phone = self.forwarder_secrets + self.subaccount_tokens
-        return self.dkim_keys + self.provider_accounts + phone + self.totp_secrets
+        return (
+            self.dkim_keys
+            + self.provider_accounts
+            + phone
+            + self.totp_secrets
+            + self.webhook_secrets
+        )
 
 
 @secrets_app.command("rotate")
@@ -54,6 +61,7 @@ def rotate(
         + (f", {done.forwarder_secrets} forwarder secrets" if done.forwarder_secrets else "")
         + (f", {done.subaccount_tokens} subaccount tokens" if done.subaccount_tokens else "")
         + (f", {done.totp_secrets} authenticator secrets" if done.totp_secrets else "")
+        + (f", {done.webhook_secrets} webhook secrets" if done.webhook_secrets else "")
         + ")"
     )
 
@@ -70,6 +78,7 @@ async def reseal_store(settings: Settings) -> Resealed:
     from agentid.phone.service import reseal_account_secrets
     from agentid.providers.accounts import reseal_accounts
     from agentid.store.db import create_engine, migrate, session_factory
+    from agentid.webhooks.service import reseal_secrets as reseal_webhook_secrets
 
     database = settings.data_dir / "agentid.db"
     if settings.database_url is None and not database.is_file():
@@ -85,6 +94,7 @@ async def reseal_store(settings: Settings) -> Resealed:
                 forwarder_secrets=await reseal_secrets(session, box),
                 subaccount_tokens=await reseal_account_secrets(session, box),
                 totp_secrets=await reseal_totp(session, box),
+                webhook_secrets=await reseal_webhook_secrets(session, box),
             )
     finally:
         await engine.dispose()

@@ -1,6 +1,6 @@
 """Background workers: one lifecycle for every part that runs beside the HTTP and SMTP
 servers (WAL checkpointer, inbound mail, the outbox sender, retention, the number
-collector; the coming webhook dispatcher joins the list in ``create_app``)."""
+collector, the webhook dispatcher), listed in ``create_app``."""
 
 from __future__ import annotations
 

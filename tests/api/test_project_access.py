@@ -101,6 +101,8 @@ async def test_other_projects_are_absent_on_every_project_route(service: Service
         "forwarder_id": mid,
         "label": "github",
         "escalation_id": mid,
+        "webhook_id": mid,
+        "delivery_id": mid,
     }
     routes = [
         (method, path)

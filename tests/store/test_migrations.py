@@ -12,7 +12,18 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, MetaData, Table, column, delete, select, table, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    column,
+    delete,
+    func,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 
 from agentid.store.db import MIGRATIONS
@@ -28,6 +39,9 @@ from agentid.store.tables import (
     Project,
     ProjectProvider,
     TotpSecret,
+    Webhook,
+    WebhookCursor,
+    WebhookDelivery,
     table_of,
 )
 from tests.conftest import PG_URL, require_backend
@@ -343,3 +357,48 @@ def test_0012_totp_and_escalations_beside_existing_codes(engine: Engine) -> None
         conn.execute(delete(table_of(Project)).where(Project.id == "beta"))
         assert conn.execute(select(TotpSecret.project_id)).scalars().all() == ["acme"]
         assert conn.execute(select(Escalation.id)).scalars().all() == ["01Eacme"]
+
+
+def test_0013_webhooks_start_after_the_events_already_stored(engine: Engine) -> None:
+    """The cursor starts at the newest event: no webhook is ever sent the past. Webhooks
+    and their deliveries go with their project."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        upgrade(conn, "0012")
+        add_projects(conn, now, {"acme": "acme.test", "beta": None})
+        conn.execute(
+            text(
+                "INSERT INTO events (project_id, kind, ref_id, payload, created_at) VALUES"
+                " ('acme', 'message.received', '01M', '{}', :now),"
+                " ('beta', 'sms.received', '01S', '{}', :now)"
+            ),
+            {"now": now},
+        )
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+    with engine.begin() as conn:
+        newest = conn.execute(select(func.max(EventRow.seq))).scalar_one()
+        cursor = conn.execute(select(WebhookCursor.name, WebhookCursor.seq)).all()
+        assert cursor == [("events", newest)] and newest >= 2
+        conn.execute(
+            table_of(Webhook).insert(),
+            [{"id": wid, "project_id": project, "url": "https://hooks.example/", "events":
+              ["message.received"], "secret_sealed": b"sealed", "enabled": True,
+              "after_seq": newest, "created_at": now}
+             for wid, project in (("01W", "acme"), ("01X", "beta"), ("operator", None))],
+        )  # fmt: skip
+        conn.execute(table_of(WebhookDelivery).insert(), [delivery("01D", "01W", now)])
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # one per event and replay
+        conn.execute(table_of(WebhookDelivery).insert(), [delivery("01E", "01W", now)])
+    with engine.begin() as conn:
+        conn.execute(delete(table_of(Project)).where(Project.id == "acme"))
+        assert conn.execute(select(Webhook.id).order_by(Webhook.id)).scalars().all() == [
+            "01X", "operator"
+        ]  # fmt: skip
+        assert conn.execute(select(WebhookDelivery.id)).all() == []
+
+
+def delivery(did: str, wid: str, now: datetime) -> dict[str, object]:
+    return {"id": did, "webhook_id": wid, "event_seq": 1, "event_type": "message.received",
+            "message_id": "msg_" + did, "replay": 0, "body": "{}", "status": "pending",
+            "attempts": 0, "next_attempt_at": now, "created_at": now}  # fmt: skip
