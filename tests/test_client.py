@@ -19,6 +19,7 @@ from agentid.errors import AgentIDError, Unreachable
 from agentid.projects.schemas import ProjectList, ProjectOut, TokenInfo, TokenList, TokenOut
 from tests.conftest import ADMIN as SERVICE_ADMIN
 from tests.conftest import Service
+from tests.email.inbound.authentication import verdict_of
 from tests.fake_api import ADMIN, BASE, RAW, FakeAPI, closed_port
 from tests.service import listening, message, new_token, send
 
@@ -285,6 +286,7 @@ async def test_async_client_against_the_service(service: Service) -> None:
         assert isinstance(page, Inbox)
         (entry,) = page.messages
         assert isinstance(entry, InboxEntry) and entry.to == [alias.address]
+        await verdict_of(service, "acme", entry.id)  # the message, and its codes, settled
         shown = await client.message("acme", entry.id)
         assert isinstance(shown, MessageOut) and shown.from_ == entry.from_
         assert b"Your code is 482913." in await client.raw("acme", entry.id)

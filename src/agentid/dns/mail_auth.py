@@ -86,7 +86,7 @@ def check(env: Envelope, lookups: Lookups, trust: Trust) -> dict[str, Any]:
     dmarc_result, aligned, has_policy = _dmarc(
         env.from_domain, spf_result, spf_domain, signatures, lookups
     )
-    if dmarc_result != "pass" and arc["trusted_pass"]:
+    if has_policy and dmarc_result != "pass" and arc["trusted_pass"]:
         dmarc_result, aligned = "pass", env.from_domain
     if has_policy:
         authenticated = dmarc_result == "pass"
