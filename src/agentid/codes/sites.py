@@ -2,8 +2,8 @@
 ``mail.notion.so`` -> ``notion.so``, ``a.example.co.uk`` -> ``example.co.uk``) of the
 message's From address, or of a DKIM signature agentid verified on it.
 
-The suffix list is the snapshot bundled with ``tldextract``, read offline: no list is ever
-fetched at run time (``suffix_list_urls=()``, no cache dir). A domain with no known public
+The suffix list is the copy bundled with ``publicsuffixlist`` (ICANN section), read offline:
+no list is ever fetched at run time. A domain with no known public
 suffix (``evil.example``, ``localhost``, an IP address) has no registrable domain, so it
 belongs to no site. Domains are compared as lowercase A-labels, so a look-alike written in
 Unicode is its own ``xn--`` domain, not the site it imitates.
@@ -19,19 +19,18 @@ from agentid.errors import ValidationFailed
 from agentid.names import a_label, split
 
 if TYPE_CHECKING:
-    from tldextract import TLDExtract
+    from publicsuffixlist import PublicSuffixList
 
 MAX_SITES = 10  # site= given more often is refused (each one is a filter on the query)
 
 
 @cache
-def _extract() -> TLDExtract:
-    """The extractor, made on the first site-bound query: tldextract (and the requests it
-    imports) costs idle memory of a service that never gets one."""
-    from tldextract import TLDExtract
+def _suffixes() -> PublicSuffixList:
+    """The list, read on the first question (about 3 MB a service asked none never pays):
+    ICANN suffixes only, and an unknown top-level domain is no suffix at all."""
+    from publicsuffixlist import PublicSuffixList
 
-    # ICANN suffixes only: the bundled snapshot, never fetched, nothing cached on disk
-    return TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False)
+    return PublicSuffixList(only_icann=True, accept_unknown=False)
 
 
 def registrable(domain: str) -> str | None:
@@ -42,8 +41,8 @@ def registrable(domain: str) -> str | None:
         return None
     if not name or len(name) > 253:
         return None
-    found = _extract()(name).top_domain_under_public_suffix
-    return found or None
+    found = _suffixes().privatesuffix(name)
+    return found.lower() if found else None
 
 
 def sites(given: Iterable[str]) -> tuple[str, ...]:

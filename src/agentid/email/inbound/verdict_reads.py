@@ -5,11 +5,13 @@ stage holds (dkimpy keeps a few copies of what it verifies)."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import Connection, LargeBinary, func, select
+from sqlalchemy import Connection, LargeBinary, func, literal_column, select
 
 from agentid.email.inbound.digested import RAW_SLICE, raw_in_slices
 from agentid.store.tables import Message, MessageRaw
@@ -55,10 +57,19 @@ class Budget:
 
 
 def read(conn: Connection, message_id: str) -> Read | None:
+    """The envelope and the first ``HEAD_BYTES`` of the message; None once it is gone."""
+    sqlite = conn.dialect.name == "sqlite"
+    # SQLite's substr() loads a whole blob to cut a piece of it: read the head through an
+    # incremental blob handle there instead (by the raw row's rowid)
+    piece = (
+        literal_column("message_raw.rowid")
+        if sqlite
+        else func.substr(MessageRaw.data, 1, HEAD_BYTES, type_=LargeBinary)
+    )
     found = conn.execute(
         select(
             Message.peer, Message.helo, Message.mail_from, Message.from_address, Message.size,
-            func.substr(MessageRaw.data, 1, HEAD_BYTES, type_=LargeBinary),
+            piece,
         )
         .join(MessageRaw, MessageRaw.message_id == Message.id)
         .where(Message.id == message_id)
@@ -66,6 +77,10 @@ def read(conn: Connection, message_id: str) -> Read | None:
     if found is None:  # deleted meanwhile
         return None
     peer, helo, mail_from, from_address, size, head = found
+    if sqlite:
+        dbapi = cast(sqlite3.Connection, conn.connection.dbapi_connection)
+        with dbapi.blobopen("message_raw", "data", int(head), readonly=True) as blob:
+            head = blob.read(HEAD_BYTES)
     return Read(peer, helo, mail_from or "", from_address, size, bytes(head or b""))
 
 
