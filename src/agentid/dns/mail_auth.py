@@ -168,6 +168,9 @@ def _spf_query(ip: str, sender: str, helo: str, lookups: Lookups) -> str:
 
 def _dkim(raw: bytes, lookups: Lookups) -> list[dict[str, Any]]:
     """Every DKIM signature's result (the first ``MAX_SIGNATURES``), top first."""
+    end = raw.find(b"\r\n\r\n")
+    if b"dkim-signature" not in (raw if end < 0 else raw[:end]).lower():
+        return []  # unsigned: not worth dkimpy's parse
     try:
         message = dkim.DKIM(raw, logger=_quiet, minkey=1024)
     except dkim.DKIMException:

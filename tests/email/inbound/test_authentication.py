@@ -8,16 +8,19 @@ stays byte-exact) and on each code, which ``authenticated=true`` filters on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import httpx
 import pytest
 
 from agentid.client import AsyncClient
 from agentid.errors import Timeout
-from tests.conftest import Service, serving
+from tests.conftest import ADMIN, Service, pg_schema, serving
 from tests.dns.nameserver import HOST, require_nsd
 from tests.email.inbound.authentication import (
     ALLOWED,
@@ -34,6 +37,7 @@ from tests.email.inbound.authentication import (
     silent_server,
     verdict_of,
 )
+from tests.processes import end_group, serve
 from tests.service import hosted, listening, new_alias, new_token, newest_id
 
 AUTHSERV = "mx.agentid.test"
@@ -350,3 +354,33 @@ async def test_a_site_bound_authenticated_wait_takes_only_the_real_code(service:
             )
     reasons = {s.reason for s in timed_out.value.skipped}
     assert reasons == {"used", "not authenticated", "before since"}
+
+
+@dataclass
+class Served:
+    """What ``received`` needs of a service: its API and its SMTP port."""
+
+    http: httpx.AsyncClient
+    smtp_port: int
+
+
+async def test_agentid_serve_checks_what_its_parse_workers_digest(
+    backend: str, tmp_path: Path, dns_port: int
+) -> None:
+    """``agentid serve`` as deployed (parse worker processes, the spool writer): the
+    verdicts come as they do in the tests' in-process service."""
+    env = {"AGENTID_DNS_NAMESERVERS": f"{HOST}:{dns_port}", "AGENTID_AUTHSERV_ID": AUTHSERV}
+    async with contextlib.AsyncExitStack() as stack:
+        schema = await stack.enter_async_context(pg_schema()) if backend == "postgresql" else None
+        server = await serve(tmp_path / "data", schema, tmp_path / "serve.log", **env)
+        stack.callback(end_group, server)
+        headers = {"Authorization": f"Bearer {ADMIN}"}
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
+            service = cast(Service, Served(http, server.smtp_port))  # what received() uses
+            v = await received(
+                service, lambda to: signed(code_mail(to, "515151"), SITE), ALLOWED, BOUNCE
+            )
+            assert v["auth_results"]["authenticated"] is True
+            v = await received(service, lambda to: code_mail(to, "525252"), DISALLOWED, BOUNCE)
+            verdict = v["auth_results"]
+            assert verdict["spf"] == "fail" and verdict["authenticated"] is False

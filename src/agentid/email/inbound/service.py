@@ -15,8 +15,9 @@ from agentid.email.inbound.listener import (
 from agentid.email.inbound.routing import RecipientRouter
 from agentid.email.inbound.smtp import InboundHandler
 from agentid.email.inbound.spool import Spool
-from agentid.email.inbound.verdicts import VerdictStage
+from agentid.email.inbound.verdicts import Published, VerdictStage
 from agentid.email.inbound.worker import ParseWorker
+from agentid.events import Kind, Signal
 from agentid.runtime import Runtime
 
 log = logging.getLogger("agentid.inbound")
@@ -26,12 +27,17 @@ class InboundService:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
         self.router = RecipientRouter(runtime)
-        self.verdicts = VerdictStage(runtime)
+        self.verdicts = VerdictStage(runtime.settings, self._authenticated)
         self.worker = ParseWorker(runtime, self.verdicts.submit)
         self.spool = Spool(runtime, self.worker.committed)
         self._server: asyncio.Server | None = None
         self.connections = Connections.from_settings(runtime.settings)
         self.port = 0
+
+    def _authenticated(self, done: list[Published]) -> None:
+        """Wake the waits for authenticated codes: their verdicts are committed."""
+        for project_id, seq, keys in done:
+            self._rt.bus.publish(Signal(project_id, Kind.MESSAGE_AUTHENTICATED, seq, keys))
 
     async def start(self) -> None:
         await self.verdicts.start()

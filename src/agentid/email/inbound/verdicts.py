@@ -23,21 +23,21 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, Select, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from agentid.codes.sites import signed_by
+from agentid.config import Settings
 from agentid.email.inbound import verdict_reads as reads
 from agentid.email.inbound.digested import Digested
 from agentid.email.inbound.relayed import client
-from agentid.events import Kind, Signal
-from agentid.runtime import Runtime
+from agentid.events import Kind
 from agentid.store import event_log
 from agentid.store.db import create_sync_engine
 from agentid.store.tables import CodeRow, Message, table_of
@@ -94,10 +94,44 @@ def _ip_of(peer: str | None) -> str | None:
     return (host or None) if port.isdigit() else peer
 
 
+Published = tuple[str, int, tuple[str, ...]]  # a verdict event: project, seq, addresses
+
+
+def _left_unchecked() -> Select[str, str, list[str]]:
+    """Messages of the last day digested without a verdict, oldest first."""
+    return (
+        select(Message.project_id, Message.id, Message.rcpt_to)
+        .where(
+            Message.status.in_(("parsed", "parse_error")),
+            Message.auth_results.is_(None),
+            Message.received_at >= utcnow() - RECOVER_WITHIN,
+        )
+        .order_by(Message.received_at)
+    )
+
+
+def pending(digested: Iterable[Digested], timeout: float) -> list[Pending]:
+    """Digested messages as the stage queues them, each due ``timeout`` from now."""
+    deadline = time.monotonic() + timeout
+    return [
+        Pending(
+            d.project_id,
+            d.message_id,
+            d.keys,
+            any(kind == Kind.CODE_FOUND.value for kind, _ in d.events),
+            deadline,
+        )
+        for d in digested
+    ]
+
+
 class VerdictStage:
-    def __init__(self, runtime: Runtime) -> None:
-        self._rt = runtime
-        settings = runtime.settings
+    """The checks and their writes: ``publish`` hears of each ``message.authenticated``
+    event once it is committed."""
+
+    def __init__(self, settings: Settings, publish: Callable[[list[Published]], None]) -> None:
+        self._settings = settings
+        self._publish = publish
         self.enabled = settings.inbound_auth
         self._timeout = settings.auth_timeout_seconds
         self._threads = settings.auth_threads
@@ -116,18 +150,17 @@ class VerdictStage:
 
     def submit(self, digested: Iterable[Digested]) -> None:
         """Queue digested messages for a verdict (called as they are published)."""
-        if not self.enabled:
-            return
-        deadline = time.monotonic() + self._timeout
-        for d in digested:
-            has_codes = any(kind == Kind.CODE_FOUND.value for kind, _ in d.events)
-            self._queue.append(Pending(d.project_id, d.message_id, d.keys, has_codes, deadline))
+        if self.enabled:
+            self.queue(pending(digested, self._timeout))
+
+    def queue(self, items: Iterable[Pending]) -> None:
+        self._queue.extend(items)
         self._queued.set()
 
     async def start(self) -> None:
         if not self.enabled:
             return
-        self._engine = create_sync_engine(self._rt.settings)
+        self._engine = create_sync_engine(self._settings)
         self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="agentid-auth")
         self._tasks = [asyncio.create_task(self._checker()) for _ in range(self._threads)]
         self._tasks.append(asyncio.create_task(self._writer()))
@@ -149,41 +182,26 @@ class VerdictStage:
 
     async def _recover(self) -> None:
         """Queue what was digested but never got a verdict (a stop or crash between)."""
-        assert self._engine is not None
-        since = utcnow() - RECOVER_WITHIN
-        query = (
-            select(Message.project_id, Message.id, Message.rcpt_to)
-            .where(
-                Message.status.in_(("parsed", "parse_error")),
-                Message.auth_results.is_(None),
-                Message.received_at >= since,
-            )
-            .order_by(Message.received_at)
-            .limit(RECOVER_MAX)
-        )
 
         def load() -> list[Any]:
             assert self._engine is not None
             with self._engine.connect() as conn:
-                return list(conn.execute(query))
+                return list(conn.execute(_left_unchecked().limit(RECOVER_MAX)))
 
         rows = await asyncio.to_thread(load)
         if not rows:
             return
         log.info("checking messages left without a verdict", extra={"count": len(rows)})
         deadline = time.monotonic() + self._timeout
-        for project_id, message_id, rcpt_to in rows:
-            # their codes may be there already: the event wakes whoever waits for them
-            pending = Pending(project_id, message_id, tuple(rcpt_to), True, deadline)
-            self._queue.append(pending)
-        self._queued.set()
+        # their codes may be there already: the event wakes whoever waits for them
+        self.queue(Pending(p, m, tuple(rcpt), True, deadline) for p, m, rcpt in rows)
 
     async def _load(self) -> Checker:
         """The checker, made on the first message (in a thread: importing dkimpy, pyspf
         and dmarc takes a while, and a service that receives no mail never pays for it)."""
         async with self._loading:
             if self._check is None:
-                settings = self._rt.settings
+                settings = self._settings
 
                 def made() -> Checker:
                     from agentid.dns.auth_checker import Checker
@@ -269,10 +287,8 @@ class VerdictStage:
                 continue
             backoff = 0.0
             self.checked += len(batch)
-            for pending, seq in published:
-                self._rt.bus.publish(
-                    Signal(pending.project_id, Kind.MESSAGE_AUTHENTICATED, seq, pending.keys)
-                )
+            if published:
+                self._publish([(p.project_id, seq, p.keys) for p, seq in published])
 
     def _store(self, batch: list[Done]) -> list[tuple[Pending, int]]:
         """One transaction for the batch; (message, event seq) for the events written."""
