@@ -38,16 +38,21 @@ def _bearer(authorization: str) -> str:
 
 async def identify(rt: Runtime, authorization: str) -> Principal:
     """The caller an Authorization header names: the operator or a project token; else 401."""
-    token = _bearer(authorization)
+    return (await identify_token(rt, _bearer(authorization)))[0]
+
+
+async def identify_token(rt: Runtime, token: str) -> tuple[Principal, str | None]:
+    """The caller ``token`` names, and its token row's id (None: the operator); else 401.
+    The web page's sign-in asks the same question (agentid.web.sessions)."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise Unauthorized("invalid token")
     if same_secret(token, rt.admin_token):
-        return ADMIN
+        return ADMIN, None
     async with rt.sessions() as session:
         row = await TokenRepository(session).by_hash(hash_token(token))
     if row is None:
         raise Unauthorized("invalid token")
-    return Principal(row.project_id, frozenset(row.scopes))
+    return Principal(row.project_id, frozenset(row.scopes)), row.id
 
 
 class TokenGate:
