@@ -217,8 +217,7 @@ def create_app(settings: Settings) -> FastAPI:
     # both before a route reads the body.
     docs = (app.openapi_url, app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url)
     public = ["/healthz", WEBHOOKS, *(path for path in docs if path)]
-    if settings.ui:
-        public += [UI_PREFIX, UI_PREFIX + "/{path:path}"]
+    elsewhere = [UI_PREFIX] if settings.ui else []  # the web page's cookie gate decides there
     app.add_middleware(BodyLimit, caps=body_caps(settings))
-    app.add_middleware(TokenGate, public=public)
+    app.add_middleware(TokenGate, public=public, elsewhere=elsewhere)
     return app

@@ -58,11 +58,17 @@ async def identify_token(rt: Runtime, token: str) -> tuple[Principal, str | None
 class TokenGate:
     """Pure ASGI: 401 (the JSON envelope) unless the path is public or the token valid."""
 
-    def __init__(self, app: ASGIApp, *, public: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, public: Iterable[str], elsewhere: Iterable[str] = ()
+    ) -> None:
         self.app = app
         self.public = [compile_path(path)[0] for path in public]
+        # apps of their own below these prefixes, with doors of their own (the web page)
+        self.elsewhere = tuple(elsewhere)
 
     def is_public(self, path: str) -> bool:
+        if any(path == p or path.startswith(p + "/") for p in self.elsewhere):
+            return True
         return any(regex.match(path) for regex in self.public)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

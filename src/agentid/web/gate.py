@@ -120,10 +120,7 @@ class CookieGate:
                 raise
             return error_page(503, busy.message)
         if signed is None:
-            wants_page = reading and "text/event-stream" not in Headers(scope=scope).get(
-                "accept", ""
-            )
-            if wants_page:
+            if reading and not _stream(scope):
                 return RedirectResponse(SIGN_IN_PATH, status_code=303)
             return error_page(401, "Signed out: sign in again.")
         if not reading and not csrf_matches(signed.csrf, given):
@@ -131,6 +128,12 @@ class CookieGate:
         scope[PRINCIPAL_KEY] = signed.principal
         scope[SIGNED_KEY] = signed
         return receive
+
+
+def _stream(scope: Scope) -> bool:
+    """An event stream (EventSource), which a redirect to a page would not help."""
+    accept = Headers(scope=scope).get("accept", "")
+    return scope["path"].endswith("/events") or "text/event-stream" in accept
 
 
 async def _resume(rt: Runtime, scope: Scope) -> SignedIn | None:
