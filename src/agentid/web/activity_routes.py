@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from sse_starlette import EventSourceResponse
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -94,12 +94,12 @@ async def webhooks_page(
 @router.post("/projects/{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/replay")
 async def replay(
     project: ProjectAdminDep,
-    webhook_id: str,
-    delivery_id: str,
+    webhook_id: Annotated[str, Path(max_length=26)],
+    delivery_id: Annotated[str, Path(max_length=26)],
     session: SessionDep,
     worker: DispatcherDep,
 ) -> Response:
-    await webhooks.replay(session, project.id, webhook_id[:26], delivery_id[:26])
+    await webhooks.replay(session, project.id, webhook_id, delivery_id)
     worker.wake()
     return RedirectResponse(f"/ui/projects/{project.id}/webhooks", status_code=303)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -94,7 +94,7 @@ async def open_everywhere(
 @router.post("/projects/{project_id}/escalations/{escalation_id}/answer")
 async def answer(
     project: ProjectAdminDep,
-    escalation_id: str,
+    escalation_id: Annotated[str, Path(max_length=26)],
     rt: RuntimeDep,
     session: SessionDep,
     value: Annotated[str, Form(max_length=2048)],
@@ -105,6 +105,6 @@ async def answer(
         checked = EscalationAnswer(value=value.strip())
     except ValidationError as exc:
         raise ValidationFailed("an answer is one line of 1 to 2,048 characters") from exc
-    await escalations.answer(rt, session, project.id, escalation_id[:26], checked.value)
+    await escalations.answer(rt, session, project.id, escalation_id, checked.value)
     where = "/ui/escalations" if back == "everywhere" else f"/ui/projects/{project.id}/escalations"
     return RedirectResponse(where, status_code=303)

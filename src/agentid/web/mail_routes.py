@@ -113,7 +113,7 @@ async def message_html_page(
     m = await inbox.message(session, project.id, path_message_id(mid))
     inline = await _inline(session, project.id, m)
     await session.commit()
-    html = await asyncio.to_thread(message_html.shown, m.html or "", inline)
+    html = await asyncio.to_thread(message_html.shown, m.html or "", inline, bool(remote))
     return HTMLResponse(
         html,
         headers={

@@ -8,6 +8,9 @@ and the document is sandboxed even when opened on its own. On top of that, eleme
 could act without a script are taken out before it is served (``<meta http-equiv>``
 refreshes, ``<base>``, ``<link>``, ``<script>``, ``<object>``, ``<embed>``, nested frames),
 and inline images (``cid:``) become ``data:`` URLs of the message's own attachments.
+While remote images are off, what would fetch one (``src``, ``srcset``, ``poster``,
+``background`` that is not a ``data:`` URL) is taken out too, so the browser never even
+tries (the policy would block it, but a blocked attempt still shows in its request log).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from agentid.extract.nesting import limit_nesting
 
 MAX_DEPTH = 512  # elements nested deeper are dropped before parsing (quadratic otherwise)
 REMOVED = "meta[http-equiv], base, link, script, object, embed, iframe, frame, frameset, applet"
+FETCHING = ("src", "srcset", "poster", "background")  # attributes that load what they name
 STYLE = (
     "<style>html{color-scheme:light dark}body{margin:0.5rem;font-family:system-ui,sans-serif;"
     "overflow-wrap:anywhere}img{max-width:100%;height:auto}table{max-width:100%}</style>"
@@ -46,9 +50,10 @@ def cids(html: str) -> set[str]:
     return found
 
 
-def shown(html: str, inline: Mapping[str, str]) -> str:
+def shown(html: str, inline: Mapping[str, str], remote_images: bool = False) -> str:
     """The HTML to serve: acting elements out, ``cid:`` images replaced by ``inline``'s
-    ``data:`` URLs, and a style that keeps it within the frame."""
+    ``data:`` URLs, remote sources out unless ``remote_images``, and a style that keeps it
+    within the frame."""
     tree = LexborHTMLParser(limit_nesting(html, MAX_DEPTH))
     for node in tree.css(REMOVED):
         node.decompose()
@@ -56,5 +61,10 @@ def shown(html: str, inline: Mapping[str, str]) -> str:
         src = (node.attrs.get("src") or "").strip()
         if src.lower().startswith("cid:") and (url := inline.get(src[4:].strip("<>"))):
             node.attrs["src"] = url
+    if not remote_images:
+        for name in FETCHING:
+            for node in tree.css(f"[{name}]"):
+                if not (node.attrs.get(name) or "").strip().lower().startswith("data:"):
+                    del node.attrs[name]
     body = tree.html or ""
     return '<!doctype html><meta charset="utf-8">' + STYLE + body

@@ -31,8 +31,8 @@ class Summary:
     project: ProjectOut
     dns_status: str | None  # None: email on its own domain is not provisioned
     phone: PhoneNumberOut | None
-    messages: int
-    unused_codes: int
+    messages: int | None  # None: the token may not read the project's mail
+    unused_codes: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +61,14 @@ async def summaries(
     messages = await inbox.counts(session, ids)
     unused = await codes.unused_counts(session, ids)
     states = await dns.statuses(session, [p.domain for p in listed.projects if p.domain])
+    reads = "read" in who.scopes
     found = [
         Summary(
             project=p,
             dns_status=states.get(p.domain) if p.domain else None,
             phone=await _number(session, p.id),
-            messages=messages[p.id],
-            unused_codes=unused[p.id],
+            messages=messages[p.id] if reads else None,
+            unused_codes=unused[p.id] if reads else None,
         )
         for p in listed.projects
     ]

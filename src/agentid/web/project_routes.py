@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse
 
-from agentid.api.project import ProjectDep
+from agentid.api.project import ProjectReadDep
 from agentid.api.session import SessionDep
 from agentid.auth import PrincipalDep, RuntimeDep
 from agentid.web import overview
@@ -29,7 +29,11 @@ async def projects(
 
 @router.get("/projects/{project_id}")
 async def project(
-    request: Request, project: ProjectDep, who: PrincipalDep, rt: RuntimeDep, session: SessionDep
+    request: Request,
+    project: ProjectReadDep,
+    who: PrincipalDep,
+    rt: RuntimeDep,
+    session: SessionDep,
 ) -> HTMLResponse:
     shown = await overview.detail(rt, session, who, project)
     return page(
