@@ -4,9 +4,10 @@ a signed-out or revoked browser can read (nothing)."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from agentid.store.tables import UiSession
 from tests.conftest import ADMIN, Service
@@ -185,3 +186,28 @@ async def test_every_page_carries_the_security_headers(service: Service) -> None
     async with browser(service) as anonymous:
         r = await anonymous.get("/ui/projects")
         assert r.status_code == 303 and "content-security-policy" in r.headers
+
+
+async def test_a_session_ends_when_it_expires_or_the_admin_token_changes(
+    service: Service,
+) -> None:
+    project = await new_project(service)
+    page = f"/ui/projects/{project.id}"
+    async with signed_in(service, await new_token(service, project.id)) as client:
+        async with service.running.runtime.sessions() as session:
+            await session.execute(
+                update(UiSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+            await session.commit()
+        r = await client.get(page)
+        assert r.status_code == 303 and r.headers["location"] == "/ui/login"
+    assert await sessions(service) == []
+    runtime = service.running.runtime
+    async with signed_in(service, ADMIN) as client:
+        assert (await client.get(page)).status_code == 200
+        runtime.admin_token = "another-admin-token-" + "y" * 20  # as after a restart with it
+        try:
+            r = await client.get(page)
+        finally:
+            runtime.admin_token = ADMIN
+        assert r.status_code == 303 and r.headers["location"] == "/ui/login"
