@@ -73,10 +73,14 @@ bench-tools:
 
 # Debian's nsd: the authoritative name server tests/dns/ starts on loopback with the zones
 # agentid applied. Installing it starts no system name server (the tests run their own).
+# Debian's chromium: the browser tests/web/ drives headless through Playwright (pinned in
+# pyproject.toml to the release that speaks to it; Playwright's own download is not used).
 test-tools:
 	@{ command -v nsd || test -x /usr/sbin/nsd; } >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nsd && \
 	    { command -v systemctl >/dev/null && systemctl disable --now nsd 2>/dev/null; true; }; }
+	@{ command -v chromium || test -x /usr/bin/chromium; } >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 clean:
 	rm -rf $(VENV) build .build *.egg-info src/*.egg-info

@@ -51,6 +51,8 @@ from agentid.runtime import Runtime
 from agentid.store.checkpoint import WalCheckpointer
 from agentid.store.db import create_engine, migrate_in_process, session_factory
 from agentid.store.repository import ping
+from agentid.web.ui import PREFIX as UI_PREFIX
+from agentid.web.ui import create_ui
 from agentid.webhooks.dispatcher import WebhookDispatcher
 from agentid.webhooks.routes import router as webhooks_router
 from agentid.webhooks.service import operator_key
@@ -208,10 +210,14 @@ def create_app(settings: Settings) -> FastAPI:
         for path in ("/mcp", "/mcp/{project}"):  # the project: the token's, the path's or a header
             app.router.routes.append(Route(path, mcp, methods=["GET", "POST", "DELETE"]))
 
+    if settings.ui:  # the operator's page: its own cookie gate (agentid.web.gate), not the token's
+        app.mount(UI_PREFIX, create_ui(app.state))
+
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.
     docs = (app.openapi_url, app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url)
     public = ["/healthz", WEBHOOKS, *(path for path in docs if path)]
+    elsewhere = [UI_PREFIX] if settings.ui else []  # the web page's cookie gate decides there
     app.add_middleware(BodyLimit, caps=body_caps(settings))
-    app.add_middleware(TokenGate, public=public)
+    app.add_middleware(TokenGate, public=public, elsewhere=elsewhere)
     return app

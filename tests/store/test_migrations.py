@@ -38,7 +38,9 @@ from agentid.store.tables import (
     MessageRecipient,
     Project,
     ProjectProvider,
+    Token,
     TotpSecret,
+    UiSession,
     Webhook,
     WebhookCursor,
     WebhookDelivery,
@@ -402,3 +404,37 @@ def delivery(did: str, wid: str, now: datetime) -> dict[str, object]:
     return {"id": did, "webhook_id": wid, "event_seq": 1, "event_type": "message.received",
             "message_id": "msg_" + did, "replay": 0, "body": "{}", "status": "pending",
             "attempts": 0, "next_attempt_at": now, "created_at": now}  # fmt: skip
+
+
+def test_0014_ui_sessions_go_with_their_token(engine: Engine) -> None:
+    """Tokens stored before 0014 stay; a session names a token (and goes when it is
+    revoked) or is the operator's (no token)."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        upgrade(conn, "0013")
+        add_projects(conn, now, {"acme": "acme.test"})
+        conn.execute(
+            text(
+                "INSERT INTO tokens (id, project_id, token_hash, scopes, name, created_at)"
+                " VALUES ('01T', 'acme', :hash, '[\"read\"]', NULL, :now)"
+            ),
+            {"hash": "ab" * 32, "now": now},
+        )
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+    seen = {"csrf": "c", "created_at": now, "expires_at": now}
+    with engine.begin() as conn:
+        assert conn.execute(select(Token.id, Token.scopes)).all() == [("01T", ["read"])]
+        conn.execute(
+            table_of(UiSession).insert(),
+            [{"id_hash": "1" * 64, "token_id": "01T", "admin_hash": None, **seen},
+             {"id_hash": "2" * 64, "token_id": None, "admin_hash": "f" * 64, **seen}],
+        )  # fmt: skip
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # a token that is not there
+        conn.execute(
+            table_of(UiSession).insert(),
+            [{"id_hash": "3" * 64, "token_id": "01X", "admin_hash": None, **seen}],
+        )
+    with engine.begin() as conn:
+        conn.execute(delete(table_of(Token)).where(Token.id == "01T"))
+        assert conn.execute(select(UiSession.id_hash)).scalars().all() == ["2" * 64]

@@ -8,7 +8,7 @@ each event's data is the project stream's, with the ``project_id`` it belongs to
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -51,19 +51,24 @@ def resume_point(last_event_id: str | None) -> int | None:
     return int(value)
 
 
+Allowed = Callable[[], Awaitable[bool]]
+
+
 async def event_stream(
-    rt: Runtime, project_id: str | None, after: int | None
+    rt: Runtime, project_id: str | None, after: int | None, allowed: Allowed | None = None
 ) -> EventSourceResponse:
-    """The stream of ``project_id``'s events, or every project's (None) after ``after``."""
+    """The stream of ``project_id``'s events, or every project's (None) after ``after``.
+    With ``allowed``, it is asked again before each batch of events is sent, and the stream
+    ends when it says no (the web page's session ended meanwhile)."""
     return EventSourceResponse(
-        _events(rt, project_id, after),
+        _events(rt, project_id, after, allowed),
         ping=KEEPALIVE_SECONDS,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 async def _events(
-    rt: Runtime, project_id: str | None, after: int | None
+    rt: Runtime, project_id: str | None, after: int | None, allowed: Allowed | None
 ) -> AsyncIterator[ServerSentEvent]:
     async with rt.bus.listen(project_id or EVERY_PROJECT, STREAMED) as listener:
         if after is None:
@@ -73,6 +78,8 @@ async def _events(
         while not rt.stopping.is_set():
             async with rt.sessions() as session:
                 rows = await _after(session, project_id, after)
+            if rows and allowed is not None and not await allowed():
+                return
             for row in rows:
                 after = row.seq
                 data = row.payload if project_id else {**row.payload, "project_id": row.project_id}

@@ -38,26 +38,37 @@ def _bearer(authorization: str) -> str:
 
 async def identify(rt: Runtime, authorization: str) -> Principal:
     """The caller an Authorization header names: the operator or a project token; else 401."""
-    token = _bearer(authorization)
+    return (await identify_token(rt, _bearer(authorization)))[0]
+
+
+async def identify_token(rt: Runtime, token: str) -> tuple[Principal, str | None]:
+    """The caller ``token`` names, and its token row's id (None: the operator); else 401.
+    The web page's sign-in asks the same question (agentid.web.sessions)."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise Unauthorized("invalid token")
     if same_secret(token, rt.admin_token):
-        return ADMIN
+        return ADMIN, None
     async with rt.sessions() as session:
         row = await TokenRepository(session).by_hash(hash_token(token))
     if row is None:
         raise Unauthorized("invalid token")
-    return Principal(row.project_id, frozenset(row.scopes))
+    return Principal(row.project_id, frozenset(row.scopes)), row.id
 
 
 class TokenGate:
     """Pure ASGI: 401 (the JSON envelope) unless the path is public or the token valid."""
 
-    def __init__(self, app: ASGIApp, *, public: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, public: Iterable[str], elsewhere: Iterable[str] = ()
+    ) -> None:
         self.app = app
         self.public = [compile_path(path)[0] for path in public]
+        # apps of their own below these prefixes, with doors of their own (the web page)
+        self.elsewhere = tuple(elsewhere)
 
     def is_public(self, path: str) -> bool:
+        if any(path == p or path.startswith(p + "/") for p in self.elsewhere):
+            return True
         return any(regex.match(path) for regex in self.public)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -131,6 +131,17 @@ class CodeRepository(Repository):
     async def page(self, project_id: str, q: CodeQuery) -> Page[CodeRow]:
         return await self.paginate(_filtered(project_id, q), q.limit)
 
+    async def unused_counts(self, project_ids: list[str]) -> dict[str, int]:
+        """How many codes and links each project has not used yet."""
+        if not project_ids:
+            return {}
+        found = await self.session.execute(
+            select(CodeRow.project_id, func.count())
+            .where(CodeRow.project_id.in_(project_ids), CodeRow.used.is_(False))
+            .group_by(CodeRow.project_id)
+        )
+        return {project_id: int(n) for project_id, n in found.all()}
+
     async def first(self, project_id: str, q: CodeQuery, limit: int) -> list[CodeRow]:
         return await self.get_all(_filtered(project_id, q).limit(limit))
 

@@ -79,6 +79,12 @@ async def find(
     return taken, None
 
 
+async def unused_counts(session: AsyncSession, project_ids: list[str]) -> dict[str, int]:
+    """How many codes and links each project has not used yet (0 when none)."""
+    found = await CodeRepository(session).unused_counts(project_ids)
+    return {project_id: found.get(project_id, 0) for project_id in project_ids}
+
+
 async def notices(session: AsyncSession, project_id: str, since: datetime) -> list[Notice]:
     """The SMS the provider reported filtered (``sms.filtered``) since ``since``."""
     found = await event_log.of_kind(session, project_id, Kind.SMS_FILTERED.value, since, 20)

@@ -61,6 +61,13 @@ async def hosted(session: AsyncSession, project: Project) -> Domain:
     return row
 
 
+async def statuses(session: AsyncSession, domains: list[str]) -> dict[str, str]:
+    """Each hosted domain's DNS status (planned, applied, partial, verified, unverified)."""
+    wanted = set(domains)
+    found = await AliasRepository(session).domains()
+    return {d.name: d.dns_status for d in found if d.name in wanted}
+
+
 async def mail_of(
     rt: Runtime, project_id: str, row: Domain, *, ask_relay: bool = False
 ) -> MailDomain:

@@ -55,6 +55,12 @@ async def wait_for_page(
     )
 
 
+async def counts(session: AsyncSession, project_ids: list[str]) -> dict[str, int]:
+    """How many messages each project's inbox lists (0 when none)."""
+    found = await MessageRepository(session).counts(project_ids)
+    return {project_id: found.get(project_id, 0) for project_id in project_ids}
+
+
 async def _message(session: AsyncSession, project_id: str, mid: str) -> Message:
     m = await MessageRepository(session).visible(project_id, mid)
     if m is None:

@@ -137,6 +137,17 @@ class MessageRepository(Repository):
         stmt = _inbox(project_id, q).options(load_only(*LIST_COLUMNS)).order_by(Message.id.desc())
         return await self.paginate(stmt, q.limit)
 
+    async def counts(self, project_ids: list[str]) -> dict[str, int]:
+        """How many messages each project lists in its inbox."""
+        if not project_ids:
+            return {}
+        found = await self.session.execute(
+            select(Message.project_id, func.count())
+            .where(Message.project_id.in_(project_ids), Message.status.in_(VISIBLE))
+            .group_by(Message.project_id)
+        )
+        return {project_id: int(n) for project_id, n in found.all()}
+
     async def visible(self, project_id: str, mid: str) -> Message | None:
         """The message, when it is this project's and digested."""
         m = await self.session.get(Message, mid)

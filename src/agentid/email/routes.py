@@ -123,9 +123,9 @@ async def read_message(
     """A received message, or a sent one (``direction`` says which) with the status of
     each recipient."""
     try:
-        return await inbox.message(session, project.id, _mid(mid))
+        return await inbox.message(session, project.id, path_message_id(mid))
     except NotFound:
-        sent = await outbound.sent_message(session, project.id, _mid(mid))
+        sent = await outbound.sent_message(session, project.id, path_message_id(mid))
         if sent is None:
             raise
         return sent
@@ -141,7 +141,7 @@ async def list_threads(project: ProjectReadDep, session: SessionDep, page: IdPag
 @router.get("/threads/{tid}", response_model=Thread, response_model_by_alias=True)
 async def read_thread(project: ProjectReadDep, tid: str, session: SessionDep) -> Thread:
     """A conversation both ways, oldest first: what was received and what was sent."""
-    return await conversations.thread(session, project.id, _mid(tid))
+    return await conversations.thread(session, project.id, path_message_id(tid))
 
 
 @router.get(
@@ -150,7 +150,7 @@ async def read_thread(project: ProjectReadDep, tid: str, session: SessionDep) ->
     responses={200: {"content": {"message/rfc822": {}}}},
 )
 async def read_raw(project: ProjectReadDep, mid: str, session: SessionDep) -> Response:
-    data = await inbox.raw(session, project.id, _mid(mid))
+    data = await inbox.raw(session, project.id, path_message_id(mid))
     return Response(
         data,
         media_type="message/rfc822",
@@ -166,13 +166,14 @@ async def read_raw(project: ProjectReadDep, mid: str, session: SessionDep) -> Re
 async def read_attachment(
     project: ProjectReadDep, mid: str, n: int, session: SessionDep
 ) -> Response:
-    content, content_type, filename = await inbox.attachment(session, project.id, _mid(mid), n)
+    found = await inbox.attachment(session, project.id, path_message_id(mid), n)
+    content, content_type, filename = found
     media_type = content_type if INERT_TYPES.match(content_type) else "application/octet-stream"
     return Response(
         content,
         media_type=media_type,
         headers={
-            "Content-Disposition": _disposition(filename),
+            "Content-Disposition": attachment_disposition(filename),
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
         },
@@ -188,25 +189,25 @@ async def read_attachment(
 async def patch_message(
     project: ProjectWriteDep, mid: str, body: MessagePatch, session: SessionDep
 ) -> MessageOut:
-    return await inbox.mark(session, project.id, _mid(mid), body.unread)
+    return await inbox.mark(session, project.id, path_message_id(mid), body.unread)
 
 
 @router.delete("/messages/{mid}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_message(
     project: ProjectWriteDep, mid: str, rt: RuntimeDep, session: SessionDep
 ) -> Response:
-    await inbox.remove(rt, session, project.id, _mid(mid))
+    await inbox.remove(rt, session, project.id, path_message_id(mid))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _mid(mid: str) -> str:
+def path_message_id(mid: str) -> str:
     value = mid.upper()
     if not is_valid(value):
         raise NotFound(f"message {mid[:40]!r} not found")
     return value
 
 
-def _disposition(filename: str) -> str:
+def attachment_disposition(filename: str) -> str:
     """attachment; with an ASCII fallback and the exact name in RFC 5987 form."""
     name = filename.replace("\\", "_").replace("/", "_").replace("\r", "").replace("\n", "")
     ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", name)[:150] or "attachment"

@@ -539,6 +539,24 @@ class WebhookCursor(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
 
 
+class UiSession(Base):
+    """A sign-in to the operator's web page (agentid.web.sessions): the cookie holds the
+    session id, this row only its SHA-256. No token is kept: a project token's session
+    names its token row (and dies with it), the operator's keeps the admin token's
+    SHA-256, so a changed admin token ends it. ``csrf`` is what every form posts back."""
+
+    __tablename__ = "ui_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tokens.id", ondelete="CASCADE"), index=True
+    )
+    admin_hash: Mapped[str | None] = mapped_column(String(64))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class AuditEvent(Base):
     """What was done to a project: provision, token, alias, release."""
 

@@ -72,6 +72,23 @@ class OutboxRepository(Repository):
             query = query.where(Outbound.id < before)
         return await self.paginate(query.order_by(Outbound.id.desc()), limit)
 
+    async def retry_failed(self, project_id: str, outbound_id: str, now: datetime) -> int:
+        """The message's failed recipients, but suppressed addresses, queued again for a
+        fresh round of attempts: how many."""
+        suppressed = select(Suppression.address).where(Suppression.project_id == project_id)
+        result = await self.session.execute(
+            update(OutboundRecipient)
+            .where(
+                OutboundRecipient.outbound_id == outbound_id,
+                OutboundRecipient.project_id == project_id,
+                OutboundRecipient.status == "failed",
+                OutboundRecipient.address.not_in(suppressed),
+            )
+            .values(status="queued", attempts=0, next_attempt_at=None, error=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def recipients(self, outbound_ids: Sequence[str]) -> list[OutboundRecipient]:
         if not outbound_ids:
             return []

@@ -14,6 +14,7 @@ from agentid.auth import PrincipalDep, RuntimeDep
 from agentid.email.outbound import policy as send_policy
 from agentid.email.outbound import service
 from agentid.email.outbound.schemas import (
+    OutboundOut,
     Outbox,
     SendAccepted,
     SendPolicyIn,
@@ -31,6 +32,7 @@ from agentid.errors import (
     ValidationFailed,
 )
 from agentid.filters import address_filter, cursor_filter
+from agentid.ids import is_valid
 
 router = APIRouter(
     prefix="/projects/{project_id}/email", tags=["sending"], responses=errors(*ON_PROJECT)
@@ -81,6 +83,24 @@ async def read_outbox(project: ProjectReadDep, session: SessionDep, page: IdPagi
     before = cursor_filter(page.before, "before", "a message id")
     messages, nxt = await service.outbox(session, project.id, before, page.limit)
     return Outbox(messages=messages, next=nxt)
+
+
+@router.post(
+    "/outbox/{mid}/retry",
+    response_model=OutboundOut,
+    response_model_by_alias=True,
+    responses=errors(Conflict),
+)
+async def retry(
+    project: ProjectSendDep, mid: str, session: SessionDep, sender: SenderDep
+) -> OutboundOut:
+    """Send a message's failed recipients again (a fresh round of attempts, the same
+    bytes); 409 when none failed, or only suppressed addresses did."""
+    if not is_valid(mid.upper()):
+        raise NotFound(f"sent message {mid[:40]!r} not found")
+    again = await service.retry(session, project.id, mid.upper())
+    sender.wake()
+    return again
 
 
 @router.get("/suppressions", response_model=SuppressionList)

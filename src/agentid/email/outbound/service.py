@@ -278,3 +278,22 @@ async def sent_message(session: AsyncSession, project_id: str, mid: str) -> Outb
     if row is None:
         return None
     return outbound_out(row, await repo.recipients([row.id]))
+
+
+async def retry(session: AsyncSession, project_id: str, mid: str) -> OutboundOut:
+    """Queue a sent message's failed recipients again (the same bytes, a fresh round of
+    attempts); a suppressed address stays failed until its suppression is lifted. 409 when
+    no recipient can be retried."""
+    repo = OutboxRepository(session)
+    row = await repo.get(project_id, mid)
+    if row is None:
+        raise NotFound(f"sent message {mid!r} not found")
+    if not await repo.retry_failed(project_id, row.id, utcnow()):
+        await session.rollback()
+        raise Conflict(
+            f"message {mid!r} has no failed recipient to retry (a suppressed address is"
+            " retried once its suppression is lifted)"
+        )
+    [(settled, recipients)] = await settle(repo, [row.id])
+    await session.commit()
+    return outbound_out(settled, recipients)

@@ -1,0 +1,3 @@
+"""The operator's web page at /ui: server-rendered pages (Jinja2), one small script and
+one stylesheet of our own, cookie sessions on the server, live updates from the events
+table. Its routes call the features' services through the API's own dependencies."""

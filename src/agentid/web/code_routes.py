@@ -1,0 +1,110 @@
+"""Codes and escalations: every code and link from email, SMS and human answers; the
+questions agents put to the operator, and the operator's answers (the operator's session
+only, as in the API: an agent's token can never answer its own question)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from pydantic import ValidationError
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from agentid.api.project import ProjectAdminDep, ProjectReadDep
+from agentid.api.session import SessionDep
+from agentid.auth import AdminDep, RuntimeDep
+from agentid.codes import escalations
+from agentid.codes import service as codes
+from agentid.codes.repository import CodeQuery
+from agentid.codes.schemas import EscalationAnswer
+from agentid.errors import ValidationFailed
+from agentid.filters import cursor_filter
+from agentid.web.templating import page
+
+router = APIRouter()
+
+PAGE = 50
+Channel = Literal["email", "sms", "escalation"]
+
+
+@router.get("/projects/{project_id}/codes")
+async def codes_page(
+    request: Request,
+    project: ProjectReadDep,
+    session: SessionDep,
+    channel: Channel | Literal[""] = "",
+    unused: Annotated[str | None, Query(max_length=5)] = None,
+    before: Annotated[str | None, Query(max_length=26)] = None,
+    part: Annotated[str | None, Query(max_length=8)] = None,
+) -> HTMLResponse:
+    """Newest first, used or not; ``part=rows`` answers the rows alone (the live update)."""
+    before = cursor_filter(before or None, "before", "a code id")
+    position = await codes.cursor(session, project.id, before) if before else None
+    q = CodeQuery(channel=channel or None, unused=bool(unused), before=position, limit=PAGE)
+    found, nxt = await codes.find(session, project.id, q)
+    await session.commit()
+    kept: dict[str, str] = {"channel": channel} if channel else {}
+    kept |= {"unused": "1"} if unused else {}
+    return page(
+        request, "_code_rows.html" if part == "rows" else "codes.html",
+        codes=found, next=nxt, channel=channel, unused=bool(unused), paged=before is not None,
+        query=urlencode(kept), rows_url=f"/ui/projects/{project.id}/codes?"
+        + urlencode({**kept, "part": "rows"}), project_id=project.id, section="codes",
+        title=f"{project.id}: codes",
+    )  # fmt: skip
+
+
+@router.get("/projects/{project_id}/escalations")
+async def escalations_page(
+    request: Request,
+    project: ProjectReadDep,
+    session: SessionDep,
+    before: Annotated[str | None, Query(max_length=26)] = None,
+) -> HTMLResponse:
+    listed = await escalations.listed(
+        session, project.id, cursor_filter(before or None, "before", "an escalation id"), PAGE
+    )
+    await session.commit()
+    return page(
+        request, "escalations.html", escalations=listed.escalations, next=listed.next,
+        everywhere=False, project_id=project.id, section="escalations",
+        title=f"{project.id}: escalations",
+    )  # fmt: skip
+
+
+@router.get("/escalations")
+async def open_everywhere(
+    request: Request,
+    _: AdminDep,
+    session: SessionDep,
+    before: Annotated[str | None, Query(max_length=26)] = None,
+) -> HTMLResponse:
+    """Every project's open escalations (the operator's session only)."""
+    listed = await escalations.open_everywhere(
+        session, cursor_filter(before or None, "before", "an escalation id"), PAGE
+    )
+    await session.commit()
+    return page(
+        request, "escalations.html", escalations=listed.escalations, next=listed.next,
+        everywhere=True, title="Escalations waiting for an answer",
+    )  # fmt: skip
+
+
+@router.post("/projects/{project_id}/escalations/{escalation_id}/answer")
+async def answer(
+    project: ProjectAdminDep,
+    escalation_id: Annotated[str, Path(max_length=26)],
+    rt: RuntimeDep,
+    session: SessionDep,
+    value: Annotated[str, Form(max_length=2048)],
+    back: Annotated[str, Form(max_length=16)] = "project",
+) -> Response:
+    """The operator's answer: the agent's wait for a code returns it."""
+    try:
+        checked = EscalationAnswer(value=value.strip())
+    except ValidationError as exc:
+        raise ValidationFailed("an answer is one line of 1 to 2,048 characters") from exc
+    await escalations.answer(rt, session, project.id, escalation_id, checked.value)
+    where = "/ui/escalations" if back == "everywhere" else f"/ui/projects/{project.id}/escalations"
+    return RedirectResponse(where, status_code=303)
