@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -11,8 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentid.api.gate import TokenGate
 from agentid.api.limits import WEBHOOKS, BodyLimit, body_caps
@@ -51,8 +54,7 @@ from agentid.runtime import Runtime
 from agentid.store.checkpoint import WalCheckpointer
 from agentid.store.db import create_engine, migrate_in_process, session_factory
 from agentid.store.repository import ping
-from agentid.web.ui import PREFIX as UI_PREFIX
-from agentid.web.ui import create_ui
+from agentid.web import PREFIX as UI_PREFIX
 from agentid.webhooks.dispatcher import WebhookDispatcher
 from agentid.webhooks.routes import router as webhooks_router
 from agentid.webhooks.service import operator_key
@@ -82,6 +84,28 @@ async def build_runtime(settings: Settings) -> Runtime:
         secrets=SecretBox(load_secret_key(settings), *settings.previous_keys()),
         admin_token=token,
     )
+
+
+class LazyUI:
+    """The /ui app, built on the first request under it: the page's modules and templates
+    (about 9 MB) stay out of a service whose page nobody opens."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+        self._app: ASGIApp | None = None
+        self._building = asyncio.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            async with self._building:
+                if self._app is None:
+                    self._app = await asyncio.to_thread(self._build)
+        await self._app(scope, receive, send)
+
+    def _build(self) -> ASGIApp:
+        from agentid.web.ui import create_ui
+
+        return create_ui(self._state)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -211,7 +235,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.router.routes.append(Route(path, mcp, methods=["GET", "POST", "DELETE"]))
 
     if settings.ui:  # the operator's page: its own cookie gate (agentid.web.gate), not the token's
-        app.mount(UI_PREFIX, create_ui(app.state))
+        app.mount(UI_PREFIX, LazyUI(app.state))
 
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from agentid.api.store_errors import unavailable
 from agentid.errors import AgentIDError, Unauthorized
+from agentid.web import PREFIX as PREFIX  # re-exported: where the page lives
 from agentid.web.activity_routes import router as activity_router
 from agentid.web.auth_routes import router as auth_router
 from agentid.web.code_routes import router as code_router
@@ -26,8 +27,6 @@ from agentid.web.limiter import SignInLimiter
 from agentid.web.mail_routes import router as mail_router
 from agentid.web.project_routes import router as project_router
 from agentid.web.templating import HERE, error_page
-
-PREFIX = "/ui"
 
 
 def create_ui(state: State) -> FastAPI:
