@@ -73,10 +73,16 @@ bench-tools:
 
 # Debian's nsd: the authoritative name server tests/dns/ starts on loopback with the zones
 # agentid applied. Installing it starts no system name server (the tests run their own).
+# Debian's postfix-pgsql: the pgsql lookup tables of the Postfix that
+# tests/email/inbound/test_postfix.py runs in front of agentid (preseeded like bench-tools).
 test-tools:
 	@{ command -v nsd || test -x /usr/sbin/nsd; } >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nsd && \
 	    { command -v systemctl >/dev/null && systemctl disable --now nsd 2>/dev/null; true; }; }
+	@test -e /usr/lib/postfix/postfix-pgsql.so || \
+	  { echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections && \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix postfix-pgsql; }
 
 clean:
 	rm -rf $(VENV) build .build *.egg-info src/*.egg-info

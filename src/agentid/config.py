@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=2525, ge=0, le=65535)
     lmtp_port: int | None = Field(default=None, ge=0, le=65535)  # None: no LMTP over TCP
     lmtp_socket: Path | None = None  # a unix socket LMTP listens on (beside or instead)
+    socketmap_port: int | None = Field(default=None, ge=0, le=65535)  # Postfix's lookups
     database_url: str | None = None
     database_schema: str | None = None
     admin_token: SecretStr | None = None

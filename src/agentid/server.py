@@ -111,6 +111,11 @@ class Running:
         return self.inbound.lmtp_port
 
     @property
+    def socketmap_port(self) -> int:
+        """Where Postfix's recipient lookups are answered (0: not served)."""
+        return self.inbound.socketmap_port
+
+    @property
     def url(self) -> str:
         return f"http://{self.settings.host}:{self.http_port}"
 

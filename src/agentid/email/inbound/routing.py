@@ -88,6 +88,14 @@ class RecipientRouter:
             return Accept(info.project_id, normalized)
         return NO_MAILBOX
 
+    async def hosts(self, domain: str) -> bool:
+        """Does agentid receive mail for ``domain`` (a project's, or the shared one)?"""
+        domain = domain.strip().rstrip(".").lower()
+        shared = self._rt.settings.shared_domain
+        if shared and domain == shared.lower():
+            return True
+        return await self._domain(domain) is not None
+
     async def _shared(self, local: str, address: str) -> Accept | Refuse:
         project_id, _, _tag = local.partition(self._rt.settings.shared_separator)
         info = await self._cached(self._domains, "@shared:" + project_id, self._load_shared)

@@ -18,6 +18,7 @@ from agentid.email.inbound.listener import (
 from agentid.email.inbound.lmtp import LmtpHandler, LmtpSession
 from agentid.email.inbound.routing import RecipientRouter
 from agentid.email.inbound.smtp import InboundHandler
+from agentid.email.inbound.socketmap import MAX_REQUEST, SocketmapServer
 from agentid.email.inbound.spool import Spool
 from agentid.email.inbound.verdicts import VerdictStage
 from agentid.email.inbound.worker import ParseWorker
@@ -38,13 +39,31 @@ class InboundService:
         self.connections = Connections.from_settings(runtime.settings)
         self.port = 0
         self.lmtp_port = 0  # the LMTP TCP port, once listening there
+        self._socketmap: asyncio.Server | None = None
+        self.socketmap_port = 0  # where Postfix's recipient lookups are answered, if set
 
     async def start(self) -> None:
         await self.verdicts.start()
         await self.worker.start()
         await self.worker.recover()
         await self.spool.start()
+        await self._answer_lookups()
         await self._listen()
+
+    async def _answer_lookups(self) -> None:
+        """Postfix's socketmap lookups (``socketmap.py``), before any mail is taken."""
+        settings = self._rt.settings
+        if settings.socketmap_port is None:
+            return
+        self._socketmap = await asyncio.start_server(
+            SocketmapServer(self.router).session,
+            host=settings.host,
+            port=settings.socketmap_port,
+            limit=MAX_REQUEST + 16,
+            reuse_address=True,
+        )
+        self.socketmap_port = self._socketmap.sockets[0].getsockname()[1]
+        log.info("socketmap listening", extra={"host": settings.host, "port": self.socketmap_port})
 
     async def _listen(self) -> None:
         settings = self._rt.settings
@@ -152,6 +171,9 @@ class InboundService:
         for server in self._lmtp:
             await server.wait_closed()
         self._lmtp = []
+        if self._socketmap is not None:
+            self._socketmap.close()
+            self._socketmap = None
         await self.spool.stop()
         await self.worker.stop()
         await self.verdicts.stop()
