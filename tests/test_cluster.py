@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiosmtplib
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
 
-from tests.conftest import ADMIN, pg_schema, require_backend
+from agentid.store.leader import lock_key
+from tests.conftest import ADMIN, PG_URL, pg_schema, require_backend
 from tests.processes import Process, end_group, serve
 from tests.service import HOST, message
 
@@ -25,6 +27,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 class Node:
     process: Process
     http: httpx.AsyncClient
+    schema: str
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,7 @@ async def cluster(
                 http = httpx.AsyncClient(
                     base_url=process.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
                 )
-                nodes.append(Node(process, http))
+                nodes.append(Node(process, http, schema))
             yield nodes
         finally:
             for node in nodes:
@@ -135,3 +138,28 @@ async def test_a_code_is_consumed_once_across_processes(cluster: list[Node]) -> 
     for node in (a, b):
         r = await node.http.get("/projects/codes/codes", params={"consume": "true", "wait": 0})
         assert r.json()["codes"] == []
+
+
+async def test_each_periodic_job_runs_in_one_process(cluster: list[Node]) -> None:
+    """Retention, the outbox, webhook deliveries and the number collector: each one's
+    advisory lock is held by exactly one of the two processes."""
+    jobs = ("retention", "outbox", "webhooks", "number-collector")
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            holders = {}
+            for job in jobs:
+                key = lock_key(cluster[0].schema, job) & 0xFFFFFFFFFFFFFFFF
+                holders[job] = await conn.fetch(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1",
+                    key >> 32,
+                    key & 0xFFFFFFFF,
+                )
+            if all(len(found) == 1 for found in holders.values()):
+                break
+            assert time.monotonic() < deadline, holders
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()

@@ -52,6 +52,7 @@ from agentid.runtime import Runtime
 from agentid.store.bus import bus_for
 from agentid.store.checkpoint import WalCheckpointer
 from agentid.store.db import create_engine, migrate_in_process, session_factory
+from agentid.store.leader import Leadership
 from agentid.store.repository import ping
 from agentid.webhooks.dispatcher import WebhookDispatcher
 from agentid.webhooks.routes import router as webhooks_router
@@ -84,6 +85,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         admin_token=token,
         bus=bus_for(settings, health),
         health=health,
+        leader=Leadership.for_settings(settings),
     )
 
 
@@ -115,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(rt.engine.dispose)
             await rt.bus.start()  # before any worker: none misses another process's signal
             stack.push_async_callback(rt.bus.stop)
+            stack.push_async_callback(rt.leader.close)  # after every worker stopped
             inbound = InboundService(rt)
             app.state.inbound = inbound
             outbox = OutboxSender(rt, transports, inbound.router, inbound.spool)

@@ -43,6 +43,8 @@ class Kind(StrEnum):
     ESCALATION_OPENED = "escalation.opened"  # payload: the escalation as the API shows it
     ESCALATION_ANSWERED = "escalation.answered"  # payload: the same, answered
     ROUTES_CHANGED = "routes.changed"  # a domain, alias or catch-all changed (not stored)
+    OUTBOX_DUE = "outbox.due"  # mail was queued to send: the outbox looks now (not stored)
+    WEBHOOKS_DUE = "webhooks.due"  # a delivery was queued (a replay): the same (not stored)
 
 
 @dataclass(frozen=True, slots=True)
