@@ -33,7 +33,7 @@ def test_socketmap_setup_printed(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["postfix-config", "--lmtp", "inet:10.0.0.5:2424",
                                       "--lmtp", "inet:10.0.0.6:2424"], env=env)  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "relay_transport = lmtp:inet:10.0.0.5:2424, inet:10.0.0.6:2424\n" in result.output
+    assert "relay_transport = lmtp:[10.0.0.5]:2424, [10.0.0.6]:2424\n" in result.output
     assert "relay_recipient_maps = socketmap:inet:127.0.0.1:2426:recipient\n" in result.output
     assert f"message_size_limit = {1048576 - 64 * 1024}\n" in result.output
     assert "pgsql" not in result.output

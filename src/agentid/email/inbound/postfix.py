@@ -53,9 +53,22 @@ class Setup:
         return f"socketmap:{self.socketmap}:{name}"
 
 
+def nexthop(destination: str) -> str:
+    """An LMTP destination as Postfix takes it in a list: ``inet:HOST:PORT`` becomes
+    ``[HOST]:PORT`` (inet is the default; Postfix reads the ``inet:`` prefix only on the
+    first destination of a list), ``unix:PATH`` stays."""
+    if not destination.startswith("inet:"):
+        return destination
+    host, _, port = destination.removeprefix("inet:").rpartition(":")
+    if not host or not port.isdigit():
+        return destination.removeprefix("inet:")
+    host = host.strip("[]")
+    return f"[{host}]:{port}"
+
+
 def main_cf(setup: Setup) -> str:
     """The lines to add to (or override in) main.cf."""
-    destinations = ", ".join(setup.lmtp)
+    destinations = ", ".join(nexthop(d) for d in setup.lmtp)
     return f"""\
 # agentid: receive for agentid's domains, refuse unknown recipients at RCPT, hand the
 # mail to agentid over LMTP.
