@@ -61,6 +61,7 @@ bench: $(NATIVE)
 	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/dkim_sign.py
 	$(BIN)/python bench/guard.py
+	$(BIN)/python bench/cluster.py
 
 # Debian's postfix package: smtp-source (the load generator) and Postfix itself, which
 # bench/ingest.py runs as a private instance from bench/postfix/. Preseeded "No

@@ -86,6 +86,7 @@ class Leadership:
     async def close(self) -> None:
         """Let every job go (another process takes them on its next try)."""
         async with self._lock:
+            self._held.clear()
             await self._drop()
 
     async def _connection(self) -> asyncpg.Connection:
