@@ -19,6 +19,7 @@ from agentid.store.db import create_sync_engine
 from tests.conftest import Service
 from tests.email.inbound.test_smuggling import smuggling_body
 from tests.service import Project, RawSMTP, inbox, new_project, queued_ids, simple_message
+from tests.service import listed as listed_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -206,7 +207,7 @@ async def test_a_delivery_made_again_is_stored_once(shared: Service) -> None:
     (mid,) = queued_ids(first[1])
     assert queued_ids(again[1]) == [mid]  # acknowledged as what was stored
     assert [code for code, _ in both] == [250, 250], both
-    listed = await inbox(shared, project, wait=10)
+    listed = await listed_in(shared, project, 2)
     newer = [m for m in listed if m["id"] != mid]
     assert [m["id"] for m in listed if m["id"] == mid] == [mid]
     assert len(newer) == 1 and newer[0]["to"] == [second]  # only the one not delivered before
