@@ -409,7 +409,7 @@ def test_0015_relay_deliveries_beside_stored_mail(engine: Engine) -> None:
     """Mail stored before keeps its rows; a delivery row is one per (queue id, recipient)
     and goes with its message."""
     with engine.begin() as conn:
-        upgrade(conn, "0013")
+        upgrade(conn, "0014")
         now = datetime.now(UTC)
         add_projects(conn, now, {"acme": "acme.test"})
         conn.execute(
