@@ -61,6 +61,7 @@ bench: $(NATIVE)
 	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/dkim_sign.py
 	$(BIN)/python bench/guard.py
+	$(BIN)/python bench/cluster.py
 
 # Debian's postfix package: smtp-source (the load generator) and Postfix itself, which
 # bench/ingest.py runs as a private instance from bench/postfix/. Preseeded "No
@@ -75,12 +76,18 @@ bench-tools:
 # agentid applied. Installing it starts no system name server (the tests run their own).
 # Debian's chromium: the browser tests/web/ drives headless through Playwright (pinned in
 # pyproject.toml to the release that speaks to it; Playwright's own download is not used).
+# Debian's postfix-pgsql: the pgsql lookup tables of the Postfix that
+# tests/email/inbound/test_postfix.py runs in front of agentid (preseeded like bench-tools).
 test-tools:
 	@{ command -v nsd || test -x /usr/sbin/nsd; } >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nsd && \
 	    { command -v systemctl >/dev/null && systemctl disable --now nsd 2>/dev/null; true; }; }
 	@{ command -v chromium || test -x /usr/bin/chromium; } >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@test -e /usr/lib/postfix/postfix-pgsql.so || \
+	  { echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections && \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix postfix-pgsql; }
 
 clean:
 	rm -rf $(VENV) build .build *.egg-info src/*.egg-info

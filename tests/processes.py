@@ -18,7 +18,9 @@ import httpx
 from tests.conftest import ADMIN, PG_URL
 from tests.service import HOST
 
-AGENTID = Path(sys.executable).parent / "agentid"
+# ``python -m agentid`` with this process's environment: the child imports the same
+# agentid as the tests (PYTHONPATH included), whichever one the venv installed.
+AGENTID = [sys.executable, "-m", "agentid"]
 
 
 def free_port() -> int:
@@ -65,7 +67,7 @@ async def _serve(data_dir: Path, schema: str | None, log: Path, env: dict[str, s
     }
     if schema is not None:
         env.update(AGENTID_DATABASE_URL=PG_URL, AGENTID_DATABASE_SCHEMA=schema)
-    command = [str(AGENTID), "serve", "--data-dir", str(data_dir), "--host", HOST]
+    command = [*AGENTID, "serve", "--data-dir", str(data_dir), "--host", HOST]
     command += ["--http-port", str(http_port), "--smtp-port", str(smtp_port)]
     with log.open("ab") as out:
         proc = subprocess.Popen(

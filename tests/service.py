@@ -181,6 +181,14 @@ class RawSMTP:
             assert code == 220
         return client
 
+    @classmethod
+    async def open_unix(cls, path: str) -> RawSMTP:
+        reader, writer = await asyncio.open_unix_connection(path, limit=1 << 20)
+        client = cls(reader, writer)
+        code, _ = await client.reply()
+        assert code == 220
+        return client
+
     async def reply(self, timeout: float = 10) -> tuple[int, str]:
         """One (possibly multi-line) reply; (0, "") when the server closed the connection."""
         lines: list[str] = []

@@ -220,7 +220,7 @@ def _readme_commands() -> list[list[str]]:
         words = line.strip().removeprefix("$ ").split()
         if len(words) < 2 or words[0] != "agentid" or words[1].startswith("-"):
             continue
-        found.append([w for w in words[1:3] if re.fullmatch(r"[a-z]+", w)])
+        found.append([w for w in words[1:3] if re.fullmatch(r"[a-z][a-z-]*", w)])
     return found
 
 

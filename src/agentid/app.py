@@ -42,6 +42,7 @@ from agentid.email.outbound.sender import OutboxSender
 from agentid.email.retention import RetentionTask
 from agentid.email.routes import router as email_router
 from agentid.errors import AgentIDError, ValidationFailed, for_status
+from agentid.health import Health
 from agentid.phone.collector import NumberCollector
 from agentid.phone.routes import router as phone_router
 from agentid.phone.webhook_routes import router as sms_webhooks_router
@@ -51,8 +52,10 @@ from agentid.providers.account_routes import router as provider_accounts_router
 from agentid.providers.registry import default_transports, register_builtins
 from agentid.providers.registry import from_settings as providers_from_settings
 from agentid.runtime import Runtime
+from agentid.store.bus import bus_for
 from agentid.store.checkpoint import WalCheckpointer
 from agentid.store.db import create_engine, migrate_in_process, session_factory
+from agentid.store.leader import Leadership
 from agentid.store.repository import ping
 from agentid.web import PREFIX as UI_PREFIX
 from agentid.webhooks.dispatcher import WebhookDispatcher
@@ -77,12 +80,16 @@ async def build_runtime(settings: Settings) -> Runtime:
     token, from_file = load_admin_token(settings)
     if from_file:
         log.info("admin token kept in %s", admin_token_path(settings))
+    health = Health()
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
         secrets=SecretBox(load_secret_key(settings), *settings.previous_keys()),
         admin_token=token,
+        bus=bus_for(settings, health),
+        health=health,
+        leader=Leadership.for_settings(settings),
     )
 
 
@@ -134,6 +141,9 @@ def create_app(settings: Settings) -> FastAPI:
             if mcp is not None:
                 stack.push_async_callback(mcp.aclose)
             stack.push_async_callback(rt.engine.dispose)
+            await rt.bus.start()  # before any worker: none misses another process's signal
+            stack.push_async_callback(rt.bus.stop)
+            stack.push_async_callback(rt.leader.close)  # after every worker stopped
             inbound = InboundService(rt)
             app.state.inbound = inbound
             outbox = OutboxSender(rt, transports, inbound.router, inbound.spool)

@@ -11,7 +11,8 @@ aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox
 ``cli_phone.py`` ``phone ...``; ``cli_dns.py`` ``dns plan|apply|verify``; ``cli_codes.py``
 ``totp ...`` and ``escalations ...``;
 ``cli_webhooks.py`` ``webhooks add|list|delete|deliveries|replay``;
-``cli_env.py`` ``env``; ``cli_session.py`` finds the server and the token;
+``cli_env.py`` ``env``; ``cli_postfix.py`` ``postfix-config``; ``cli_session.py`` finds the
+server and the token;
 ``cli_output.py`` prints. Commands read the models ``agentid.client`` returns.
 """
 
@@ -31,6 +32,7 @@ from agentid.cli_env import env
 from agentid.cli_inbox import alias_app, code, inbox, show
 from agentid.cli_output import console, print_model, print_page, table, when
 from agentid.cli_phone import phone_app
+from agentid.cli_postfix import postfix_config
 from agentid.cli_send import outbox, send
 from agentid.cli_session import (
     DEFAULT_URL,
@@ -131,6 +133,8 @@ def mcp_stdio(
     session = ctx.obj if isinstance(ctx.obj, Session) else Session()
     anyio.run(run_stdio, session.url, session.token or fallback_token(), project)
 
+
+app.command("postfix-config")(postfix_config)  # cli_postfix.py
 
 for command in (inbox, show, code, send, outbox, env):  # cli_inbox.py and cli_send.py
     app.command()(command)

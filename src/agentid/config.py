@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     http_port: int = Field(default=8400, ge=0, le=65535)
     smtp_port: int = Field(default=2525, ge=0, le=65535)
+    lmtp_port: int | None = Field(default=None, ge=0, le=65535)  # None: no LMTP over TCP
+    lmtp_socket: Path | None = None  # a unix socket LMTP listens on (beside or instead)
+    socketmap_port: int | None = Field(default=None, ge=0, le=65535)  # Postfix's lookups
     database_url: str | None = None
     database_schema: str | None = None
     admin_token: SecretStr | None = None

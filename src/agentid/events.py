@@ -12,6 +12,10 @@ signals arrive while its owner is busy, the owner looks once more, and nothing i
 dropped. A listener names the kinds and, optionally, the addresses it cares about, and is
 woken only by those: 200 long-polls on 200 aliases cost one wake-up per message, not 200.
 A listener on ``EVERY_PROJECT`` (the operator's stream) hears those kinds from every project.
+
+``LocalBus`` is the bus of one process; with a PostgreSQL store, ``store/bus.PgBus`` wraps
+one and carries every signal to the other processes on the same store (NOTIFY), so a
+long-poll on one process wakes when another stores what it waits for.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class Kind(StrEnum):
     ESCALATION_OPENED = "escalation.opened"  # payload: the escalation as the API shows it
     ESCALATION_ANSWERED = "escalation.answered"  # payload: the same, answered
     ROUTES_CHANGED = "routes.changed"  # a domain, alias or catch-all changed (not stored)
+    OUTBOX_DUE = "outbox.due"  # mail was queued to send: the outbox looks now (not stored)
+    WEBHOOKS_DUE = "webhooks.due"  # a delivery was queued (a replay): the same (not stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,14 @@ class EventBus(Protocol):
         ...
 
     def listener_count(self, project_id: str) -> int: ...
+
+    async def start(self) -> None:
+        """Connect whatever carries signals between processes (nothing for one process)."""
+        ...
+
+    async def stop(self) -> None:
+        """Disconnect it; ``close`` has ended the waits already."""
+        ...
 
 
 class LocalBus:
@@ -161,6 +175,22 @@ class LocalBus:
         for listeners in (*self._anywhere.values(), *self._by_key.values()):
             for listener in listeners:
                 listener.close()
+
+    def wake_all(self) -> None:
+        """Signals may have been missed (a bus between processes reconnected): every
+        listener and every subscriber looks at the store again."""
+        for kind, callbacks in tuple(self._callbacks.items()):
+            for callback in tuple(callbacks):
+                callback(Signal("", kind))
+        for listeners in (*self._anywhere.values(), *self._by_key.values()):
+            for listener in tuple(listeners):
+                listener.notify()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
 
     def listener_count(self, project_id: str) -> int:
         keyed = {

@@ -14,6 +14,7 @@ from agentid.events import EventBus, Kind, LocalBus, Signal
 from agentid.health import Health
 from agentid.providers.base import Providers
 from agentid.providers.registry import Transports
+from agentid.store.leader import Leadership
 
 
 @dataclass(slots=True)
@@ -27,6 +28,7 @@ class Runtime:
     health: Health = field(default_factory=Health)
     providers: Providers = field(default_factory=Providers)  # relay, phone, dns; None: off
     transports: Transports = field(default_factory=Transports)  # what adapters talk through
+    leader: Leadership = field(default_factory=Leadership)  # cluster-wide jobs run here?
     smtp_ready: bool = False
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Set after mail is deleted: the store then wipes it from its files (WAL included).

@@ -115,6 +115,16 @@ class Running:
         return self.inbound.port
 
     @property
+    def lmtp_port(self) -> int:
+        """The LMTP TCP port (0 when LMTP does not listen on one)."""
+        return self.inbound.lmtp_port
+
+    @property
+    def socketmap_port(self) -> int:
+        """Where Postfix's recipient lookups are answered (0: not served)."""
+        return self.inbound.socketmap_port
+
+    @property
     def url(self) -> str:
         return f"http://{self.settings.host}:{self.http_port}"
 

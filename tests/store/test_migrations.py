@@ -38,6 +38,7 @@ from agentid.store.tables import (
     MessageRecipient,
     Project,
     ProjectProvider,
+    RelayDelivery,
     Token,
     TotpSecret,
     UiSession,
@@ -438,3 +439,30 @@ def test_0014_ui_sessions_go_with_their_token(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(delete(table_of(Token)).where(Token.id == "01T"))
         assert conn.execute(select(UiSession.id_hash)).scalars().all() == ["2" * 64]
+
+
+def test_0015_relay_deliveries_beside_stored_mail(engine: Engine) -> None:
+    """Mail stored before keeps its rows; a delivery row is one per (queue id, recipient)
+    and goes with its message."""
+    with engine.begin() as conn:
+        upgrade(conn, "0014")
+        now = datetime.now(UTC)
+        add_projects(conn, now, {"acme": "acme.test"})
+        conn.execute(
+            text(
+                "INSERT INTO messages (id, project_id, direction, received_at, mail_from,"
+                " rcpt_to, size, status, has_attachments, unread) VALUES ('01M', 'acme',"
+                " 'inbound', :now, 's@x.example', '[]', 1, 'parsed', false, true)"
+            ),
+            {"now": now},
+        )
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+        row = {"relay_key": "mx.example/Q1", "address": "a@acme.test", "message_id": "01M"}
+        conn.execute(table_of(RelayDelivery).insert(), [row])
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(table_of(RelayDelivery).insert(), [row])
+    with engine.begin() as conn:
+        assert conn.execute(select(Message.id)).scalars().all() == ["01M"]
+        conn.execute(delete(table_of(Message)).where(Message.id == "01M"))
+        assert conn.execute(select(RelayDelivery.message_id)).all() == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +10,7 @@ from agentid.email.repository import MessageRepository
 from agentid.phone.repository import PhoneRepository
 from agentid.projects.repository import ProjectRepository
 from agentid.runtime import Runtime
+from agentid.store.leader import periodically
 from agentid.workers import Loop
 
 log = logging.getLogger("agentid.retention")
@@ -46,9 +46,13 @@ class RetentionTask:
         await self._loop.end()
 
     async def _run(self) -> None:
-        while True:
-            try:
-                await purge_expired(self._rt)
-            except Exception:
-                log.exception("retention purge failed")
-            await asyncio.sleep(self._rt.settings.retention_interval_seconds)
+        """One process of a cluster purges (``store/leader``)."""
+        await periodically(
+            self._rt.leader, "retention", self._rt.settings.retention_interval_seconds, self._pass
+        )
+
+    async def _pass(self) -> None:
+        try:
+            await purge_expired(self._rt)
+        except Exception:
+            log.exception("retention purge failed")

@@ -7,12 +7,12 @@ next day; nothing here stops the service."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from agentid.phone.service import collect, settle_pending
 from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
+from agentid.store.leader import periodically
 from agentid.workers import Loop
 
 log = logging.getLogger("agentid.phone")
@@ -50,9 +50,11 @@ class NumberCollector:
         return len(found.numbers)
 
     async def _run(self) -> None:
-        while True:
-            try:
-                await self.once()
-            except Exception:
-                log.exception("number collection failed")
-            await asyncio.sleep(self._interval)
+        """One process of a cluster collects (``store/leader``)."""
+        await periodically(self._rt.leader, "number-collector", self._interval, self._pass)
+
+    async def _pass(self) -> None:
+        try:
+            await self.once()
+        except Exception:
+            log.exception("number collection failed")

@@ -221,6 +221,19 @@ class MessageRecipient(Base):
     address: Mapped[str] = mapped_column(String(320), primary_key=True, index=True)
 
 
+class RelayDelivery(Base):
+    """One recipient of a message handed over by an edge MTA over LMTP, by that MTA's queue
+    id: the same delivery made again (the MTA never heard our reply) is not stored twice."""
+
+    __tablename__ = "relay_deliveries"
+
+    relay_key: Mapped[str] = mapped_column(String(160), primary_key=True)  # "host/queue id"
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+
+
 class CodeRow(Base):
     """A verification code or link found in a message, with its one-time ``used`` flag."""
 

@@ -39,6 +39,7 @@ from agentid.webhooks.delivery import Outcome
 from agentid.webhooks.repository import Claimed, WebhookRepository
 from agentid.workers import Loop
 
+JOB = "webhooks"  # its name for store/leader
 log = logging.getLogger("agentid.webhooks")
 
 MAX_ATTEMPTS = 8
@@ -87,29 +88,35 @@ class WebhookDispatcher:
         self._loop = Loop("webhooks")
 
     def wake(self) -> None:
-        self._wake.set()
+        """A delivery was queued: the process running deliveries (maybe another) looks."""
+        self._rt.bus.publish(Signal("", Kind.WEBHOOKS_DUE))
 
     def _signal(self, _: Signal) -> None:
         self._wake.set()
 
     async def start(self) -> None:
         try:
-            again = await self._begin()
+            await self._begin()
         except IntegrityError:  # another process made the operator's webhook just now
-            again = await self._begin()
-        if again:
-            log.info("webhooks: attempts cut off by a stop go again", extra={"deliveries": again})
+            await self._begin()
         if self._http is None:
             self._http = delivery.client()
-        for kind in payloads.WEBHOOK_KINDS:
+        for kind in (*payloads.WEBHOOK_KINDS, Kind.WEBHOOKS_DUE):
             self._rt.bus.subscribe(kind, self._signal)
         self._loop.begin(self._run())
 
-    async def _begin(self) -> int:
-        """The operator's webhook as set; attempts a stop cut off due again (how many)."""
+    async def _begin(self) -> None:
+        """The operator's webhook as set."""
         async with self._rt.sessions.begin() as session:
             await service.sync_operator(self._rt, session)
-            return await WebhookRepository(session).restart_interrupted(utcnow())
+
+    async def _restart_interrupted(self) -> None:
+        """Attempts a stop (of this process or the one that ran deliveries before) cut
+        off are due again."""
+        async with self._rt.sessions.begin() as session:
+            again = await WebhookRepository(session).restart_interrupted(utcnow())
+        if again:
+            log.info("webhooks: attempts cut off by a stop go again", extra={"deliveries": again})
 
     async def stop(self) -> None:
         await self._loop.end()
@@ -118,16 +125,25 @@ class WebhookDispatcher:
             self._http = None
 
     async def _run(self) -> None:
+        """One process of a cluster delivers (``store/leader``)."""
         while True:
-            self._wake.clear()
+            await self._rt.leader.wait(JOB)
             try:
-                made = await self.fan_out()
-                sent = await self.round()
-            except Exception:  # the store hiccuped: log, wait, look again
+                await self._restart_interrupted()
+            except Exception:
                 log.exception("webhook round failed")
-                made = sent = False
-            if not (made or sent):
-                await self._sleep()
+                await asyncio.sleep(IDLE_SECONDS)
+                continue
+            while await self._rt.leader.held(JOB):
+                self._wake.clear()
+                try:
+                    made = await self.fan_out()
+                    sent = await self.round()
+                except Exception:  # the store hiccuped: log, wait, look again
+                    log.exception("webhook round failed")
+                    made = sent = False
+                if not (made or sent):
+                    await self._sleep()
 
     async def _sleep(self) -> None:
         async with self._rt.sessions() as session:

@@ -129,6 +129,28 @@ def digest(
         files.extend(_attachment_rows(row.message_id, p))
         events.extend(received_events(row, _entry(row, p), found))
     with engine.begin() as conn:
+        # Another process may have digested some of them since they were read (its
+        # recovery at start re-reads every message not digested yet): those are skipped,
+        # so no code or event is stored twice. On PostgreSQL the rows stay locked until
+        # this commit, and a concurrent digester waits, then finds them parsed.
+        mine = set(
+            conn.execute(
+                select(Message.id)
+                .where(
+                    Message.id.in_([row.message_id for row in rows]), Message.status == "received"
+                )
+                .with_for_update()
+            ).scalars()
+        )
+        if len(mine) < len(rows):
+            kept = [n for n, row in enumerate(rows) if row.message_id in mine]
+            rows, parsed = [rows[n] for n in kept], [parsed[n] for n in kept]
+            updates = [u for u in updates if u["message_id"] in mine]
+            codes = [c for c in codes if c["source_id"] in mine]
+            files = [f for f in files if f["message_id"] in mine]
+            events = [e for e in events if e["ref_id"] in mine]
+            if not rows:
+                return []
         _thread(conn, rows, parsed, updates)
         conn.execute(_UPDATE_PARSED, updates)
         if files:

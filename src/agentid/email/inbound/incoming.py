@@ -33,16 +33,19 @@ _CONTENT = "agentid_content"
 class Spooled:
     """A received message kept in a file (its bytes exactly as the spool stores them)."""
 
-    __slots__ = ("_taken", "path", "size")
+    __slots__ = ("_holders", "_taken", "path", "size")
 
     def __init__(self, path: Path, size: int) -> None:
         self.path = path
         self.size = size
         self._taken = False
+        self._holders = 0  # arrivals the spool holds it for (LMTP: one per project)
 
     def take(self) -> None:
-        """The spool holds the message now: only ``discard`` removes the file."""
+        """The spool holds the message now (once more): only ``discard`` removes the file,
+        once every holder let it go."""
         self._taken = True
+        self._holders += 1
 
     def release(self) -> None:
         """The session is done with it: removed unless the spool took it."""
@@ -50,8 +53,16 @@ class Spooled:
             self.discard()
 
     def discard(self) -> None:
+        self._holders = max(0, self._holders - 1)
+        if self._holders:
+            return
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` bytes (blocking: call it from a thread)."""
+        with self.path.open("rb") as file:
+            return file.read(size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,13 @@ class Content:
     def release(self) -> None:
         if self.spooled is not None:
             self.spooled.release()
+
+    async def head(self, size: int) -> bytes:
+        """The message's first ``size`` bytes (its header, for a look at the top)."""
+        if self.spooled is not None:
+            return await asyncio.to_thread(self.spooled.head, size)
+        assert self.data is not None
+        return self.data[:size]
 
     def __enter__(self) -> Content:
         return self

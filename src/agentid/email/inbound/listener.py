@@ -299,7 +299,7 @@ class Listener(SMTP):
             return
         self._deadline = math.inf  # the handler's time is ours, not the client's
         if isinstance(content, str):  # too big, or it could not be kept
-            await self.push(content)
+            reply = content
         else:
             with content:  # then its file goes, unless the spool took it
                 attach(self.envelope, content)
@@ -307,9 +307,13 @@ class Listener(SMTP):
             reply = DATA_OK if status is MISSING else status
             if reply.startswith("250"):  # mail delivered: Postfix forgives what came before
                 self._junk = self._errors = 0
-            await self.push(reply)
+        await self.push(self.data_replies(reply))
         self.envelope = self._create_envelope()
         self._restart_clock()
+
+    def data_replies(self, reply: str) -> str:
+        """What DATA is answered with (LMTP: one reply per recipient)."""
+        return reply
 
     def say_goodbye(self) -> None:
         """Send 421 and close (the peer will retry what it did not get a 250 for)."""

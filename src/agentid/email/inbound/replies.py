@@ -28,6 +28,7 @@ TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 
 # 5xx: refused
 DATA_SYNTAX = "501 5.5.4 Syntax: DATA"
+NO_HELO_IN_LMTP = '500 5.5.1 Error: command "{verb}" not recognized (LMTP: LHLO)'  # .format
 NEED_RCPT = "503 5.5.1 Error: need RCPT command"
 TOO_BIG = "552 5.3.4 Message size exceeds fixed maximum message size"
 BARE_REFUSED = "550 5.5.2 Message contains bare CR or LF (line endings must be CRLF)"

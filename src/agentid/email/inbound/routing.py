@@ -1,12 +1,14 @@
 """Which project an envelope recipient belongs to, or why it is refused.
 
-Lookups are cached briefly; whatever changes aliases or domains in this process calls
-``invalidate`` so a disabled alias is refused at once (other workers within the TTL).
+Lookups are cached until routing changes: whatever changes a domain, an alias or a
+project's catch-all publishes ``ROUTES_CHANGED`` (``Runtime.routes_changed``), which the
+bus carries to every process on the store (PostgreSQL NOTIFY), so a disabled alias is
+refused at once everywhere. A process whose bus reconnected drops its cache too, since it
+may have missed a change meanwhile.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +28,6 @@ from agentid.store.tables import Alias
 
 T = TypeVar("T")
 
-CACHE_TTL = 5.0
 CACHE_MAX = 10_000
 
 
@@ -56,11 +57,13 @@ class _DomainInfo:
 class RecipientRouter:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
-        self._domains: dict[str, tuple[float, _DomainInfo | None]] = {}
-        self._aliases: dict[str, tuple[float, Alias | None]] = {}
+        self._domains: dict[str, _DomainInfo | None] = {}
+        self._aliases: dict[str, Alias | None] = {}
+        self._generation = 0  # moved on by every invalidation
         runtime.bus.subscribe(Kind.ROUTES_CHANGED, lambda _: self.invalidate())
 
     def invalidate(self) -> None:
+        self._generation += 1
         self._domains.clear()
         self._aliases.clear()
 
@@ -85,6 +88,14 @@ class RecipientRouter:
             return Accept(info.project_id, normalized)
         return NO_MAILBOX
 
+    async def hosts(self, domain: str) -> bool:
+        """Does agentid receive mail for ``domain`` (a project's, or the shared one)?"""
+        domain = domain.strip().rstrip(".").lower()
+        shared = self._rt.settings.shared_domain
+        if shared and domain == shared.lower():
+            return True
+        return await self._domain(domain) is not None
+
     async def _shared(self, local: str, address: str) -> Accept | Refuse:
         project_id, _, _tag = local.partition(self._rt.settings.shared_separator)
         info = await self._cached(self._domains, "@shared:" + project_id, self._load_shared)
@@ -102,16 +113,17 @@ class RecipientRouter:
         return await self._cached(self._aliases, address, self._load_alias)
 
     async def _cached(
-        self, cache: dict[str, tuple[float, T]], key: str, load: Callable[[str], Awaitable[T]]
+        self, cache: dict[str, T], key: str, load: Callable[[str], Awaitable[T]]
     ) -> T:
-        now = time.monotonic()
-        hit = cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if key in cache:
+            return cache[key]
+        generation = self._generation
         value = await load(key)
-        if len(cache) >= CACHE_MAX:
-            cache.clear()
-        cache[key] = (now + CACHE_TTL, value)
+        # a change signalled while the store was read may not be in ``value``: not kept
+        if generation == self._generation:
+            if len(cache) >= CACHE_MAX:
+                cache.clear()
+            cache[key] = value
         return value
 
     async def _load_domain(self, domain: str) -> _DomainInfo | None:

@@ -1,9 +1,12 @@
-"""The receiving side as one unit: router, SMTP listener, spool and parse worker."""
+"""The receiving side as one unit: router, SMTP listener (and LMTP, when set), spool and
+parse worker. SMTP and LMTP sessions share one set of connection limits and one shutdown."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 
 from agentid.email.inbound.listener import (
     Connections,
@@ -12,8 +15,10 @@ from agentid.email.inbound.listener import (
     SessionLimits,
     tls_context,
 )
+from agentid.email.inbound.lmtp import LmtpHandler, LmtpSession
 from agentid.email.inbound.routing import RecipientRouter
 from agentid.email.inbound.smtp import InboundHandler
+from agentid.email.inbound.socketmap import MAX_REQUEST, SocketmapServer
 from agentid.email.inbound.spool import Spool
 from agentid.email.inbound.verdicts import Published, VerdictStage
 from agentid.email.inbound.worker import ParseWorker
@@ -31,8 +36,12 @@ class InboundService:
         self.worker = ParseWorker(runtime, self.verdicts.submit)
         self.spool = Spool(runtime, self.worker.committed)
         self._server: asyncio.Server | None = None
+        self._lmtp: list[asyncio.Server] = []
         self.connections = Connections.from_settings(runtime.settings)
         self.port = 0
+        self.lmtp_port = 0  # the LMTP TCP port, once listening there
+        self._socketmap: asyncio.Server | None = None
+        self.socketmap_port = 0  # where Postfix's recipient lookups are answered, if set
 
     def _authenticated(self, done: list[Published]) -> None:
         """Wake the waits for authenticated codes: their verdicts are committed."""
@@ -44,7 +53,23 @@ class InboundService:
         await self.worker.start()
         await self.worker.recover()
         await self.spool.start()
+        await self._answer_lookups()
         await self._listen()
+
+    async def _answer_lookups(self) -> None:
+        """Postfix's socketmap lookups (``socketmap.py``), before any mail is taken."""
+        settings = self._rt.settings
+        if settings.socketmap_port is None:
+            return
+        self._socketmap = await asyncio.start_server(
+            SocketmapServer(self.router).session,
+            host=settings.host,
+            port=settings.socketmap_port,
+            limit=MAX_REQUEST + 16,
+            reuse_address=True,
+        )
+        self.socketmap_port = self._socketmap.sockets[0].getsockname()[1]
+        log.info("socketmap listening", extra={"host": settings.host, "port": self.socketmap_port})
 
     async def _listen(self) -> None:
         settings = self._rt.settings
@@ -74,6 +99,7 @@ class InboundService:
             doorway, host=settings.host, port=settings.smtp_port, reuse_address=True
         )
         self.port = self._server.sockets[0].getsockname()[1]
+        await self._listen_lmtp(limits)
         self._rt.smtp_ready = True
         log.info(
             "SMTP listening",
@@ -84,11 +110,53 @@ class InboundService:
             },
         )
 
+    async def _listen_lmtp(self, limits: SessionLimits) -> None:
+        """LMTP on a TCP port and/or a unix socket (0660), for an edge MTA; no TLS (it is
+        local or on a private network)."""
+        settings = self._rt.settings
+        if settings.lmtp_port is None and settings.lmtp_socket is None:
+            return
+        handler = LmtpHandler(settings, self.router, self.spool)
+
+        def doorway() -> Doorway:
+            return Doorway(self.connections, session)
+
+        def session() -> LmtpSession:
+            return LmtpSession(
+                handler,
+                self.connections,
+                limits,
+                data_size_limit=settings.max_message_bytes,
+                enable_SMTPUTF8=True,
+                decode_data=False,
+                hostname=settings.smtp_hostname,
+                ident="agentid LMTP",
+            )
+
+        loop = asyncio.get_running_loop()
+        if settings.lmtp_port is not None:
+            server = await loop.create_server(
+                doorway, host=settings.host, port=settings.lmtp_port, reuse_address=True
+            )
+            self._lmtp.append(server)
+            self.lmtp_port = server.sockets[0].getsockname()[1]
+            log.info("LMTP listening", extra={"host": settings.host, "port": self.lmtp_port})
+        if settings.lmtp_socket is not None:
+            path = settings.lmtp_socket
+            with contextlib.suppress(FileNotFoundError):  # left by a stopped server
+                if path.is_socket():
+                    path.unlink()
+            self._lmtp.append(await loop.create_unix_server(doorway, path=str(path)))
+            os.chmod(path, 0o660)
+            log.info("LMTP listening", extra={"socket": str(path)})
+
     async def close_listener(self) -> None:
         """Stop taking connections; 421 to idle sessions; DATA in flight may finish."""
         self._rt.smtp_ready = False
         if self._server is not None:
             self._server.close()
+        for server in self._lmtp:
+            server.close()
         for session in self.connections.sessions:
             session.closing = True
             if session.idle.is_set():
@@ -106,6 +174,12 @@ class InboundService:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        for server in self._lmtp:
+            await server.wait_closed()
+        self._lmtp = []
+        if self._socketmap is not None:
+            self._socketmap.close()
+            self._socketmap = None
         await self.spool.stop()
         await self.worker.stop()
         await self.verdicts.stop()

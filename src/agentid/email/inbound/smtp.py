@@ -30,12 +30,23 @@ log = logging.getLogger("agentid.smtp")
 _ROUTES = "agentid_routes"
 
 
-def _routes(envelope: Envelope) -> dict[str, list[str]]:
-    routes: dict[str, list[str]] | None = getattr(envelope, _ROUTES, None)
+def accepted(envelope: Envelope) -> list[tuple[str, str]]:
+    """The recipients accepted so far, in RCPT order: (project id, normalized address)."""
+    routes: list[tuple[str, str]] | None = getattr(envelope, _ROUTES, None)
     if routes is None:
-        routes = {}
+        routes = []
         setattr(envelope, _ROUTES, routes)
     return routes
+
+
+def by_project(routes: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Each project's recipients, each once, in RCPT order."""
+    found: dict[str, list[str]] = {}
+    for project_id, address in routes:
+        found.setdefault(project_id, [])
+        if address not in found[project_id]:
+            found[project_id].append(address)
+    return found
 
 
 class InboundHandler:
@@ -68,7 +79,7 @@ class InboundHandler:
             return route.reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
-        _routes(envelope).setdefault(route.project_id, []).append(route.address)
+        accepted(envelope).append((route.project_id, route.address))
         return RECIPIENT_OK
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -79,21 +90,14 @@ class InboundHandler:
             return await self._store(session, envelope, content)
 
     async def _store(self, session: Session, envelope: Envelope, content: Content) -> str:
-        # In normalize mode the line endings were fixed on the way in: nothing is found.
-        if content.bare_line_ending:
-            return BARE_REFUSED
-        if content.nul:
-            return NUL_REFUSED
-        peer = session.peer
-        mail_from = envelope.mail_from or ""
-        arrival = Arrival(
-            mail_from="" if mail_from == "<>" else mail_from,  # aiosmtpd keeps <> as is
-            recipients={p: list(dict.fromkeys(a)) for p, a in _routes(envelope).items()},
-            raw=content.raw,
-            peer=f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer),
-            helo=session.host_name,
-            received_at=datetime.now(UTC),
-        )
+        refusal = refused(content)
+        if refusal is not None:
+            return refusal
+        arrival = arrival_of(session, envelope, content, by_project(accepted(envelope)))
+        return await self.submit(arrival, content)
+
+    async def submit(self, arrival: Arrival, content: Content) -> str:
+        """Hand ``arrival`` to the spool: the reply once it is committed, or why not."""
         try:
             await self._spool.submit(arrival)
         except SpoolError as exc:  # the writer or the store is down: /healthz says so, once
@@ -103,9 +107,37 @@ class InboundHandler:
             log.exception("message not stored", extra={"size": content.size})
             return NOT_STORED
         ids = ",".join(arrival.message_ids.values())
-        log.info("message accepted", extra={"ids": ids, "size": content.size})
+        if arrival.stored_before:  # an MTA's delivery made again: the copy stored before
+            log.info("delivery already stored", extra={"ids": ids, "relay": arrival.relay_key})
+        else:
+            log.info("message accepted", extra={"ids": ids, "size": content.size})
         return QUEUED_AS.format(ids=ids)
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("SMTP session error", extra={"error": type(error).__name__})
         return INTERNAL_ERROR
+
+
+def refused(content: Content) -> str | None:
+    """The refusal of a message whatever its recipients; None when it may be stored."""
+    # In normalize mode the line endings were fixed on the way in: nothing is found.
+    if content.bare_line_ending:
+        return BARE_REFUSED
+    if content.nul:
+        return NUL_REFUSED
+    return None
+
+
+def arrival_of(
+    session: Session, envelope: Envelope, content: Content, recipients: dict[str, list[str]]
+) -> Arrival:
+    peer = session.peer
+    mail_from = envelope.mail_from or ""
+    return Arrival(
+        mail_from="" if mail_from == "<>" else mail_from,  # aiosmtpd keeps <> as is
+        recipients=recipients,
+        raw=content.raw,
+        peer=f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer),
+        helo=session.host_name,
+        received_at=datetime.now(UTC),
+    )

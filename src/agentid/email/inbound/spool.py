@@ -18,6 +18,10 @@ A large message arrives in a file (``incoming.Spooled``): the batch carries its 
 not its bytes, and the writer reads the file itself. The spool owns that file from
 ``submit`` on and removes it once the message is committed or has failed, never before
 (a batch may be sent again). Batches are bounded by bytes, files' sizes included.
+
+A batch the store refuses outright (an error no retry fixes) is split: each of its messages
+is sent again in a batch of its own, so one message the store will not take fails alone
+(LMTP then answers 451 for its recipients only).
 """
 
 from __future__ import annotations
@@ -61,15 +65,20 @@ class Arrival:
     helo: str | None
     received_at: datetime
     message_ids: dict[str, str] = field(default_factory=dict)  # project id -> message id
+    # an edge MTA's "host/queue id" (LMTP): the same delivery made again is stored once
+    relay_key: str | None = None
+    stored_before: set[str] = field(default_factory=set)  # projects it was a repeat for
+    _settled: bool = False
 
     @property
     def size(self) -> int:
         return self.raw.size if isinstance(self.raw, Spooled) else len(self.raw)
 
     def settled(self) -> None:
-        """Committed or failed: the file (if any) is no longer needed."""
-        if isinstance(self.raw, Spooled):
+        """Committed or failed: the file (if any) is no longer needed by this arrival."""
+        if isinstance(self.raw, Spooled) and not self._settled:
             self.raw.discard()
+        self._settled = True
 
 
 @dataclass(slots=True)
@@ -77,6 +86,7 @@ class _Pending:
     arrival: Arrival
     done: asyncio.Future[None]
     sent: int = 0  # writers it was handed to
+    alone: bool = False  # its batch was refused: it is sent again in a batch of its own
 
 
 class SpoolError(Exception):
@@ -153,7 +163,10 @@ class Spool:
     def _send(self) -> None:
         """Hand everything waiting (up to the batch limits) to the writer."""
         count, size = 0, 0
-        for pending in self._waiting[:BATCH_MAX_MESSAGES]:
+        limit = 1 if self._waiting[0].alone else BATCH_MAX_MESSAGES
+        for pending in self._waiting[:limit]:
+            if count and pending.alone:
+                break
             if count and size + pending.arrival.size > BATCH_MAX_BYTES:
                 break
             count += 1
@@ -266,6 +279,7 @@ class Spool:
         batch, self._in_flight = self._in_flight, []
         if reply.status == "committed":
             for pending in batch:
+                _stored_as(pending.arrival, reply.duplicates)
                 if not pending.done.done():
                     pending.done.set_result(None)
                 pending.arrival.settled()
@@ -277,6 +291,11 @@ class Spool:
         elif reply.status == "unavailable":
             self._rt.health.mark_down(PART, f"the store keeps failing: {reply.error}")
             self._fail(batch, f"the store is unavailable: {reply.error}")
+        elif len(batch) > 1:  # one message may spoil a batch: each goes again on its own
+            for pending in batch:
+                pending.alone = True
+                pending.sent -= 1  # a refusal is not a writer's death
+            self._waiting[:0] = batch
         else:
             log.error("spool batch rejected", extra={"messages": len(batch), "error": reply.error})
             self._fail(batch, f"the store refused the batch: {reply.error}")
@@ -295,6 +314,14 @@ class Spool:
             self._flushed.set()
 
 
+def _stored_as(arrival: Arrival, duplicates: dict[str, str]) -> None:
+    """Where the writer found a delivery made before, the message it was stored as."""
+    for project_id, message_id in list(arrival.message_ids.items()):
+        if message_id in duplicates:
+            arrival.message_ids[project_id] = duplicates[message_id]
+            arrival.stored_before.add(project_id)
+
+
 async def _read_reply(reader: asyncio.StreamReader) -> Reply:
     reply: Reply = await frames.read(reader)
     return reply
@@ -305,6 +332,7 @@ def batch_of(arrivals: list[Arrival]) -> Batch:
     raws: list[dict[str, Any]] = []
     files: list[SpooledRaw] = []
     recipients: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
     for a in arrivals:
         for project_id, rcpts in a.recipients.items():
             mid = a.message_ids[project_id]
@@ -329,4 +357,9 @@ def batch_of(arrivals: list[Arrival]) -> Batch:
             else:
                 raws.append({"message_id": mid, "data": a.raw})
             recipients.extend({"message_id": mid, "address": r} for r in dict.fromkeys(rcpts))
-    return Batch(messages, raws, recipients, files)
+            if a.relay_key is not None:
+                deliveries.extend(
+                    {"relay_key": a.relay_key, "address": r, "message_id": mid}
+                    for r in dict.fromkeys(rcpts)
+                )
+    return Batch(messages, raws, recipients, files, deliveries)

@@ -11,6 +11,12 @@ The rule: a batch is committed whole or not at all, and committing it again is h
 (rows whose key is already stored are skipped), so a batch whose answer never came back
 can be sent again, to this writer or the next one.
 
+A message an edge MTA handed over by LMTP carries its relay key (the MTA's host and queue
+id) per recipient (``Batch.deliveries``). A recipient whose key is already stored under
+another message is a delivery made again after agentid committed it but died before
+replying: it is dropped from the batch (a message left with no recipient is not written),
+and the reply names the message it was stored as (``Reply.duplicates``).
+
 A large message comes as the path of the file the SMTP session received it into; the
 writer streams that file into its row itself, in the batch's transaction
 (``spooled_raw``), so it never holds the message.
@@ -25,12 +31,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, select, tuple_
 
 from agentid.email.inbound import frames
 from agentid.email.inbound.spooled_raw import SpooledRaw, write_spooled
 from agentid.store.engines import describe, engine_for_url, insert_ignoring_duplicates, transient
-from agentid.store.tables import Message, MessageRaw, MessageRecipient, table_of
+from agentid.store.tables import (
+    Message,
+    MessageRaw,
+    MessageRecipient,
+    RelayDelivery,
+    table_of,
+)
 
 log = logging.getLogger("agentid.spool")
 RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)  # seconds before each retry of a failing batch
@@ -44,27 +56,75 @@ class Batch:
     raws: list[dict[str, Any]]
     recipients: list[dict[str, Any]]
     spooled: list[SpooledRaw] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)  # relay_key, address, id
 
 
 @dataclass(slots=True, frozen=True)
 class Reply:
     status: Status
     error: str | None = None  # one line, the driver's words: never the SQL or its rows
+    duplicates: dict[str, str] = field(default_factory=dict)  # message id -> stored as
 
 
-def write_batch(engine: Engine, batch: Batch) -> None:
-    """One transaction; rows already stored (the batch was sent before) are skipped."""
+def write_batch(engine: Engine, batch: Batch) -> dict[str, str]:
+    """One transaction; rows already stored (the batch was sent before) are skipped, and so
+    are deliveries an MTA made again (returned: message id -> the id it was stored as)."""
     dialect = engine.dialect.name
     with engine.begin() as conn:
+        duplicates: dict[str, str] = {}
+        if batch.deliveries:  # the batch as sent stays whole: a retry starts from it again
+            batch, duplicates = _without_redelivered(conn, batch)
         for model, rows in (
             (Message, batch.messages),
             (MessageRaw, batch.raws),
             (MessageRecipient, batch.recipients),
+            (RelayDelivery, batch.deliveries),
         ):
             if rows:
                 conn.execute(insert_ignoring_duplicates(dialect, table_of(model)), rows)
         for spooled in batch.spooled:
             write_spooled(conn, spooled)
+    return duplicates
+
+
+def _without_redelivered(conn: Connection, batch: Batch) -> tuple[Batch, dict[str, str]]:
+    """``batch`` less the recipients stored before under another message, and less the
+    messages left with none (with the ids those were stored as)."""
+    keys = [(d["relay_key"], d["address"]) for d in batch.deliveries]
+    found = conn.execute(
+        select(RelayDelivery.relay_key, RelayDelivery.address, RelayDelivery.message_id).where(
+            tuple_(RelayDelivery.relay_key, RelayDelivery.address).in_(keys)
+        )
+    ).all()
+    stored = {(key, address): mid for key, address, mid in found}
+    again: dict[str, set[str]] = {}  # message id -> its recipients delivered before
+    stored_as: dict[str, str] = {}
+    for d in batch.deliveries:
+        before = stored.get((d["relay_key"], d["address"]))
+        if before is not None and before != d["message_id"]:
+            again.setdefault(d["message_id"], set()).add(d["address"])
+            stored_as[d["message_id"]] = before
+    if not again:
+        return batch, {}
+
+    def new(row: dict[str, Any], mid: str) -> bool:
+        return row["address"] not in again.get(row[mid], ())
+
+    messages = [
+        {**m, "rcpt_to": [a for a in m["rcpt_to"] if a not in again[m["id"]]]}
+        if m["id"] in again
+        else m
+        for m in batch.messages
+    ]
+    gone = {m["id"] for m in messages if not m["rcpt_to"]}
+    fresh = Batch(
+        [m for m in messages if m["id"] not in gone],
+        [r for r in batch.raws if r["message_id"] not in gone],
+        [r for r in batch.recipients if new(r, "message_id")],
+        [f for f in batch.spooled if f.message_id not in gone],
+        [d for d in batch.deliveries if new(d, "message_id")],
+    )
+    return fresh, {mid: stored_as[mid] for mid in gone}
 
 
 def commit(engine: Engine, batch: Batch) -> Reply:
@@ -73,8 +133,7 @@ def commit(engine: Engine, batch: Batch) -> Reply:
     delays = iter(RETRY_DELAYS)
     while True:
         try:
-            write_batch(engine, batch)
-            return Reply("committed")
+            return Reply("committed", duplicates=write_batch(engine, batch))
         except Exception as exc:
             if not transient(exc):
                 log.exception("spool batch rejected")

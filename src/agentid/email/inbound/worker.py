@@ -81,6 +81,8 @@ class ParseWorker:
     def committed(self, arrivals: Sequence[Arrival]) -> None:
         for arrival in arrivals:
             for project_id, message_id in arrival.message_ids.items():
+                if project_id in arrival.stored_before:  # digested when it was stored
+                    continue
                 address = arrival.recipients[project_id][0]
                 self.queue.put(Item(message_id, project_id, arrival.size, address))
 

@@ -47,6 +47,7 @@ from agentid.store.tables import Suppression
 from agentid.times import utcnow
 from agentid.workers import Loop
 
+JOB = "outbox"  # its name for store/leader
 log = logging.getLogger("agentid.outbox")
 
 ROUND = 64  # recipients taken per round
@@ -121,7 +122,8 @@ class OutboxSender:
         return self._transports
 
     def wake(self) -> None:
-        self._wake.set()
+        """Mail was queued: the process running the outbox (this one or another) looks."""
+        self._rt.bus.publish(Signal("", Kind.OUTBOX_DUE))
 
     async def hosted(self, address: str) -> bool:
         """Is ``address``'s domain one this agentid receives for?"""
@@ -129,26 +131,38 @@ class OutboxSender:
         return isinstance(routed, Accept) or routed != RELAY_DENIED
 
     async def start(self) -> None:
-        async with self._rt.sessions.begin() as session:
-            again = await OutboxRepository(session).restart_interrupted(utcnow())
-        if again:
-            log.info("outbox: attempts cut off by a stop go again", extra={"recipients": again})
+        self._rt.bus.subscribe(Kind.OUTBOX_DUE, lambda _: self._wake.set())
         self._loop.begin(self._run())
 
     async def stop(self) -> None:
         await self._loop.end()
 
     async def _run(self) -> None:
+        """One process of a cluster delivers (``store/leader``): the one that takes the job
+        over first sends again what its predecessor had in flight."""
         while True:
-            self._wake.clear()
+            await self._rt.leader.wait(JOB)
             try:
-                worked = await self.round()
-            except Exception:  # the store hiccuped: log, wait, look again
+                await self._restart_interrupted()
+            except Exception:
                 log.exception("outbox round failed")
-                worked = False
-            if worked:
+                await asyncio.sleep(IDLE_SECONDS)
                 continue
-            await self._sleep()
+            while await self._rt.leader.held(JOB):
+                self._wake.clear()
+                try:
+                    worked = await self.round()
+                except Exception:  # the store hiccuped: log, wait, look again
+                    log.exception("outbox round failed")
+                    worked = False
+                if not worked:
+                    await self._sleep()
+
+    async def _restart_interrupted(self) -> None:
+        async with self._rt.sessions.begin() as session:
+            again = await OutboxRepository(session).restart_interrupted(utcnow())
+        if again:
+            log.info("outbox: attempts cut off by a stop go again", extra={"recipients": again})
 
     async def _sleep(self) -> None:
         async with self._rt.sessions() as session:

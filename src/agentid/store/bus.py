@@ -1,0 +1,222 @@
+"""The event bus across processes: PostgreSQL LISTEN/NOTIFY around a ``LocalBus``.
+
+Every agentid process on one PostgreSQL store (and schema) listens on one channel. A
+signal published here is delivered to this process's listeners at once, as with the
+local bus, and sent as a NOTIFY to the others: its project, kind, the event row's seq and
+the addresses it concerns, never what the event says (listeners read the store for that,
+as they do for local signals). A process ignores its own notifications.
+
+The rules:
+
+- **Nothing is lost, at worst looked at twice.** NOTIFY is not durable: a process whose
+  connection drops misses what was sent meanwhile. So after every reconnect each of its
+  listeners and subscribers is woken once (``LocalBus.wake_all``): long-polls ask the
+  store again, the router drops its cache, the webhook dispatcher reads the events table.
+  While disconnected the part ``event-bus`` is down (``/healthz`` 503), and it retries
+  every 0.1 s doubling to 2 s.
+- **Payloads stay under PostgreSQL's 8000 bytes**: a signal with many addresses is sent as
+  several notifications, each with some of them.
+- **One channel per schema** (``channel_for``): two services sharing a database in
+  different schemas never hear each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Callable, Collection
+from typing import Any
+
+import asyncpg
+
+from agentid.config import Settings
+from agentid.events import EventBus, Kind, Listener, LocalBus, Signal
+from agentid.health import Health
+
+log = logging.getLogger("agentid.bus")
+
+PART = "event-bus"  # its name in runtime.health and /healthz
+MAX_PAYLOAD = 7900  # bytes; PostgreSQL refuses a NOTIFY payload of 8000 or more
+RECONNECT_FIRST, RECONNECT_MAX = 0.1, 2.0  # seconds
+_NOTIFY = "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n"
+
+
+def channel_for(schema: str | None) -> str:
+    """The channel the processes on ``schema`` share (a name PostgreSQL keeps whole)."""
+    if schema is None:
+        return "agentid"
+    if len(schema) <= 50:
+        return f"agentid.{schema}"
+    return "agentid." + hashlib.sha256(schema.encode()).hexdigest()[:32]
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as asyncpg's own ``connect`` takes it."""
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql{sep}{rest}" if scheme.startswith("postgres") else url
+
+
+def encode(origin: str, signal: Signal) -> list[str]:
+    """``signal`` as one or more NOTIFY payloads, each under ``MAX_PAYLOAD`` bytes."""
+    head: dict[str, Any] = {"o": origin, "p": signal.project_id, "k": signal.kind.value}
+    if signal.seq is not None:
+        head["s"] = signal.seq
+    plain = json.dumps(head, separators=(",", ":"))
+    if not signal.keys:
+        return [plain]
+    payloads: list[str] = []
+    keys: list[str] = []
+    size = len(plain.encode()) + 8
+    for key in signal.keys:
+        cost = len(json.dumps(key).encode()) + 1
+        if keys and size + cost > MAX_PAYLOAD:
+            payloads.append(json.dumps({**head, "y": keys}, separators=(",", ":")))
+            keys, size = [], len(plain.encode()) + 8
+        keys.append(key)
+        size += cost
+    payloads.append(json.dumps({**head, "y": keys}, separators=(",", ":")))
+    return payloads
+
+
+def decode(payload: str) -> tuple[str, Signal] | None:
+    """The sender's origin and its signal; None for a payload that is not one of ours."""
+    try:
+        data = json.loads(payload)
+        signal = Signal(
+            str(data["p"]),
+            Kind(data["k"]),
+            int(data["s"]) if "s" in data else None,
+            tuple(str(k) for k in data.get("y", ())),
+        )
+        return str(data["o"]), signal
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class PgBus:
+    """The bus of a process that shares its PostgreSQL store with others."""
+
+    def __init__(self, dsn: str, channel: str, health: Health) -> None:
+        self._dsn = dsn
+        self.channel = channel
+        self._health = health
+        self._local = LocalBus()
+        self._origin = secrets.token_hex(8)
+        self._pending: list[str] = []
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.heard = 0  # signals received from other processes
+        self.server_pid: int | None = None  # the listening connection's backend, when up
+
+    # What every bus does: local delivery (now), and a NOTIFY for the others.
+    def publish(self, signal: Signal) -> None:
+        self._local.publish(signal)
+        self._pending.extend(encode(self._origin, signal))
+        self._kick.set()
+
+    def listen(
+        self, project_id: str, kinds: Collection[Kind], keys: Collection[str] | None = None
+    ) -> contextlib.AbstractAsyncContextManager[Listener]:
+        return self._local.listen(project_id, kinds, keys)
+
+    def subscribe(self, kind: Kind, callback: Callable[[Signal], None]) -> None:
+        self._local.subscribe(kind, callback)
+
+    def close(self) -> None:
+        self._local.close()
+
+    def listener_count(self, project_id: str) -> int:
+        return self._local.listener_count(project_id)
+
+    async def start(self) -> None:
+        """Connect and listen; return once listening (raise if the store cannot be reached,
+        as ``agentid serve`` would fail on it anyway)."""
+        first = await self._connect()
+        self._task = asyncio.create_task(self._run(first), name="agentid-event-bus")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _connect(self) -> asyncpg.Connection:
+        conn: asyncpg.Connection = await asyncpg.connect(self._dsn, timeout=10)
+        try:
+            await conn.add_listener(self.channel, self._heard)
+        except BaseException:
+            await conn.close()
+            raise
+        self.server_pid = conn.get_server_pid()
+        return conn
+
+    def _heard(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        decoded = decode(payload)
+        if decoded is None or decoded[0] == self._origin:
+            return
+        self.heard += 1
+        self._local.publish(decoded[1])
+
+    async def _run(self, conn: asyncpg.Connection | None) -> None:
+        delay = RECONNECT_FIRST
+        while True:
+            if conn is None:
+                try:
+                    conn = await self._connect()
+                except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                    self._health.mark_down(PART, f"cannot listen: {type(exc).__name__}")
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RECONNECT_MAX)
+                    continue
+                self._local.wake_all()  # what was sent while away was not heard
+            delay = RECONNECT_FIRST
+            self._health.mark_up(PART)
+            try:
+                await self._send_until_lost(conn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self._health.mark_down(PART, f"connection lost: {type(exc).__name__}")
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.close(), 2)
+            conn = None
+
+    async def _send_until_lost(self, conn: asyncpg.Connection) -> None:
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _: lost.set())
+        while not conn.is_closed():
+            if not self._pending:
+                self._kick.clear()
+                await _first_of(self._kick, lost)
+                if lost.is_set():
+                    raise ConnectionResetError("the listening connection closed")
+                continue
+            batch, self._pending = self._pending, []
+            try:
+                await conn.execute(_NOTIFY, self.channel, batch)
+            except BaseException:
+                self._pending[:0] = batch  # sent again on the next connection
+                raise
+        raise ConnectionResetError("the listening connection closed")
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    """Until one of ``events`` is set."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+def bus_for(settings: Settings, health: Health) -> EventBus:
+    """A PostgreSQL store shares its signals between processes; SQLite has one process."""
+    url = settings.resolved_database_url()
+    if not url.startswith("postgresql"):
+        return LocalBus()
+    return PgBus(asyncpg_dsn(url), channel_for(settings.database_schema), health)

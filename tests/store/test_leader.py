@@ -1,0 +1,61 @@
+"""Cluster-wide jobs (``store/leader.py``) on the test PostgreSQL: one holder per job and
+schema, taken over when the holder's session ends; SQLite runs everything here."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from agentid.store import leader as leader_module
+from agentid.store.leader import Leadership, lock_key
+from tests.conftest import PG_URL, require_backend
+
+
+@pytest.fixture
+def postgresql() -> None:
+    require_backend("postgresql")
+
+
+async def test_without_postgresql_every_job_runs_here() -> None:
+    alone = Leadership()
+    assert await alone.held("retention") and await alone.held("outbox")
+    await alone.close()
+
+
+async def test_one_holder_per_job_and_schema(postgresql: None) -> None:
+    one, two = Leadership(PG_URL, "t_lead_a"), Leadership(PG_URL, "t_lead_a")
+    elsewhere = Leadership(PG_URL, "t_lead_b")
+    try:
+        assert await one.held("outbox")
+        assert not await two.held("outbox")
+        assert await two.held("retention")  # each job on its own
+        assert not await one.held("retention")
+        assert await elsewhere.held("outbox")  # another schema: another service
+        assert await one.held("outbox")  # still held, asked again
+    finally:
+        for lead in (one, two, elsewhere):
+            await lead.close()
+    assert lock_key("t_lead_a", "outbox") != lock_key("t_lead_b", "outbox")
+
+
+async def test_a_job_is_taken_over_when_its_holder_goes(postgresql: None) -> None:
+    one, two = Leadership(PG_URL, "t_lead_c"), Leadership(PG_URL, "t_lead_c")
+    try:
+        assert await one.held("webhooks")
+        waiting = asyncio.create_task(two.wait("webhooks"))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        # the holder's session ends as if its process died: the lock goes with it
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            assert one._conn is not None
+            await conn.fetchval("SELECT pg_terminate_backend($1)", one._conn.get_server_pid())
+        finally:
+            await conn.close()
+        await asyncio.wait_for(waiting, leader_module.RETRY_SECONDS * 3)
+        assert not await one.held("webhooks")  # it learns it lost the job
+    finally:
+        await one.close()
+        await two.close()
