@@ -69,11 +69,14 @@ def test_site_filters_are_checked() -> None:
             sites(bad)
 
 
-def test_a_verified_dkim_signature_speaks_for_its_domain() -> None:
-    verdict = {"dkim": [{"domain": "mail.notion.so", "result": "pass"}]}
-    failed = {"dkim": [{"domain": "notion.so", "result": "fail"}]}
-    assert sender_sites("x@sendgrid.net", verdict) == {"sendgrid.net", "notion.so"}
-    assert sender_sites("x@sendgrid.net", failed) == {"sendgrid.net"}
+def test_only_an_aligned_dkim_signature_speaks_for_its_domain() -> None:
+    aligned = {
+        "dkim": [{"domain": "mail.notion.so", "result": "pass"}],
+        "aligned_domain": "mail.notion.so",
+    }
+    unaligned = {"dkim": [{"domain": "notion.so", "result": "pass"}], "aligned_domain": None}
+    assert sender_sites("x@em.notion.so", aligned) == {"notion.so"}
+    assert sender_sites("x@sendgrid.net", unaligned) == {"sendgrid.net"}
     assert sender_sites(None, None) == set()
     assert sender_sites("not an address", {"dkim": "junk"}) == set()
 

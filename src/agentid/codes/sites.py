@@ -1,6 +1,6 @@
 """Which site a code came from: the registrable domain (the public suffix plus one label,
 ``mail.notion.so`` -> ``notion.so``, ``a.example.co.uk`` -> ``example.co.uk``) of the
-message's From address, or of a DKIM signature agentid verified on it.
+message's From address, or of the domain agentid's verdict found aligned with it.
 
 The suffix list is the copy bundled with ``publicsuffixlist`` (ICANN section), read offline:
 no list is ever fetched at run time. A domain with no known public
@@ -65,8 +65,8 @@ def sites(given: Iterable[str]) -> tuple[str, ...]:
 
 
 def sender_sites(sender: str | None, auth_results: Mapping[str, Any] | None) -> set[str]:
-    """The sites a message speaks for: its From address's registrable domain, and those of
-    the DKIM signatures agentid's own verdict says passed (and its DMARC-aligned domain)."""
+    """The sites a message speaks for: its From address's registrable domain, and that of
+    the domain agentid's own verdict found aligned with it."""
     found: set[str] = set()
     parts = split(sender) if sender else None
     if parts is not None and (domain := registrable(parts[1])):
@@ -83,18 +83,11 @@ def signed_by(auth_results: Mapping[str, Any] | None) -> str | None:
 
 
 def _signing_sites(auth_results: Mapping[str, Any] | None) -> set[str]:
-    found: set[str] = set()
-    if auth_results:
-        signed = [
-            str(sig.get("domain", ""))
-            for sig in auth_results.get("dkim") or []
-            if isinstance(sig, Mapping) and sig.get("result") == "pass"
-        ]
-        aligned = auth_results.get("aligned_domain")
-        for name in [*signed, *([str(aligned)] if aligned else [])]:
-            if domain := registrable(name):
-                found.add(domain)
-    return found
+    """The site of the domain agentid's verdict found aligned with From (a DKIM signature
+    that passed, or SPF): a signature for another domain speaks for no site."""
+    aligned = auth_results.get("aligned_domain") if auth_results else None
+    domain = registrable(str(aligned)) if aligned else None
+    return {domain} if domain else set()
 
 
 def belongs(
