@@ -39,7 +39,7 @@ from tests.email.inbound.postfix import EdgeMTA
 
 from agentid.email.inbound.postfix import Setup
 from serverproc import Agentid, free_port
-from smtp_load import percentile
+from smtp_load import hand_over, percentile
 from wait_latency import long_poll
 
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -77,28 +77,8 @@ async def stored_count(conn: asyncpg.Connection, schema: str) -> int:
 
 async def lmtp_one(port: int, rcpt: str, index: int) -> float:
     """Hand one message to agentid over LMTP; the perf_counter time of its 250."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-
-    async def reply() -> bytes:
-        while True:
-            line = await reader.readline()
-            if len(line) < 4 or line[3:4] != b"-":
-                return line
-
-    await reply()
-    for command in (b"LHLO bench\r\n", b"MAIL FROM:<w@bench.example>\r\n"):
-        writer.write(command)
-        await reply()
-    writer.write(f"RCPT TO:<{rcpt}>\r\nDATA\r\n".encode())
-    await reply()
-    await reply()
     body = f"From: w@bench.example\r\nTo: {rcpt}\r\nSubject: wake {index}\r\n\r\nhello\r\n"
-    writer.write(body.encode() + b".\r\n")
-    assert (await reply()).startswith(b"250")
-    done = time.perf_counter()
-    writer.write(b"QUIT\r\n")
-    writer.close()
-    return done
+    return await hand_over(port, b"LHLO", rcpt, body.encode())
 
 
 async def wake_latencies(first: Agentid, last: Agentid, lmtp_port: int, count: int) -> list[float]:

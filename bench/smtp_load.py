@@ -102,6 +102,33 @@ async def run_load(
     return result, time.perf_counter() - started
 
 
+async def hand_over(port: int, greeting: bytes, rcpt: str, data: bytes) -> float:
+    """One message over its own SMTP (``EHLO``) or LMTP (``LHLO``) connection; the
+    perf_counter time of the 250 that accepted it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def reply() -> bytes:
+        while True:
+            line = await reader.readline()
+            if len(line) < 4 or line[3:4] != b"-":
+                return line
+
+    await reply()
+    for command in (greeting + b" bench\r\n", b"MAIL FROM:<w@bench.example>\r\n"):
+        writer.write(command)
+        await reply()
+    writer.write(f"RCPT TO:<{rcpt}>\r\n".encode())
+    await reply()
+    writer.write(b"DATA\r\n")
+    await reply()
+    writer.write(data + b".\r\n")
+    assert (await reply()).startswith(b"250")
+    accepted = time.perf_counter()
+    writer.write(b"QUIT\r\n")
+    writer.close()
+    return accepted
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

@@ -23,34 +23,12 @@ from urllib.parse import urlencode
 import httpx
 
 from serverproc import ADMIN, Agentid
-from smtp_load import make_message, percentile
+from smtp_load import hand_over, make_message, percentile
 
 
 async def send_one(port: int, rcpt: str, index: int) -> float:
     """Send one message; returns the perf_counter time at the end of DATA."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-
-    async def reply() -> bytes:
-        while True:
-            line = await reader.readline()
-            if len(line) < 4 or line[3:4] != b"-":
-                return line
-
-    await reply()
-    for command in (b"EHLO bench\r\n", b"MAIL FROM:<w@bench.example>\r\n"):
-        writer.write(command)
-        await reply()
-    writer.write(f"RCPT TO:<{rcpt}>\r\n".encode())
-    await reply()
-    writer.write(b"DATA\r\n")
-    await reply()
-    writer.write(make_message(index, rcpt, 2048))
-    writer.write(b".\r\n")
-    assert (await reply()).startswith(b"250")
-    accepted = time.perf_counter()
-    writer.write(b"QUIT\r\n")
-    writer.close()
-    return accepted
+    return await hand_over(port, b"EHLO", rcpt, make_message(index, rcpt, 2048))
 
 
 async def long_poll(port: int, path: str) -> tuple[float, bytes]:

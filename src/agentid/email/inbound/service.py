@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import ssl
 
 from agentid.email.inbound.listener import (
     Connections,
@@ -71,6 +72,28 @@ class InboundService:
         self.socketmap_port = self._socketmap.sockets[0].getsockname()[1]
         log.info("socketmap listening", extra={"host": settings.host, "port": self.socketmap_port})
 
+    def _session(
+        self,
+        kind: type[Listener],
+        handler: object,
+        limits: SessionLimits,
+        ident: str,
+        context: ssl.SSLContext | None,
+    ) -> Listener:
+        """One SMTP or LMTP session, with the limits and names both share."""
+        settings = self._rt.settings
+        return kind(
+            handler,
+            self.connections,
+            limits,
+            data_size_limit=settings.max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=settings.smtp_hostname,
+            ident=ident,
+            tls_context=context,
+        )
+
     async def _listen(self) -> None:
         settings = self._rt.settings
         handler = InboundHandler(settings, self.router, self.spool)
@@ -78,21 +101,11 @@ class InboundService:
 
         limits = SessionLimits.from_settings(settings)
 
-        def session() -> Listener:
-            return Listener(
-                handler,
-                self.connections,
-                limits,
-                data_size_limit=settings.max_message_bytes,
-                enable_SMTPUTF8=True,
-                decode_data=False,
-                hostname=settings.smtp_hostname,
-                ident="agentid ESMTP",
-                tls_context=context,
-            )
-
         def doorway() -> Doorway:
-            return Doorway(self.connections, session)
+            return Doorway(
+                self.connections,
+                lambda: self._session(Listener, handler, limits, "agentid ESMTP", context),
+            )
 
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
@@ -119,18 +132,9 @@ class InboundService:
         handler = LmtpHandler(settings, self.router, self.spool)
 
         def doorway() -> Doorway:
-            return Doorway(self.connections, session)
-
-        def session() -> LmtpSession:
-            return LmtpSession(
-                handler,
+            return Doorway(
                 self.connections,
-                limits,
-                data_size_limit=settings.max_message_bytes,
-                enable_SMTPUTF8=True,
-                decode_data=False,
-                hostname=settings.smtp_hostname,
-                ident="agentid LMTP",
+                lambda: self._session(LmtpSession, handler, limits, "agentid LMTP", None),
             )
 
         loop = asyncio.get_running_loop()
