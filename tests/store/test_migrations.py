@@ -466,3 +466,29 @@ def test_0015_relay_deliveries_beside_stored_mail(engine: Engine) -> None:
         assert conn.execute(select(Message.id)).scalars().all() == ["01M"]
         conn.execute(delete(table_of(Message)).where(Message.id == "01M"))
         assert conn.execute(select(RelayDelivery.message_id)).all() == []
+
+
+def test_0016_messages_without_a_verdict_hold_sql_null(engine: Engine) -> None:
+    """Digesting stored JSON ``null`` where no verdict was yet; after 0016 such a message
+    is found by ``auth_results IS NULL`` (what the verdict stage checks again), and a
+    verdict already stored is kept."""
+    insert = (
+        "INSERT INTO messages (id, project_id, direction, received_at, mail_from, rcpt_to,"
+        " size, status, has_attachments, unread, auth_results) VALUES (:id, 'acme',"
+        " 'inbound', :now, 's@x.example', '[]', 1, 'parsed', false, true, {})"
+    )
+    with engine.begin() as conn:
+        upgrade(conn, "0015")
+        now = datetime.now(UTC)
+        add_projects(conn, now, {"acme": "acme.test"})
+        cast = "CAST(:auth AS json)" if conn.dialect.name == "postgresql" else ":auth"
+        for mid, auth in (("01A", "null"), ("01B", '{"spf": "pass"}')):
+            conn.execute(text(insert.format(cast)), {"id": mid, "now": now, "auth": auth})
+        assert conn.execute(select(Message.id).where(Message.auth_results.is_(None))).all() == []
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+    with engine.connect() as conn:
+        unchecked = conn.execute(select(Message.id).where(Message.auth_results.is_(None)))
+        assert unchecked.scalars().all() == ["01A"]
+        kept = conn.execute(select(Message.auth_results).where(Message.id == "01B")).scalar()
+        assert kept == {"spf": "pass"}

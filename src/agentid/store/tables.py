@@ -172,7 +172,7 @@ class Message(Base):
     html: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     has_attachments: Mapped[bool] = mapped_column(Boolean, default=False)
-    auth_results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    auth_results: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     signed_by: Mapped[str | None] = mapped_column(Text)  # agentid.codes.sites.signed_by
     codes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     links: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
