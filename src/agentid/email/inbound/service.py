@@ -21,7 +21,8 @@ from agentid.email.inbound.routing import RecipientRouter
 from agentid.email.inbound.smtp import InboundHandler
 from agentid.email.inbound.socketmap import MAX_REQUEST, SocketmapServer
 from agentid.email.inbound.spool import Spool
-from agentid.email.inbound.verdicts import Published, VerdictStage
+from agentid.email.inbound.verdict_lane import VerdictProcess, Verdicts
+from agentid.email.inbound.verdicts import Published, VerdictStage, left_unchecked
 from agentid.email.inbound.worker import ParseWorker
 from agentid.events import Kind, Signal
 from agentid.runtime import Runtime
@@ -33,7 +34,11 @@ class InboundService:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
         self.router = RecipientRouter(runtime)
-        self.verdicts = VerdictStage(runtime.settings, self._authenticated)
+        self.verdicts: Verdicts = (
+            VerdictProcess(runtime.settings, runtime.health, self._authenticated, self._unchecked)
+            if runtime.settings.parse_processes
+            else VerdictStage(runtime.settings, self._authenticated)  # tests only, as parsing
+        )
         self.worker = ParseWorker(runtime, self.verdicts.submit)
         self.spool = Spool(runtime, self.worker.committed)
         self._server: asyncio.Server | None = None
@@ -48,6 +53,11 @@ class InboundService:
         """Wake the waits for authenticated codes: their verdicts are committed."""
         for project_id, seq, keys in done:
             self._rt.bus.publish(Signal(project_id, Kind.MESSAGE_AUTHENTICATED, seq, keys))
+
+    async def _unchecked(self) -> bool:
+        """Whether some digested message still waits for its verdict."""
+        async with self._rt.sessions() as session:
+            return (await session.execute(left_unchecked().limit(1))).first() is not None
 
     async def start(self) -> None:
         await self.verdicts.start()

@@ -20,6 +20,7 @@ next start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -52,6 +53,9 @@ RECOVER_WITHIN = timedelta(days=1)  # unchecked messages older than this stay un
 RECOVER_MAX = 10_000
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 10.0
 STOP_WAIT = 2.0  # how long a stop waits for the stage's tasks to end
+# verdicts of messages without codes (no wait hears of them) are written together, at most
+# this often: fewer write transactions to contend with the spool's commits during a flood
+QUIET_WRITE_SECONDS = 0.25
 _MESSAGES = table_of(Message)
 _CODES = table_of(CodeRow)
 _SET_VERDICT = (
@@ -97,7 +101,7 @@ def _ip_of(peer: str | None) -> str | None:
 Published = tuple[str, int, tuple[str, ...]]  # a verdict event: project, seq, addresses
 
 
-def _left_unchecked() -> Select[str, str, list[str]]:
+def left_unchecked() -> Select[str, str, list[str]]:
     """Messages of the last day digested without a verdict, oldest first."""
     return (
         select(Message.project_id, Message.id, Message.rcpt_to)
@@ -136,9 +140,11 @@ class VerdictStage:
         self._timeout = settings.auth_timeout_seconds
         self._threads = settings.auth_threads
         self._queue: deque[Pending] = deque()
+        self._held: set[str] = set()  # queued or being checked: each message once at a time
         self._queued = asyncio.Event()
         self._done: list[Done] = []
         self._finished = asyncio.Event()
+        self._urgent = asyncio.Event()  # a finished verdict that a wait may be waiting for
         self._tasks: list[asyncio.Task[None]] = []
         self._pool: ThreadPoolExecutor | None = None
         self._engine: Engine | None = None
@@ -154,13 +160,17 @@ class VerdictStage:
             self.queue(pending(digested, self._timeout))
 
     def queue(self, items: Iterable[Pending]) -> None:
-        self._queue.extend(items)
+        for item in items:
+            if item.message_id not in self._held:
+                self._held.add(item.message_id)
+                self._queue.append(item)
         self._queued.set()
 
     async def start(self) -> None:
         if not self.enabled:
             return
-        self._engine = create_sync_engine(self._settings)
+        # not durable: a verdict lost in a crash is checked again (``_recover``)
+        self._engine = create_sync_engine(self._settings, durable=False)
         self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="agentid-auth")
         self._tasks = [asyncio.create_task(self._checker()) for _ in range(self._threads)]
         self._tasks.append(asyncio.create_task(self._writer()))
@@ -186,7 +196,7 @@ class VerdictStage:
         def load() -> list[Any]:
             assert self._engine is not None
             with self._engine.connect() as conn:
-                return list(conn.execute(_left_unchecked().limit(RECOVER_MAX)))
+                return list(conn.execute(left_unchecked().limit(RECOVER_MAX)))
 
         rows = await asyncio.to_thread(load)
         if not rows:
@@ -240,6 +250,8 @@ class VerdictStage:
                     verdict = work.result()
             self._done.append(Done(item, verdict))
             self._finished.set()
+            if item.has_codes:
+                self._urgent.set()
 
     def _verdict(self, item: Pending) -> dict[str, Any]:
         """In a pool thread: the message's envelope and bytes, then its checks."""
@@ -268,7 +280,13 @@ class VerdictStage:
     async def _writer(self) -> None:
         while not self._stopping:
             await self._finished.wait()
+            if not any(d.pending.has_codes for d in self._done):
+                # nobody waits for these: let more finish before the next transaction
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(QUIET_WRITE_SECONDS):
+                        await self._urgent.wait()
             self._finished.clear()
+            self._urgent.clear()
             await self._write_all()
 
     async def _write_all(self) -> None:
@@ -287,6 +305,7 @@ class VerdictStage:
                 continue
             backoff = 0.0
             self.checked += len(batch)
+            self._held.difference_update(d.pending.message_id for d in batch)
             if published:
                 self._publish([(p.project_id, seq, p.keys) for p, seq in published])
 

@@ -1,0 +1,48 @@
+"""The verdict checker process: the verdict stage (``verdicts.py``) away from the server.
+
+DNS lookups, dkimpy, pyspf, DMARC and the public suffix list are Python code that holds
+an interpreter's lock; in the server's threads they took its event loop's turns during a
+flood and slowed every wait. Here they run in a process of their own, forked from the
+same fork server as the parse workers.
+
+In: lists of ``Pending`` (digested messages to check). Out: lists of ``Published`` (the
+``message.authenticated`` events committed, for the server's bus). The process ends when
+the server closes its end of the socket, after writing the verdicts it has; whatever it
+had not checked is checked again by the next one (the stage's recovery at start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+
+from agentid.config import Settings
+from agentid.email.inbound import frames
+from agentid.email.inbound.verdicts import Published, VerdictStage
+
+
+def check_forever(sock: socket.socket, settings: Settings) -> None:
+    """Process entry point: runs until the server closes its end of the socket."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when this ends
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    asyncio.run(_serve(sock, settings))
+
+
+async def _serve(sock: socket.socket, settings: Settings) -> None:
+    reader, writer = await asyncio.open_unix_connection(sock=sock)
+
+    def publish(done: list[Published]) -> None:
+        if not writer.is_closing():
+            frames.write(writer, done)
+
+    stage = VerdictStage(settings, publish)
+    await stage.start()
+    try:
+        while True:
+            stage.queue(await frames.read(reader))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass  # the server closed its end: stop
+    finally:
+        await stage.stop()
+        writer.close()

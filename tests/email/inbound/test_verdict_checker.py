@@ -1,0 +1,107 @@
+"""The verdict checker runs in a process of its own (not in the server's threads): started
+on the first digested message, supervised like the other helpers, and nothing digested
+goes without a verdict when it dies or the service stops mid-check. Name servers that
+never answer make every check last the whole ``auth_timeout_seconds``, so a check is
+reliably in flight when the test strikes; its verdict is then ``temperror``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentid.email.inbound.verdict_lane import PART, VerdictProcess
+from tests.conftest import Service, pg_schema, serving, start_service
+from tests.email.inbound.authentication import silent_server, verdict_of
+from tests.service import eventually, new_project, send, simple_message, wait_for
+
+
+@pytest.fixture
+def silent_dns() -> Iterator[int]:
+    with silent_server() as port:
+        yield port
+
+
+def settings_for(port: int) -> dict[str, Any]:
+    return {
+        "parse_processes": 1,
+        "dns_nameservers": f"127.0.0.1:{port}",
+        "auth_timeout_seconds": 1.5,
+    }
+
+
+def checker(service: Service) -> VerdictProcess:
+    found = service.running.inbound.verdicts
+    assert isinstance(found, VerdictProcess)
+    return found
+
+
+def temperror(message: dict[str, Any]) -> bool:
+    verdict = message["auth_results"]
+    return bool(verdict["spf"] == "temperror" and verdict["authenticated"] is False)
+
+
+async def test_started_by_the_first_message_in_a_process_of_its_own(
+    backend: str, tmp_path: Path, silent_dns: int
+) -> None:
+    async with serving(tmp_path / "data", backend, **settings_for(silent_dns)) as (service, _):
+        project = await new_project(service)
+        assert checker(service).pid is None  # idle: no checker carried
+        (mid,) = await send(service, [project.primary], simple_message(project.primary))
+        assert temperror(await verdict_of(service, project.id, mid))
+        pid = checker(service).pid
+        assert pid is not None and pid != os.getpid()
+        assert (await service.http.get("/healthz")).status_code == 200
+
+
+async def test_killed_mid_check_it_comes_back_and_checks_what_it_held(
+    backend: str, tmp_path: Path, silent_dns: int
+) -> None:
+    async with serving(tmp_path / "data", backend, **settings_for(silent_dns)) as (service, _):
+        project = await new_project(service)
+        lane = checker(service)
+        (first,) = await send(service, [project.primary], simple_message(project.primary, "one"))
+        await verdict_of(service, project.id, first)
+        old = lane.pid
+        assert old is not None
+
+        (held,) = await send(service, [project.primary], simple_message(project.primary, "two"))
+        await wait_for(service, project, held)  # digested; its check has begun
+        os.kill(old, signal.SIGKILL)  # its check of ``held`` waits on DNS for 1.5 s
+        await eventually(lambda: lane.pid not in (None, old), "a new checker is up")
+        assert lane.restarts == 1
+        assert temperror(await verdict_of(service, project.id, held))
+        (after,) = await send(service, [project.primary], simple_message(project.primary, "3"))
+        assert temperror(await verdict_of(service, project.id, after))
+        r = await service.http.get("/healthz")
+        assert r.status_code == 200 and PART not in r.json()["down"], r.text
+
+
+@contextlib.asynccontextmanager
+async def same_store(backend: str) -> AsyncIterator[str | None]:
+    if backend == "postgresql":
+        async with pg_schema() as schema:
+            yield schema
+    else:
+        yield None
+
+
+async def test_a_stop_mid_check_leaves_it_for_the_next_start(
+    backend: str, tmp_path: Path, silent_dns: int
+) -> None:
+    data, settings = tmp_path / "data", settings_for(silent_dns)
+    async with same_store(backend) as schema:
+        slow = settings | {"auth_timeout_seconds": 30}  # the check outlasts the stop
+        async with start_service(data, schema, **slow) as service:
+            project = await new_project(service)
+            (mid,) = await send(service, [project.primary], simple_message(project.primary))
+            await wait_for(service, project, mid)
+        # stopped while the check waited on DNS: no verdict was written
+        async with start_service(data, schema, **settings) as service:
+            assert checker(service).pid is not None  # started for what waits, not for mail
+            assert temperror(await verdict_of(service, project.id, mid))
