@@ -155,6 +155,17 @@ async def serving(
             yield s, None
 
 
+@asynccontextmanager
+async def backend_store(backend: str) -> AsyncIterator[str | None]:
+    """The PostgreSQL schema for ``backend`` (None for SQLite), for a test that starts
+    services on one store more than once."""
+    if backend == "postgresql":
+        async with pg_schema() as schema:
+            yield schema
+    else:
+        yield None
+
+
 @pytest.fixture
 async def service(
     backend: str, tmp_path: Path, overrides: dict[str, Any]

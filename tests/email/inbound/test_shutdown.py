@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import aiosmtplib
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, pg_schema
+from tests.conftest import ADMIN, backend_store
 from tests.processes import end_group, serve
 from tests.service import HOST, queued_ids, simple_message
 
@@ -82,19 +81,10 @@ async def all_ids(http: httpx.AsyncClient, project: str) -> set[str]:
         params["before"] = body["next"]
 
 
-@contextlib.asynccontextmanager
-async def store(backend: str) -> AsyncIterator[str | None]:
-    if backend == "postgresql":
-        async with pg_schema() as schema:
-            yield schema
-    else:
-        yield None
-
-
 @pytest.mark.parametrize("how", ["sigterm", "sigkill"])
 async def test_acknowledged_mail_survives(tmp_path: Path, backend: str, how: str) -> None:
     data, log = tmp_path / "data", tmp_path / "serve.log"
-    async with store(backend) as schema:
+    async with backend_store(backend) as schema:
         first = await serve(data, schema, log)
         try:
             async with httpx.AsyncClient(

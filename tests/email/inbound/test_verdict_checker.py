@@ -6,17 +6,16 @@ reliably in flight when the test strikes; its verdict is then ``temperror``."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agentid.email.inbound.verdict_lane import PART, VerdictProcess
-from tests.conftest import Service, pg_schema, serving, start_service
+from tests.conftest import Service, backend_store, serving, start_service
 from tests.email.inbound.authentication import silent_server, verdict_of
 from tests.service import eventually, new_project, send, simple_message, wait_for
 
@@ -82,20 +81,11 @@ async def test_killed_mid_check_it_comes_back_and_checks_what_it_held(
         assert r.status_code == 200 and PART not in r.json()["down"], r.text
 
 
-@contextlib.asynccontextmanager
-async def same_store(backend: str) -> AsyncIterator[str | None]:
-    if backend == "postgresql":
-        async with pg_schema() as schema:
-            yield schema
-    else:
-        yield None
-
-
 async def test_a_stop_mid_check_leaves_it_for_the_next_start(
     backend: str, tmp_path: Path, silent_dns: int
 ) -> None:
     data, settings = tmp_path / "data", settings_for(silent_dns)
-    async with same_store(backend) as schema:
+    async with backend_store(backend) as schema:
         slow = settings | {"auth_timeout_seconds": 30}  # the check outlasts the stop
         async with start_service(data, schema, **slow) as service:
             project = await new_project(service)

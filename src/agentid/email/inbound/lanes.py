@@ -134,11 +134,7 @@ class ProcessLane:
             return
         with contextlib.suppress(ValueError, OSError):
             asyncio.get_running_loop().remove_reader(process.sentinel)
-        if graceful:
-            await asyncio.to_thread(process.join, 10)
-        if process.is_alive():
-            process.kill()
-            await asyncio.to_thread(process.join, 10)
+        await processes.reap(process, 10 if graceful else 0)
 
     async def stop(self) -> None:
         self._stopping = True

@@ -7,8 +7,10 @@ from it shares those pages instead of importing its own copy.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 from multiprocessing.context import ForkServerContext
+from multiprocessing.process import BaseProcess
 
 PRELOAD = [
     "agentid.email.inbound.spool_writer",
@@ -23,3 +25,13 @@ def context() -> ForkServerContext:
     assert isinstance(ctx, ForkServerContext)
     ctx.set_forkserver_preload(PRELOAD)
     return ctx
+
+
+async def reap(process: BaseProcess, grace: float) -> None:
+    """Let ``process`` end by itself for up to ``grace`` seconds (none: at once), then
+    kill it; return once it is gone."""
+    if grace:
+        await asyncio.to_thread(process.join, grace)
+    if process.is_alive():
+        process.kill()
+        await asyncio.to_thread(process.join, 10)

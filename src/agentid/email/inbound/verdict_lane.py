@@ -156,12 +156,8 @@ class VerdictProcess:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        if process is None:
-            return
-        await asyncio.to_thread(process.join, STOP_SECONDS)
-        if process.is_alive():
-            process.kill()
-            await asyncio.to_thread(process.join, STOP_SECONDS)
+        if process is not None:
+            await processes.reap(process, STOP_SECONDS)
 
 
 Verdicts = VerdictStage | VerdictProcess
