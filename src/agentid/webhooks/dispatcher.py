@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,9 @@ ROUND = 32  # deliveries claimed per round
 FAN_OUT = 500  # events read per transaction
 CONCURRENCY = 16  # posts in flight at once
 IDLE_SECONDS = 5.0  # the longest sleep between looks at the events and the deliveries
+# after a look that found nothing to do, the next is at least this much later: a flood of
+# mail (each message an event) costs a look per gap, not a look per message
+LOOK_GAP_SECONDS = 0.1
 
 
 def next_attempt(
@@ -146,13 +150,16 @@ class WebhookDispatcher:
                     await self._sleep()
 
     async def _sleep(self) -> None:
+        looked = time.monotonic()
         async with self._rt.sessions() as session:
             due = await WebhookRepository(session).next_due()
         wait = IDLE_SECONDS
         if due is not None:
             wait = min(wait, max(0.0, (due - utcnow()).total_seconds()))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), wait)
+            async with asyncio.timeout(wait):
+                await self._wake.wait()
+        await asyncio.sleep(LOOK_GAP_SECONDS - (time.monotonic() - looked))
 
     async def fan_out(self) -> bool:
         """Make the deliveries of the events after the cursor and move it past them, in one
