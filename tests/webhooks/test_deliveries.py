@@ -6,10 +6,12 @@ the kinds asked for are sent, and payloads carry ids and summaries, never a code
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from agentid.email.retention import purge_expired
 from agentid.store.tables import Webhook
 from tests.conftest import Service
 from tests.service import assert_error, deliver, eventually, hosted
@@ -17,12 +19,14 @@ from tests.webhooks.helpers import add_webhook, code_mail, deliveries
 from tests.webhooks.receiver import receiving, verified
 
 
-async def settled(service: Service, webhook: dict[str, Any], count: int) -> list[dict[str, Any]]:
+async def settled(
+    service: Service, webhook: dict[str, Any], count: int, project_id: str = "acme"
+) -> list[dict[str, Any]]:
     """The webhook's ``count`` deliveries once none is pending or being sent."""
     found: list[dict[str, Any]] = []
 
     async def done() -> bool:
-        found[:] = await deliveries(service, webhook)
+        found[:] = await deliveries(service, webhook, project_id)
         return len(found) == count and all(d["status"] in ("delivered", "failed") for d in found)
 
     await eventually(done, f"{count} deliveries settled")
@@ -202,3 +206,26 @@ async def test_a_webhook_deleted_while_posting_holds_up_nothing(service: Service
         await deliver(service, "acme", project["address"])
         await witness.wait_for(2)
         assert len(held.requests) == 1
+
+
+async def test_deliveries_go_with_the_events_retention_removes(service: Service) -> None:
+    """A delivery's body carries its event's data: once retention removes the event, its
+    deliveries (replays too) are gone; another project's stay."""
+    acme = await hosted(service, "acme", "acme.test")
+    beta = await hosted(service, "beta", "beta.test")
+    async with receiving() as receiver:
+        hook = await add_webhook(service, receiver.url(), ["message.received"])
+        kept = await add_webhook(service, receiver.url(), ["message.received"], "beta")
+        await deliver(service, "acme", acme["address"], code_mail(acme["address"]))
+        (first,) = await settled(service, hook, 1)
+        replay = f"/projects/acme/webhooks/{hook['id']}/deliveries/{first['id']}/replay"
+        assert (await service.http.post(replay)).status_code == 202
+
+        await settled(service, hook, 2)
+        r = await service.http.patch("/projects/beta", json={"retention_days": 3650})
+        assert r.status_code == 200, r.text
+        await deliver(service, "beta", beta["address"], code_mail(beta["address"]))
+        await settled(service, kept, 1, "beta")
+    await purge_expired(service.running.runtime, now=datetime.now(UTC) + timedelta(days=400))
+    assert await deliveries(service, hook) == []
+    assert len(await deliveries(service, kept, "beta")) == 1

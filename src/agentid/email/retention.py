@@ -11,14 +11,15 @@ from agentid.phone.repository import PhoneRepository
 from agentid.projects.repository import ProjectRepository
 from agentid.runtime import Runtime
 from agentid.store.leader import periodically
+from agentid.webhooks.repository import WebhookRepository
 from agentid.workers import Loop
 
 log = logging.getLogger("agentid.retention")
 
 
 async def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
-    """Delete every message, SMS, code, escalation and event past its project's retention;
-    how many messages and SMS."""
+    """Delete every message, SMS, code, escalation and event past its project's retention,
+    and the webhook deliveries of those events; how many messages and SMS."""
     now = now or datetime.now(UTC)
     purged = 0
     async with runtime.sessions.begin() as session:
@@ -28,6 +29,7 @@ async def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
             purged += await messages.purge(project_id, now - timedelta(days=days))
             purged += await texts.purge(project_id, now - timedelta(days=days))
             await asked.purge(project_id, now - timedelta(days=days))
+        await WebhookRepository(session).forget_purged_events()
     if purged:
         runtime.scrub.set()
         log.info("purged expired messages", extra={"count": purged})

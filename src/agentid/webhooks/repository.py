@@ -180,6 +180,16 @@ class WebhookRepository(Repository):
         )  # fmt: skip
         return [Claimed(*row) for row in found]
 
+    async def forget_purged_events(self) -> int:
+        """Delete the deliveries (replays too) of events retention has removed: a body
+        carries its event's data, so it goes with it; how many."""
+        result = await self.session.execute(
+            delete(WebhookDelivery).where(
+                ~select(EventRow.seq).where(EventRow.seq == WebhookDelivery.event_seq).exists()
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def next_due(self) -> datetime | None:
         return await self.session.scalar(
             select(func.min(WebhookDelivery.next_attempt_at)).where(
