@@ -26,8 +26,9 @@ OVERRIDES = SETTINGS  # the module's agentid is started with them (tests/web/con
 NARROW = {"width": 360, "height": 780}
 WIDE = {"width": 1280, "height": 860}
 PNG = b"\x89PNG\r\n\x1a\n"
-WIDE_SHOTS = ("project", "aliases", "sms", "outbox", "webhooks")  # tests/web/test_browser.py
-DARK_SHOTS = ("projects", "project", "codes", "message")  # takes the others
+# at 1280 px: those tests/web/test_browser.py does not take (projects, inbox, codes, ...)
+WIDE_SHOTS = ("project", "aliases", "sms", "outbox", "webhooks")
+DARK_SHOTS = ("projects", "project", "codes", "message")
 FOCUSED = """() => {
   const e = document.activeElement;
   if (!e || e === document.body) return "";
@@ -183,6 +184,8 @@ async def test_the_keyboard_alone_reaches_and_works_the_main_controls(
         "a:SMS", "a:Outbox", "a:Webhooks", "input:label", "button:New alias",
     ):  # fmt: skip
         assert control in seen, (control, seen)
+    outline = "getComputedStyle(document.activeElement).outlineStyle"
+    assert await page.evaluate(outline) == "solid"  # where the focus is shows
 
     await page.goto(aliases)  # the skip link takes the focus past the navigation
     await page.keyboard.press("Tab")
