@@ -13,6 +13,7 @@ from agentid.api.event_stream import Allowed, event_stream, resume_point
 from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectSendDep
 from agentid.api.session import SessionDep
 from agentid.auth import AdminDep, RuntimeDep
+from agentid.email.outbound import policy as send_policy
 from agentid.email.outbound import service as outbound
 from agentid.email.outbound.routes import SenderDep
 from agentid.email.routes import path_message_id
@@ -59,10 +60,17 @@ async def outbox_page(
 ) -> HTMLResponse:
     before = cursor_filter(before or None, "before", "a message id")
     messages, nxt = await outbound.outbox(session, project.id, before, PAGE)
+    failed = [r.address for m in messages for r in m.recipients if r.status == "failed"]
+    suppressed = await send_policy.suppressed(session, project.id, failed)
     await session.commit()
+    retryable = {
+        m.id for m in messages
+        if any(r.status == "failed" and r.address.lower() not in suppressed for r in m.recipients)
+    }  # fmt: skip
     return page(
-        request, "outbox.html", messages=messages, next=nxt, project_id=project.id,
-        section="outbox", title=f"{project.id}: outbox",
+        request, "outbox.html", messages=messages, next=nxt, suppressed=suppressed,
+        retryable=retryable, project_id=project.id, section="outbox",
+        title=f"{project.id}: outbox",
     )  # fmt: skip
 
 

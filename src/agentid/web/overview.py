@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from agentid.auth import Principal
 from agentid.codes import service as codes
 from agentid.dns import service as dns
-from agentid.dns.schemas import DnsPlanOut
+from agentid.dns.schemas import DnsCheckOut, DnsPlanOut, DnsRecordOut
 from agentid.email import inbox
 from agentid.errors import AgentIDError, NotFound
 from agentid.phone import service as phone
@@ -36,6 +36,31 @@ class Summary:
 
 
 @dataclass(frozen=True, slots=True)
+class DnsRow:
+    """One DNS record as the project page shows it: the plan's record with what its last
+    apply came to, and what the name servers answered for it when last verified. A check
+    with no record of the plan (the PTR of the public address) is a row of its own."""
+
+    record: DnsRecordOut | None
+    check: DnsCheckOut | None
+
+    @property
+    def type(self) -> str:
+        return self.record.type if self.record else self.check.type if self.check else ""
+
+    @property
+    def name(self) -> str:
+        return self.record.name if self.record else self.check.name if self.check else ""
+
+    @property
+    def value(self) -> str:
+        if self.record is None:
+            return self.check.expected if self.check else ""
+        r = self.record
+        return r.value if r.priority is None else f"{r.priority} {r.value}"
+
+
+@dataclass(frozen=True, slots=True)
 class Detail:
     """One project as its own page shows it."""
 
@@ -43,6 +68,24 @@ class Detail:
     dns: DnsPlanOut | None
     dns_problem: str | None  # why there is no plan to show
     providers: list[ProviderAccountOut] | None  # the operator's view only, as in the API
+
+    @property
+    def dns_rows(self) -> list[DnsRow]:
+        return [] if self.dns is None else dns_rows(self.dns)
+
+
+def dns_rows(plan: DnsPlanOut) -> list[DnsRow]:
+    """Each planned record beside its check (the same type and name, in order); the checks
+    left over after them, and before any verification the PTR the plan asks for."""
+    checks = plan.verification.records if plan.verification else plan.ptr
+    left = list(checks)
+    rows = []
+    for record in plan.records:
+        found = next((c for c in left if (c.type, c.name) == (record.type, record.name)), None)
+        if found is not None:
+            left.remove(found)
+        rows.append(DnsRow(record, found))
+    return rows + [DnsRow(None, c) for c in left]
 
 
 async def _number(session: AsyncSession, project_id: str) -> PhoneNumberOut | None:

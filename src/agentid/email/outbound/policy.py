@@ -46,6 +46,15 @@ async def suppressions(session: AsyncSession, project_id: str) -> SuppressionLis
     )
 
 
+async def suppressed(
+    session: AsyncSession, project_id: str, addresses: list[str]
+) -> dict[str, str]:
+    """Of ``addresses``, those on the project's suppression list (lower case), and why:
+    a retry leaves them failed until the suppression is lifted."""
+    wanted = sorted({a.lower() for a in addresses})
+    return await OutboxRepository(session).suppressed(project_id, wanted) if wanted else {}
+
+
 async def lift(session: AsyncSession, project_id: str, address: str) -> bool:
     lifted = await OutboxRepository(session).lift(project_id, address.lower())
     await session.commit()

@@ -1,0 +1,53 @@
+"""Fixtures for the web page tests that read many pages of one well-stocked project: one
+agentid per module and backend (with the module's ``OVERRIDES``), the SMTP sink its relay
+account points at, the webhook receiver, and the stocked project (tests/web/stock.py).
+The other tests of this directory start an agentid each (tests/conftest.py's
+``service``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+
+from tests.conftest import Service, require_backend, serving
+from tests.providers.sink import Sink, running_sink
+from tests.web.stock import RELAY_PASSWORD, RELAY_USER, Stocked, stock
+from tests.webhooks.receiver import Receiver, receiving
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_backend(request: pytest.FixtureRequest) -> str:
+    require_backend(request.param)
+    return str(request.param)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(
+    module_backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Service]:
+    """One agentid for the whole module, with the module's ``OVERRIDES``."""
+    scratch = tmp_path_factory.mktemp("web")
+    overrides = getattr(request.module, "OVERRIDES", {})
+    async with serving(scratch / "data", module_backend, **overrides) as (service, _):
+        yield service
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[Sink]:
+    with running_sink(user=RELAY_USER, password=RELAY_PASSWORD) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def receiver() -> AsyncIterator[Receiver]:
+    async with receiving() as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stocked(
+    shared: Service, sink: Sink, receiver: Receiver, tmp_path_factory: pytest.TempPathFactory
+) -> Stocked:
+    return await stock(shared, sink, receiver, tmp_path_factory.mktemp("nsd"))
