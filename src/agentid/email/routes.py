@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import Body, Query, Response, status
 
 from agentid.api.paging import MAX_LIMIT, AddressPaging, IdPaging
-from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectWriteDep
-from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectWriteDep, project_router
+from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.email import aliases, conversations, hosting, inbox
@@ -34,9 +34,7 @@ from agentid.errors import Conflict, NotFound
 from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
 from agentid.ids import is_valid
 
-router = APIRouter(
-    prefix="/projects/{project_id}/email", tags=["email"], responses=errors(*ON_PROJECT)
-)
+router = project_router("/email", "email")
 
 MAX_WAIT = 300
 # Attachments served with their own type only when a browser cannot run them.

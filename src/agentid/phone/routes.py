@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from agentid.api.paging import MAX_LIMIT
-from agentid.api.project import ProjectAdminDep, ProjectReadDep
-from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.project import ProjectAdminDep, ProjectReadDep, project_router
+from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
-from agentid.auth import RuntimeDep
+from agentid.auth import RuntimeDep, app_state
 from agentid.errors import (
     Conflict,
     NotFound,
@@ -39,20 +39,13 @@ from agentid.phone.schemas import (
 )
 from agentid.providers.registry import Transports
 
-router = APIRouter(
-    prefix="/projects/{project_id}/phone", tags=["phone"], responses=errors(*ON_PROJECT)
-)
+router = project_router("/phone", "phone")
 PROVIDER = (ProviderAuth, ProviderRejected, ProviderRateLimited, ProviderUnavailable)
 MAX_WAIT = 300
 
 
-def transports(request: Request) -> Transports:
-    """The transports the app's adapters talk through (``create_app`` made them)."""
-    made: Transports = request.app.state.transports
-    return made
-
-
-TransportsDep = Annotated[Transports, Depends(transports)]
+# the transports the app's adapters talk through
+TransportsDep = Annotated[Transports, Depends(app_state("transports"))]
 
 
 @router.post(

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import Depends, Header, status
 
 from agentid.api.paging import IdPaging
-from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectSendDep, ProjectWriteDep
-from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.project import (
+    ProjectAdminDep,
+    ProjectReadDep,
+    ProjectSendDep,
+    ProjectWriteDep,
+    project_router,
+)
+from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
-from agentid.auth import PrincipalDep, RuntimeDep
+from agentid.auth import PrincipalDep, RuntimeDep, app_state
 from agentid.email.outbound import policy as send_policy
 from agentid.email.outbound import service
 from agentid.email.outbound.schemas import (
@@ -34,17 +40,10 @@ from agentid.errors import (
 from agentid.filters import address_filter, cursor_filter
 from agentid.ids import is_valid
 
-router = APIRouter(
-    prefix="/projects/{project_id}/email", tags=["sending"], responses=errors(*ON_PROJECT)
-)
+router = project_router("/email", "sending")
 
 
-def outbox_sender(request: Request) -> OutboxSender:
-    sender: OutboxSender = request.app.state.outbox
-    return sender
-
-
-SenderDep = Annotated[OutboxSender, Depends(outbox_sender)]
+SenderDep = Annotated[OutboxSender, Depends(app_state("outbox"))]
 
 
 @router.post(
