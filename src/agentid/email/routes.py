@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from fastapi import Body, Query, Response, status
 
-from agentid.api.paging import MAX_LIMIT, AddressPaging, IdPaging
+from agentid.api.paging import AddressPaging, IdCursor, IdPaging, LongPoll, PageLimit
 from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectWriteDep, project_router
 from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
@@ -36,7 +36,6 @@ from agentid.ids import is_valid
 
 router = project_router("/email", "email")
 
-MAX_WAIT = 300
 # Attachments served with their own type only when a browser cannot run them.
 INERT_TYPES = re.compile(r"^(image/(png|jpeg|gif|webp)|application/pdf|text/(plain|csv))$")
 
@@ -92,10 +91,10 @@ async def read_inbox(
     subject: Annotated[str | None, Query(max_length=500)] = None,
     since: datetime | None = None,
     unread: bool | None = None,
-    before: Annotated[str | None, Query(max_length=26)] = None,
-    after: Annotated[str | None, Query(max_length=26)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+    before: IdCursor = None,
+    after: IdCursor = None,
+    limit: PageLimit = 50,
+    wait: LongPoll = 0,
 ) -> Inbox:
     q = InboxQuery(
         to=address_filter(to, "to"),

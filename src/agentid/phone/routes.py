@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response, status
 
-from agentid.api.paging import MAX_LIMIT
+from agentid.api.paging import IdCursor, LongPoll, PageLimit
 from agentid.api.project import ProjectAdminDep, ProjectReadDep, project_router
 from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
@@ -41,7 +41,6 @@ from agentid.providers.registry import Transports
 
 router = project_router("/phone", "phone")
 PROVIDER = (ProviderAuth, ProviderRejected, ProviderRateLimited, ProviderUnavailable)
-MAX_WAIT = 300
 
 
 # the transports the app's adapters talk through
@@ -111,10 +110,10 @@ async def messages(
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     contains: Annotated[str | None, Query(max_length=500)] = None,
     since: datetime | None = None,
-    after: Annotated[str | None, Query(max_length=26)] = None,
-    before: Annotated[str | None, Query(max_length=26)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+    after: IdCursor = None,
+    before: IdCursor = None,
+    limit: PageLimit = 50,
+    wait: LongPoll = 0,
 ) -> SmsList:
     """Inbound SMS, newest first, with the codes and links found in them; ``wait=N``
     holds an empty answer until one arrives."""
