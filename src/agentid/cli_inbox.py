@@ -13,6 +13,7 @@ from rich.markup import escape
 from agentid.cli_output import (
     code_values,
     console,
+    print_answer,
     print_message,
     print_model,
     print_page,
@@ -41,10 +42,7 @@ def alias_new(
     if label is not None and local_part is not None:
         raise typer.BadParameter("give --label or --local-part, not both")
     alias = client_for(ctx).new_alias(id, label=label, local_part=local_part, expires_at=expires_at)
-    if as_json:
-        print_model(alias)
-        return
-    typer.echo(alias.address)
+    print_answer(alias, as_json, alias.address)
 
 
 @alias_app.command("list")

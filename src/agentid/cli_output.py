@@ -41,6 +41,20 @@ def print_model(model: BaseModel) -> None:
     print_json(json_of(model))
 
 
+def print_answer(
+    answer: BaseModel, as_json: bool, line: str | None, note: str | None = None
+) -> None:
+    """What a command answers: its JSON, or ``line`` on stdout (what a script reads: an
+    id, a secret) and ``note`` on stderr (what a person reads)."""
+    if as_json:
+        print_model(answer)
+        return
+    if line is not None:
+        typer.echo(line)
+    if note is not None:
+        typer.echo(note, err=True)
+
+
 def print_page(page: BaseModel, as_json: bool, columns: list[str], rows: list[list[Any]]) -> None:
     """A list: its JSON, or its rows as a table."""
     if as_json:

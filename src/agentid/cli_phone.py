@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from agentid.cli_output import code_values, console, print_model, table, when
+from agentid.cli_output import code_values, console, print_answer, print_model, table, when
 from agentid.cli_session import JsonFlag, ProjectId, SinceOpt, WaitOpt, client_for, whole_list
 from agentid.phone.schemas import GcResult, PhoneNumberOut
 
@@ -74,10 +74,7 @@ def phone_keep(
 def phone_release(ctx: typer.Context, id: ProjectId, as_json: JsonFlag = False) -> None:
     """Release the number at the provider (its SMS are kept)."""
     number = client_for(ctx).release_phone(id)
-    if as_json:
-        print_model(number)
-        return
-    typer.echo(f"released {number.number}", err=True)
+    print_answer(number, as_json, None, f"released {number.number}")
 
 
 @phone_app.command("messages")
@@ -119,10 +116,7 @@ def phone_inject(
     """Deliver an SMS to the project's sandbox number, as a provider would."""
     client = client_for(ctx)
     sms = client.inject_sms(client.phone(id).number, from_, body)
-    if as_json:
-        print_model(sms)
-        return
-    typer.echo(sms.id)
+    print_answer(sms, as_json, sms.id)
 
 
 @phone_app.command("gc")

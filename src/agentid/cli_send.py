@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from agentid.cli_output import print_model, print_page, when
+from agentid.cli_output import print_answer, print_page, when
 from agentid.cli_session import JsonFlag, ProjectId, client_for
 from agentid.email.outbound.schemas import Attachment, SendRequest
 
@@ -66,10 +66,7 @@ def send(
         }
     )  # fmt: skip
     accepted = client_for(ctx).send(id, request)
-    if as_json:
-        print_model(accepted)
-        return
-    typer.echo(accepted.id)
+    print_answer(accepted, as_json, accepted.id)
 
 
 def outbox(
