@@ -20,7 +20,15 @@ from agentid.cli_output import (
     table,
     when,
 )
-from agentid.cli_session import JsonFlag, ProjectId, SinceOpt, WaitOpt, client_for, whole_list
+from agentid.cli_session import (
+    JsonFlag,
+    MessagesLimit,
+    ProjectId,
+    SinceOpt,
+    WaitOpt,
+    client_for,
+    whole_list,
+)
 
 alias_app = typer.Typer(help="Addresses on a project's domain.", no_args_is_help=True)
 
@@ -69,7 +77,7 @@ def inbox(
     subject: Annotated[str | None, typer.Option("--subject", help="Subject contains.")] = None,
     unread: Annotated[bool, typer.Option("--unread", help="Only unread messages.")] = False,
     since: SinceOpt = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N messages.")] = None,
+    limit: MessagesLimit = None,
     wait: WaitOpt = None,
     as_json: JsonFlag = False,
 ) -> None:

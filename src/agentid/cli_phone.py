@@ -10,7 +10,15 @@ import typer
 from rich.markup import escape
 
 from agentid.cli_output import code_values, console, print_answer, print_model, table, when
-from agentid.cli_session import JsonFlag, ProjectId, SinceOpt, WaitOpt, client_for, whole_list
+from agentid.cli_session import (
+    JsonFlag,
+    MessagesLimit,
+    ProjectId,
+    SinceOpt,
+    WaitOpt,
+    client_for,
+    whole_list,
+)
 from agentid.phone.schemas import GcResult, PhoneNumberOut
 
 phone_app = typer.Typer(help="A project's phone number and its SMS.", no_args_is_help=True)
@@ -84,7 +92,7 @@ def phone_messages(
     from_: Annotated[str | None, typer.Option("--from", help="Sender contains.")] = None,
     contains: Annotated[str | None, typer.Option("--contains", help="Body contains.")] = None,
     since: SinceOpt = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N messages.")] = None,
+    limit: MessagesLimit = None,
     wait: WaitOpt = None,
     as_json: JsonFlag = False,
 ) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from agentid.cli_output import print_answer, print_page, when
-from agentid.cli_session import JsonFlag, ProjectId, client_for
+from agentid.cli_session import JsonFlag, MessagesLimit, ProjectId, client_for
 from agentid.email.outbound.schemas import Attachment, SendRequest
 
 Addresses = Annotated[list[str], typer.Option("--to", help="A recipient (repeat for more).")]
@@ -72,7 +72,7 @@ def send(
 def outbox(
     ctx: typer.Context,
     id: ProjectId,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N messages.")] = None,
+    limit: MessagesLimit = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List sent mail, newest first, with each recipient's status."""
