@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
@@ -37,9 +37,10 @@ from agentid.providers.base import (
     AvailableNumber,
     Capability,
     InboundSms,
-    LineType,
+    NumberSearch,
     NumberStatus,
     OwnedNumber,
+    SearchOptions,
     WebhookRequest,
 )
 from agentid.providers.failures import check_response, map_failures
@@ -53,7 +54,6 @@ NONCE = "x-plivo-signature-v3-nonce"
 DEFAULT_APP = "agentid"
 _AUTH_ID = re.compile(r"(MA|SA)[A-Z0-9]{18}")
 _DIGITS = re.compile(r"\+?[0-9]{6,15}")
-_COUNTRY = re.compile(r"[A-Z]{2}")
 _AREA_CODE = re.compile(r"[0-9]{1,6}")
 _APP_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MEDIA = re.compile(r"Media[0-9]{1,2}")
@@ -139,21 +139,15 @@ class PlivoPhone:
         check_response(response, self.name, detail=first_error(response), secrets=(self._token,))
 
     async def search_numbers(
-        self,
-        country: str,
-        capabilities: frozenset[Capability],
-        *,
-        line_type: LineType = LineType.LOCAL,
-        area_code: str | None = None,
-        limit: int = 10,
+        self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
     ) -> Sequence[AvailableNumber]:
-        if not _COUNTRY.fullmatch(country):
-            raise ValidationFailed("country must be two upper-case letters (ISO 3166-1)")
+        wanted = NumberSearch(country, capabilities, **options)
+        country, area_code = wanted.iso_country(), wanted.area_code
         services = ",".join(c.value for c in sorted(capabilities) if c is not Capability.MMS)
         params = {
             "country_iso": country,
-            "type": line_type.value,
-            "limit": str(max(1, min(limit, 20))),
+            "type": wanted.line_type.value,
+            "limit": str(max(1, min(wanted.limit, 20))),
         }
         if services:
             params["services"] = services

@@ -29,7 +29,7 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
@@ -39,8 +39,10 @@ from agentid.providers.base import (
     Capability,
     InboundSms,
     LineType,
+    NumberSearch,
     NumberStatus,
     OwnedNumber,
+    SearchOptions,
     WebhookRequest,
 )
 from agentid.providers.failures import check_response, map_failures
@@ -56,7 +58,6 @@ log = logging.getLogger("agentid.providers")
 _KINDS = {LineType.LOCAL: "Local", LineType.MOBILE: "Mobile", LineType.TOLLFREE: "TollFree"}
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
-_COUNTRY = re.compile(r"[A-Z]{2}")
 _AREA_CODE = re.compile(r"[0-9]{3}")
 MAX_MEDIA = 10  # Twilio delivers at most 10 media items per message
 
@@ -156,21 +157,15 @@ class TwilioPhone:
         check_response(response, self.name, detail=first_error(response), secrets=(self._token,))
 
     async def search_numbers(
-        self,
-        country: str,
-        capabilities: frozenset[Capability],
-        *,
-        line_type: LineType = LineType.LOCAL,
-        area_code: str | None = None,
-        limit: int = 10,
+        self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
     ) -> Sequence[AvailableNumber]:
-        if not _COUNTRY.fullmatch(country):
-            raise ValidationFailed("country must be two upper-case letters (ISO 3166-1)")
+        wanted = NumberSearch(country, capabilities, **options)
+        country, area_code = wanted.iso_country(), wanted.area_code
         params = {
             "ExcludeAllAddressRequired": "true",
             "ExcludeLocalAddressRequired": "true",
             "ExcludeForeignAddressRequired": "true",
-            "PageSize": str(max(1, min(limit, 50))),
+            "PageSize": str(max(1, min(wanted.limit, 50))),
         }
         if Capability.SMS in capabilities:
             params["SmsEnabled"] = "true"
@@ -180,7 +175,7 @@ class TwilioPhone:
             if not _AREA_CODE.fullmatch(area_code):
                 raise ValidationFailed("area_code must be three digits")
             params["AreaCode"] = area_code
-        path = f"/AvailablePhoneNumbers/{country}/{_KINDS[line_type]}.json"
+        path = f"/AvailablePhoneNumbers/{country}/{_KINDS[wanted.line_type]}.json"
         response = await self._call("GET", path, params=params)
         self._check(response)
         try:
