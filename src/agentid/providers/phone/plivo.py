@@ -43,9 +43,9 @@ from agentid.providers.base import (
     SearchOptions,
     WebhookRequest,
 )
-from agentid.providers.failures import check_response, map_failures
 from agentid.providers.phone.signatures import plivo_v3_valid
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
+from agentid.providers.vendor_api import VendorApi
 
 VENDOR_HOST = "api.plivo.com"
 WEBHOOK_PATH = "/webhooks/plivo/sms"
@@ -106,12 +106,9 @@ class PlivoPhone:
         self._token = auth_token
         self.endpoint = endpoint.rstrip("/")
         self.app_name = app_name
-        self._http = http
-        self._timeout = timeout
-
-    @property
-    def name(self) -> str:
-        return f"plivo {httpx.URL(self.endpoint).netloc.decode()}"
+        secrets, auth = (auth_token,), (auth_id, auth_token)
+        self._api = VendorApi("plivo", self.endpoint, http, timeout, first_error, secrets, auth)
+        self.name = self._api.name
 
     def __repr__(self) -> str:  # never the token
         return f"PlivoPhone({self.auth_id!r}, {self.endpoint!r})"
@@ -124,19 +121,8 @@ class PlivoPhone:
         params: dict[str, str] | None = None,
         body: dict[str, str] | None = None,
     ) -> httpx.Response:
-        with map_failures(self.name, secrets=(self._token,)):
-            return await self._http.request(
-                method,
-                f"{self.endpoint}/v1/Account/{self.auth_id}/{path}",
-                params=params,
-                json=body,
-                auth=(self.auth_id, self._token),
-                headers={"Accept": "application/json"},
-                timeout=self._timeout,
-            )
-
-    def _check(self, response: httpx.Response) -> None:
-        check_response(response, self.name, detail=first_error(response), secrets=(self._token,))
+        url = f"{self.endpoint}/v1/Account/{self.auth_id}/{path}"
+        return await self._api.request(method, url, params=params, json=body)
 
     async def search_numbers(
         self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
@@ -156,7 +142,7 @@ class PlivoPhone:
                 raise ValidationFailed("area_code must be digits")
             params["pattern"] = area_code
         response = await self._call("GET", "PhoneNumber/", params=params)
-        self._check(response)
+        self._api.check(response)
         objects = _json(response).get("objects")
         found = []
         for item in objects if isinstance(objects, list) else []:
@@ -183,7 +169,7 @@ class PlivoPhone:
     async def _app_id(self, sms_url: str) -> str:
         """The Application named ``app_name``, pointing at ``sms_url``: reused, else made."""
         response = await self._call("GET", "Application/", params={"limit": "20"})
-        self._check(response)
+        self._api.check(response)
         apps = _json(response).get("objects")
         for app in apps if isinstance(apps, list) else []:
             if isinstance(app, dict) and app.get("app_name") == self.app_name:
@@ -192,11 +178,11 @@ class PlivoPhone:
                     continue
                 if app.get("message_url") != sms_url:
                     body = {"message_url": sms_url, "message_method": "POST"}
-                    self._check(await self._call("POST", f"Application/{app_id}/", body=body))
+                    self._api.check(await self._call("POST", f"Application/{app_id}/", body=body))
                 return app_id
         body = {"app_name": self.app_name, "message_url": sms_url, "message_method": "POST"}
         response = await self._call("POST", "Application/", body=body)
-        self._check(response)
+        self._api.check(response)
         app_id = str(_json(response).get("app_id") or "")
         if not app_id.isdigit():
             raise ProviderRejected(f"{self.name} made an Application without an app_id")
@@ -210,7 +196,7 @@ class PlivoPhone:
             raise ValidationFailed("not a phone number Plivo sells")
         body = {} if sms_url is None else {"app_id": await self._app_id(sms_url)}
         response = await self._call("POST", f"PhoneNumber/{digits}/", body=body)
-        self._check(response)
+        self._api.check(response)
         status = _json(response).get("status")
         if status not in ("fulfilled", "pending"):
             raise ProviderRejected(f"{self.name} did not say the purchase went through")
@@ -228,7 +214,7 @@ class PlivoPhone:
         response = await self._call("GET", f"Number/{digits}/")
         if response.status_code == 404:  # not on the account yet: Plivo is still at it
             return NumberStatus.PENDING
-        self._check(response)
+        self._api.check(response)
         if _json(response).get("number") != digits:
             raise ProviderRejected(f"{self.name} answered for another number than {digits}")
         return NumberStatus.ACTIVE
@@ -240,7 +226,7 @@ class PlivoPhone:
         response = await self._call("DELETE", f"Number/{digits}/")
         if response.status_code == 404:  # released already
             return
-        self._check(response)
+        self._api.check(response)
 
     def check_signature(self, request: WebhookRequest, account_secret: str | None = None) -> bool:
         nonce = request.header(NONCE)

@@ -45,9 +45,9 @@ from agentid.providers.base import (
     SearchOptions,
     WebhookRequest,
 )
-from agentid.providers.failures import check_response, map_failures
 from agentid.providers.phone.signatures import twilio_valid
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
+from agentid.providers.vendor_api import VendorApi
 
 VENDOR_HOST = "api.twilio.com"
 LOOKUP_HOST = "lookups.twilio.com"
@@ -111,12 +111,9 @@ class TwilioPhone:
         self.account_sid = account_sid
         self._token = auth_token
         self.endpoint = endpoint.rstrip("/")
-        self._http = http
-        self._timeout = timeout
-
-    @property
-    def name(self) -> str:
-        return f"twilio {httpx.URL(self.endpoint).netloc.decode()}"
+        secrets, auth = (auth_token,), (account_sid, auth_token)
+        self._api = VendorApi("twilio", self.endpoint, http, timeout, first_error, secrets, auth)
+        self.name = self._api.name
 
     def __repr__(self) -> str:  # never the token
         return f"TwilioPhone({self.account_sid!r}, {self.endpoint!r})"
@@ -139,22 +136,8 @@ class TwilioPhone:
         """A call on the main account's resources, or a subaccount's (the main account's
         credentials may act on its subaccounts); ``path`` "" with ``account`` None and
         ``.json``: the Accounts list itself."""
-        secrets = (self._token,)
         url = self._url(path, account) if path != ".json" or account else self._accounts()
-        with map_failures(self.name, secrets=secrets):
-            response = await self._http.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                auth=(self.account_sid, self._token),
-                headers={"Accept": "application/json"},
-                timeout=self._timeout,
-            )
-        return response
-
-    def _check(self, response: httpx.Response) -> None:
-        check_response(response, self.name, detail=first_error(response), secrets=(self._token,))
+        return await self._api.request(method, url, params=params, data=data)
 
     async def search_numbers(
         self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
@@ -177,11 +160,10 @@ class TwilioPhone:
             params["AreaCode"] = area_code
         path = f"/AvailablePhoneNumbers/{country}/{_KINDS[wanted.line_type]}.json"
         response = await self._call("GET", path, params=params)
-        self._check(response)
-        try:
-            listed = response.json()["available_phone_numbers"]
-        except (ValueError, LookupError, TypeError):
-            raise ProviderRejected(f"{self.name} answered a search without numbers") from None
+        self._api.check(response)
+        listed = self._api.answered(
+            response, "available_phone_numbers", missing="answered a search without numbers"
+        )["available_phone_numbers"]
         found = []
         for item in listed if isinstance(listed, list) else []:
             if not isinstance(item, dict) or not isinstance(item.get("phone_number"), str):
@@ -216,12 +198,11 @@ class TwilioPhone:
 
     async def _open_subaccount(self, owner: str) -> tuple[str, str]:
         response = await self._call("POST", ".json", data={"FriendlyName": f"agentid {owner}"[:64]})
-        self._check(response)
-        try:
-            body = response.json()
-            account, secret = body["sid"], body["auth_token"]
-        except (ValueError, LookupError, TypeError):
-            raise ProviderRejected(f"{self.name} made a subaccount without its sid") from None
+        self._api.check(response)
+        body = self._api.answered(
+            response, "sid", "auth_token", missing="made a subaccount without its sid"
+        )
+        account, secret = body["sid"], body["auth_token"]
         if not isinstance(account, str) or not _ACCOUNT_SID.fullmatch(account):
             raise ProviderRejected(f"{self.name} made a subaccount without its sid")
         if not isinstance(secret, str) or not secret:
@@ -231,7 +212,7 @@ class TwilioPhone:
     async def _close(self, account: str) -> None:
         response = await self._call("POST", ".json", data={"Status": "closed"}, account=account)
         if response.status_code != 404:
-            self._check(response)
+            self._api.check(response)
 
     async def _close_quietly(self, account: str) -> None:
         try:
@@ -253,12 +234,11 @@ class TwilioPhone:
         response = await self._call(
             "POST", "/IncomingPhoneNumbers.json", data=data, account=account
         )
-        self._check(response)
-        try:
-            body = response.json()
-            sid, e164 = body["sid"], body["phone_number"]
-        except (ValueError, LookupError, TypeError):
-            raise ProviderRejected(f"{self.name} answered a purchase without a sid") from None
+        self._api.check(response)
+        body = self._api.answered(
+            response, "sid", "phone_number", missing="answered a purchase without a sid"
+        )
+        sid, e164 = body["sid"], body["phone_number"]
         if not isinstance(sid, str) or not _SID.fullmatch(sid) or not isinstance(e164, str):
             raise ProviderRejected(f"{self.name} answered a purchase without a sid")
         return OwnedNumber(
@@ -277,14 +257,13 @@ class TwilioPhone:
         if self.lookup_endpoint is None or not e164.startswith("+") or not e164[1:].isdigit():
             return None
         try:
-            with map_failures(self.name, secrets=(self._token,)):
-                response = await self._http.get(
-                    f"{self.lookup_endpoint}/v2/PhoneNumbers/{e164}",
-                    params={"Fields": "line_type_intelligence"},
-                    auth=(self.account_sid, self._token),
-                    timeout=self._timeout,
-                )
-            self._check(response)
+            response = await self._api.request(
+                "GET",
+                f"{self.lookup_endpoint}/v2/PhoneNumbers/{e164}",
+                headers={},
+                params={"Fields": "line_type_intelligence"},
+            )
+            self._api.check(response)
             found = response.json()["line_type_intelligence"]["type"]
         except (ProviderError, ValueError, LookupError, TypeError) as err:
             reason = err.message if isinstance(err, ProviderError) else "an unreadable answer"
@@ -306,7 +285,7 @@ class TwilioPhone:
         path = f"/IncomingPhoneNumbers/{number.provider_id}.json"
         response = await self._call("DELETE", path, account=account)
         if response.status_code != 404:  # 404: released already (by hand, or a retry)
-            self._check(response)
+            self._api.check(response)
         if account is not None:
             await self._close(account)
 
