@@ -113,16 +113,9 @@ class PlivoPhone:
     def __repr__(self) -> str:  # never the token
         return f"PlivoPhone({self.auth_id!r}, {self.endpoint!r})"
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        url = f"{self.endpoint}/v1/Account/{self.auth_id}/{path}"
-        return await self._api.request(method, url, params=params, json=body)
+    def _url(self, path: str) -> str:
+        """``path`` under the account's resources."""
+        return f"{self.endpoint}/v1/Account/{self.auth_id}/{path}"
 
     async def search_numbers(
         self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
@@ -141,7 +134,7 @@ class PlivoPhone:
             if not _AREA_CODE.fullmatch(area_code):
                 raise ValidationFailed("area_code must be digits")
             params["pattern"] = area_code
-        response = await self._call("GET", "PhoneNumber/", params=params)
+        response = await self._api.request("GET", self._url("PhoneNumber/"), params=params)
         self._api.check(response)
         objects = _json(response).get("objects")
         found = []
@@ -168,7 +161,7 @@ class PlivoPhone:
 
     async def _app_id(self, sms_url: str) -> str:
         """The Application named ``app_name``, pointing at ``sms_url``: reused, else made."""
-        response = await self._call("GET", "Application/", params={"limit": "20"})
+        response = await self._api.request("GET", self._url("Application/"), params={"limit": "20"})
         self._api.check(response)
         apps = _json(response).get("objects")
         for app in apps if isinstance(apps, list) else []:
@@ -178,10 +171,11 @@ class PlivoPhone:
                     continue
                 if app.get("message_url") != sms_url:
                     body = {"message_url": sms_url, "message_method": "POST"}
-                    self._api.check(await self._call("POST", f"Application/{app_id}/", body=body))
+                    url = self._url(f"Application/{app_id}/")
+                    self._api.check(await self._api.request("POST", url, json=body))
                 return app_id
         body = {"app_name": self.app_name, "message_url": sms_url, "message_method": "POST"}
-        response = await self._call("POST", "Application/", body=body)
+        response = await self._api.request("POST", self._url("Application/"), json=body)
         self._api.check(response)
         app_id = str(_json(response).get("app_id") or "")
         if not app_id.isdigit():
@@ -195,7 +189,7 @@ class PlivoPhone:
         if not _DIGITS.fullmatch(digits):
             raise ValidationFailed("not a phone number Plivo sells")
         body = {} if sms_url is None else {"app_id": await self._app_id(sms_url)}
-        response = await self._call("POST", f"PhoneNumber/{digits}/", body=body)
+        response = await self._api.request("POST", self._url(f"PhoneNumber/{digits}/"), json=body)
         self._api.check(response)
         status = _json(response).get("status")
         if status not in ("fulfilled", "pending"):
@@ -211,7 +205,7 @@ class PlivoPhone:
         digits = number.provider_id
         if not digits.isdigit() or not _DIGITS.fullmatch(digits):
             raise ValidationFailed("not a Plivo number")
-        response = await self._call("GET", f"Number/{digits}/")
+        response = await self._api.request("GET", self._url(f"Number/{digits}/"))
         if response.status_code == 404:  # not on the account yet: Plivo is still at it
             return NumberStatus.PENDING
         self._api.check(response)
@@ -223,7 +217,7 @@ class PlivoPhone:
         digits = number.provider_id
         if not _DIGITS.fullmatch(digits) or not digits.isdigit():
             raise ValidationFailed("not a Plivo number")
-        response = await self._call("DELETE", f"Number/{digits}/")
+        response = await self._api.request("DELETE", self._url(f"Number/{digits}/"))
         if response.status_code == 404:  # released already
             return
         self._api.check(response)

@@ -119,25 +119,13 @@ class TwilioPhone:
         return f"TwilioPhone({self.account_sid!r}, {self.endpoint!r})"
 
     def _url(self, path: str, account: str | None = None) -> str:
+        """``path`` under the main account's resources, or a subaccount's (the main
+        account's credentials may act on its subaccounts)."""
         return f"{self.endpoint}{API}/Accounts/{account or self.account_sid}{path}"
 
     def _accounts(self) -> str:
+        """The Accounts list itself (where subaccounts are made)."""
         return f"{self.endpoint}{API}/Accounts.json"
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        data: dict[str, str] | None = None,
-        account: str | None = None,
-    ) -> httpx.Response:
-        """A call on the main account's resources, or a subaccount's (the main account's
-        credentials may act on its subaccounts); ``path`` "" with ``account`` None and
-        ``.json``: the Accounts list itself."""
-        url = self._url(path, account) if path != ".json" or account else self._accounts()
-        return await self._api.request(method, url, params=params, data=data)
 
     async def search_numbers(
         self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
@@ -159,7 +147,7 @@ class TwilioPhone:
                 raise ValidationFailed("area_code must be three digits")
             params["AreaCode"] = area_code
         path = f"/AvailablePhoneNumbers/{country}/{_KINDS[wanted.line_type]}.json"
-        response = await self._call("GET", path, params=params)
+        response = await self._api.request("GET", self._url(path), params=params)
         self._api.check(response)
         listed = self._api.answered(
             response, "available_phone_numbers", missing="answered a search without numbers"
@@ -197,7 +185,9 @@ class TwilioPhone:
             raise
 
     async def _open_subaccount(self, owner: str) -> tuple[str, str]:
-        response = await self._call("POST", ".json", data={"FriendlyName": f"agentid {owner}"[:64]})
+        response = await self._api.request(
+            "POST", self._accounts(), data={"FriendlyName": f"agentid {owner}"[:64]}
+        )
         self._api.check(response)
         body = self._api.answered(
             response, "sid", "auth_token", missing="made a subaccount without its sid"
@@ -210,7 +200,9 @@ class TwilioPhone:
         return account, secret
 
     async def _close(self, account: str) -> None:
-        response = await self._call("POST", ".json", data={"Status": "closed"}, account=account)
+        response = await self._api.request(
+            "POST", self._url(".json", account), data={"Status": "closed"}
+        )
         if response.status_code != 404:
             self._api.check(response)
 
@@ -231,8 +223,8 @@ class TwilioPhone:
         data = {"PhoneNumber": number.e164, "FriendlyName": f"agentid {owner}"[:64]}
         if sms_url is not None:
             data |= {"SmsUrl": sms_url, "SmsMethod": "POST"}
-        response = await self._call(
-            "POST", "/IncomingPhoneNumbers.json", data=data, account=account
+        response = await self._api.request(
+            "POST", self._url("/IncomingPhoneNumbers.json", account), data=data
         )
         self._api.check(response)
         body = self._api.answered(
@@ -283,7 +275,7 @@ class TwilioPhone:
         if account is not None and not _ACCOUNT_SID.fullmatch(account):
             raise ValidationFailed("not a Twilio subaccount sid")
         path = f"/IncomingPhoneNumbers/{number.provider_id}.json"
-        response = await self._call("DELETE", path, account=account)
+        response = await self._api.request("DELETE", self._url(path, account))
         if response.status_code != 404:  # 404: released already (by hand, or a retry)
             self._api.check(response)
         if account is not None:
