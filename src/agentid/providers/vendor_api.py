@@ -67,3 +67,14 @@ class VendorApi:
         if not isinstance(body, dict) or any(name not in body for name in names):
             raise ProviderRejected(f"{self.name} {missing}")
         return body
+
+
+def failure_body(response: httpx.Response) -> Any:
+    """The JSON a failure answer holds, for an adapter's ``said`` to read the vendor's words
+    in; None for a success or a body that is not JSON."""
+    if response.status_code < 400:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None

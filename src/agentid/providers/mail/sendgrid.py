@@ -59,7 +59,7 @@ from agentid.providers.base import Bounce, DnsRecord, Sent, WebhookRequest
 from agentid.providers.failures import scrub
 from agentid.providers.mail import sendgrid_domains, sendgrid_events
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
-from agentid.providers.vendor_api import VendorApi
+from agentid.providers.vendor_api import VendorApi, failure_body
 
 Json = dict[str, Any]
 
@@ -184,10 +184,8 @@ def from_url(url: ProviderUrl, transports: Transports) -> SendGridRelay:
 def first_error(response: httpx.Response) -> str | None:
     """What SendGrid said about a failure: the first of ``{"errors": [{"message",
     "field"}]}``, and how many more there are; None for a success or another body."""
-    if response.status_code < 400:
-        return None
     try:
-        errors = response.json().get("errors")
+        errors = failure_body(response).get("errors")
         first = errors[0]
         message = first["message"]
     except (ValueError, AttributeError, LookupError, TypeError):

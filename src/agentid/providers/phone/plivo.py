@@ -45,7 +45,7 @@ from agentid.providers.base import (
 )
 from agentid.providers.phone.signatures import plivo_v3_valid
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
-from agentid.providers.vendor_api import VendorApi
+from agentid.providers.vendor_api import VendorApi, failure_body
 
 VENDOR_HOST = "api.plivo.com"
 WEBHOOK_PATH = "/webhooks/plivo/sms"
@@ -61,12 +61,7 @@ _MEDIA = re.compile(r"Media[0-9]{1,2}")
 
 def first_error(response: httpx.Response) -> str | None:
     """What Plivo said about a failure: the ``error`` of ``{"api_id", "error"}``."""
-    if response.status_code < 400:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
+    body = failure_body(response)
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):  # some endpoints nest it: {"error": {"message": ...}}
         error = error.get("message") or error.get("error")
@@ -121,7 +116,7 @@ class PlivoPhone:
         self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
     ) -> Sequence[AvailableNumber]:
         wanted = NumberSearch(country, capabilities, **options)
-        country, area_code = wanted.iso_country(), wanted.area_code
+        country = wanted.iso_country()
         services = ",".join(c.value for c in sorted(capabilities) if c is not Capability.MMS)
         params = {
             "country_iso": country,
@@ -130,10 +125,10 @@ class PlivoPhone:
         }
         if services:
             params["services"] = services
-        if area_code is not None:
-            if not _AREA_CODE.fullmatch(area_code):
+        if wanted.area_code is not None:
+            if not _AREA_CODE.fullmatch(wanted.area_code):
                 raise ValidationFailed("area_code must be digits")
-            params["pattern"] = area_code
+            params["pattern"] = wanted.area_code
         response = await self._api.request("GET", self._url("PhoneNumber/"), params=params)
         self._api.check(response)
         objects = _json(response).get("objects")

@@ -47,7 +47,7 @@ from agentid.providers.base import (
 )
 from agentid.providers.phone.signatures import twilio_valid
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
-from agentid.providers.vendor_api import VendorApi
+from agentid.providers.vendor_api import VendorApi, failure_body
 
 VENDOR_HOST = "api.twilio.com"
 LOOKUP_HOST = "lookups.twilio.com"
@@ -65,12 +65,7 @@ MAX_MEDIA = 10  # Twilio delivers at most 10 media items per message
 def first_error(response: httpx.Response) -> str | None:
     """What Twilio said about a failure: ``"<code>: <message>"`` from its error body
     ``{"code", "message", "more_info", "status"}``; None for another body."""
-    if response.status_code < 400:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
+    body = failure_body(response)
     if not isinstance(body, dict):
         return None
     code, message = body.get("code"), body.get("message")
@@ -131,7 +126,7 @@ class TwilioPhone:
         self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
     ) -> Sequence[AvailableNumber]:
         wanted = NumberSearch(country, capabilities, **options)
-        country, area_code = wanted.iso_country(), wanted.area_code
+        country = wanted.iso_country()
         params = {
             "ExcludeAllAddressRequired": "true",
             "ExcludeLocalAddressRequired": "true",
@@ -142,10 +137,10 @@ class TwilioPhone:
             params["SmsEnabled"] = "true"
         if Capability.MMS in capabilities:
             params["MmsEnabled"] = "true"
-        if area_code is not None:
-            if not _AREA_CODE.fullmatch(area_code):
+        if wanted.area_code is not None:
+            if not _AREA_CODE.fullmatch(wanted.area_code):
                 raise ValidationFailed("area_code must be three digits")
-            params["AreaCode"] = area_code
+            params["AreaCode"] = wanted.area_code
         path = f"/AvailablePhoneNumbers/{country}/{_KINDS[wanted.line_type]}.json"
         response = await self._api.request("GET", self._url(path), params=params)
         self._api.check(response)
