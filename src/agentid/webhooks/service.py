@@ -33,14 +33,7 @@ MAX_WEBHOOKS = 20  # per project
 
 
 def webhook_out(row: Webhook) -> WebhookOut:
-    return WebhookOut(
-        id=row.id,
-        url=row.url,
-        events=list(row.events),
-        enabled=row.enabled,
-        disabled_reason=row.disabled_reason,
-        created_at=row.created_at,
-    )
+    return WebhookOut.model_validate(row, from_attributes=True)
 
 
 def delivery_out(row: WebhookDelivery) -> DeliveryOut:
