@@ -31,8 +31,7 @@ from agentid.email.schemas import (
     ThreadList,
 )
 from agentid.errors import Conflict, NotFound
-from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
-from agentid.ids import is_valid
+from agentid.filters import address_filter, cursor_filter, path_id, since_utc, text_filter
 
 router = project_router("/email", "email")
 
@@ -198,10 +197,7 @@ async def delete_message(
 
 
 def path_message_id(mid: str) -> str:
-    value = mid.upper()
-    if not is_valid(value):
-        raise NotFound(f"message {mid[:40]!r} not found")
-    return value
+    return path_id(mid, "message")
 
 
 def attachment_disposition(filename: str) -> str:

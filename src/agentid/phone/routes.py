@@ -15,14 +15,12 @@ from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep, app_state
 from agentid.errors import (
     Conflict,
-    NotFound,
     ProviderAuth,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
 )
-from agentid.filters import cursor_filter, since_utc, text_filter
-from agentid.ids import is_valid
+from agentid.filters import cursor_filter, path_id, since_utc, text_filter
 from agentid.phone import forwarder_service, inbound, service
 from agentid.phone.repository import SmsQuery
 from agentid.phone.schemas import (
@@ -132,9 +130,7 @@ async def messages(
 @router.get("/messages/{sms_id}", response_model=SmsDetail, response_model_by_alias=True)
 async def message(project: ProjectReadDep, sms_id: str, session: SessionDep) -> SmsDetail:
     """One SMS with every field the provider sent (MMS media URLs, segments, ...)."""
-    if not is_valid(sms_id.upper()):  # an id that cannot be one is simply not found
-        raise NotFound(f"SMS {sms_id[:40]!r} not found")
-    return await inbound.detail(session, project.id, sms_id.upper())
+    return await inbound.detail(session, project.id, path_id(sms_id, "SMS"))
 
 
 @router.post(

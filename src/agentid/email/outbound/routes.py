@@ -37,8 +37,7 @@ from agentid.errors import (
     RateLimited,
     ValidationFailed,
 )
-from agentid.filters import address_filter, cursor_filter
-from agentid.ids import is_valid
+from agentid.filters import address_filter, cursor_filter, path_id
 
 router = project_router("/email", "sending")
 
@@ -95,9 +94,7 @@ async def retry(
 ) -> OutboundOut:
     """Send a message's failed recipients again (a fresh round of attempts, the same
     bytes); 409 when none failed, or only suppressed addresses did."""
-    if not is_valid(mid.upper()):
-        raise NotFound(f"sent message {mid[:40]!r} not found")
-    again = await service.retry(session, project.id, mid.upper())
+    again = await service.retry(session, project.id, path_id(mid, "sent message"))
     sender.wake()
     return again
 
