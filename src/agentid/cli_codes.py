@@ -119,10 +119,7 @@ def _print_escalations(listed: EscalationList, as_json: bool) -> None:
         for e in listed.escalations
     ]
     columns = ["id", "project", "status", "kind", "service", "reason", "expires"]
-    if not as_json and not rows:
-        typer.echo("no escalations", err=True)
-        return
-    print_page(listed, as_json, columns, rows)
+    print_page(listed, as_json, columns, rows, "no escalations")
 
 
 @escalations_app.callback()

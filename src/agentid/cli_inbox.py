@@ -17,7 +17,7 @@ from agentid.cli_output import (
     print_message,
     print_model,
     print_page,
-    table,
+    to_the_second,
     when,
 )
 from agentid.cli_session import (
@@ -92,16 +92,10 @@ def inbox(
         limit=limit,
         wait=wait,
     )
-    if as_json:
-        print_model(page)
-        return
-    if not page.messages:
-        typer.echo("no messages", err=True)
-        return
     rows = [
         [
             m.id,
-            when(m.received_at)[:19].replace("T", " "),
+            to_the_second(m.received_at),
             m.from_,
             ", ".join(m.to),
             ("* " if m.unread else "") + (m.subject or ""),
@@ -109,7 +103,8 @@ def inbox(
         ]
         for m in page.messages
     ]
-    table(None, ["id", "received", "from", "to", "subject", "codes"], rows)
+    columns = ["id", "received", "from", "to", "subject", "codes"]
+    print_page(page, as_json, columns, rows, "no messages")
 
 
 def show(

@@ -55,10 +55,19 @@ def print_answer(
         typer.echo(note, err=True)
 
 
-def print_page(page: BaseModel, as_json: bool, columns: list[str], rows: list[list[Any]]) -> None:
-    """A list: its JSON, or its rows as a table."""
+def print_page(
+    page: BaseModel,
+    as_json: bool,
+    columns: list[str],
+    rows: list[list[Any]],
+    empty: str | None = None,
+) -> None:
+    """A list: its JSON, or its rows as a table (or, when there are none, ``empty`` on
+    stderr if given)."""
     if as_json:
         print_model(page)
+    elif not rows and empty is not None:
+        typer.echo(empty, err=True)
     else:
         table(None, columns, rows)
 
@@ -66,6 +75,11 @@ def print_page(page: BaseModel, as_json: bool, columns: list[str], rows: list[li
 def when(value: datetime | None) -> str:
     """A time as the API writes it (``2025-01-01T09:30:00Z``); empty when there is none."""
     return "" if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def to_the_second(value: datetime | None) -> str:
+    """A time as a table shows it: ``2025-01-01 09:30:00`` (UTC); empty when there is none."""
+    return when(value)[:19].replace("T", " ")
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from agentid.cli_output import code_values, console, print_answer, print_model, table, when
+from agentid.cli_output import (
+    code_values,
+    console,
+    print_answer,
+    print_model,
+    print_page,
+    to_the_second,
+)
 from agentid.cli_session import (
     JsonFlag,
     MessagesLimit,
@@ -100,17 +107,11 @@ def phone_messages(
     page = client_for(ctx).sms(
         id, from_=from_, contains=contains, since=since, limit=limit, wait=wait
     )
-    if as_json:
-        print_model(page)
-        return
-    if not page.messages:
-        typer.echo("no messages", err=True)
-        return
     rows = [
-        [m.id, when(m.received_at)[:19].replace("T", " "), m.from_, m.body, code_values(m.codes)]
+        [m.id, to_the_second(m.received_at), m.from_, m.body, code_values(m.codes)]
         for m in page.messages
     ]
-    table(None, ["id", "received", "from", "body", "codes"], rows)
+    print_page(page, as_json, ["id", "received", "from", "body", "codes"], rows, "no messages")
 
 
 @phone_app.command("inject")

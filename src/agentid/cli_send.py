@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from agentid.cli_output import print_answer, print_page, when
+from agentid.cli_output import print_answer, print_page, to_the_second
 from agentid.cli_session import JsonFlag, MessagesLimit, ProjectId, client_for
 from agentid.email.outbound.schemas import Attachment, SendRequest
 
@@ -80,7 +80,7 @@ def outbox(
     rows = [
         [
             m.id,
-            when(m.created_at)[:19].replace("T", " "),
+            to_the_second(m.created_at),
             ", ".join(f"{r.address} ({r.status})" for r in m.recipients),
             m.subject,
             m.status,
