@@ -10,6 +10,7 @@ lacks the route's scope.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -36,12 +37,17 @@ class Principal:
 ADMIN = Principal(None, frozenset(SCOPES))
 
 
-def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
+def app_state(name: str) -> Callable[[Request], object]:
+    """The dependency answering what ``create_app`` put on ``app.state``'s ``name`` (the
+    runtime, the outbox sender...); the ``Annotated`` type using it says what that is."""
+
+    def made(request: Request) -> object:
+        return getattr(request.app.state, name)
+
+    return made
 
 
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
+RuntimeDep = Annotated[Runtime, Depends(app_state("runtime"))]
 
 
 async def principal(request: Request) -> Principal:

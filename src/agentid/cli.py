@@ -30,7 +30,7 @@ from agentid.cli_codes import escalations_app, totp_app
 from agentid.cli_dns import dns_app
 from agentid.cli_env import env
 from agentid.cli_inbox import alias_app, code, inbox, show
-from agentid.cli_output import console, print_model, print_page, table, when
+from agentid.cli_output import console, print_answer, print_model, print_page, table, when
 from agentid.cli_phone import phone_app
 from agentid.cli_postfix import postfix_config
 from agentid.cli_send import outbox, send
@@ -195,12 +195,9 @@ def token_create(
 ) -> None:
     """Create a project token (shown once)."""
     created = client_for(ctx).create_token(id, scopes=scope)
-    if as_json:
-        print_model(created)
-        return
-    typer.echo(created.token)
     scopes = ", ".join(created.scopes)
-    typer.echo(f"token for {created.project_id} ({scopes}); it is not shown again", err=True)
+    note = f"token for {created.project_id} ({scopes}); it is not shown again"
+    print_answer(created, as_json, created.token, note)
 
 
 @token_app.command("list")

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from agentid.cli_output import console, print_model, print_page, when
+from agentid.cli_output import console, print_answer, print_model, print_page, when
 from agentid.cli_session import JsonFlag, ProjectId, client_for, whole_list
 from agentid.codes.schemas import EscalationList
 
@@ -77,11 +77,8 @@ def totp_add(
         algorithm=algorithm,
         project=id,
     )
-    if as_json:
-        print_model(added)
-        return
     named = ", ".join(n for n in (added.issuer, added.account) if n)
-    typer.echo(f"added {added.label}" + (f" ({named})" if named else ""), err=True)
+    print_answer(added, as_json, None, f"added {added.label}" + (f" ({named})" if named else ""))
 
 
 @totp_app.command("list")
@@ -122,10 +119,7 @@ def _print_escalations(listed: EscalationList, as_json: bool) -> None:
         for e in listed.escalations
     ]
     columns = ["id", "project", "status", "kind", "service", "reason", "expires"]
-    if not as_json and not rows:
-        typer.echo("no escalations", err=True)
-        return
-    print_page(listed, as_json, columns, rows)
+    print_page(listed, as_json, columns, rows, "no escalations")
 
 
 @escalations_app.callback()
@@ -162,10 +156,7 @@ def escalations_ask(
 ) -> None:
     """Ask the operator for a code, a link or other help; prints the escalation's id."""
     asked = client_for(ctx).escalate(kind, reason, service, expires_in, project=id)
-    if as_json:
-        print_model(asked)
-        return
-    typer.echo(asked.id)
+    print_answer(asked, as_json, asked.id)
 
 
 @escalations_app.command("answer")
@@ -178,8 +169,5 @@ def escalations_answer(
 ) -> None:
     """Answer an escalation (the operator's token): a code or link reaches the agent's wait."""
     answered = client_for(ctx).answer_escalation(id, eid, value)
-    if as_json:
-        print_model(answered)
-        return
     became = f" (code {answered.code_id})" if answered.code_id else ""
-    typer.echo(f"answered {answered.id}{became}", err=True)
+    print_answer(answered, as_json, None, f"answered {answered.id}{became}")

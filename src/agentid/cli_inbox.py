@@ -13,13 +13,22 @@ from rich.markup import escape
 from agentid.cli_output import (
     code_values,
     console,
+    print_answer,
     print_message,
     print_model,
     print_page,
-    table,
+    to_the_second,
     when,
 )
-from agentid.cli_session import JsonFlag, ProjectId, SinceOpt, WaitOpt, client_for, whole_list
+from agentid.cli_session import (
+    JsonFlag,
+    MessagesLimit,
+    ProjectId,
+    SinceOpt,
+    WaitOpt,
+    client_for,
+    whole_list,
+)
 
 alias_app = typer.Typer(help="Addresses on a project's domain.", no_args_is_help=True)
 
@@ -41,10 +50,7 @@ def alias_new(
     if label is not None and local_part is not None:
         raise typer.BadParameter("give --label or --local-part, not both")
     alias = client_for(ctx).new_alias(id, label=label, local_part=local_part, expires_at=expires_at)
-    if as_json:
-        print_model(alias)
-        return
-    typer.echo(alias.address)
+    print_answer(alias, as_json, alias.address)
 
 
 @alias_app.command("list")
@@ -71,7 +77,7 @@ def inbox(
     subject: Annotated[str | None, typer.Option("--subject", help="Subject contains.")] = None,
     unread: Annotated[bool, typer.Option("--unread", help="Only unread messages.")] = False,
     since: SinceOpt = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N messages.")] = None,
+    limit: MessagesLimit = None,
     wait: WaitOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -86,16 +92,10 @@ def inbox(
         limit=limit,
         wait=wait,
     )
-    if as_json:
-        print_model(page)
-        return
-    if not page.messages:
-        typer.echo("no messages", err=True)
-        return
     rows = [
         [
             m.id,
-            when(m.received_at)[:19].replace("T", " "),
+            to_the_second(m.received_at),
             m.from_,
             ", ".join(m.to),
             ("* " if m.unread else "") + (m.subject or ""),
@@ -103,7 +103,8 @@ def inbox(
         ]
         for m in page.messages
     ]
-    table(None, ["id", "received", "from", "to", "subject", "codes"], rows)
+    columns = ["id", "received", "from", "to", "subject", "codes"]
+    print_page(page, as_json, columns, rows, "no messages")
 
 
 def show(

@@ -41,10 +41,33 @@ def print_model(model: BaseModel) -> None:
     print_json(json_of(model))
 
 
-def print_page(page: BaseModel, as_json: bool, columns: list[str], rows: list[list[Any]]) -> None:
-    """A list: its JSON, or its rows as a table."""
+def print_answer(
+    answer: BaseModel, as_json: bool, line: str | None, note: str | None = None
+) -> None:
+    """What a command answers: its JSON, or ``line`` on stdout (what a script reads: an
+    id, a secret) and ``note`` on stderr (what a person reads)."""
+    if as_json:
+        print_model(answer)
+        return
+    if line is not None:
+        typer.echo(line)
+    if note is not None:
+        typer.echo(note, err=True)
+
+
+def print_page(
+    page: BaseModel,
+    as_json: bool,
+    columns: list[str],
+    rows: list[list[Any]],
+    empty: str | None = None,
+) -> None:
+    """A list: its JSON, or its rows as a table (or, when there are none, ``empty`` on
+    stderr if given)."""
     if as_json:
         print_model(page)
+    elif not rows and empty is not None:
+        typer.echo(empty, err=True)
     else:
         table(None, columns, rows)
 
@@ -52,6 +75,11 @@ def print_page(page: BaseModel, as_json: bool, columns: list[str], rows: list[li
 def when(value: datetime | None) -> str:
     """A time as the API writes it (``2025-01-01T09:30:00Z``); empty when there is none."""
     return "" if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def to_the_second(value: datetime | None) -> str:
+    """A time as a table shows it: ``2025-01-01 09:30:00`` (UTC); empty when there is none."""
+    return when(value)[:19].replace("T", " ")
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:

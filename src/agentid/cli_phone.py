@@ -9,8 +9,23 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from agentid.cli_output import code_values, console, print_model, table, when
-from agentid.cli_session import JsonFlag, ProjectId, SinceOpt, WaitOpt, client_for, whole_list
+from agentid.cli_output import (
+    code_values,
+    console,
+    print_answer,
+    print_model,
+    print_page,
+    to_the_second,
+)
+from agentid.cli_session import (
+    JsonFlag,
+    MessagesLimit,
+    ProjectId,
+    SinceOpt,
+    WaitOpt,
+    client_for,
+    whole_list,
+)
 from agentid.phone.schemas import GcResult, PhoneNumberOut
 
 phone_app = typer.Typer(help="A project's phone number and its SMS.", no_args_is_help=True)
@@ -74,10 +89,7 @@ def phone_keep(
 def phone_release(ctx: typer.Context, id: ProjectId, as_json: JsonFlag = False) -> None:
     """Release the number at the provider (its SMS are kept)."""
     number = client_for(ctx).release_phone(id)
-    if as_json:
-        print_model(number)
-        return
-    typer.echo(f"released {number.number}", err=True)
+    print_answer(number, as_json, None, f"released {number.number}")
 
 
 @phone_app.command("messages")
@@ -87,7 +99,7 @@ def phone_messages(
     from_: Annotated[str | None, typer.Option("--from", help="Sender contains.")] = None,
     contains: Annotated[str | None, typer.Option("--contains", help="Body contains.")] = None,
     since: SinceOpt = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N messages.")] = None,
+    limit: MessagesLimit = None,
     wait: WaitOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -95,17 +107,11 @@ def phone_messages(
     page = client_for(ctx).sms(
         id, from_=from_, contains=contains, since=since, limit=limit, wait=wait
     )
-    if as_json:
-        print_model(page)
-        return
-    if not page.messages:
-        typer.echo("no messages", err=True)
-        return
     rows = [
-        [m.id, when(m.received_at)[:19].replace("T", " "), m.from_, m.body, code_values(m.codes)]
+        [m.id, to_the_second(m.received_at), m.from_, m.body, code_values(m.codes)]
         for m in page.messages
     ]
-    table(None, ["id", "received", "from", "body", "codes"], rows)
+    print_page(page, as_json, ["id", "received", "from", "body", "codes"], rows, "no messages")
 
 
 @phone_app.command("inject")
@@ -119,10 +125,7 @@ def phone_inject(
     """Deliver an SMS to the project's sandbox number, as a provider would."""
     client = client_for(ctx)
     sms = client.inject_sms(client.phone(id).number, from_, body)
-    if as_json:
-        print_model(sms)
-        return
-    typer.echo(sms.id)
+    print_answer(sms, as_json, sms.id)
 
 
 @phone_app.command("gc")

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from agentid.cli_output import print_model, print_page, when
-from agentid.cli_session import JsonFlag, ProjectId, client_for
+from agentid.cli_output import print_answer, print_page, to_the_second
+from agentid.cli_session import JsonFlag, MessagesLimit, ProjectId, client_for
 from agentid.email.outbound.schemas import Attachment, SendRequest
 
 Addresses = Annotated[list[str], typer.Option("--to", help="A recipient (repeat for more).")]
@@ -66,16 +66,13 @@ def send(
         }
     )  # fmt: skip
     accepted = client_for(ctx).send(id, request)
-    if as_json:
-        print_model(accepted)
-        return
-    typer.echo(accepted.id)
+    print_answer(accepted, as_json, accepted.id)
 
 
 def outbox(
     ctx: typer.Context,
     id: ProjectId,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N messages.")] = None,
+    limit: MessagesLimit = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List sent mail, newest first, with each recipient's status."""
@@ -83,7 +80,7 @@ def outbox(
     rows = [
         [
             m.id,
-            when(m.created_at)[:19].replace("T", " "),
+            to_the_second(m.created_at),
             ", ".join(f"{r.address} ({r.status})" for r in m.recipients),
             m.subject,
             m.status,

@@ -32,6 +32,7 @@ WaitOpt = Annotated[
     float | None, typer.Option("--wait", help="Wait up to S seconds for something to arrive.")
 ]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Only newer than T (ISO time).")]
+MessagesLimit = Annotated[int | None, typer.Option("--limit", help="At most N messages.")]
 
 
 @dataclass

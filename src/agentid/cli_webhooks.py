@@ -7,7 +7,7 @@ from typing import Annotated, get_args
 
 import typer
 
-from agentid.cli_output import print_model, print_page, when
+from agentid.cli_output import print_answer, print_page, when
 from agentid.cli_session import JsonFlag, ProjectId, client_for
 from agentid.webhooks.schemas import WebhookEvent
 
@@ -31,11 +31,8 @@ def webhooks_add(
 ) -> None:
     """Register a webhook; prints its signing secret (shown once)."""
     made = client_for(ctx).create_webhook(id, url, event)
-    if as_json:
-        print_model(made)
-        return
-    typer.echo(made.secret)
-    typer.echo(f"webhook {made.id} for {id}; the secret is not shown again", err=True)
+    note = f"webhook {made.id} for {id}; the secret is not shown again"
+    print_answer(made, as_json, made.secret, note)
 
 
 @webhooks_app.command("list")
@@ -85,7 +82,4 @@ def webhooks_replay(
 ) -> None:
     """Send a delivery's event again now; prints the new delivery's id."""
     again = client_for(ctx).replay_delivery(id, webhook_id, delivery_id)
-    if as_json:
-        print_model(again)
-        return
-    typer.echo(again.id)
+    print_answer(again, as_json, again.id)

@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import secrets
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -47,18 +49,16 @@ class SecretBox:
     def seal(self, plaintext: bytes) -> bytes:
         return self._fernet.encrypt(plaintext)
 
-    def open(self, sealed: bytes) -> bytes:
-        try:
+    def open(self, sealed: bytes, *, what: str | None = None) -> bytes:
+        """``sealed`` opened under any key; ``what`` names it in the error when none does."""
+        with _wrong_key(what):
             return self._fernet.decrypt(sealed)
-        except InvalidToken as exc:
-            raise AgentIDError(_WRONG_KEY) from exc
 
-    def reseal(self, sealed: bytes) -> bytes:
-        """``sealed`` opened under any key and sealed again under the current one."""
-        try:
+    def reseal(self, sealed: bytes, *, what: str | None = None) -> bytes:
+        """``sealed`` opened under any key and sealed again under the current one (``what``
+        as in ``open``: ``agentid secrets rotate`` names the secret no key opens)."""
+        with _wrong_key(what):
             return self._fernet.rotate(sealed)
-        except InvalidToken as exc:
-            raise AgentIDError(_WRONG_KEY) from exc
 
     def fingerprint(self, data: bytes) -> str:
         """A short keyed fingerprint (HMAC-SHA256 under a key derived from the current
@@ -71,6 +71,14 @@ _WRONG_KEY = (
     "a stored secret does not open with AGENTID_SECRET_KEY nor any of"
     " AGENTID_PREVIOUS_SECRET_KEYS: set the key it was sealed with"
 )
+
+
+@contextmanager
+def _wrong_key(what: str | None) -> Iterator[None]:
+    try:
+        yield
+    except InvalidToken as exc:
+        raise AgentIDError(_WRONG_KEY if what is None else f"{what}: {_WRONG_KEY}") from exc
 
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits

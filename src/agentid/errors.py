@@ -21,9 +21,11 @@ AgentIDError                 500 internal
     ├── ProviderRateLimited  429 provider_rate_limited  with Retry-After when the provider said
     └── ProviderUnavailable  502 provider_unavailable   down, unreachable or temporary: retry later
 
-Every one answers the same body, ``ErrorBody``: ``{"error": {"code", "message"}}`` (and
-``resets_at`` for rate_limited, ``records`` for a conflict that stops a DNS apply); the
-OpenAPI schema declares it for each error status a route can answer (agentid.api.responses).
+A class names its own code; it answers its parent's status unless it names another. Every
+one answers the same body, ``ErrorBody``: ``{"error": {"code", "message"}}`` and what its
+``fields`` give (``resets_at`` for rate_limited, ``records`` for a conflict that stops a
+DNS apply); the OpenAPI schema declares it for each error status a route can answer
+(agentid.api.responses).
 """
 
 from __future__ import annotations
@@ -66,7 +68,12 @@ class AgentIDError(Exception):
         self.message = message
 
     def as_body(self) -> dict[str, dict[str, Any]]:
-        return {"error": {"code": self.code, "message": self.message}}
+        given = {name: value for name, value in self.fields().items() if value is not None}
+        return {"error": {"code": self.code, "message": self.message, **given}}
+
+    def fields(self) -> dict[str, Any]:
+        """What the body carries beside the code and message, JSON-ready (None: left out)."""
+        return {}
 
     def headers(self) -> dict[str, str]:
         """Response headers the error carries (``Retry-After``...)."""
@@ -88,7 +95,7 @@ class ValidationFailed(BadRequest):
 class ContainsReceivedCode(ValidationFailed):
     """An outgoing message holds a code or link this project received (the send guard)."""
 
-    status, code = 422, "contains_received_code"
+    code = "contains_received_code"
 
 
 class Unauthorized(AgentIDError):
@@ -117,11 +124,8 @@ class Conflict(AgentIDError):
         super().__init__(message)
         self.records = records
 
-    def as_body(self) -> dict[str, dict[str, Any]]:
-        body = super().as_body()
-        if self.records is not None:
-            body["error"]["records"] = self.records
-        return body
+    def fields(self) -> dict[str, Any]:
+        return {"records": self.records}
 
 
 class PayloadTooLarge(AgentIDError):
@@ -137,11 +141,8 @@ class RateLimited(AgentIDError):
         super().__init__(message)
         self.resets_at = resets_at
 
-    def as_body(self) -> dict[str, dict[str, Any]]:
-        body = super().as_body()
-        if self.resets_at is not None:
-            body["error"]["resets_at"] = self.resets_at.isoformat()
-        return body
+    def fields(self) -> dict[str, Any]:
+        return {"resets_at": None if self.resets_at is None else self.resets_at.isoformat()}
 
     def headers(self) -> dict[str, str]:
         if self.resets_at is None:
@@ -166,7 +167,7 @@ class SmsFiltered(Timeout):
     an SMS to the project's number (Twilio 30038/30039): waiting again will not bring it.
     ``notices`` holds the provider's reports (``sms.filtered``, error code, when)."""
 
-    status, code = 504, "sms_filtered"
+    code = "sms_filtered"
 
     def __init__(
         self, message: str, notices: list[Any] | None = None, skipped: list[Any] | None = None
@@ -192,7 +193,7 @@ class ProviderError(AgentIDError):
 
 
 class ProviderAuth(ProviderError):
-    status, code = 502, "provider_auth"
+    code = "provider_auth"
 
 
 class ProviderRejected(ProviderError):
@@ -216,7 +217,7 @@ class ProviderRateLimited(ProviderError):
 
 
 class ProviderUnavailable(ProviderError):
-    status, code = 502, "provider_unavailable"
+    code = "provider_unavailable"
 
 
 def _seconds(delay: float) -> str:

@@ -1,10 +1,11 @@
-"""Query filters shared by the API's routes: checked once, the same way everywhere."""
+"""Query filters and path ids shared by the API's routes: checked once, the same way
+everywhere."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from agentid.errors import ValidationFailed
+from agentid.errors import NotFound, ValidationFailed
 from agentid.ids import is_valid
 from agentid.names import normalize
 from agentid.times import as_utc
@@ -41,3 +42,12 @@ def cursor_filter(value: str | None, name: str, what: str) -> str | None:
     if not is_valid(value):
         raise ValidationFailed(f"{name} must be {what}")
     return value
+
+
+def path_id(value: str, what: str) -> str:
+    """An id in the path (``/messages/{mid}``), uppercased; one that cannot be an id is
+    simply not found (404, naming ``what``)."""
+    upper = value.upper()
+    if not is_valid(upper):
+        raise NotFound(f"{what} {value[:40]!r} not found")
+    return upper

@@ -42,6 +42,11 @@ Sites = Annotated[
     list[str] | None,
     Field(description="The site's domains, e.g. ['notion.so', 'makenotion.com'].", max_length=10),
 ]
+MailTo = Annotated[str | None, Field(description="Only mail to this address.")]
+SubjectHas = Annotated[str | None, Field(description="Subject contains.")]
+RecentSince = Annotated[
+    datetime | None, Field(description="Received after this (default: 5 minutes ago).")
+]
 
 INSTRUCTIONS = """\
 Your own email identity on agentid. Make a fresh alias per sign-up (new_alias), give it to the
@@ -117,8 +122,8 @@ def build_server(clients: Clients) -> MCPServer:
     @server.tool(description="Received email, newest first.")
     async def list_inbox(
         ctx: Context,
-        to: Annotated[str | None, Field(description="Only mail to this address.")] = None,
-        subject: Annotated[str | None, Field(description="Subject contains.")] = None,
+        to: MailTo = None,
+        subject: SubjectHas = None,
         unread: Annotated[bool, Field(description="Only unread messages.")] = False,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> InboxResult:
@@ -141,11 +146,9 @@ def build_server(clients: Clients) -> MCPServer:
     )
     async def wait_for_message(
         ctx: Context,
-        to: Annotated[str | None, Field(description="Only mail to this address.")] = None,
-        subject: Annotated[str | None, Field(description="Subject contains.")] = None,
-        since: Annotated[
-            datetime | None, Field(description="Received after this (default: 5 minutes ago).")
-        ] = None,
+        to: MailTo = None,
+        subject: SubjectHas = None,
+        since: RecentSince = None,
         timeout: Seconds = 60,  # noqa: ASYNC109 (named as in the client)
     ) -> WaitedMessage:
         async with client(ctx) as api:
@@ -164,9 +167,7 @@ def build_server(clients: Clients) -> MCPServer:
         ctx: Context,
         site: Sites = None,
         channel: Annotated[str | None, Field(pattern="^(email|sms)$")] = None,
-        since: Annotated[
-            datetime | None, Field(description="Received after this (default: 5 minutes ago).")
-        ] = None,
+        since: RecentSince = None,
         from_contains: Annotated[str | None, Field(description="Sender contains.")] = None,
         timeout: Seconds = 60,  # noqa: ASYNC109 (named as in the client)
         authenticated: Annotated[

@@ -1,14 +1,18 @@
 """Background workers: one lifecycle for every part that runs beside the HTTP and SMTP
 servers (WAL checkpointer, inbound mail, the outbox sender, retention, the number
-collector, the webhook dispatcher), listed in ``create_app``."""
+collector, the webhook dispatcher), listed in ``create_app``. A worker's task is a
+``Loop``; a job that runs every so often in one process of a cluster, a ``PeriodicJob``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any, Protocol
+
+from agentid.store.leader import Leadership, periodically
 
 
 class Worker(Protocol):
@@ -47,3 +51,34 @@ class Loop:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+
+
+class PeriodicJob:
+    """A worker that runs ``work`` every ``interval`` seconds in the one process of a
+    cluster that holds ``job`` (``store.leader.periodically``); a pass that raises is
+    logged as ``failed`` and the next one comes as planned."""
+
+    def __init__(
+        self,
+        leader: Leadership,
+        job: str,
+        interval: float,
+        work: Callable[[], Awaitable[object]],
+        log: logging.Logger,
+        failed: str,
+    ) -> None:
+        self._leader, self._job, self._interval = leader, job, interval
+        self._work, self._log, self._failed = work, log, failed
+        self._loop = Loop(f"agentid-{job}")
+
+    async def start(self) -> None:
+        self._loop.begin(periodically(self._leader, self._job, self._interval, self._pass))
+
+    async def stop(self) -> None:
+        await self._loop.end()
+
+    async def _pass(self) -> None:
+        try:
+            await self._work()
+        except Exception:
+            self._log.exception(self._failed)

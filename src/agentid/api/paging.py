@@ -14,6 +14,7 @@ from fastapi import Depends, Query
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
+MAX_WAIT = 300  # seconds a long-poll (``wait=``) may hold its answer back
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +42,9 @@ def paging(cursor_length: int) -> Any:
 IdPaging = Annotated[Paging, paging(26)]  # a list by id (tokens)
 SlugPaging = Annotated[Paging, paging(63)]  # a list by project id
 AddressPaging = Annotated[Paging, paging(320)]  # a list by address (aliases)
+
+# The query parameters of the lists that long-poll (the inbox, SMS, codes): a cursor on an
+# id-ordered list (``before``, ``after``), a page size, and ``wait``.
+IdCursor = Annotated[str | None, Query(max_length=26)]
+PageLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+LongPoll = Annotated[float, Query(ge=0, le=MAX_WAIT)]

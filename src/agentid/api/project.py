@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
-from fastapi import Depends
+from fastapi import APIRouter, Depends
 
+from agentid.api.responses import ON_PROJECT, errors
 from agentid.api.session import SessionDep
 from agentid.auth import PrincipalDep, admin, require_scope
 from agentid.errors import NotFound
@@ -53,3 +54,11 @@ ProjectReadDep = Annotated[Project, Depends(project_for("read"))]
 ProjectWriteDep = Annotated[Project, Depends(project_for("write"))]
 ProjectSendDep = Annotated[Project, Depends(project_for("send"))]
 ProjectAdminDep = Annotated[Project, Depends(project_for("admin"))]
+
+
+def project_router(tail: str, tag: str) -> APIRouter:
+    """The router of a feature's routes on ``/projects/{project_id}<tail>``: each declares
+    what every route on a project can answer (``ON_PROJECT``) and adds its own."""
+    return APIRouter(
+        prefix="/projects/{project_id}" + tail, tags=[tag], responses=errors(*ON_PROJECT)
+    )

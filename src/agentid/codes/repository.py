@@ -133,14 +133,9 @@ class CodeRepository(Repository):
 
     async def unused_counts(self, project_ids: list[str]) -> dict[str, int]:
         """How many codes and links each project has not used yet."""
-        if not project_ids:
-            return {}
-        found = await self.session.execute(
-            select(CodeRow.project_id, func.count())
-            .where(CodeRow.project_id.in_(project_ids), CodeRow.used.is_(False))
-            .group_by(CodeRow.project_id)
+        return await self.count_per_project(
+            CodeRow.project_id, project_ids, CodeRow.used.is_(False)
         )
-        return {project_id: int(n) for project_id, n in found.all()}
 
     async def first(self, project_id: str, q: CodeQuery, limit: int) -> list[CodeRow]:
         return await self.get_all(_filtered(project_id, q).limit(limit))
@@ -195,10 +190,7 @@ class TotpRepository(Repository):
         )
 
     async def count(self, project_id: str) -> int:
-        found = await self.session.scalar(
-            select(func.count()).select_from(TotpSecret).where(TotpSecret.project_id == project_id)
-        )
-        return int(found or 0)
+        return await self.count_where(TotpSecret, TotpSecret.project_id == project_id)
 
     async def remove(self, project_id: str, label: str) -> bool:
         """Delete the labelled secret; False when there was none."""
@@ -239,12 +231,7 @@ class EscalationRepository(Repository):
         return await self.paginate(stmt.order_by(Escalation.id.desc()), limit)
 
     async def open_count(self, project_id: str, now: datetime) -> int:
-        found = await self.session.scalar(
-            select(func.count())
-            .select_from(Escalation)
-            .where(Escalation.project_id == project_id, _open(now))
-        )
-        return int(found or 0)
+        return await self.count_where(Escalation, Escalation.project_id == project_id, _open(now))
 
     async def opened(self, row: Escalation, event: dict[str, Any]) -> int:
         """Write a new escalation and its ``escalation.opened`` event; the event's seq."""

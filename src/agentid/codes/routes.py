@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from agentid.api.paging import IdCursor, LongPoll
 from agentid.api.project import ProjectReadDep
 from agentid.api.responses import ON_PROJECT, errors
 from agentid.api.session import SessionDep
@@ -29,8 +30,8 @@ async def read_codes(
     channel: Literal["email", "sms", "escalation"] | None = None,
     kind: Literal["code", "link"] | None = None,
     since: datetime | None = None,
-    after: Annotated[str | None, Query(max_length=26)] = None,
-    before: Annotated[str | None, Query(max_length=26)] = None,
+    after: IdCursor = None,
+    before: IdCursor = None,
     from_: Annotated[str | None, Query(alias="from", max_length=320)] = None,
     to: Annotated[str | None, Query(max_length=320)] = None,
     header_to: Annotated[str | None, Query(max_length=320)] = None,
@@ -40,7 +41,7 @@ async def read_codes(
     site: Annotated[list[str] | None, Query(max_length=50)] = None,
     consume: bool = False,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
-    wait: Annotated[float, Query(ge=0, le=300)] = 0,
+    wait: LongPoll = 0,
 ) -> CodeList:
     """Codes and links, newest first. ``site=`` (repeatable) keeps email from that site
     only (the registrable domain of From or of a verified DKIM signature; SMS only with

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
-from agentid.api.project import ProjectReadDep, ProjectWriteDep
-from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.project import ProjectReadDep, ProjectWriteDep, project_router
+from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.codes import totp_service
 from agentid.codes.schemas import TotpCode, TotpCreate, TotpList, TotpOut
 from agentid.errors import Conflict
 
-router = APIRouter(
-    prefix="/projects/{project_id}/totp", tags=["totp"], responses=errors(*ON_PROJECT)
-)
+router = project_router("/totp", "totp")
 Label = Annotated[str, Path(max_length=100)]
 
 

@@ -13,7 +13,7 @@ from agentid.codes.repository import TotpRepository
 from agentid.codes.schemas import TotpCode, TotpCreate, TotpList, TotpOut
 from agentid.codes.totp import Authenticator, code_at, from_fields, parse_uri
 from agentid.crypto import SecretBox
-from agentid.errors import AgentIDError, Conflict, NotFound
+from agentid.errors import Conflict, NotFound
 from agentid.ids import new_id
 from agentid.names import SLUG
 from agentid.projects.repository import audit
@@ -102,9 +102,6 @@ async def reseal_secrets(session: AsyncSession, box: SecretBox) -> int:
     Part of ``agentid secrets rotate``'s one transaction."""
     rows = await TotpRepository(session).every()
     for row in rows:
-        try:
-            row.secret_sealed = box.reseal(row.secret_sealed)
-        except AgentIDError as err:
-            where = f"the authenticator {row.label} of {row.project_id}"
-            raise AgentIDError(f"{where}: {err.message}") from None
+        where = f"the authenticator {row.label} of {row.project_id}"
+        row.secret_sealed = box.reseal(row.secret_sealed, what=where)
     return len(rows)

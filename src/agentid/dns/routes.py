@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import Body
 
-from agentid.api.project import ProjectAdminDep, ProjectReadDep
-from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.project import ProjectAdminDep, ProjectReadDep, project_router
+from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.dns import service
 from agentid.dns.schemas import DnsApplyOut, DnsApplyRequest, DnsPlanOut, DnsVerifyOut
 from agentid.errors import Conflict, ProviderError
 
-router = APIRouter(
-    prefix="/projects/{project_id}/email/dns", tags=["dns"], responses=errors(*ON_PROJECT)
-)
+router = project_router("/email/dns", "dns")
 
 
 @router.get("", response_model=DnsPlanOut, responses=errors(Conflict))

@@ -317,11 +317,4 @@ def _key_mismatch(c: checks.Checked) -> checks.Checked:
 
 
 def _check(c: checks.Checked) -> DnsCheckOut:
-    return DnsCheckOut(
-        type=c.type,
-        name=c.name,
-        expected=c.expected,
-        found=list(c.found),
-        status=c.status,
-        reason=c.reason,
-    )
+    return DnsCheckOut.model_validate(c, from_attributes=True)

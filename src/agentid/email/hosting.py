@@ -132,8 +132,5 @@ async def reseal_dkim_keys(session: AsyncSession, box: SecretBox) -> int:
     how many. Part of ``agentid secrets rotate``'s one transaction."""
     rows = await AliasRepository(session).domains()
     for row in rows:
-        try:
-            row.dkim_private_key = box.reseal(row.dkim_private_key)
-        except AgentIDError as err:
-            raise AgentIDError(f"the DKIM key of {row.name}: {err.message}") from None
+        row.dkim_private_key = box.reseal(row.dkim_private_key, what=f"the DKIM key of {row.name}")
     return len(rows)

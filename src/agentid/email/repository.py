@@ -139,14 +139,9 @@ class MessageRepository(Repository):
 
     async def counts(self, project_ids: list[str]) -> dict[str, int]:
         """How many messages each project lists in its inbox."""
-        if not project_ids:
-            return {}
-        found = await self.session.execute(
-            select(Message.project_id, func.count())
-            .where(Message.project_id.in_(project_ids), Message.status.in_(VISIBLE))
-            .group_by(Message.project_id)
+        return await self.count_per_project(
+            Message.project_id, project_ids, Message.status.in_(VISIBLE)
         )
-        return {project_id: int(n) for project_id, n in found.all()}
 
     async def visible(self, project_id: str, mid: str) -> Message | None:
         """The message, when it is this project's and digested."""

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from agentid.codes.repository import EscalationRepository
 from agentid.email.repository import MessageRepository
 from agentid.phone.repository import PhoneRepository
 from agentid.projects.repository import ProjectRepository
 from agentid.runtime import Runtime
-from agentid.store.leader import periodically
 from agentid.webhooks.repository import WebhookRepository
-from agentid.workers import Loop
+from agentid.workers import PeriodicJob
 
 log = logging.getLogger("agentid.retention")
 
@@ -36,25 +36,11 @@ async def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
     return purged
 
 
-class RetentionTask:
+class RetentionTask(PeriodicJob):
+    """``purge_expired`` every ``AGENTID_RETENTION_INTERVAL_SECONDS``, in one process of a
+    cluster."""
+
     def __init__(self, runtime: Runtime) -> None:
-        self._rt = runtime
-        self._loop = Loop("agentid-retention")
-
-    async def start(self) -> None:
-        self._loop.begin(self._run())
-
-    async def stop(self) -> None:
-        await self._loop.end()
-
-    async def _run(self) -> None:
-        """One process of a cluster purges (``store/leader``)."""
-        await periodically(
-            self._rt.leader, "retention", self._rt.settings.retention_interval_seconds, self._pass
-        )
-
-    async def _pass(self) -> None:
-        try:
-            await purge_expired(self._rt)
-        except Exception:
-            log.exception("retention purge failed")
+        interval = runtime.settings.retention_interval_seconds
+        work = partial(purge_expired, runtime)
+        super().__init__(runtime.leader, "retention", interval, work, log, "retention purge failed")

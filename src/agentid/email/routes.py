@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import Body, Query, Response, status
 
-from agentid.api.paging import MAX_LIMIT, AddressPaging, IdPaging
-from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectWriteDep
-from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.paging import AddressPaging, IdCursor, IdPaging, LongPoll, PageLimit
+from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectWriteDep, project_router
+from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.email import aliases, conversations, hosting, inbox
@@ -31,14 +31,10 @@ from agentid.email.schemas import (
     ThreadList,
 )
 from agentid.errors import Conflict, NotFound
-from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
-from agentid.ids import is_valid
+from agentid.filters import address_filter, cursor_filter, path_id, since_utc, text_filter
 
-router = APIRouter(
-    prefix="/projects/{project_id}/email", tags=["email"], responses=errors(*ON_PROJECT)
-)
+router = project_router("/email", "email")
 
-MAX_WAIT = 300
 # Attachments served with their own type only when a browser cannot run them.
 INERT_TYPES = re.compile(r"^(image/(png|jpeg|gif|webp)|application/pdf|text/(plain|csv))$")
 
@@ -94,10 +90,10 @@ async def read_inbox(
     subject: Annotated[str | None, Query(max_length=500)] = None,
     since: datetime | None = None,
     unread: bool | None = None,
-    before: Annotated[str | None, Query(max_length=26)] = None,
-    after: Annotated[str | None, Query(max_length=26)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+    before: IdCursor = None,
+    after: IdCursor = None,
+    limit: PageLimit = 50,
+    wait: LongPoll = 0,
 ) -> Inbox:
     q = InboxQuery(
         to=address_filter(to, "to"),
@@ -201,10 +197,7 @@ async def delete_message(
 
 
 def path_message_id(mid: str) -> str:
-    value = mid.upper()
-    if not is_valid(value):
-        raise NotFound(f"message {mid[:40]!r} not found")
-    return value
+    return path_id(mid, "message")
 
 
 def attachment_disposition(filename: str) -> str:

@@ -12,27 +12,22 @@ import logging
 from agentid.phone.service import collect, settle_pending
 from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
-from agentid.store.leader import periodically
-from agentid.workers import Loop
+from agentid.workers import PeriodicJob
 
 log = logging.getLogger("agentid.phone")
 INTERVAL_SECONDS = 24 * 3600.0
 
 
-class NumberCollector:
+class NumberCollector(PeriodicJob):
+    """``once`` a day (``interval``), in one process of a cluster."""
+
     def __init__(
         self, runtime: Runtime, transports: Transports, interval: float = INTERVAL_SECONDS
     ) -> None:
         self._rt = runtime
         self._transports = transports
-        self._interval = interval
-        self._loop = Loop("agentid-number-collector")
-
-    async def start(self) -> None:
-        self._loop.begin(self._run())
-
-    async def stop(self) -> None:
-        await self._loop.end()
+        job, failed = "number-collector", "number collection failed"
+        super().__init__(runtime.leader, job, interval, self.once, log, failed)
 
     async def once(self) -> int:
         """One pass over every project; how many numbers were released."""
@@ -48,13 +43,3 @@ class NumberCollector:
         if found.numbers:
             log.info("inactive numbers released", extra={"count": len(found.numbers)})
         return len(found.numbers)
-
-    async def _run(self) -> None:
-        """One process of a cluster collects (``store/leader``)."""
-        await periodically(self._rt.leader, "number-collector", self._interval, self._pass)
-
-    async def _pass(self) -> None:
-        try:
-            await self.once()
-        except Exception:
-            log.exception("number collection failed")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from agentid.crypto import SecretBox
-from agentid.errors import AgentIDError, NotFound
+from agentid.errors import NotFound
 from agentid.ids import new_id
 from agentid.phone import forwarders
 from agentid.phone.inbound import Recipient, receive
@@ -93,8 +93,5 @@ async def reseal_secrets(session: AsyncSession, box: SecretBox) -> int:
     many. Part of ``agentid secrets rotate``'s one transaction."""
     rows = await PhoneRepository(session).every_forwarder()
     for row in rows:
-        try:
-            row.secret_sealed = box.reseal(row.secret_sealed)
-        except AgentIDError as err:
-            raise AgentIDError(f"forwarder {row.id}'s secret: {err.message}") from None
+        row.secret_sealed = box.reseal(row.secret_sealed, what=f"forwarder {row.id}'s secret")
     return len(rows)

@@ -6,23 +6,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
-from agentid.api.paging import MAX_LIMIT
-from agentid.api.project import ProjectAdminDep, ProjectReadDep
-from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.paging import IdCursor, LongPoll, PageLimit
+from agentid.api.project import ProjectAdminDep, ProjectReadDep, project_router
+from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
-from agentid.auth import RuntimeDep
+from agentid.auth import RuntimeDep, app_state
 from agentid.errors import (
     Conflict,
-    NotFound,
     ProviderAuth,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
 )
-from agentid.filters import cursor_filter, since_utc, text_filter
-from agentid.ids import is_valid
+from agentid.filters import cursor_filter, path_id, since_utc, text_filter
 from agentid.phone import forwarder_service, inbound, service
 from agentid.phone.repository import SmsQuery
 from agentid.phone.schemas import (
@@ -39,20 +37,12 @@ from agentid.phone.schemas import (
 )
 from agentid.providers.registry import Transports
 
-router = APIRouter(
-    prefix="/projects/{project_id}/phone", tags=["phone"], responses=errors(*ON_PROJECT)
-)
+router = project_router("/phone", "phone")
 PROVIDER = (ProviderAuth, ProviderRejected, ProviderRateLimited, ProviderUnavailable)
-MAX_WAIT = 300
 
 
-def transports(request: Request) -> Transports:
-    """The transports the app's adapters talk through (``create_app`` made them)."""
-    made: Transports = request.app.state.transports
-    return made
-
-
-TransportsDep = Annotated[Transports, Depends(transports)]
+# the transports the app's adapters talk through
+TransportsDep = Annotated[Transports, Depends(app_state("transports"))]
 
 
 @router.post(
@@ -118,10 +108,10 @@ async def messages(
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     contains: Annotated[str | None, Query(max_length=500)] = None,
     since: datetime | None = None,
-    after: Annotated[str | None, Query(max_length=26)] = None,
-    before: Annotated[str | None, Query(max_length=26)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+    after: IdCursor = None,
+    before: IdCursor = None,
+    limit: PageLimit = 50,
+    wait: LongPoll = 0,
 ) -> SmsList:
     """Inbound SMS, newest first, with the codes and links found in them; ``wait=N``
     holds an empty answer until one arrives."""
@@ -140,9 +130,7 @@ async def messages(
 @router.get("/messages/{sms_id}", response_model=SmsDetail, response_model_by_alias=True)
 async def message(project: ProjectReadDep, sms_id: str, session: SessionDep) -> SmsDetail:
     """One SMS with every field the provider sent (MMS media URLs, segments, ...)."""
-    if not is_valid(sms_id.upper()):  # an id that cannot be one is simply not found
-        raise NotFound(f"SMS {sms_id[:40]!r} not found")
-    return await inbound.detail(session, project.id, sms_id.upper())
+    return await inbound.detail(session, project.id, path_id(sms_id, "SMS"))
 
 
 @router.post(

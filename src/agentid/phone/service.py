@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 
 from agentid.crypto import SecretBox
 from agentid.errors import (
-    AgentIDError,
     Conflict,
     NotFound,
     ProviderError,
@@ -302,8 +301,6 @@ async def reseal_account_secrets(session: AsyncSession, box: SecretBox) -> int:
     rows = await PhoneRepository(session).with_account_secret()
     for row in rows:
         assert row.account_sealed is not None
-        try:
-            row.account_sealed = box.reseal(row.account_sealed)
-        except AgentIDError as err:
-            raise AgentIDError(f"number {row.e164}'s subaccount token: {err.message}") from None
+        where = f"number {row.e164}'s subaccount token"
+        row.account_sealed = box.reseal(row.account_sealed, what=where)
     return len(rows)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentid.config import Settings
 from agentid.crypto import SecretBox
-from agentid.errors import AgentIDError, NotFound, ValidationFailed
+from agentid.errors import NotFound, ValidationFailed
 from agentid.projects.repository import audit
 from agentid.providers.base import DnsProvider, MailRelay, PhoneProvider
 from agentid.providers.failures import scrub
@@ -216,11 +216,7 @@ async def reseal_accounts(session: AsyncSession, box: SecretBox) -> int:
     too); how many were. Part of ``agentid secrets rotate``'s one transaction."""
     rows = await ProviderAccountRepository(session).every()
     for row in rows:
-        try:
-            url = box.open(row.url_sealed)
-        except AgentIDError as err:
-            where = f"project {row.project_id!r}'s {row.kind} account"
-            raise AgentIDError(f"{where}: {err.message}") from None
+        url = box.open(row.url_sealed, what=f"project {row.project_id!r}'s {row.kind} account")
         row.url_sealed, row.fingerprint = box.seal(url), box.fingerprint(url)
     return len(rows)
 

@@ -12,11 +12,16 @@ feature that reads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypedDict, Unpack, runtime_checkable
+
+from agentid.errors import ValidationFailed
+
+_ISO_COUNTRY = re.compile(r"[A-Z]{2}")
 
 # --- mail relay ------------------------------------------------------------------------
 
@@ -123,6 +128,32 @@ class NumberStatus(StrEnum):
     RELEASED = "released"
 
 
+class SearchOptions(TypedDict, total=False):
+    """What a number search narrows by besides the country and the capabilities."""
+
+    line_type: LineType
+    area_code: str | None
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class NumberSearch:
+    """One number search, its options' defaults filled in: local numbers, any area code,
+    ten at most (``NumberSearch(country, capabilities, **options)``)."""
+
+    country: str
+    capabilities: frozenset[Capability]
+    line_type: LineType = LineType.LOCAL
+    area_code: str | None = None
+    limit: int = 10
+
+    def iso_country(self) -> str:
+        """The country, checked to be an ISO 3166-1 alpha-2 code."""
+        if not _ISO_COUNTRY.fullmatch(self.country):
+            raise ValidationFailed("country must be two upper-case letters (ISO 3166-1)")
+        return self.country
+
+
 @dataclass(frozen=True, slots=True)
 class AvailableNumber:
     """A number the provider offers for sale."""
@@ -200,15 +231,10 @@ class PhoneProvider(Protocol):
     def webhook_path(self) -> str | None: ...
 
     async def search_numbers(
-        self,
-        country: str,
-        capabilities: frozenset[Capability],
-        *,
-        line_type: LineType = LineType.LOCAL,
-        area_code: str | None = None,
-        limit: int = 10,
+        self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
     ) -> Sequence[AvailableNumber]:
-        """Numbers for sale in ``country`` having every one of ``capabilities``."""
+        """Numbers for sale in ``country`` having every one of ``capabilities`` (the
+        options' defaults: ``NumberSearch``)."""
         ...
 
     async def buy_number(

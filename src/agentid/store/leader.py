@@ -19,11 +19,14 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import asyncpg
 
 from agentid.config import Settings
+from agentid.times import utcnow
 
 log = logging.getLogger("agentid.leader")
 
@@ -115,3 +118,52 @@ async def periodically(
         await leader.wait(job)
         await work()
         await asyncio.sleep(interval)
+
+
+async def in_rounds(
+    leader: Leadership,
+    job: str,
+    *,
+    restart: Callable[[], Awaitable[None]],
+    work: Callable[[], Awaitable[bool]],
+    next_due: Callable[[], Awaitable[datetime | None]],
+    wake: asyncio.Event,
+    idle: float,
+    failed: Callable[[], None],
+    gap: float = 0.0,
+) -> None:
+    """Run a queue's ``job`` (the outbox, webhook deliveries) while this process holds it:
+    on taking it over, ``restart`` what a stop cut off; then rounds of ``work`` (whether
+    there was any) and, after an idle one, a sleep until the next is ``next_due``, ``wake``
+    is set, or ``idle`` seconds pass, and at least ``gap`` seconds after the idle round
+    (so a stream of wake-ups costs a round per gap). A round that raises (the store
+    hiccuped) calls ``failed`` (in the ``except``, to log it) and is tried again."""
+    while True:
+        await leader.wait(job)
+        try:
+            await restart()
+        except Exception:
+            failed()
+            await asyncio.sleep(idle)
+            continue
+        while await leader.held(job):
+            wake.clear()
+            try:
+                worked = await work()
+            except Exception:
+                failed()
+                worked = False
+            if not worked:
+                looked = time.monotonic()
+                await _nap(await next_due(), wake, idle)
+                await asyncio.sleep(gap - (time.monotonic() - looked))
+
+
+async def _nap(due: datetime | None, wake: asyncio.Event, most: float) -> None:
+    """Until ``due``, until ``wake`` is set, or ``most`` seconds."""
+    wait = most
+    if due is not None:
+        wait = min(wait, max(0.0, (due - utcnow()).total_seconds()))
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(wait):
+            await wake.wait()

@@ -19,8 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, text
+from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from agentid.store.tables import Base
 
 T = TypeVar("T")
 
@@ -52,6 +55,28 @@ class Repository:
         cursor), and whether more remain."""
         rows = await self.get_all(statement.limit(limit + 1))
         return Page(rows[:limit], len(rows) > limit)
+
+    async def count_where(self, model: type[Base], *where: ColumnElement[bool]) -> int:
+        """How many rows of ``model`` match ``where``."""
+        found = await self.session.scalar(select(func.count()).select_from(model).where(*where))
+        return int(found or 0)
+
+    async def count_per_project(
+        self,
+        project_id: InstrumentedAttribute[str],
+        project_ids: list[str],
+        *where: ColumnElement[bool],
+    ) -> dict[str, int]:
+        """How many rows of each of ``project_ids`` (by the ``project_id`` column) match
+        ``where``; a project with none is left out."""
+        if not project_ids:
+            return {}
+        found = await self.session.execute(
+            select(project_id, func.count())
+            .where(project_id.in_(project_ids), *where)
+            .group_by(project_id)
+        )
+        return {key: int(n) for key, n in found.all()}
 
     def add(self, *rows: object) -> None:
         self.session.add_all(rows)

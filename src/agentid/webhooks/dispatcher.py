@@ -19,10 +19,8 @@ then it fails. A delivery still ``sending`` when the service stopped is due agai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +31,7 @@ from agentid.events import Kind, Signal
 from agentid.ids import new_id
 from agentid.runtime import Runtime
 from agentid.store.event_log import Logged
+from agentid.store.leader import in_rounds
 from agentid.store.tables import Webhook
 from agentid.times import utcnow
 from agentid.webhooks import delivery, payloads, service
@@ -130,36 +129,28 @@ class WebhookDispatcher:
 
     async def _run(self) -> None:
         """One process of a cluster delivers (``store/leader``)."""
-        while True:
-            await self._rt.leader.wait(JOB)
-            try:
-                await self._restart_interrupted()
-            except Exception:
-                log.exception("webhook round failed")
-                await asyncio.sleep(IDLE_SECONDS)
-                continue
-            while await self._rt.leader.held(JOB):
-                self._wake.clear()
-                try:
-                    made = await self.fan_out()
-                    sent = await self.round()
-                except Exception:  # the store hiccuped: log, wait, look again
-                    log.exception("webhook round failed")
-                    made = sent = False
-                if not (made or sent):
-                    await self._sleep()
+        await in_rounds(
+            self._rt.leader,
+            JOB,
+            restart=self._restart_interrupted,
+            work=self._fan_out_and_send,
+            next_due=self._next_due,
+            wake=self._wake,
+            idle=IDLE_SECONDS,
+            gap=LOOK_GAP_SECONDS,
+            failed=lambda: log.exception("webhook round failed"),
+        )
 
-    async def _sleep(self) -> None:
-        looked = time.monotonic()
+    async def _fan_out_and_send(self) -> bool:
+        """One round: the deliveries of new events made, what is due sent; whether there
+        was anything to do."""
+        made = await self.fan_out()
+        sent = await self.round()
+        return made or sent
+
+    async def _next_due(self) -> datetime | None:
         async with self._rt.sessions() as session:
-            due = await WebhookRepository(session).next_due()
-        wait = IDLE_SECONDS
-        if due is not None:
-            wait = min(wait, max(0.0, (due - utcnow()).total_seconds()))
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(wait):
-                await self._wake.wait()
-        await asyncio.sleep(LOOK_GAP_SECONDS - (time.monotonic() - looked))
+            return await WebhookRepository(session).next_due()
 
     async def fan_out(self) -> bool:
         """Make the deliveries of the events after the cursor and move it past them, in one

@@ -46,10 +46,7 @@ class WebhookRepository(Repository):
         )
 
     async def count(self, project_id: str) -> int:
-        found = await self.session.scalar(
-            select(func.count()).select_from(Webhook).where(Webhook.project_id == project_id)
-        )
-        return int(found or 0)
+        return await self.count_where(Webhook, Webhook.project_id == project_id)
 
     async def get(self, project_id: str, webhook_id: str) -> Webhook | None:
         return await self.get_one_or_none(

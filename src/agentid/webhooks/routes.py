@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Response, status
 
 from agentid.api.paging import IdPaging
-from agentid.api.project import ProjectAdminDep
-from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.project import ProjectAdminDep, project_router
+from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
-from agentid.auth import RuntimeDep
+from agentid.auth import RuntimeDep, app_state
 from agentid.errors import Conflict
 from agentid.filters import cursor_filter
 from agentid.webhooks import service
@@ -25,18 +25,10 @@ from agentid.webhooks.schemas import (
     WebhookOut,
 )
 
-router = APIRouter(
-    prefix="/projects/{project_id}/webhooks", tags=["webhooks"], responses=errors(*ON_PROJECT)
-)
+router = project_router("/webhooks", "webhooks")
 
 
-def dispatcher(request: Request) -> WebhookDispatcher:
-    """The app's webhook worker (``create_app`` made it)."""
-    found: WebhookDispatcher = request.app.state.webhooks
-    return found
-
-
-DispatcherDep = Annotated[WebhookDispatcher, Depends(dispatcher)]
+DispatcherDep = Annotated[WebhookDispatcher, Depends(app_state("webhooks"))]
 
 
 @router.post(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from agentid.config import Settings
 from agentid.crypto import SecretBox
-from agentid.errors import AgentIDError, Conflict, NotFound, ValidationFailed
+from agentid.errors import Conflict, NotFound, ValidationFailed
 from agentid.ids import is_valid, new_id
 from agentid.projects.repository import audit
 from agentid.runtime import Runtime
@@ -33,14 +33,7 @@ MAX_WEBHOOKS = 20  # per project
 
 
 def webhook_out(row: Webhook) -> WebhookOut:
-    return WebhookOut(
-        id=row.id,
-        url=row.url,
-        events=list(row.events),
-        enabled=row.enabled,
-        disabled_reason=row.disabled_reason,
-        created_at=row.created_at,
-    )
+    return WebhookOut.model_validate(row, from_attributes=True)
 
 
 def delivery_out(row: WebhookDelivery) -> DeliveryOut:
@@ -196,8 +189,5 @@ async def reseal_secrets(session: AsyncSession, box: SecretBox) -> int:
     ``agentid secrets rotate``'s one transaction."""
     rows = await WebhookRepository(session).every_webhook()
     for row in rows:
-        try:
-            row.secret_sealed = box.reseal(row.secret_sealed)
-        except AgentIDError as err:
-            raise AgentIDError(f"webhook {row.id}'s secret: {err.message}") from None
+        row.secret_sealed = box.reseal(row.secret_sealed, what=f"webhook {row.id}'s secret")
     return len(rows)

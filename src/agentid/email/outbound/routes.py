@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import Depends, Header, status
 
 from agentid.api.paging import IdPaging
-from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectSendDep, ProjectWriteDep
-from agentid.api.responses import ON_PROJECT, WITH_BODY, errors
+from agentid.api.project import (
+    ProjectAdminDep,
+    ProjectReadDep,
+    ProjectSendDep,
+    ProjectWriteDep,
+    project_router,
+)
+from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
-from agentid.auth import PrincipalDep, RuntimeDep
+from agentid.auth import PrincipalDep, RuntimeDep, app_state
 from agentid.email.outbound import policy as send_policy
 from agentid.email.outbound import service
 from agentid.email.outbound.schemas import (
@@ -31,20 +37,12 @@ from agentid.errors import (
     RateLimited,
     ValidationFailed,
 )
-from agentid.filters import address_filter, cursor_filter
-from agentid.ids import is_valid
+from agentid.filters import address_filter, cursor_filter, path_id
 
-router = APIRouter(
-    prefix="/projects/{project_id}/email", tags=["sending"], responses=errors(*ON_PROJECT)
-)
+router = project_router("/email", "sending")
 
 
-def outbox_sender(request: Request) -> OutboxSender:
-    sender: OutboxSender = request.app.state.outbox
-    return sender
-
-
-SenderDep = Annotated[OutboxSender, Depends(outbox_sender)]
+SenderDep = Annotated[OutboxSender, Depends(app_state("outbox"))]
 
 
 @router.post(
@@ -96,9 +94,7 @@ async def retry(
 ) -> OutboundOut:
     """Send a message's failed recipients again (a fresh round of attempts, the same
     bytes); 409 when none failed, or only suppressed addresses did."""
-    if not is_valid(mid.upper()):
-        raise NotFound(f"sent message {mid[:40]!r} not found")
-    again = await service.retry(session, project.id, mid.upper())
+    again = await service.retry(session, project.id, path_id(mid, "sent message"))
     sender.wake()
     return again
 

@@ -18,7 +18,6 @@ so a receiver can drop the duplicate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import re
@@ -43,6 +42,7 @@ from agentid.providers.base import MailRelay, Refusal, Sent
 from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
 from agentid.store import event_log
+from agentid.store.leader import in_rounds
 from agentid.store.tables import Suppression
 from agentid.times import utcnow
 from agentid.workers import Loop
@@ -140,23 +140,16 @@ class OutboxSender:
     async def _run(self) -> None:
         """One process of a cluster delivers (``store/leader``): the one that takes the job
         over first sends again what its predecessor had in flight."""
-        while True:
-            await self._rt.leader.wait(JOB)
-            try:
-                await self._restart_interrupted()
-            except Exception:
-                log.exception("outbox round failed")
-                await asyncio.sleep(IDLE_SECONDS)
-                continue
-            while await self._rt.leader.held(JOB):
-                self._wake.clear()
-                try:
-                    worked = await self.round()
-                except Exception:  # the store hiccuped: log, wait, look again
-                    log.exception("outbox round failed")
-                    worked = False
-                if not worked:
-                    await self._sleep()
+        await in_rounds(
+            self._rt.leader,
+            JOB,
+            restart=self._restart_interrupted,
+            work=self.round,
+            next_due=self._next_due,
+            wake=self._wake,
+            idle=IDLE_SECONDS,
+            failed=lambda: log.exception("outbox round failed"),
+        )
 
     async def _restart_interrupted(self) -> None:
         async with self._rt.sessions.begin() as session:
@@ -164,14 +157,9 @@ class OutboxSender:
         if again:
             log.info("outbox: attempts cut off by a stop go again", extra={"recipients": again})
 
-    async def _sleep(self) -> None:
+    async def _next_due(self) -> datetime | None:
         async with self._rt.sessions() as session:
-            due = await OutboxRepository(session).next_due()
-        wait = IDLE_SECONDS
-        if due is not None:
-            wait = min(wait, max(0.0, (due - utcnow()).total_seconds()))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), wait)
+            return await OutboxRepository(session).next_due()
 
     async def round(self) -> bool:
         """Deliver what is due now; whether there was anything. One transaction claims the

@@ -50,16 +50,16 @@ from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from agentid.errors import ProviderRejected, ValidationFailed
 from agentid.providers.base import Bounce, DnsRecord, Sent, WebhookRequest
-from agentid.providers.failures import check_response, map_failures, scrub
+from agentid.providers.failures import scrub
 from agentid.providers.mail import sendgrid_domains, sendgrid_events
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
+from agentid.providers.vendor_api import VendorApi, failure_body
 
 Json = dict[str, Any]
 
@@ -107,38 +107,30 @@ class SendGridRelay:
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._webhook_key = webhook_key
-        self._key = api_key
-        self._http = http
-        self._timeout = timeout
-
-    @property
-    def name(self) -> str:
-        return f"sendgrid {urlsplit(self.endpoint).netloc}"
+        headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+        self._api = VendorApi(
+            "sendgrid", self.endpoint, http, timeout, first_error, (api_key,), headers=headers
+        )
+        self.name = self._api.name
 
     def __repr__(self) -> str:  # never the key
         return f"SendGridRelay({self.endpoint!r})"
 
     async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> Sent:
-        secrets = (self._key,)
         if not recipients:
             raise ProviderRejected(f"{self.name}: a message needs at least one recipient")
         try:
             body = mail_send_body(recipients, message)
         except (ValueError, LookupError, MessageError) as exc:  # unreadable or unsayable
-            reason = scrub(str(exc), secrets)
+            reason = scrub(str(exc), self._api.secrets)
             raise ProviderRejected(f"{self.name} cannot take this message: {reason}") from None
-        with map_failures(self.name, secrets=secrets):
-            response = await self._http.post(
-                self.endpoint + SEND_PATH,
-                content=_utf8(json.dumps(body, ensure_ascii=False)),
-                headers={
-                    "Authorization": f"Bearer {self._key}",
-                    "Content-Type": "application/json",
-                    "Accept": "application/json",
-                },
-                timeout=self._timeout,
-            )
-        check_response(response, self.name, detail=first_error(response), secrets=secrets)
+        response = await self._api.request(
+            "POST",
+            self.endpoint + SEND_PATH,
+            content=_utf8(json.dumps(body, ensure_ascii=False)),
+            headers={**self._api.headers, "Content-Type": "application/json"},
+        )
+        self._api.check(response)
         return Sent(
             message_id=response.headers.get("x-message-id") or None,
             reply=f"{response.status_code} {response.reason_phrase}".strip(),
@@ -146,9 +138,7 @@ class SendGridRelay:
 
     async def domain_records(self, domain: str) -> list[DnsRecord]:
         """A ``SendingDomain``: the domain authenticated with SendGrid, its CNAMEs."""
-        return await sendgrid_domains.domain_records(
-            self._http, self.endpoint, self._key, self.name, domain, self._timeout
-        )
+        return await sendgrid_domains.domain_records(self._api, domain)
 
     async def check_bounce_signature(self, request: WebhookRequest, now: datetime) -> bool:
         """A ``BounceReports``: only with ``webhook_key`` in the URL can SendGrid's Event
@@ -194,10 +184,8 @@ def from_url(url: ProviderUrl, transports: Transports) -> SendGridRelay:
 def first_error(response: httpx.Response) -> str | None:
     """What SendGrid said about a failure: the first of ``{"errors": [{"message",
     "field"}]}``, and how many more there are; None for a success or another body."""
-    if response.status_code < 400:
-        return None
     try:
-        errors = response.json().get("errors")
+        errors = failure_body(response).get("errors")
         first = errors[0]
         message = first["message"]
     except (ValueError, AttributeError, LookupError, TypeError):

@@ -12,33 +12,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from agentid.errors import ProviderRejected
 from agentid.providers.base import DnsRecord
-from agentid.providers.failures import check_response, map_failures
+from agentid.providers.vendor_api import VendorApi
 
 PATH = "/v3/whitelabel/domains"
 
 
-async def domain_records(
-    http: httpx.AsyncClient, endpoint: str, key: str, name: str, domain: str, seconds: float
-) -> list[DnsRecord]:
-    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
-    secrets = (key,)
+async def domain_records(api: VendorApi, domain: str) -> list[DnsRecord]:
+    """The CNAMEs of ``domain``'s authentication, through SendGrid's ``api``."""
 
     async def call(method: str, **kwargs: Any) -> Any:
-        with map_failures(name, secrets=secrets):
-            response = await http.request(
-                method, endpoint + PATH, headers=headers, timeout=seconds, **kwargs
-            )
-        from agentid.providers.mail.sendgrid import first_error
-
-        check_response(response, name, detail=first_error(response), secrets=secrets)
+        response = await api.request(method, api.endpoint + PATH, **kwargs)
+        api.check(response)
         try:
             return response.json()
         except ValueError:
-            raise ProviderRejected(f"{name} answered something that is not JSON") from None
+            raise ProviderRejected(f"{api.name} answered something that is not JSON") from None
 
     listed = await call("GET", params={"domain": domain})
     mine = [d for d in listed if isinstance(d, dict)] if isinstance(listed, list) else []

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
@@ -37,14 +37,15 @@ from agentid.providers.base import (
     AvailableNumber,
     Capability,
     InboundSms,
-    LineType,
+    NumberSearch,
     NumberStatus,
     OwnedNumber,
+    SearchOptions,
     WebhookRequest,
 )
-from agentid.providers.failures import check_response, map_failures
 from agentid.providers.phone.signatures import plivo_v3_valid
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
+from agentid.providers.vendor_api import VendorApi, failure_body
 
 VENDOR_HOST = "api.plivo.com"
 WEBHOOK_PATH = "/webhooks/plivo/sms"
@@ -53,7 +54,6 @@ NONCE = "x-plivo-signature-v3-nonce"
 DEFAULT_APP = "agentid"
 _AUTH_ID = re.compile(r"(MA|SA)[A-Z0-9]{18}")
 _DIGITS = re.compile(r"\+?[0-9]{6,15}")
-_COUNTRY = re.compile(r"[A-Z]{2}")
 _AREA_CODE = re.compile(r"[0-9]{1,6}")
 _APP_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MEDIA = re.compile(r"Media[0-9]{1,2}")
@@ -61,12 +61,7 @@ _MEDIA = re.compile(r"Media[0-9]{1,2}")
 
 def first_error(response: httpx.Response) -> str | None:
     """What Plivo said about a failure: the ``error`` of ``{"api_id", "error"}``."""
-    if response.status_code < 400:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
+    body = failure_body(response)
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):  # some endpoints nest it: {"error": {"message": ...}}
         error = error.get("message") or error.get("error")
@@ -106,63 +101,36 @@ class PlivoPhone:
         self._token = auth_token
         self.endpoint = endpoint.rstrip("/")
         self.app_name = app_name
-        self._http = http
-        self._timeout = timeout
-
-    @property
-    def name(self) -> str:
-        return f"plivo {httpx.URL(self.endpoint).netloc.decode()}"
+        secrets, auth = (auth_token,), (auth_id, auth_token)
+        self._api = VendorApi("plivo", self.endpoint, http, timeout, first_error, secrets, auth)
+        self.name = self._api.name
 
     def __repr__(self) -> str:  # never the token
         return f"PlivoPhone({self.auth_id!r}, {self.endpoint!r})"
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        with map_failures(self.name, secrets=(self._token,)):
-            return await self._http.request(
-                method,
-                f"{self.endpoint}/v1/Account/{self.auth_id}/{path}",
-                params=params,
-                json=body,
-                auth=(self.auth_id, self._token),
-                headers={"Accept": "application/json"},
-                timeout=self._timeout,
-            )
-
-    def _check(self, response: httpx.Response) -> None:
-        check_response(response, self.name, detail=first_error(response), secrets=(self._token,))
+    def _url(self, path: str) -> str:
+        """``path`` under the account's resources."""
+        return f"{self.endpoint}/v1/Account/{self.auth_id}/{path}"
 
     async def search_numbers(
-        self,
-        country: str,
-        capabilities: frozenset[Capability],
-        *,
-        line_type: LineType = LineType.LOCAL,
-        area_code: str | None = None,
-        limit: int = 10,
+        self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
     ) -> Sequence[AvailableNumber]:
-        if not _COUNTRY.fullmatch(country):
-            raise ValidationFailed("country must be two upper-case letters (ISO 3166-1)")
+        wanted = NumberSearch(country, capabilities, **options)
+        country = wanted.iso_country()
         services = ",".join(c.value for c in sorted(capabilities) if c is not Capability.MMS)
         params = {
             "country_iso": country,
-            "type": line_type.value,
-            "limit": str(max(1, min(limit, 20))),
+            "type": wanted.line_type.value,
+            "limit": str(max(1, min(wanted.limit, 20))),
         }
         if services:
             params["services"] = services
-        if area_code is not None:
-            if not _AREA_CODE.fullmatch(area_code):
+        if wanted.area_code is not None:
+            if not _AREA_CODE.fullmatch(wanted.area_code):
                 raise ValidationFailed("area_code must be digits")
-            params["pattern"] = area_code
-        response = await self._call("GET", "PhoneNumber/", params=params)
-        self._check(response)
+            params["pattern"] = wanted.area_code
+        response = await self._api.request("GET", self._url("PhoneNumber/"), params=params)
+        self._api.check(response)
         objects = _json(response).get("objects")
         found = []
         for item in objects if isinstance(objects, list) else []:
@@ -188,8 +156,8 @@ class PlivoPhone:
 
     async def _app_id(self, sms_url: str) -> str:
         """The Application named ``app_name``, pointing at ``sms_url``: reused, else made."""
-        response = await self._call("GET", "Application/", params={"limit": "20"})
-        self._check(response)
+        response = await self._api.request("GET", self._url("Application/"), params={"limit": "20"})
+        self._api.check(response)
         apps = _json(response).get("objects")
         for app in apps if isinstance(apps, list) else []:
             if isinstance(app, dict) and app.get("app_name") == self.app_name:
@@ -198,11 +166,12 @@ class PlivoPhone:
                     continue
                 if app.get("message_url") != sms_url:
                     body = {"message_url": sms_url, "message_method": "POST"}
-                    self._check(await self._call("POST", f"Application/{app_id}/", body=body))
+                    url = self._url(f"Application/{app_id}/")
+                    self._api.check(await self._api.request("POST", url, json=body))
                 return app_id
         body = {"app_name": self.app_name, "message_url": sms_url, "message_method": "POST"}
-        response = await self._call("POST", "Application/", body=body)
-        self._check(response)
+        response = await self._api.request("POST", self._url("Application/"), json=body)
+        self._api.check(response)
         app_id = str(_json(response).get("app_id") or "")
         if not app_id.isdigit():
             raise ProviderRejected(f"{self.name} made an Application without an app_id")
@@ -215,8 +184,8 @@ class PlivoPhone:
         if not _DIGITS.fullmatch(digits):
             raise ValidationFailed("not a phone number Plivo sells")
         body = {} if sms_url is None else {"app_id": await self._app_id(sms_url)}
-        response = await self._call("POST", f"PhoneNumber/{digits}/", body=body)
-        self._check(response)
+        response = await self._api.request("POST", self._url(f"PhoneNumber/{digits}/"), json=body)
+        self._api.check(response)
         status = _json(response).get("status")
         if status not in ("fulfilled", "pending"):
             raise ProviderRejected(f"{self.name} did not say the purchase went through")
@@ -231,10 +200,10 @@ class PlivoPhone:
         digits = number.provider_id
         if not digits.isdigit() or not _DIGITS.fullmatch(digits):
             raise ValidationFailed("not a Plivo number")
-        response = await self._call("GET", f"Number/{digits}/")
+        response = await self._api.request("GET", self._url(f"Number/{digits}/"))
         if response.status_code == 404:  # not on the account yet: Plivo is still at it
             return NumberStatus.PENDING
-        self._check(response)
+        self._api.check(response)
         if _json(response).get("number") != digits:
             raise ProviderRejected(f"{self.name} answered for another number than {digits}")
         return NumberStatus.ACTIVE
@@ -243,10 +212,10 @@ class PlivoPhone:
         digits = number.provider_id
         if not _DIGITS.fullmatch(digits) or not digits.isdigit():
             raise ValidationFailed("not a Plivo number")
-        response = await self._call("DELETE", f"Number/{digits}/")
+        response = await self._api.request("DELETE", self._url(f"Number/{digits}/"))
         if response.status_code == 404:  # released already
             return
-        self._check(response)
+        self._api.check(response)
 
     def check_signature(self, request: WebhookRequest, account_secret: str | None = None) -> bool:
         nonce = request.header(NONCE)

@@ -12,15 +12,17 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
+from typing import Unpack
 
 from agentid.errors import ValidationFailed
 from agentid.providers.base import (
     AvailableNumber,
     Capability,
     InboundSms,
-    LineType,
+    NumberSearch,
     NumberStatus,
     OwnedNumber,
+    SearchOptions,
     WebhookRequest,
 )
 from agentid.providers.registry import ProviderUrl, Transports
@@ -48,20 +50,15 @@ class SandboxPhone:
         return f"SandboxPhone(area={self.area!r})"
 
     async def search_numbers(
-        self,
-        country: str,
-        capabilities: frozenset[Capability],
-        *,
-        line_type: LineType = LineType.LOCAL,
-        area_code: str | None = None,
-        limit: int = 10,
+        self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
     ) -> Sequence[AvailableNumber]:
+        wanted = NumberSearch(country, capabilities, **options)
         if country != "US":
             return []  # the fictional range is North American
-        area = area_code or self.area
+        area = wanted.area_code or self.area
         if not _AREA.fullmatch(area):
             raise ValidationFailed("area_code must be three digits, the first 2-9")
-        lines = self._random.sample(range(100), k=max(1, min(limit, 100)))
+        lines = self._random.sample(range(100), k=max(1, min(wanted.limit, 100)))
         return [
             AvailableNumber(fictional(area, n), "US", CAPABILITIES, region="Sandbox") for n in lines
         ]

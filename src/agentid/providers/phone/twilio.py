@@ -29,7 +29,7 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
@@ -39,13 +39,15 @@ from agentid.providers.base import (
     Capability,
     InboundSms,
     LineType,
+    NumberSearch,
     NumberStatus,
     OwnedNumber,
+    SearchOptions,
     WebhookRequest,
 )
-from agentid.providers.failures import check_response, map_failures
 from agentid.providers.phone.signatures import twilio_valid
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
+from agentid.providers.vendor_api import VendorApi, failure_body
 
 VENDOR_HOST = "api.twilio.com"
 LOOKUP_HOST = "lookups.twilio.com"
@@ -56,7 +58,6 @@ log = logging.getLogger("agentid.providers")
 _KINDS = {LineType.LOCAL: "Local", LineType.MOBILE: "Mobile", LineType.TOLLFREE: "TollFree"}
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
-_COUNTRY = re.compile(r"[A-Z]{2}")
 _AREA_CODE = re.compile(r"[0-9]{3}")
 MAX_MEDIA = 10  # Twilio delivers at most 10 media items per message
 
@@ -64,12 +65,7 @@ MAX_MEDIA = 10  # Twilio delivers at most 10 media items per message
 def first_error(response: httpx.Response) -> str | None:
     """What Twilio said about a failure: ``"<code>: <message>"`` from its error body
     ``{"code", "message", "more_info", "status"}``; None for another body."""
-    if response.status_code < 400:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
+    body = failure_body(response)
     if not isinstance(body, dict):
         return None
     code, message = body.get("code"), body.get("message")
@@ -110,83 +106,47 @@ class TwilioPhone:
         self.account_sid = account_sid
         self._token = auth_token
         self.endpoint = endpoint.rstrip("/")
-        self._http = http
-        self._timeout = timeout
-
-    @property
-    def name(self) -> str:
-        return f"twilio {httpx.URL(self.endpoint).netloc.decode()}"
+        secrets, auth = (auth_token,), (account_sid, auth_token)
+        self._api = VendorApi("twilio", self.endpoint, http, timeout, first_error, secrets, auth)
+        self.name = self._api.name
 
     def __repr__(self) -> str:  # never the token
         return f"TwilioPhone({self.account_sid!r}, {self.endpoint!r})"
 
     def _url(self, path: str, account: str | None = None) -> str:
+        """``path`` under the main account's resources, or a subaccount's (the main
+        account's credentials may act on its subaccounts)."""
         return f"{self.endpoint}{API}/Accounts/{account or self.account_sid}{path}"
 
     def _accounts(self) -> str:
+        """The Accounts list itself (where subaccounts are made)."""
         return f"{self.endpoint}{API}/Accounts.json"
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        data: dict[str, str] | None = None,
-        account: str | None = None,
-    ) -> httpx.Response:
-        """A call on the main account's resources, or a subaccount's (the main account's
-        credentials may act on its subaccounts); ``path`` "" with ``account`` None and
-        ``.json``: the Accounts list itself."""
-        secrets = (self._token,)
-        url = self._url(path, account) if path != ".json" or account else self._accounts()
-        with map_failures(self.name, secrets=secrets):
-            response = await self._http.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                auth=(self.account_sid, self._token),
-                headers={"Accept": "application/json"},
-                timeout=self._timeout,
-            )
-        return response
-
-    def _check(self, response: httpx.Response) -> None:
-        check_response(response, self.name, detail=first_error(response), secrets=(self._token,))
-
     async def search_numbers(
-        self,
-        country: str,
-        capabilities: frozenset[Capability],
-        *,
-        line_type: LineType = LineType.LOCAL,
-        area_code: str | None = None,
-        limit: int = 10,
+        self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
     ) -> Sequence[AvailableNumber]:
-        if not _COUNTRY.fullmatch(country):
-            raise ValidationFailed("country must be two upper-case letters (ISO 3166-1)")
+        wanted = NumberSearch(country, capabilities, **options)
+        country = wanted.iso_country()
         params = {
             "ExcludeAllAddressRequired": "true",
             "ExcludeLocalAddressRequired": "true",
             "ExcludeForeignAddressRequired": "true",
-            "PageSize": str(max(1, min(limit, 50))),
+            "PageSize": str(max(1, min(wanted.limit, 50))),
         }
         if Capability.SMS in capabilities:
             params["SmsEnabled"] = "true"
         if Capability.MMS in capabilities:
             params["MmsEnabled"] = "true"
-        if area_code is not None:
-            if not _AREA_CODE.fullmatch(area_code):
+        if wanted.area_code is not None:
+            if not _AREA_CODE.fullmatch(wanted.area_code):
                 raise ValidationFailed("area_code must be three digits")
-            params["AreaCode"] = area_code
-        path = f"/AvailablePhoneNumbers/{country}/{_KINDS[line_type]}.json"
-        response = await self._call("GET", path, params=params)
-        self._check(response)
-        try:
-            listed = response.json()["available_phone_numbers"]
-        except (ValueError, LookupError, TypeError):
-            raise ProviderRejected(f"{self.name} answered a search without numbers") from None
+            params["AreaCode"] = wanted.area_code
+        path = f"/AvailablePhoneNumbers/{country}/{_KINDS[wanted.line_type]}.json"
+        response = await self._api.request("GET", self._url(path), params=params)
+        self._api.check(response)
+        listed = self._api.answered(
+            response, "available_phone_numbers", missing="answered a search without numbers"
+        )["available_phone_numbers"]
         found = []
         for item in listed if isinstance(listed, list) else []:
             if not isinstance(item, dict) or not isinstance(item.get("phone_number"), str):
@@ -220,13 +180,14 @@ class TwilioPhone:
             raise
 
     async def _open_subaccount(self, owner: str) -> tuple[str, str]:
-        response = await self._call("POST", ".json", data={"FriendlyName": f"agentid {owner}"[:64]})
-        self._check(response)
-        try:
-            body = response.json()
-            account, secret = body["sid"], body["auth_token"]
-        except (ValueError, LookupError, TypeError):
-            raise ProviderRejected(f"{self.name} made a subaccount without its sid") from None
+        response = await self._api.request(
+            "POST", self._accounts(), data={"FriendlyName": f"agentid {owner}"[:64]}
+        )
+        self._api.check(response)
+        body = self._api.answered(
+            response, "sid", "auth_token", missing="made a subaccount without its sid"
+        )
+        account, secret = body["sid"], body["auth_token"]
         if not isinstance(account, str) or not _ACCOUNT_SID.fullmatch(account):
             raise ProviderRejected(f"{self.name} made a subaccount without its sid")
         if not isinstance(secret, str) or not secret:
@@ -234,9 +195,11 @@ class TwilioPhone:
         return account, secret
 
     async def _close(self, account: str) -> None:
-        response = await self._call("POST", ".json", data={"Status": "closed"}, account=account)
+        response = await self._api.request(
+            "POST", self._url(".json", account), data={"Status": "closed"}
+        )
         if response.status_code != 404:
-            self._check(response)
+            self._api.check(response)
 
     async def _close_quietly(self, account: str) -> None:
         try:
@@ -255,15 +218,14 @@ class TwilioPhone:
         data = {"PhoneNumber": number.e164, "FriendlyName": f"agentid {owner}"[:64]}
         if sms_url is not None:
             data |= {"SmsUrl": sms_url, "SmsMethod": "POST"}
-        response = await self._call(
-            "POST", "/IncomingPhoneNumbers.json", data=data, account=account
+        response = await self._api.request(
+            "POST", self._url("/IncomingPhoneNumbers.json", account), data=data
         )
-        self._check(response)
-        try:
-            body = response.json()
-            sid, e164 = body["sid"], body["phone_number"]
-        except (ValueError, LookupError, TypeError):
-            raise ProviderRejected(f"{self.name} answered a purchase without a sid") from None
+        self._api.check(response)
+        body = self._api.answered(
+            response, "sid", "phone_number", missing="answered a purchase without a sid"
+        )
+        sid, e164 = body["sid"], body["phone_number"]
         if not isinstance(sid, str) or not _SID.fullmatch(sid) or not isinstance(e164, str):
             raise ProviderRejected(f"{self.name} answered a purchase without a sid")
         return OwnedNumber(
@@ -282,14 +244,13 @@ class TwilioPhone:
         if self.lookup_endpoint is None or not e164.startswith("+") or not e164[1:].isdigit():
             return None
         try:
-            with map_failures(self.name, secrets=(self._token,)):
-                response = await self._http.get(
-                    f"{self.lookup_endpoint}/v2/PhoneNumbers/{e164}",
-                    params={"Fields": "line_type_intelligence"},
-                    auth=(self.account_sid, self._token),
-                    timeout=self._timeout,
-                )
-            self._check(response)
+            response = await self._api.request(
+                "GET",
+                f"{self.lookup_endpoint}/v2/PhoneNumbers/{e164}",
+                headers={},
+                params={"Fields": "line_type_intelligence"},
+            )
+            self._api.check(response)
             found = response.json()["line_type_intelligence"]["type"]
         except (ProviderError, ValueError, LookupError, TypeError) as err:
             reason = err.message if isinstance(err, ProviderError) else "an unreadable answer"
@@ -309,9 +270,9 @@ class TwilioPhone:
         if account is not None and not _ACCOUNT_SID.fullmatch(account):
             raise ValidationFailed("not a Twilio subaccount sid")
         path = f"/IncomingPhoneNumbers/{number.provider_id}.json"
-        response = await self._call("DELETE", path, account=account)
+        response = await self._api.request("DELETE", self._url(path, account))
         if response.status_code != 404:  # 404: released already (by hand, or a retry)
-            self._check(response)
+            self._api.check(response)
         if account is not None:
             await self._close(account)
 

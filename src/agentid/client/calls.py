@@ -1,10 +1,11 @@
 """One call of the agentid API described without doing it (sans-IO): method, path, query,
 body, and how to read the answer into a model of the features' ``schemas.py``.
 
-``agentid.client`` writes every call once as a ``Call`` (a method decorated with
-``endpoint``); ``Client`` and ``AsyncClient`` only send it and hand the response back to
-``Call.answer``. An error answer becomes the matching ``agentid.errors`` class here; an
-answer that is not the model it should be, a 502 ``bad_response``.
+The call groups (``projects``, ``mail``, ``phone``, ``webhooks``, ``codes``,
+``second_factors``; each a ``CallGroup``) write every call once as a ``Call`` (a method
+decorated with ``endpoint``); ``Client`` and ``AsyncClient`` only send it and hand the
+response back to ``Call.answer``. An error answer becomes the matching ``agentid.errors``
+class here; an answer that is not the model it should be, a 502 ``bad_response``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from agentid.errors import AgentIDError, from_response
+from agentid.client.filters import Paging
+from agentid.errors import AgentIDError, ValidationFailed, from_response
 
 if TYPE_CHECKING:
     from agentid.client import AsyncClient, Client
@@ -140,6 +142,27 @@ def error_of(response: httpx.Response) -> AgentIDError:
         )
 
 
+def page(path: str, model: type[M], paging: Paging) -> Call[M]:
+    """One page of a list: at most ``limit`` items after the cursor ``before``."""
+    return Call("GET", path, reads(model), params=query(**paging))
+
+
+class CallGroup:
+    """What every group of calls shares: the project a call is on, the one given or else
+    the client's own (``project=``, ``AGENTID_PROJECT``), and paths under it."""
+
+    project: str | None
+
+    def _project(self, project_id: str | None) -> str:
+        chosen = project_id or self.project
+        if not chosen:
+            raise ValidationFailed("no project: name it, or set AGENTID_PROJECT (project=)")
+        return chosen
+
+    def _path(self, project_id: str | None, tail: str) -> str:
+        return f"/projects/{segment(self._project(project_id))}/{tail}"
+
+
 class endpoint(Generic[P, T]):  # a decorator, lower-case like property
     """Turns a method that describes a ``Call`` into one that makes it: on a ``Client`` it
     returns the answer, on an ``AsyncClient`` a coroutine of it (same parameters either way)."""
@@ -167,3 +190,17 @@ class endpoint(Generic[P, T]):  # a decorator, lower-case like property
         call.__name__ = call.__qualname__ = build.__name__
         call.__doc__ = build.__doc__
         return call
+
+
+def fixed(
+    build: Callable[Concatenate[Any, str, P], Call[T]], first: str, name: str, doc: str
+) -> endpoint[P, T]:
+    """The endpoint ``name``: ``build`` with its first argument after the client fixed to
+    ``first`` (two calls described once, such as ``wait_for_code`` and ``wait_for_link``)."""
+
+    def made(client: Any, /, *args: P.args, **kwargs: P.kwargs) -> Call[T]:
+        return build(client, first, *args, **kwargs)
+
+    made.__name__ = made.__qualname__ = name
+    made.__doc__ = doc
+    return endpoint(made)

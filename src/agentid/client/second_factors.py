@@ -1,6 +1,6 @@
 """The client's calls for what an agent cannot read from its inbox: authenticator (TOTP)
-codes, and escalations to the human operator. ``agentid.client._Calls`` inherits them, so
-``Client`` and ``AsyncClient`` both have them (written once, like every call).
+codes, and escalations to the human operator. ``Client`` and ``AsyncClient`` both have them
+(written once, like every call).
 
     with Client() as agent:
         agent.add_totp("github", "otpauth://totp/GitHub:me?secret=...&issuer=GitHub")
@@ -11,21 +11,21 @@ codes, and escalations to the human operator. ``agentid.client._Calls`` inherits
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
-from agentid.calls import Call, endpoint, json_body, query, read_nothing, reads, segment
+from agentid.client.calls import (
+    Call,
+    CallGroup,
+    endpoint,
+    json_body,
+    query,
+    read_nothing,
+    reads,
+    segment,
+)
 from agentid.codes.schemas import EscalationList, EscalationOut, TotpCode, TotpList, TotpOut
 
 
-class SecondFactors(ABC):
+class SecondFactors(CallGroup):
     """TOTP and escalation calls (see the module docstring)."""
-
-    @abstractmethod
-    def _project(self, project_id: str | None) -> str:
-        """The project a call is on: the one given, else the client's own."""
-
-    def _path(self, project_id: str | None, tail: str) -> str:
-        return f"/projects/{segment(self._project(project_id))}/{tail}"
 
     # -- TOTP -------------------------------------------------------------------------------
 
