@@ -162,17 +162,8 @@ async def read_raw(project: ProjectReadDep, mid: str, session: SessionDep) -> Re
 async def read_attachment(
     project: ProjectReadDep, mid: str, n: int, session: SessionDep
 ) -> Response:
-    found = await inbox.attachment(session, project.id, path_message_id(mid), n)
-    content, content_type, filename = found
-    media_type = content_type if INERT_TYPES.match(content_type) else "application/octet-stream"
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": attachment_disposition(filename),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+    return attachment_response(
+        *await inbox.attachment(session, project.id, path_message_id(mid), n)
     )
 
 
@@ -198,6 +189,21 @@ async def delete_message(
 
 def path_message_id(mid: str) -> str:
     return path_id(mid, "message")
+
+
+def attachment_response(content: bytes, content_type: str, filename: str) -> Response:
+    """An attachment as a download: a type a browser could run or render as a page is
+    served as bytes, never sniffed, and sandboxed should it be opened anyway."""
+    media_type = content_type if INERT_TYPES.match(content_type) else "application/octet-stream"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": attachment_disposition(filename),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 def attachment_disposition(filename: str) -> str:

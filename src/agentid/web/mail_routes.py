@@ -16,7 +16,7 @@ from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.email import aliases, inbox
 from agentid.email.repository import InboxQuery
-from agentid.email.routes import INERT_TYPES, attachment_disposition, path_message_id
+from agentid.email.routes import attachment_response, path_message_id
 from agentid.email.schemas import AliasCreate, MessageOut
 from agentid.errors import ValidationFailed
 from agentid.filters import address_filter, cursor_filter, text_filter
@@ -127,16 +127,8 @@ async def message_html_page(
 async def attachment(project: ProjectReadDep, mid: str, n: int, session: SessionDep) -> Response:
     """An attachment, as a download (the API's rules: a type a browser could run is
     served as bytes)."""
-    found = await inbox.attachment(session, project.id, path_message_id(mid), n)
-    content, content_type, filename = found
-    media_type = content_type if INERT_TYPES.match(content_type) else "application/octet-stream"
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": attachment_disposition(filename),
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+    return attachment_response(
+        *await inbox.attachment(session, project.id, path_message_id(mid), n)
     )
 
 
