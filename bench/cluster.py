@@ -43,7 +43,7 @@ from tests.email.inbound.postfix import EdgeMTA
 
 from agentid.email.inbound.postfix import Setup
 from agentid.events import Kind
-from agentid.store.bus import channel_for, decode
+from agentid.store.notices import channel_for, decode
 from serverproc import Agentid, free_port
 from smtp_load import hand_over, percentile
 from wait_latency import long_poll

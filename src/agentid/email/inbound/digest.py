@@ -36,11 +36,13 @@ from agentid.email.inbound.digested import (
     entry,
     raw_in_slices,
     received_events,
+    signals,
 )
 from agentid.email.inbound.parse import Parsed, parse_message
 from agentid.ids import new_id
 from agentid.mime import DEFAULT_LIMITS, Limits
 from agentid.store import event_log
+from agentid.store.notices import Notifier
 from agentid.store.tables import (
     CodeRow,
     Message,
@@ -91,9 +93,12 @@ def digest(
     authserv_id: str | None = None,
     begin: Callable[[str], None] = _nothing,
     storing: Callable[[int], None] = _nothing,
+    notifier: Notifier | None = None,
 ) -> list[Digested]:
     """Parse and store every listed message not parsed yet; return their event payloads.
-    ``begin(id)`` is called before a message is read, ``storing(n)`` before the write."""
+    ``begin(id)`` is called before a message is read, ``storing(n)`` before the write.
+    With a ``notifier`` (PostgreSQL, other processes listening) the write's transaction
+    NOTIFYs them of its events: they hear of the messages at its commit."""
     whole = engine.dialect.name == "sqlite"
     raw = MessageRaw.data if whole else case((Message.size <= RAW_SLICE, MessageRaw.data))
     with engine.connect() as conn:
@@ -158,7 +163,10 @@ def digest(
         if codes:
             conn.execute(insert(table_of(CodeRow)), codes)
         seqs = event_log.append(conn, events)
-    return digested(rows, events, seqs)
+        done = digested(rows, events, seqs)
+        if notifier is not None:
+            notifier.send(conn, signals(done))
+    return done
 
 
 def _thread(

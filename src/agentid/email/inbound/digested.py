@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, select, update
 
+from agentid.events import Kind, Signal
 from agentid.store import event_log
 from agentid.store.tables import Message, MessageRaw, table_of
 from agentid.times import json_time
@@ -124,6 +125,11 @@ def digested(rows: list[Row], events: list[dict[str, Any]], seqs: list[int]) -> 
         )
         for row in rows
     ]
+
+
+def signals(done: list[Digested]) -> list[Signal]:
+    """The bus signals of digested (or flagged) messages: one per event."""
+    return [Signal(d.project_id, Kind(kind), seq, d.keys) for d in done for kind, seq in d.events]
 
 
 def raw_in_slices(conn: Connection, message_id: str) -> bytes:

@@ -20,10 +20,11 @@ from sqlalchemy import Engine
 from agentid.config import Settings
 from agentid.email.inbound import frames, processes
 from agentid.email.inbound.digested import Digested
-from agentid.email.inbound.parse_process import digest_forever
+from agentid.email.inbound.parse_process import Request, digest_forever
 from agentid.health import Health
 from agentid.store.db import create_sync_engine
 from agentid.store.engines import describe, transient
+from agentid.store.notices import Notifier
 
 log = logging.getLogger("agentid.parse")
 
@@ -45,8 +46,9 @@ class Outcome:
 class ThreadLane:
     """Digest in a thread of the server process: no budget can be enforced (tests only)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, notifier: Notifier | None) -> None:
         self._settings = settings
+        self._notifier = notifier
         self._engine: Engine | None = None
 
     async def start(self) -> None:
@@ -62,9 +64,10 @@ class ThreadLane:
         engine = self._engine
         assert engine is not None
         limits, authserv_id = self._settings.mime_limits(), self._settings.authserv()
+        notifier = self._notifier
         try:
             done = await asyncio.to_thread(
-                lambda: digest(engine, ids, limits, authserv_id=authserv_id)
+                lambda: digest(engine, ids, limits, authserv_id=authserv_id, notifier=notifier)
             )
         except Exception as exc:
             return Outcome("transient" if transient(exc) else "failed", reason=describe(exc))
@@ -72,10 +75,13 @@ class ThreadLane:
 
 
 class ProcessLane:
-    def __init__(self, settings: Settings, health: Health, name: str) -> None:
+    def __init__(
+        self, settings: Settings, health: Health, name: str, notifier: Notifier | None
+    ) -> None:
         self._settings = settings
         self._health = health
         self._name = name
+        self._notifier = notifier
         self._process: multiprocessing.process.BaseProcess | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -162,7 +168,8 @@ class ProcessLane:
         budget = self._settings.digest_budget_seconds
         culprit: str | None = None
         try:
-            request = (ids, self._settings.mime_limits(), self._settings.authserv())
+            settings = self._settings
+            request = Request(ids, settings.mime_limits(), settings.authserv(), self._notifier)
             frames.write(self._writer, request)
             await self._writer.drain()
             while True:

@@ -1,6 +1,6 @@
 """A parse worker process: batches of message ids in, digested into the store, results out.
 
-In: ``(ids, limits, authserv_id)``. Out, in order: ``("begin", id)`` before each message
+In: a ``Request``. Out, in order: ``("begin", id)`` before each message
 is read (so the server knows which message overran its budget if this process has to be ended), then
 ``("storing", n)``, then one of ``("stored", [Digested])``, ``("transient", reason)`` (the
 store failed for a reason that passes, such as a locked database, a full disk or a lost
@@ -12,19 +12,27 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
 from agentid.email.inbound import frames
 from agentid.mime import Limits
 from agentid.store.engines import describe, transient
+from agentid.store.notices import Notifier
 
 log = logging.getLogger("agentid.parse")
 
 
-def digest_reporting(
-    engine: Engine, sock: socket.socket, ids: list[str], limits: Limits, authserv_id: str
-) -> tuple[str, object]:
+@dataclass(frozen=True, slots=True)
+class Request:
+    ids: list[str]
+    limits: Limits
+    authserv_id: str
+    notifier: Notifier | None  # other processes to NOTIFY at the commit (``digest``)
+
+
+def digest_reporting(engine: Engine, sock: socket.socket, request: Request) -> tuple[str, object]:
     def begin(message_id: str) -> None:
         frames.send(sock, ("begin", message_id))
 
@@ -34,7 +42,15 @@ def digest_reporting(
     from agentid.email.inbound.digest import digest  # preloaded by the fork server
 
     try:
-        done = digest(engine, ids, limits, authserv_id=authserv_id, begin=begin, storing=storing)
+        done = digest(
+            engine,
+            request.ids,
+            request.limits,
+            authserv_id=request.authserv_id,
+            begin=begin,
+            storing=storing,
+            notifier=request.notifier,
+        )
         return "stored", done
     except Exception as exc:
         reason = describe(exc)
@@ -57,8 +73,7 @@ def digest_forever(sock: socket.socket, sync_url: str, schema: str | None) -> No
             ok, request = frames.recv(sock)
             if not ok:
                 return
-            ids, limits, authserv_id = request
-            frames.send(sock, digest_reporting(engine, sock, ids, limits, authserv_id))
+            frames.send(sock, digest_reporting(engine, sock, request))
     except (BrokenPipeError, ConnectionError):
         return
     finally:

@@ -21,11 +21,10 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine, select, update
 
-from agentid.email.inbound.digested import Digested, mark_undigestible
+from agentid.email.inbound.digested import Digested, mark_undigestible, signals
 from agentid.email.inbound.lanes import PART, Outcome, ProcessLane, ThreadLane
 from agentid.email.inbound.schedule import DigestQueue, Item
 from agentid.email.inbound.spool import Arrival
-from agentid.events import Kind, Signal
 from agentid.runtime import Runtime
 from agentid.store.db import create_sync_engine
 from agentid.store.tables import Message
@@ -55,11 +54,12 @@ class ParseWorker:
     async def start(self) -> None:
         settings = self._rt.settings
         self._engine = create_sync_engine(settings)
+        notifier = self._rt.bus.notifier  # the lanes' commits tell the other processes
         if settings.parse_processes == 0:
-            self.lanes = [ThreadLane(settings)]
+            self.lanes = [ThreadLane(settings, notifier)]
         else:
             self.lanes = [
-                ProcessLane(settings, self._rt.health, f"agentid-parse-{n}")
+                ProcessLane(settings, self._rt.health, f"agentid-parse-{n}", notifier)
                 for n in range(settings.parse_processes)
             ]
         await asyncio.gather(*(lane.start() for lane in self.lanes))
@@ -141,7 +141,7 @@ class ParseWorker:
         culprit = by_id.get(outcome.culprit or "")
         if outcome.kind == "stored":
             self._store_ok()
-            self._publish(list(outcome.digested))
+            self._publish(list(outcome.digested), told=True)
         elif outcome.kind == "overran":
             assert culprit is not None
             budget = self._rt.settings.digest_budget_seconds
@@ -186,12 +186,14 @@ class ParseWorker:
             self.queue.put_back([item])
             return
         log.warning("message flagged", extra={"id": item.message_id, "reason": reason})
-        self._publish(flagged)
+        self._publish(flagged, told=False)
 
-    def _publish(self, digested: list[Digested]) -> None:
+    def _publish(self, digested: list[Digested], *, told: bool) -> None:
+        """Wake this process's waiters, and the other processes' unless the lane's commit
+        ``told`` them already (``digest``'s notifier)."""
         self.parsed += len(digested)
-        for d in digested:
-            for kind, seq in d.events:
-                self._rt.bus.publish(Signal(d.project_id, Kind(kind), seq, d.keys))
+        publish = self._rt.bus.deliver if told else self._rt.bus.publish
+        for signal in signals(digested):
+            publish(signal)
         if self._then is not None:
             self._then(digested)
