@@ -1,9 +1,11 @@
 """Cluster-wide jobs (``store/leader.py``) on the test PostgreSQL: one holder per job and
-schema, taken over when the holder's session ends; SQLite runs everything here."""
+schema, taken over when the holder's session ends; SQLite runs everything here. A node is
+alive while its session lasts."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import asyncpg
 import pytest
@@ -20,7 +22,9 @@ def postgresql() -> None:
 
 async def test_without_postgresql_every_job_runs_here() -> None:
     alone = Leadership()
+    await alone.start()
     assert await alone.held("retention") and await alone.held("outbox")
+    assert await alone.alive([alone.node, Leadership().node]) == {alone.node}
     await alone.close()
 
 
@@ -59,3 +63,31 @@ async def test_a_job_is_taken_over_when_its_holder_goes(postgresql: None) -> Non
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_node_is_alive_while_its_session_lasts(postgresql: None) -> None:
+    one, two = Leadership(PG_URL, "t_lead_d"), Leadership(PG_URL, "t_lead_d")
+    elsewhere = Leadership(PG_URL, "t_lead_e")
+    never = Leadership(PG_URL, "t_lead_d")  # never started: no process behind it
+    try:
+        for lead in (one, two, elsewhere):
+            await lead.start()
+        nodes = [one.node, two.node, never.node]
+        assert await one.alive(nodes) == {one.node, two.node}
+        assert await elsewhere.alive(nodes) == set()  # another schema: another service
+        # its session ends as if its process died (a close, a kill or a lost network)
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            assert two._conn is not None
+            await conn.fetchval("SELECT pg_terminate_backend($1)", two._conn.get_server_pid())
+        finally:
+            await conn.close()
+        deadline = time.monotonic() + 10
+        while await one.alive(nodes) != {one.node}:  # once the backend has ended
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(two.wait("outbox"), 10)  # back on its next use, lock and all
+        assert await one.alive(nodes) == {one.node, two.node}
+    finally:
+        for lead in (one, two, elsewhere):
+            await lead.close()

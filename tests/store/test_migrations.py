@@ -466,3 +466,24 @@ def test_0015_relay_deliveries_beside_stored_mail(engine: Engine) -> None:
         assert conn.execute(select(Message.id)).scalars().all() == ["01M"]
         conn.execute(delete(table_of(Message)).where(Message.id == "01M"))
         assert conn.execute(select(RelayDelivery.message_id)).all() == []
+
+
+def test_0016_mail_stored_before_has_no_digest_owner(engine: Engine) -> None:
+    """Undigested mail stored before 0016 has no owner: the first process to look claims
+    it (``email/inbound/claims``)."""
+    with engine.begin() as conn:
+        upgrade(conn, "0015")
+        now = datetime.now(UTC)
+        add_projects(conn, now, {"acme": "acme.test"})
+        conn.execute(
+            text(
+                "INSERT INTO messages (id, project_id, direction, received_at, mail_from,"
+                " rcpt_to, size, status, has_attachments, unread) VALUES ('01M', 'acme',"
+                " 'inbound', :now, 's@x.example', '[]', 1, 'received', false, true)"
+            ),
+            {"now": now},
+        )
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+        found = conn.execute(select(Message.id, Message.digest_owner)).all()
+        assert found == [("01M", None)]

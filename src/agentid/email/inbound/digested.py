@@ -142,12 +142,16 @@ def raw_in_slices(conn: Connection, message_id: str) -> bytes:
             return b"".join(pieces)
 
 
-def mark_undigestible(engine: Engine, message_id: str, error: str) -> list[Digested]:
-    """Show a message that cannot be digested as a parse error: never hidden, never lost."""
+def mark_undigestible(
+    engine: Engine, message_id: str, error: str, owner: str | None = None
+) -> list[Digested]:
+    """Show a message that cannot be digested as a parse error: never hidden, never lost.
+    With an ``owner``, only while that process owns it (``claims``)."""
+    undigested = [Message.id == message_id, Message.status == "received"]
+    if owner is not None:
+        undigested.append(Message.digest_owner == owner)
     with engine.begin() as conn:
-        row = conn.execute(
-            select(*ENVELOPE).where(Message.id == message_id, Message.status == "received")
-        ).first()
+        row = conn.execute(select(*ENVELOPE).where(*undigested).with_for_update()).first()
         if row is None:
             return []
         conn.execute(

@@ -20,11 +20,10 @@ from sqlalchemy import Engine
 from agentid.config import Settings
 from agentid.email.inbound import frames, processes
 from agentid.email.inbound.digested import Digested
-from agentid.email.inbound.parse_process import Request, digest_forever
+from agentid.email.inbound.parse_process import Terms, digest_forever
 from agentid.health import Health
 from agentid.store.db import create_sync_engine
 from agentid.store.engines import describe, transient
-from agentid.store.notices import Notifier
 
 log = logging.getLogger("agentid.parse")
 
@@ -46,9 +45,9 @@ class Outcome:
 class ThreadLane:
     """Digest in a thread of the server process: no budget can be enforced (tests only)."""
 
-    def __init__(self, settings: Settings, notifier: Notifier | None) -> None:
+    def __init__(self, settings: Settings, terms: Terms) -> None:
         self._settings = settings
-        self._notifier = notifier
+        self._terms = terms
         self._engine: Engine | None = None
 
     async def start(self) -> None:
@@ -63,11 +62,17 @@ class ThreadLane:
 
         engine = self._engine
         assert engine is not None
-        limits, authserv_id = self._settings.mime_limits(), self._settings.authserv()
-        notifier = self._notifier
+        terms = self._terms
         try:
             done = await asyncio.to_thread(
-                lambda: digest(engine, ids, limits, authserv_id=authserv_id, notifier=notifier)
+                lambda: digest(
+                    engine,
+                    ids,
+                    terms.limits,
+                    authserv_id=terms.authserv_id,
+                    notifier=terms.notifier,
+                    owner=terms.owner,
+                )
             )
         except Exception as exc:
             return Outcome("transient" if transient(exc) else "failed", reason=describe(exc))
@@ -75,13 +80,11 @@ class ThreadLane:
 
 
 class ProcessLane:
-    def __init__(
-        self, settings: Settings, health: Health, name: str, notifier: Notifier | None
-    ) -> None:
+    def __init__(self, settings: Settings, health: Health, name: str, terms: Terms) -> None:
         self._settings = settings
         self._health = health
         self._name = name
-        self._notifier = notifier
+        self._terms = terms
         self._process: multiprocessing.process.BaseProcess | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -168,9 +171,7 @@ class ProcessLane:
         budget = self._settings.digest_budget_seconds
         culprit: str | None = None
         try:
-            settings = self._settings
-            request = Request(ids, settings.mime_limits(), settings.authserv(), self._notifier)
-            frames.write(self._writer, request)
+            frames.write(self._writer, (ids, self._terms))
             await self._writer.drain()
             while True:
                 limit = budget if culprit is not None else STORE_SECONDS

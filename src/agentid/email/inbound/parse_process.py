@@ -1,7 +1,7 @@
 """A parse worker process: batches of message ids in, digested into the store, results out.
 
-In: a ``Request``. Out, in order: ``("begin", id)`` before each message
-is read (so the server knows which message overran its budget if this process has to be ended), then
+In: ``(ids, Terms)``. Out, in order: ``("begin", id)`` before each message is read (so the
+server knows which message overran its budget if this process has to be ended), then
 ``("storing", n)``, then one of ``("stored", [Digested])``, ``("transient", reason)`` (the
 store failed for a reason that passes, such as a locked database, a full disk or a lost
 connection; nothing was written) or ``("failed", reason)`` (anything else).
@@ -25,14 +25,18 @@ log = logging.getLogger("agentid.parse")
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
-    ids: list[str]
+class Terms:
+    """How a server's parse workers digest, the same for every batch (``digest``)."""
+
     limits: Limits
     authserv_id: str
-    notifier: Notifier | None  # other processes to NOTIFY at the commit (``digest``)
+    owner: str  # the server's node: only the messages it owns are read and stored
+    notifier: Notifier | None  # other processes to NOTIFY at the commit
 
 
-def digest_reporting(engine: Engine, sock: socket.socket, request: Request) -> tuple[str, object]:
+def digest_reporting(
+    engine: Engine, sock: socket.socket, ids: list[str], terms: Terms
+) -> tuple[str, object]:
     def begin(message_id: str) -> None:
         frames.send(sock, ("begin", message_id))
 
@@ -44,12 +48,13 @@ def digest_reporting(engine: Engine, sock: socket.socket, request: Request) -> t
     try:
         done = digest(
             engine,
-            request.ids,
-            request.limits,
-            authserv_id=request.authserv_id,
+            ids,
+            terms.limits,
+            authserv_id=terms.authserv_id,
             begin=begin,
             storing=storing,
-            notifier=request.notifier,
+            notifier=terms.notifier,
+            owner=terms.owner,
         )
         return "stored", done
     except Exception as exc:
@@ -73,7 +78,8 @@ def digest_forever(sock: socket.socket, sync_url: str, schema: str | None) -> No
             ok, request = frames.recv(sock)
             if not ok:
                 return
-            frames.send(sock, digest_reporting(engine, sock, request))
+            ids, terms = request
+            frames.send(sock, digest_reporting(engine, sock, ids, terms))
     except (BrokenPipeError, ConnectionError):
         return
     finally:
