@@ -1,9 +1,9 @@
 """Where a batch is digested: a supervised worker process, or (tests only) a thread.
 
 A process lane enforces the per-message budget the only way that works on C and Rust
-code: a worker silent for longer than the budget while reading one message is ended, and
-the lane says which message it was reading. A worker that dies is started again at once,
-whether it died mid-batch or while idle.
+code: a worker that has spent the budget reading one message (``budget``: its CPU time,
+looked at on the wall clock) is ended, and the lane says which message it was reading. A
+worker that dies is started again at once, whether it died mid-batch or while idle.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ import logging
 import multiprocessing
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
 from agentid.config import Settings
 from agentid.email.inbound import frames, processes
+from agentid.email.inbound.budget import Reading
 from agentid.email.inbound.digested import Digested
 from agentid.email.inbound.parse_process import Terms, digest_forever
 from agentid.health import Health
@@ -167,25 +169,24 @@ class ProcessLane:
             self._busy = False
 
     async def _exchange(self, ids: list[str]) -> Outcome:
-        assert self._reader is not None and self._writer is not None
+        assert self._writer is not None
         budget = self._settings.digest_budget_seconds
-        culprit: str | None = None
+        reading: Reading | None = None  # the message the worker said it is reading
         try:
             frames.write(self._writer, (ids, self._terms))
             await self._writer.drain()
             while True:
-                limit = budget if culprit is not None else STORE_SECONDS
-                async with asyncio.timeout(limit):
-                    kind, value = await frames.read(self._reader)
+                kind, value = await self._next_frame(reading)
                 if kind == "begin":
-                    culprit = value
+                    reading = Reading(value, self.pid, budget)
                 elif kind == "storing":
-                    culprit = None
+                    reading = None
                 elif kind == "stored":
                     return Outcome("stored", tuple(value))
                 else:
                     return Outcome(kind, reason=value)
         except TimeoutError:
+            culprit = None if reading is None else reading.message_id
             what = "overran" if culprit is not None else "transient"
             log.warning("parse worker overran; ending it", extra={"id": culprit})
             await self._replace(f"{self._name} ended: over its time")
@@ -193,6 +194,23 @@ class ProcessLane:
         except (asyncio.IncompleteReadError, ConnectionError):
             await self._replace(f"{self._name} died")
             return Outcome("died", culprit=culprit, reason="the parse worker died")
+
+    async def _next_frame(self, reading: Reading | None) -> Any:
+        """The worker's next frame; TimeoutError once it is over the budget on the message
+        it is reading, or has been storing for ``STORE_SECONDS``. The read is never cut
+        off mid-frame: only the wait for it ends."""
+        assert self._reader is not None
+        frame = asyncio.ensure_future(frames.read(self._reader))
+        try:
+            while True:
+                limit = STORE_SECONDS if reading is None else reading.budget
+                done, _ = await asyncio.wait({frame}, timeout=limit)
+                if done:
+                    return frame.result()
+                if reading is None or reading.spent():
+                    raise TimeoutError
+        finally:
+            frame.cancel()  # nothing once it is done
 
     async def _replace(self, reason: str) -> None:
         self._health.mark_down(PART, reason)
