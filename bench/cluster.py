@@ -6,7 +6,7 @@ tests run (deploy/postfix/, started by ``tests/email/inbound/postfix.EdgeMTA``):
 - ``smtp-source -d -s 20 -l 4096 -m N`` into Postfix: *accepted* rate = N / time until
   smtp-source is done (Postfix has queued them), *stored* rate = N / time until every
   message is committed in agentid's store (LMTP replies sent), *visible* rate = N / time
-  until the inbox API lists them all (parsed);
+  until the inbox API of the last process lists them all (parsed);
 - where the time went: CPU seconds of Postfix's processes and of each agentid process
   tree (server, spool writer, parse worker) over the run, and the wall time;
 - cross-process wake-up: ``--waits`` long-polls, each on its own alias, held on the last
@@ -204,7 +204,9 @@ async def one_run(processes: int, messages: int, waits: int, base: Path) -> dict
         while await stored_count(conn, schema) < messages:
             await asyncio.sleep(0.05)
         stored = time.perf_counter() - started
-        while sum(nodes[0].count(f"spread{n}") for n in range(2)) < messages:
+        # listed by the process that then holds the long-polls: its first listing of mail
+        # (one-off work, ~80 ms here) is not counted as a wake-up's
+        while sum(nodes[-1].count(f"spread{n}") for n in range(2)) < messages:
             await asyncio.sleep(0.1)
         visible = time.perf_counter() - started
         cpu_after = [cpu_seconds(node.proc.pid) for node in nodes] + [postfix_cpu(mta)]

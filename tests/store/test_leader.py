@@ -44,6 +44,16 @@ async def test_one_holder_per_job_and_schema(postgresql: None) -> None:
     assert lock_key("t_lead_a", "outbox") != lock_key("t_lead_b", "outbox")
 
 
+async def end_session(lead: Leadership) -> None:
+    """End ``lead``'s session on the server's side, as if its process had died."""
+    assert lead._conn is not None
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.fetchval("SELECT pg_terminate_backend($1)", lead._conn.get_server_pid())
+    finally:
+        await conn.close()
+
+
 async def test_a_job_is_taken_over_when_its_holder_goes(postgresql: None) -> None:
     one, two = Leadership(PG_URL, "t_lead_c"), Leadership(PG_URL, "t_lead_c")
     try:
@@ -51,13 +61,7 @@ async def test_a_job_is_taken_over_when_its_holder_goes(postgresql: None) -> Non
         waiting = asyncio.create_task(two.wait("webhooks"))
         await asyncio.sleep(0.1)
         assert not waiting.done()
-        # the holder's session ends as if its process died: the lock goes with it
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            assert one._conn is not None
-            await conn.fetchval("SELECT pg_terminate_backend($1)", one._conn.get_server_pid())
-        finally:
-            await conn.close()
+        await end_session(one)  # the lock goes with it
         await asyncio.wait_for(waiting, leader_module.RETRY_SECONDS * 3)
         assert not await one.held("webhooks")  # it learns it lost the job
     finally:
@@ -75,13 +79,7 @@ async def test_a_node_is_alive_while_its_session_lasts(postgresql: None) -> None
         nodes = [one.node, two.node, never.node]
         assert await one.alive(nodes) == {one.node, two.node}
         assert await elsewhere.alive(nodes) == set()  # another schema: another service
-        # its session ends as if its process died (a close, a kill or a lost network)
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            assert two._conn is not None
-            await conn.fetchval("SELECT pg_terminate_backend($1)", two._conn.get_server_pid())
-        finally:
-            await conn.close()
+        await end_session(two)  # as a close, a kill or a lost network would
         deadline = time.monotonic() + 10
         while await one.alive(nodes) != {one.node}:  # once the backend has ended
             assert time.monotonic() < deadline
