@@ -143,6 +143,7 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(rt.engine.dispose)
             await rt.bus.start()  # before any worker: none misses another process's signal
             stack.push_async_callback(rt.bus.stop)
+            await rt.leader.start()  # this process's node lock, before it commits anything
             stack.push_async_callback(rt.leader.close)  # after every worker stopped
             inbound = InboundService(rt)
             app.state.inbound = inbound

@@ -15,7 +15,9 @@ A listener on ``EVERY_PROJECT`` (the operator's stream) hears those kinds from e
 
 ``LocalBus`` is the bus of one process; with a PostgreSQL store, ``store/bus.PgBus`` wraps
 one and carries every signal to the other processes on the same store (NOTIFY), so a
-long-poll on one process wakes when another stores what it waits for.
+long-poll on one process wakes when another stores what it waits for. A helper process
+that stores a message tells the other processes in its own transaction (``notifier``);
+its server then only ``deliver``s the signal to its own listeners.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from agentid.store.notices import Notifier
 
 _K = TypeVar("_K")
 
@@ -89,6 +94,17 @@ class Listener:
 class EventBus(Protocol):
     def publish(self, signal: Signal) -> None: ...
 
+    def deliver(self, signal: Signal) -> None:
+        """Like ``publish``, but to this process's listeners only: the transaction that
+        stored what ``signal`` reports told the other processes (``notifier``)."""
+        ...
+
+    @property
+    def notifier(self) -> Notifier | None:
+        """How a helper process's transaction tells the other processes of a signal, as
+        this bus would; None when there are none (one process)."""
+        ...
+
     def listen(
         self, project_id: str, kinds: Collection[Kind], keys: Collection[str] | None = None
     ) -> AbstractAsyncContextManager[Listener]: ...
@@ -132,6 +148,13 @@ class LocalBus:
             for listener in self._by_key.get((signal.project_id, key), ()):
                 if signal.kind in listener.kinds:
                     listener.notify()
+
+    def deliver(self, signal: Signal) -> None:
+        self.publish(signal)
+
+    @property
+    def notifier(self) -> Notifier | None:
+        return None
 
     @asynccontextmanager
     async def listen(

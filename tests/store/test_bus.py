@@ -13,7 +13,9 @@ import pytest_asyncio
 
 from agentid.events import Kind, Signal
 from agentid.health import Health
-from agentid.store.bus import MAX_PAYLOAD, PART, PgBus, asyncpg_dsn, channel_for, decode, encode
+from agentid.store.bus import PART, PgBus, asyncpg_dsn
+from agentid.store.engines import engine_for_url
+from agentid.store.notices import MAX_PAYLOAD, channel_for, decode, encode
 from tests.conftest import PG_URL, require_backend
 
 
@@ -81,6 +83,42 @@ async def test_subscribers_hear_other_processes_once(buses: list[PgBus]) -> None
     one.publish(Signal("", Kind.ROUTES_CHANGED))
     await asyncio.wait_for(got.wait(), 2)
     assert heard == [Signal("", Kind.ROUTES_CHANGED)]
+
+
+async def test_a_helper_transaction_tells_the_others_at_its_commit(buses: list[PgBus]) -> None:
+    """A parse worker's NOTIFY, sent in its own transaction under its server's origin:
+    heard by the other processes once that transaction commits (never if it rolls back),
+    and not by its own server, which delivers the signal itself."""
+    one, other = buses
+    engine = engine_for_url("postgresql+psycopg://" + PG_URL.partition("://")[2], None)
+    stored = Signal("acme", Kind.MESSAGE_RECEIVED, 5, ("a@acme.test",))
+    try:
+        async with (
+            other.listen("acme", [Kind.MESSAGE_RECEIVED]) as theirs,
+            one.listen("acme", [Kind.MESSAGE_RECEIVED]) as ours,
+        ):
+
+            def rolled_back() -> None:
+                with engine.connect() as conn:
+                    one.notifier.send(conn, [stored])
+                    conn.rollback()
+
+            await asyncio.to_thread(rolled_back)
+            assert not await theirs.wait(0.3)
+
+            def committed() -> None:
+                with engine.begin() as conn:
+                    one.notifier.send(conn, [stored])
+
+            await asyncio.to_thread(committed)
+            assert await theirs.wait(2)
+            assert not await ours.wait(0.3)  # its own origin: the server delivers it itself
+            one.deliver(stored)
+            assert await ours.wait(0)
+            assert not await theirs.wait(0.3)  # deliver is for this process's listeners only
+        assert (one.heard, other.heard) == (0, 1)
+    finally:
+        engine.dispose()
 
 
 async def test_another_channel_hears_nothing(postgresql: None) -> None:

@@ -1,9 +1,11 @@
 """Cluster-wide jobs (``store/leader.py``) on the test PostgreSQL: one holder per job and
-schema, taken over when the holder's session ends; SQLite runs everything here."""
+schema, taken over when the holder's session ends; SQLite runs everything here. A node is
+alive while its session lasts."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import asyncpg
 import pytest
@@ -20,7 +22,9 @@ def postgresql() -> None:
 
 async def test_without_postgresql_every_job_runs_here() -> None:
     alone = Leadership()
+    await alone.start()
     assert await alone.held("retention") and await alone.held("outbox")
+    assert await alone.alive([alone.node, Leadership().node]) == {alone.node}
     await alone.close()
 
 
@@ -40,6 +44,16 @@ async def test_one_holder_per_job_and_schema(postgresql: None) -> None:
     assert lock_key("t_lead_a", "outbox") != lock_key("t_lead_b", "outbox")
 
 
+async def end_session(lead: Leadership) -> None:
+    """End ``lead``'s session on the server's side, as if its process had died."""
+    assert lead._conn is not None
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.fetchval("SELECT pg_terminate_backend($1)", lead._conn.get_server_pid())
+    finally:
+        await conn.close()
+
+
 async def test_a_job_is_taken_over_when_its_holder_goes(postgresql: None) -> None:
     one, two = Leadership(PG_URL, "t_lead_c"), Leadership(PG_URL, "t_lead_c")
     try:
@@ -47,15 +61,31 @@ async def test_a_job_is_taken_over_when_its_holder_goes(postgresql: None) -> Non
         waiting = asyncio.create_task(two.wait("webhooks"))
         await asyncio.sleep(0.1)
         assert not waiting.done()
-        # the holder's session ends as if its process died: the lock goes with it
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            assert one._conn is not None
-            await conn.fetchval("SELECT pg_terminate_backend($1)", one._conn.get_server_pid())
-        finally:
-            await conn.close()
+        await end_session(one)  # the lock goes with it
         await asyncio.wait_for(waiting, leader_module.RETRY_SECONDS * 3)
         assert not await one.held("webhooks")  # it learns it lost the job
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_node_is_alive_while_its_session_lasts(postgresql: None) -> None:
+    one, two = Leadership(PG_URL, "t_lead_d"), Leadership(PG_URL, "t_lead_d")
+    elsewhere = Leadership(PG_URL, "t_lead_e")
+    never = Leadership(PG_URL, "t_lead_d")  # never started: no process behind it
+    try:
+        for lead in (one, two, elsewhere):
+            await lead.start()
+        nodes = [one.node, two.node, never.node]
+        assert await one.alive(nodes) == {one.node, two.node}
+        assert await elsewhere.alive(nodes) == set()  # another schema: another service
+        await end_session(two)  # as a close, a kill or a lost network would
+        deadline = time.monotonic() + 10
+        while await one.alive(nodes) != {one.node}:  # once the backend has ended
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(two.wait("outbox"), 10)  # back on its next use, lock and all
+        assert await one.alive(nodes) == {one.node, two.node}
+    finally:
+        for lead in (one, two, elsewhere):
+            await lead.close()

@@ -95,6 +95,18 @@ def add_projects(conn: Connection, now: datetime, domains: dict[str, str | None]
     )  # fmt: skip
 
 
+def add_message(conn: Connection, now: datetime, status: str) -> None:
+    """Message ``01M`` of project ``acme``, in the columns every revision since 0010 has."""
+    conn.execute(
+        text(
+            "INSERT INTO messages (id, project_id, direction, received_at, mail_from, rcpt_to,"
+            " size, status, has_attachments, unread) VALUES ('01M', 'acme', 'inbound', :now,"
+            " 's@x.example', '[]', 1, :status, false, true)"
+        ),
+        {"now": now, "status": status},
+    )
+
+
 def test_0003_envelope_recipients_and_no_borrowed_verdicts(engine: Engine) -> None:
     with engine.begin() as conn:
         upgrade(conn, "0002")
@@ -286,14 +298,7 @@ def test_0011_projects_default_to_any_code_and_old_mail_is_signed_by_no_one(
         upgrade(conn, "0010")
         now = datetime.now(UTC)
         add_projects(conn, now, {"acme": "acme.test", "beta": None})
-        conn.execute(
-            text(
-                "INSERT INTO messages (id, project_id, direction, received_at, mail_from,"
-                " rcpt_to, size, status, has_attachments, unread) VALUES ('01M', 'acme',"
-                " 'inbound', :now, 's@x.example', '[]', 1, 'parsed', false, true)"
-            ),
-            {"now": now},
-        )
+        add_message(conn, now, "parsed")
     with engine.begin() as conn:
         upgrade(conn, "head")
     with engine.connect() as conn:
@@ -448,14 +453,7 @@ def test_0015_relay_deliveries_beside_stored_mail(engine: Engine) -> None:
         upgrade(conn, "0014")
         now = datetime.now(UTC)
         add_projects(conn, now, {"acme": "acme.test"})
-        conn.execute(
-            text(
-                "INSERT INTO messages (id, project_id, direction, received_at, mail_from,"
-                " rcpt_to, size, status, has_attachments, unread) VALUES ('01M', 'acme',"
-                " 'inbound', :now, 's@x.example', '[]', 1, 'parsed', false, true)"
-            ),
-            {"now": now},
-        )
+        add_message(conn, now, "parsed")
     with engine.begin() as conn:
         upgrade(conn, "head")
         row = {"relay_key": "mx.example/Q1", "address": "a@acme.test", "message_id": "01M"}
@@ -492,3 +490,17 @@ def test_0016_messages_without_a_verdict_hold_sql_null(engine: Engine) -> None:
         assert unchecked.scalars().all() == ["01A"]
         kept = conn.execute(select(Message.auth_results).where(Message.id == "01B")).scalar()
         assert kept == {"spf": "pass"}
+
+
+def test_0017_mail_stored_before_has_no_digest_owner(engine: Engine) -> None:
+    """Undigested mail stored before 0017 has no owner: the first process to look claims
+    it (``email/inbound/claims``)."""
+    with engine.begin() as conn:
+        upgrade(conn, "0016")
+        now = datetime.now(UTC)
+        add_projects(conn, now, {"acme": "acme.test"})
+        add_message(conn, now, "received")
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+        found = conn.execute(select(Message.id, Message.digest_owner)).all()
+        assert found == [("01M", None)]

@@ -2,9 +2,10 @@
 
 Every agentid process on one PostgreSQL store (and schema) listens on one channel. A
 signal published here is delivered to this process's listeners at once, as with the
-local bus, and sent as a NOTIFY to the others: its project, kind, the event row's seq and
-the addresses it concerns, never what the event says (listeners read the store for that,
-as they do for local signals). A process ignores its own notifications.
+local bus, and sent as a NOTIFY to the others (``store/notices``: its project, kind, the
+event row's seq and the addresses it concerns). A process ignores its own notifications,
+including those its helper processes send in their own transactions under its origin
+(``notifier``, ``deliver``).
 
 The rules:
 
@@ -14,18 +15,15 @@ The rules:
   store again, the router drops its cache, the webhook dispatcher reads the events table.
   While disconnected the part ``event-bus`` is down (``/healthz`` 503), and it retries
   every 0.1 s doubling to 2 s.
-- **Payloads stay under PostgreSQL's 8000 bytes**: a signal with many addresses is sent as
-  several notifications, each with some of them.
-- **One channel per schema** (``channel_for``): two services sharing a database in
-  different schemas never hear each other.
+- **A NOTIFY waits for no disk.** The listening connection commits without waiting for
+  its WAL to be flushed (``synchronous_commit=off``): a notification is delivered at the
+  commit either way, and there is nothing in its transaction a crash could lose.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 import secrets
 from collections.abc import Callable, Collection
@@ -36,65 +34,19 @@ import asyncpg
 from agentid.config import Settings
 from agentid.events import EventBus, Kind, Listener, LocalBus, Signal
 from agentid.health import Health
+from agentid.store.notices import Notifier, channel_for, decode, encode
 
 log = logging.getLogger("agentid.bus")
 
 PART = "event-bus"  # its name in runtime.health and /healthz
-MAX_PAYLOAD = 7900  # bytes; PostgreSQL refuses a NOTIFY payload of 8000 or more
 RECONNECT_FIRST, RECONNECT_MAX = 0.1, 2.0  # seconds
 _NOTIFY = "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n"
-
-
-def channel_for(schema: str | None) -> str:
-    """The channel the processes on ``schema`` share (a name PostgreSQL keeps whole)."""
-    if schema is None:
-        return "agentid"
-    if len(schema) <= 50:
-        return f"agentid.{schema}"
-    return "agentid." + hashlib.sha256(schema.encode()).hexdigest()[:32]
 
 
 def asyncpg_dsn(url: str) -> str:
     """A SQLAlchemy PostgreSQL URL as asyncpg's own ``connect`` takes it."""
     scheme, sep, rest = url.partition("://")
     return f"postgresql{sep}{rest}" if scheme.startswith("postgres") else url
-
-
-def encode(origin: str, signal: Signal) -> list[str]:
-    """``signal`` as one or more NOTIFY payloads, each under ``MAX_PAYLOAD`` bytes."""
-    head: dict[str, Any] = {"o": origin, "p": signal.project_id, "k": signal.kind.value}
-    if signal.seq is not None:
-        head["s"] = signal.seq
-    plain = json.dumps(head, separators=(",", ":"))
-    if not signal.keys:
-        return [plain]
-    payloads: list[str] = []
-    keys: list[str] = []
-    size = len(plain.encode()) + 8
-    for key in signal.keys:
-        cost = len(json.dumps(key).encode()) + 1
-        if keys and size + cost > MAX_PAYLOAD:
-            payloads.append(json.dumps({**head, "y": keys}, separators=(",", ":")))
-            keys, size = [], len(plain.encode()) + 8
-        keys.append(key)
-        size += cost
-    payloads.append(json.dumps({**head, "y": keys}, separators=(",", ":")))
-    return payloads
-
-
-def decode(payload: str) -> tuple[str, Signal] | None:
-    """The sender's origin and its signal; None for a payload that is not one of ours."""
-    try:
-        data = json.loads(payload)
-        signal = Signal(
-            str(data["p"]),
-            Kind(data["k"]),
-            int(data["s"]) if "s" in data else None,
-            tuple(str(k) for k in data.get("y", ())),
-        )
-        return str(data["o"]), signal
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 class PgBus:
@@ -117,6 +69,16 @@ class PgBus:
         self._local.publish(signal)
         self._pending.extend(encode(self._origin, signal))
         self._kick.set()
+
+    def deliver(self, signal: Signal) -> None:
+        """To this process's listeners only: the others heard it from the transaction that
+        stored it (``notifier``)."""
+        self._local.publish(signal)
+
+    @property
+    def notifier(self) -> Notifier:
+        """How a helper process NOTIFYs the others as this bus would (``store/notices``)."""
+        return Notifier(self.channel, self._origin)
 
     def listen(
         self, project_id: str, kinds: Collection[Kind], keys: Collection[str] | None = None
@@ -146,7 +108,9 @@ class PgBus:
             self._task = None
 
     async def _connect(self) -> asyncpg.Connection:
-        conn: asyncpg.Connection = await asyncpg.connect(self._dsn, timeout=10)
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self._dsn, timeout=10, server_settings={"synchronous_commit": "off"}
+        )
         try:
             await conn.add_listener(self.channel, self._heard)
         except BaseException:

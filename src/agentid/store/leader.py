@@ -1,5 +1,5 @@
 """Which process runs a cluster-wide job: on PostgreSQL, the one holding the job's advisory
-lock; with SQLite (one process), always this one.
+lock; with SQLite (one process), always this one. And which processes are alive.
 
 Periodic jobs (retention, the outbox's deliveries and retries, webhook deliveries, the
 phone number collector) must run once across every process on a store, not once per
@@ -11,6 +11,15 @@ keeps for the purpose. The process holding it runs the job; the others try again
 its session, and another takes the job over on its next try: at most ``RETRY_SECONDS``
 without a runner. Work queued through any process wakes the runner over the event bus
 (``Kind.OUTBOX_DUE``, ``Kind.WEBHOOKS_DUE``).
+
+Each process is also a *node*: a random id (``node``) it writes as the owner of what only
+it should work on (the messages it commits, ``email/inbound/claims``), and, on the same
+connection, from ``start`` on, an advisory lock on that id. The lock goes with the
+session, so ``alive`` tells another process which owners are still there: a process
+killed on this machine lets go at once; one whose machine or network went away, once
+PostgreSQL's keepalives on that session give up (``KEEPALIVE``, about 25 s). A process
+whose connection dropped takes its lock again on the next use; in between others may
+think it gone, so whatever owners decide must be safe when it was not (claims are).
 """
 
 from __future__ import annotations
@@ -19,8 +28,9 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 
 import asyncpg
@@ -31,6 +41,16 @@ from agentid.times import utcnow
 log = logging.getLogger("agentid.leader")
 
 RETRY_SECONDS = 2.0
+# the server's keepalives on this session: a peer gone without a word is noticed in ~25 s
+KEEPALIVE = {
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
+_ALIVE = """SELECT k FROM unnest($1::bigint[]) AS k WHERE EXISTS (
+    SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND l.classid = ((k >> 32) & 4294967295)::oid AND l.objid = (k & 4294967295)::oid)"""
 
 
 def lock_key(schema: str | None, job: str) -> int:
@@ -48,6 +68,7 @@ class Leadership:
         self._conn: asyncpg.Connection | None = None
         self._held: set[str] = set()
         self._lock = asyncio.Lock()
+        self.node = secrets.token_hex(8)  # this process, as the owner of what it works on
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Leadership:
@@ -55,6 +76,33 @@ class Leadership:
         if not url.startswith("postgresql"):
             return cls()
         return cls("postgresql://" + url.partition("://")[2], settings.database_schema)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may share the store (PostgreSQL)."""
+        return self._dsn is not None
+
+    async def start(self) -> None:
+        """Connect and take this node's lock, before this process commits anything it
+        owns (raise if the store cannot be reached, as ``agentid serve`` would anyway)."""
+        if self._dsn is not None:
+            async with self._lock:
+                await self._connection()
+
+    async def alive(self, nodes: Collection[str]) -> set[str]:
+        """Which of ``nodes`` are processes still running on this store (this one
+        included); raises when that cannot be told now (the store is unreachable)."""
+        if self._dsn is None:
+            return {self.node} & set(nodes)  # SQLite: this process is the only one
+        keys = {lock_key(self._schema, f"node:{node}"): node for node in nodes}
+        async with self._lock:
+            try:
+                conn = await self._connection()
+                found = await conn.fetch(_ALIVE, list(keys))
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                await self._drop()
+                raise
+        return {keys[row[0]] for row in found}
 
     async def held(self, job: str) -> bool:
         """Whether this process runs ``job`` now (taking it when nobody does)."""
@@ -93,10 +141,19 @@ class Leadership:
             await self._drop()
 
     async def _connection(self) -> asyncpg.Connection:
+        """The lock connection, with this node's lock taken (again, after a drop)."""
         if self._conn is None or self._conn.is_closed():
             await self._drop()
             assert self._dsn is not None
-            self._conn = await asyncpg.connect(self._dsn, timeout=10)
+            conn = await asyncpg.connect(self._dsn, timeout=10, server_settings=KEEPALIVE)
+            try:
+                await conn.execute(
+                    "SELECT pg_advisory_lock($1)", lock_key(self._schema, f"node:{self.node}")
+                )
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn = conn
         return self._conn
 
     async def _drop(self) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from agentid.email.inbound.lanes import ProcessLane
 from agentid.email.inbound.parse import parse_message
 from tests.conftest import Service, serving
-from tests.service import eventually, inbox, new_project, send, simple_message
+from tests.service import eventually, inbox, listed, new_project, send, simple_message
 
 
 def lanes(service: Service) -> list[ProcessLane]:
@@ -65,6 +65,9 @@ async def test_killed_busy_worker_loses_nothing(backend: str, tmp_path: Path) ->
         assert lane.restarts >= 1
 
 
+FLAGGED_SECONDS = 30.0  # issue 6: listed, flagged, within 30 s
+
+
 def slow_message(to: str) -> bytes:
     """Legitimate but heavy: 2 MiB of text to read for codes."""
     return simple_message(to, "heavy", "Your code is 551234. " * 100_000 + "\r\n")
@@ -74,14 +77,15 @@ async def test_overrun_flagged_and_other_projects_not_held_up(backend: str, tmp_
     heavy_mail = slow_message("a@x.test")
 
     def timed() -> float:
-        started = time.perf_counter()
+        started = time.process_time()
         parse_message(heavy_mail)
-        return time.perf_counter() - started
+        return time.process_time() - started
 
-    cost = min(timed() for _ in range(3))  # the least: a stall of this process is not its cost
-    # each heavy message overruns it many times over, even measured here on a busy machine
-    # and digested there on a quiet one; a code mail takes about a millisecond
-    budget = max(0.02, cost / 20)
+    # The budget is CPU time (email/inbound/budget), and so is this cost: a busy machine
+    # stretches neither. Each heavy message spends the budget four times over; a code mail
+    # spends about a millisecond of it, however long the machine keeps its worker waiting.
+    cost = min(timed() for _ in range(3))
+    budget = max(0.02, cost / 4)
     async with serving(
         tmp_path / "data", backend, parse_processes=2, digest_budget_seconds=budget
     ) as (service, _):
@@ -89,18 +93,15 @@ async def test_overrun_flagged_and_other_projects_not_held_up(backend: str, tmp_
         heavy = await asyncio.gather(
             *(send(service, [alpha.primary], slow_message(alpha.primary)) for _ in range(4))
         )
-        sent_at = time.monotonic()
         code_mail = simple_message(beta.primary, "code", "Your verification code is 604211.\r\n")
+        sent_at = time.monotonic()  # from before its SMTP session: all of its own way in
         await send(service, [beta.primary], code_mail)
         r = await service.http.get(f"/projects/{beta.id}/codes", params={"wait": 10})
         assert r.status_code == 200 and [c["value"] for c in r.json()["codes"]] == ["604211"]
-        assert time.monotonic() - sent_at < 3
-
-        async def all_flagged() -> bool:
-            return len(await inbox(service, alpha)) == len(heavy)
-
-        await eventually(all_flagged, "every heavy message is listed", 30)
-        for entry in await inbox(service, alpha):
+        assert time.monotonic() - sent_at < 3  # issue 6: another project's code within 3 s
+        # Every heavy message is flagged: each costs a worker's restart, so the wait is for
+        # their events (listed, flagged), within the issue's 30 s.
+        for entry in await listed(service, alpha, len(heavy), timeout=FLAGGED_SECONDS):
             assert entry["parse_error"] is True
             r = await service.http.get(f"/projects/{alpha.id}/email/messages/{entry['id']}")
             assert "digest budget" in r.json()["parse_error"]

@@ -20,7 +20,8 @@ T = TypeVar("T")
 
 async def commit_unparsed(service: Service, raw: bytes) -> str:
     """A project ``acme`` with ``raw`` committed as the spool does, but never handed to
-    the parse worker; the message id."""
+    the parse worker; the message id. The running service owns it (``claims``), so it
+    stays undigested until a test digests or flags it, or the service restarts."""
     http = service.http
     assert (await http.post("/projects", json={"id": "acme", "domain": "acme.test"})).is_success
     assert (await http.post("/projects/acme/email/provision")).is_success
@@ -28,7 +29,8 @@ async def commit_unparsed(service: Service, raw: bytes) -> str:
         "s@example.org", {"acme": ["x@acme.test"]}, raw, None, None, datetime.now(UTC)
     )
     arrival.message_ids["acme"] = mid = new_id()
-    await in_store(service, write_batch, batch_of([arrival]))
+    owner = service.running.runtime.leader.node
+    await in_store(service, write_batch, batch_of([arrival], owner))
     return mid
 
 

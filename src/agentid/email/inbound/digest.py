@@ -36,11 +36,13 @@ from agentid.email.inbound.digested import (
     entry,
     raw_in_slices,
     received_events,
+    signals,
 )
 from agentid.email.inbound.parse import Parsed, parse_message
 from agentid.ids import new_id
 from agentid.mime import DEFAULT_LIMITS, Limits
 from agentid.store import event_log
+from agentid.store.notices import Notifier
 from agentid.store.tables import (
     CodeRow,
     Message,
@@ -91,18 +93,27 @@ def digest(
     authserv_id: str | None = None,
     begin: Callable[[str], None] = _nothing,
     storing: Callable[[int], None] = _nothing,
+    notifier: Notifier | None = None,
+    owner: str | None = None,
 ) -> list[Digested]:
     """Parse and store every listed message not parsed yet; return their event payloads.
-    ``begin(id)`` is called before a message is read, ``storing(n)`` before the write."""
+    ``begin(id)`` is called before a message is read, ``storing(n)`` before the write.
+    With a ``notifier`` (PostgreSQL, other processes listening) the write's transaction
+    NOTIFYs them of its events: they hear of the messages at its commit. With an
+    ``owner`` (a server's node, ``claims``) only the messages it owns are read, and stored
+    only if it still owns them then."""
     whole = engine.dialect.name == "sqlite"
     raw = MessageRaw.data if whole else case((Message.size <= RAW_SLICE, MessageRaw.data))
+    undigested = [Message.status == "received"]
+    if owner is not None:
+        undigested.append(Message.digest_owner == owner)
     with engine.connect() as conn:
         rows = [
             Row(*r)
             for r in conn.execute(
                 select(*ENVELOPE, raw)
                 .join(MessageRaw, MessageRaw.message_id == Message.id)
-                .where(Message.id.in_(ids), Message.status == "received")
+                .where(Message.id.in_(ids), *undigested)
             )
         ]
         for row in rows:
@@ -129,17 +140,14 @@ def digest(
         files.extend(_attachment_rows(row.message_id, p))
         events.extend(received_events(row, _entry(row, p), found))
     with engine.begin() as conn:
-        # Another process may have digested some of them since they were read (its
-        # recovery at start re-reads every message not digested yet): those are skipped,
-        # so no code or event is stored twice. On PostgreSQL the rows stay locked until
-        # this commit, and a concurrent digester waits, then finds them parsed.
+        # Some may have been digested since they were read, or claimed by another process
+        # (``claims``: this one looked gone): those are skipped, so no code or event is
+        # stored twice. On PostgreSQL the rows stay locked until this commit, and a
+        # concurrent digester or claimer waits, then finds them parsed.
+        read = [row.message_id for row in rows]
         mine = set(
             conn.execute(
-                select(Message.id)
-                .where(
-                    Message.id.in_([row.message_id for row in rows]), Message.status == "received"
-                )
-                .with_for_update()
+                select(Message.id).where(Message.id.in_(read), *undigested).with_for_update()
             ).scalars()
         )
         if len(mine) < len(rows):
@@ -158,7 +166,10 @@ def digest(
         if codes:
             conn.execute(insert(table_of(CodeRow)), codes)
         seqs = event_log.append(conn, events)
-    return digested(rows, events, seqs)
+        done = digested(rows, events, seqs)
+        if notifier is not None:
+            notifier.send(conn, signals(done))
+    return done
 
 
 def _thread(

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, select, update
 
+from agentid.events import Kind, Signal
 from agentid.store import event_log
 from agentid.store.tables import Message, MessageRaw, table_of
 from agentid.times import json_time
@@ -126,6 +127,11 @@ def digested(rows: list[Row], events: list[dict[str, Any]], seqs: list[int]) -> 
     ]
 
 
+def signals(done: list[Digested]) -> list[Signal]:
+    """The bus signals of digested (or flagged) messages: one per event."""
+    return [Signal(d.project_id, Kind(kind), seq, d.keys) for d in done for kind, seq in d.events]
+
+
 def raw_in_slices(conn: Connection, message_id: str) -> bytes:
     piece = func.substr(MessageRaw.data, bindparam("start"), RAW_SLICE, type_=LargeBinary)
     query = select(piece).where(MessageRaw.message_id == message_id)
@@ -136,12 +142,16 @@ def raw_in_slices(conn: Connection, message_id: str) -> bytes:
             return b"".join(pieces)
 
 
-def mark_undigestible(engine: Engine, message_id: str, error: str) -> list[Digested]:
-    """Show a message that cannot be digested as a parse error: never hidden, never lost."""
+def mark_undigestible(
+    engine: Engine, message_id: str, error: str, owner: str | None = None
+) -> list[Digested]:
+    """Show a message that cannot be digested as a parse error: never hidden, never lost.
+    With an ``owner``, only while that process owns it (``claims``)."""
+    undigested = [Message.id == message_id, Message.status == "received"]
+    if owner is not None:
+        undigested.append(Message.digest_owner == owner)
     with engine.begin() as conn:
-        row = conn.execute(
-            select(*ENVELOPE).where(Message.id == message_id, Message.status == "received")
-        ).first()
+        row = conn.execute(select(*ENVELOPE).where(*undigested).with_for_update()).first()
         if row is None:
             return []
         conn.execute(

@@ -1,9 +1,9 @@
 """Where a batch is digested: a supervised worker process, or (tests only) a thread.
 
 A process lane enforces the per-message budget the only way that works on C and Rust
-code: a worker silent for longer than the budget while reading one message is ended, and
-the lane says which message it was reading. A worker that dies is started again at once,
-whether it died mid-batch or while idle.
+code: a worker that has spent the budget reading one message (``budget``: its CPU time,
+looked at on the wall clock) is ended, and the lane says which message it was reading. A
+worker that dies is started again at once, whether it died mid-batch or while idle.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import logging
 import multiprocessing
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
 from agentid.config import Settings
 from agentid.email.inbound import frames, processes
+from agentid.email.inbound.budget import Reading
 from agentid.email.inbound.digested import Digested
-from agentid.email.inbound.parse_process import digest_forever
+from agentid.email.inbound.parse_process import Terms, digest_forever
 from agentid.health import Health
 from agentid.store.db import create_sync_engine
 from agentid.store.engines import describe, transient
@@ -45,8 +47,9 @@ class Outcome:
 class ThreadLane:
     """Digest in a thread of the server process: no budget can be enforced (tests only)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, terms: Terms) -> None:
         self._settings = settings
+        self._terms = terms
         self._engine: Engine | None = None
 
     async def start(self) -> None:
@@ -61,10 +64,17 @@ class ThreadLane:
 
         engine = self._engine
         assert engine is not None
-        limits, authserv_id = self._settings.mime_limits(), self._settings.authserv()
+        terms = self._terms
         try:
             done = await asyncio.to_thread(
-                lambda: digest(engine, ids, limits, authserv_id=authserv_id)
+                lambda: digest(
+                    engine,
+                    ids,
+                    terms.limits,
+                    authserv_id=terms.authserv_id,
+                    notifier=terms.notifier,
+                    owner=terms.owner,
+                )
             )
         except Exception as exc:
             return Outcome("transient" if transient(exc) else "failed", reason=describe(exc))
@@ -72,10 +82,11 @@ class ThreadLane:
 
 
 class ProcessLane:
-    def __init__(self, settings: Settings, health: Health, name: str) -> None:
+    def __init__(self, settings: Settings, health: Health, name: str, terms: Terms) -> None:
         self._settings = settings
         self._health = health
         self._name = name
+        self._terms = terms
         self._process: multiprocessing.process.BaseProcess | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -154,26 +165,24 @@ class ProcessLane:
             self._busy = False
 
     async def _exchange(self, ids: list[str]) -> Outcome:
-        assert self._reader is not None and self._writer is not None
+        assert self._writer is not None
         budget = self._settings.digest_budget_seconds
-        culprit: str | None = None
+        reading: Reading | None = None  # the message the worker said it is reading
         try:
-            request = (ids, self._settings.mime_limits(), self._settings.authserv())
-            frames.write(self._writer, request)
+            frames.write(self._writer, (ids, self._terms))
             await self._writer.drain()
             while True:
-                limit = budget if culprit is not None else STORE_SECONDS
-                async with asyncio.timeout(limit):
-                    kind, value = await frames.read(self._reader)
+                kind, value = await self._next_frame(reading)
                 if kind == "begin":
-                    culprit = value
+                    reading = Reading(value, self.pid, budget)
                 elif kind == "storing":
-                    culprit = None
+                    reading = None
                 elif kind == "stored":
                     return Outcome("stored", tuple(value))
                 else:
                     return Outcome(kind, reason=value)
         except TimeoutError:
+            culprit = None if reading is None else reading.message_id
             what = "overran" if culprit is not None else "transient"
             log.warning("parse worker overran; ending it", extra={"id": culprit})
             await self._replace(f"{self._name} ended: over its time")
@@ -181,6 +190,23 @@ class ProcessLane:
         except (asyncio.IncompleteReadError, ConnectionError):
             await self._replace(f"{self._name} died")
             return Outcome("died", culprit=culprit, reason="the parse worker died")
+
+    async def _next_frame(self, reading: Reading | None) -> Any:
+        """The worker's next frame; TimeoutError once it is over the budget on the message
+        it is reading, or has been storing for ``STORE_SECONDS``. The read is never cut
+        off mid-frame: only the wait for it ends."""
+        assert self._reader is not None
+        frame = asyncio.ensure_future(frames.read(self._reader))
+        try:
+            while True:
+                limit = STORE_SECONDS if reading is None else reading.budget
+                done, _ = await asyncio.wait({frame}, timeout=limit)
+                if done:
+                    return frame.result()
+                if reading is None or reading.spent():
+                    raise TimeoutError
+        finally:
+            frame.cancel()  # nothing once it is done
 
     async def _replace(self, reason: str) -> None:
         self._health.mark_down(PART, reason)

@@ -1,7 +1,7 @@
 """A parse worker process: batches of message ids in, digested into the store, results out.
 
-In: ``(ids, limits, authserv_id)``. Out, in order: ``("begin", id)`` before each message
-is read (so the server knows which message overran its budget if this process has to be ended), then
+In: ``(ids, Terms)``. Out, in order: ``("begin", id)`` before each message is read (so the
+server knows which message overran its budget if this process has to be ended), then
 ``("storing", n)``, then one of ``("stored", [Digested])``, ``("transient", reason)`` (the
 store failed for a reason that passes, such as a locked database, a full disk or a lost
 connection; nothing was written) or ``("failed", reason)`` (anything else).
@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
 from agentid.email.inbound import frames
 from agentid.mime import Limits
 from agentid.store.engines import describe, transient
+from agentid.store.notices import Notifier
 
 log = logging.getLogger("agentid.parse")
 
@@ -35,8 +37,18 @@ _WARM_UP = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """How a server's parse workers digest, the same for every batch (``digest``)."""
+
+    limits: Limits
+    authserv_id: str
+    owner: str  # the server's node: only the messages it owns are read and stored
+    notifier: Notifier | None  # other processes to NOTIFY at the commit
+
+
 def digest_reporting(
-    engine: Engine, sock: socket.socket, ids: list[str], limits: Limits, authserv_id: str
+    engine: Engine, sock: socket.socket, ids: list[str], terms: Terms
 ) -> tuple[str, object]:
     def begin(message_id: str) -> None:
         frames.send(sock, ("begin", message_id))
@@ -47,7 +59,16 @@ def digest_reporting(
     from agentid.email.inbound.digest import digest  # preloaded by the fork server
 
     try:
-        done = digest(engine, ids, limits, authserv_id=authserv_id, begin=begin, storing=storing)
+        done = digest(
+            engine,
+            ids,
+            terms.limits,
+            authserv_id=terms.authserv_id,
+            begin=begin,
+            storing=storing,
+            notifier=terms.notifier,
+            owner=terms.owner,
+        )
         return "stored", done
     except Exception as exc:
         reason = describe(exc)
@@ -84,8 +105,8 @@ def digest_forever(sock: socket.socket, sync_url: str, schema: str | None) -> No
             ok, request = frames.recv(sock)
             if not ok:
                 return
-            ids, limits, authserv_id = request
-            frames.send(sock, digest_reporting(engine, sock, ids, limits, authserv_id))
+            ids, terms = request
+            frames.send(sock, digest_reporting(engine, sock, ids, terms))
     except (BrokenPipeError, ConnectionError):
         return
     finally:

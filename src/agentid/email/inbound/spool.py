@@ -175,7 +175,7 @@ class Spool:
         batch, self._waiting = self._waiting[:count], self._waiting[count:]
         self._in_flight = batch
         assert self._writer is not None
-        frames.write(self._writer, batch_of([p.arrival for p in batch]))
+        frames.write(self._writer, batch_of([p.arrival for p in batch], self._rt.leader.node))
 
     async def _launch(self) -> None:
         """Start a writer process and wait for its READY; raise SpoolError if none comes."""
@@ -327,7 +327,9 @@ async def _read_reply(reader: asyncio.StreamReader) -> Reply:
     return reply
 
 
-def batch_of(arrivals: list[Arrival]) -> Batch:
+def batch_of(arrivals: list[Arrival], owner: str | None = None) -> Batch:
+    """The rows ``arrivals`` are stored as; ``owner``: the node that digests them
+    (``claims``; None: the first process to look claims them)."""
     messages: list[dict[str, Any]] = []
     raws: list[dict[str, Any]] = []
     files: list[SpooledRaw] = []
@@ -350,6 +352,7 @@ def batch_of(arrivals: list[Arrival]) -> Batch:
                     "status": "received",
                     "has_attachments": False,
                     "unread": True,
+                    "digest_owner": owner,
                 }
             )
             if isinstance(a.raw, Spooled):

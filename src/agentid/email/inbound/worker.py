@@ -9,8 +9,11 @@ fairly by ``DigestQueue``, so neither a burst nor a hostile message holds up any
 - a store that fails for a passing reason (locked, disk full, connection lost) is retried
   with backoff and flags nothing; the part shows as down on ``/healthz`` meanwhile.
 
-On start it queues everything committed but not digested, including messages an older
-version flagged for a store failure rather than for their content.
+Each process digests the messages it committed (``claims``). On start it claims and
+queues everything committed but not digested whose process is gone, including messages
+an older version flagged for a store failure rather than for their content; on
+PostgreSQL one process of the cluster keeps doing so every few seconds, so what a process
+that died had not digested yet is digested by another without waiting for a restart.
 """
 
 from __future__ import annotations
@@ -19,16 +22,20 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 
-from agentid.email.inbound.digested import Digested, mark_undigestible
+from agentid.email.inbound import claims
+from agentid.email.inbound.digested import Digested, mark_undigestible, signals
 from agentid.email.inbound.lanes import PART, Outcome, ProcessLane, ThreadLane
+from agentid.email.inbound.parse_process import Terms
 from agentid.email.inbound.schedule import DigestQueue, Item
 from agentid.email.inbound.spool import Arrival
-from agentid.events import Kind, Signal
 from agentid.runtime import Runtime
 from agentid.store.db import create_sync_engine
+from agentid.store.engines import describe
+from agentid.store.leader import periodically
 from agentid.store.tables import Message
+from agentid.workers import Loop
 
 log = logging.getLogger("agentid.parse")
 
@@ -49,17 +56,22 @@ class ParseWorker:
         self.lanes: list[ProcessLane | ThreadLane] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._engine: Engine | None = None  # for flagging, in threads
+        self._claiming = Loop("agentid-digest-claims")
         self._backoff = 0.0
         self.parsed = 0
 
     async def start(self) -> None:
         settings = self._rt.settings
         self._engine = create_sync_engine(settings)
+        # the lanes digest what this process owns, and their commits tell the others
+        terms = Terms(
+            settings.mime_limits(), settings.authserv(), self._rt.leader.node, self._rt.bus.notifier
+        )
         if settings.parse_processes == 0:
-            self.lanes = [ThreadLane(settings)]
+            self.lanes = [ThreadLane(settings, terms)]
         else:
             self.lanes = [
-                ProcessLane(settings, self._rt.health, f"agentid-parse-{n}")
+                ProcessLane(settings, self._rt.health, f"agentid-parse-{n}", terms)
                 for n in range(settings.parse_processes)
             ]
         await asyncio.gather(*(lane.start() for lane in self.lanes))
@@ -69,7 +81,9 @@ class ParseWorker:
         ]
 
     async def stop(self) -> None:
-        """End after the batches in hand (the rest is durable: a restart picks it up)."""
+        """End after the batches in hand (the rest is durable: another process, or this
+        one's restart, claims it)."""
+        await self._claiming.end()
         self.queue.close()
         await asyncio.gather(*self._tasks)
         self._tasks = []
@@ -87,7 +101,9 @@ class ParseWorker:
                 self.queue.put(Item(message_id, project_id, arrival.size, address))
 
     async def recover(self) -> int:
-        """Queue every message committed but never digested (after a crash)."""
+        """Claim and queue every message committed but never digested by a process that
+        is gone (this one before a crash, or another); then, on PostgreSQL, keep claiming
+        what processes that go leave (one process of the cluster does). How many now."""
         async with self._rt.sessions.begin() as session:
             await session.execute(
                 update(Message)
@@ -95,20 +111,26 @@ class ParseWorker:
                     Message.status == "parse_error",
                     Message.parse_error.like(LEGACY_TRANSIENT_FLAG),
                 )
-                .values(status="received", parse_error=None)
+                .values(status="received", parse_error=None, digest_owner=None)
             )
-            rows = (
-                await session.execute(
-                    select(Message.id, Message.project_id, Message.size, Message.rcpt_to)
-                    .where(Message.status == "received")
-                    .order_by(Message.id)
-                )
-            ).all()
-        for message_id, project_id, size, rcpt_to in rows:
-            self.queue.put(Item(message_id, project_id, size, (rcpt_to or [""])[0]))
-        if rows:
-            log.info("recovering undigested messages", extra={"count": len(rows)})
-        return len(rows)
+        claimed = await claims.claim_orphans(self._rt)
+        for item in claimed:
+            self.queue.put(item)
+        if self._rt.leader.shared:
+            leader = self._rt.leader
+            self._claiming.begin(
+                periodically(leader, claims.JOB, claims.CLAIM_SECONDS, self._claim_pass)
+            )
+        return len(claimed)
+
+    async def _claim_pass(self) -> None:
+        try:
+            claimed = await claims.claim_orphans(self._rt)
+        except Exception as exc:  # the store is failing: the next pass looks again
+            log.warning("claiming undigested messages failed", extra={"error": describe(exc)})
+            return
+        for item in claimed:
+            self.queue.put(item)
 
     async def _run(self, lane: ProcessLane | ThreadLane) -> None:
         while True:
@@ -141,7 +163,7 @@ class ParseWorker:
         culprit = by_id.get(outcome.culprit or "")
         if outcome.kind == "stored":
             self._store_ok()
-            self._publish(list(outcome.digested))
+            self._publish(list(outcome.digested), told=True)
         elif outcome.kind == "overran":
             assert culprit is not None
             budget = self._rt.settings.digest_budget_seconds
@@ -178,7 +200,7 @@ class ParseWorker:
         assert self._engine is not None
         try:
             flagged = await asyncio.to_thread(
-                mark_undigestible, self._engine, item.message_id, reason
+                mark_undigestible, self._engine, item.message_id, reason, self._rt.leader.node
             )
         except Exception:  # the store itself is failing: digest it again later
             log.warning("flagging a message failed", extra={"id": item.message_id})
@@ -186,12 +208,14 @@ class ParseWorker:
             self.queue.put_back([item])
             return
         log.warning("message flagged", extra={"id": item.message_id, "reason": reason})
-        self._publish(flagged)
+        self._publish(flagged, told=False)
 
-    def _publish(self, digested: list[Digested]) -> None:
+    def _publish(self, digested: list[Digested], *, told: bool) -> None:
+        """Wake this process's waiters, and the other processes' unless the lane's commit
+        ``told`` them already (``digest``'s notifier)."""
         self.parsed += len(digested)
-        for d in digested:
-            for kind, seq in d.events:
-                self._rt.bus.publish(Signal(d.project_id, Kind(kind), seq, d.keys))
+        publish = self._rt.bus.deliver if told else self._rt.bus.publish
+        for signal in signals(digested):
+            publish(signal)
         if self._then is not None:
             self._then(digested)

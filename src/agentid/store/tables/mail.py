@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agentid.store.tables.base import Base, UTCDateTime, deleted_with
@@ -51,6 +51,13 @@ class Message(Base):
         Index("ix_messages_project_id_id", "project_id", "id"),
         Index("ix_messages_project_id_mid_key", "project_id", "mid_key"),
         Index("ix_messages_project_id_thread_id", "project_id", "thread_id"),
+        # what is left to digest, by the process that digests it (email/inbound/claims)
+        Index(
+            "ix_messages_undigested",
+            "digest_owner",
+            sqlite_where=text("status = 'received'"),
+            postgresql_where=text("status = 'received'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)
@@ -83,6 +90,8 @@ class Message(Base):
     # the thread's first message (agentid.email.threads), and this one's Message-ID key
     thread_id: Mapped[str | None] = mapped_column(String(26))
     mid_key: Mapped[str | None] = mapped_column(String(32))
+    # the process (store/leader's node) whose parse workers digest it; None: any may claim it
+    digest_owner: Mapped[str | None] = mapped_column(String(32))
 
 
 class MessageRaw(Base):
