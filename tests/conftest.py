@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from agentid.config import Settings
 from agentid.server import Running, running
@@ -179,3 +180,24 @@ def shared_dir() -> Iterator[Path]:
     if not SHARED.is_dir():
         pytest.skip(f"shared data not found at {SHARED}")
     yield SHARED
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_backend(request: pytest.FixtureRequest) -> str:
+    require_backend(request.param)
+    return str(request.param)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(
+    module_backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Service]:
+    """One agentid for the whole module (the tests of a module that asks for it share it),
+    with the module's ``OVERRIDES`` (a dict, or a function of a scratch directory
+    returning one)."""
+    scratch = tmp_path_factory.mktemp("shared")
+    overrides = getattr(request.module, "OVERRIDES", {})
+    if callable(overrides):
+        overrides = overrides(scratch)
+    async with serving(scratch / "data", module_backend, **overrides) as (service, _):
+        yield service

@@ -11,27 +11,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 
-from tests.conftest import Service, require_backend, serving
+from tests.conftest import Service
 from tests.providers.sink import Sink, running_sink
 from tests.web.stock import RELAY_PASSWORD, RELAY_USER, Stocked, stock
 from tests.webhooks.receiver import Receiver, receiving
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def module_backend(request: pytest.FixtureRequest) -> str:
-    require_backend(request.param)
-    return str(request.param)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shared(
-    module_backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> AsyncIterator[Service]:
-    """One agentid for the whole module, with the module's ``OVERRIDES``."""
-    scratch = tmp_path_factory.mktemp("web")
-    overrides = getattr(request.module, "OVERRIDES", {})
-    async with serving(scratch / "data", module_backend, **overrides) as (service, _):
-        yield service
 
 
 @pytest.fixture(scope="module")
