@@ -60,6 +60,7 @@ def _server(settings: Settings, *, port: int) -> _Server:
         host=settings.host,
         port=port,
         lifespan="on",
+        ws="none",  # no route speaks WebSocket: the websockets library stays unloaded
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),

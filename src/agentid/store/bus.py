@@ -29,13 +29,14 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Collection
-from typing import Any
-
-import asyncpg
+from typing import TYPE_CHECKING, Any
 
 from agentid.config import Settings
 from agentid.events import EventBus, Kind, Listener, LocalBus, Signal
 from agentid.health import Health
+
+if TYPE_CHECKING:  # imported when a PgBus connects: a SQLite service never loads it
+    import asyncpg
 
 log = logging.getLogger("agentid.bus")
 
@@ -146,6 +147,8 @@ class PgBus:
             self._task = None
 
     async def _connect(self) -> asyncpg.Connection:
+        import asyncpg
+
         conn: asyncpg.Connection = await asyncpg.connect(self._dsn, timeout=10)
         try:
             await conn.add_listener(self.channel, self._heard)
@@ -163,6 +166,8 @@ class PgBus:
         self._local.publish(decoded[1])
 
     async def _run(self, conn: asyncpg.Connection | None) -> None:
+        import asyncpg
+
         delay = RECONNECT_FIRST
         while True:
             if conn is None:

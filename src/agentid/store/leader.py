@@ -20,10 +20,12 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from agentid.config import Settings
+
+if TYPE_CHECKING:  # imported on the first try for a lock: a SQLite service never loads it
+    import asyncpg
 
 log = logging.getLogger("agentid.leader")
 
@@ -57,6 +59,8 @@ class Leadership:
         """Whether this process runs ``job`` now (taking it when nobody does)."""
         if self._dsn is None:
             return True
+        import asyncpg
+
         async with self._lock:
             try:
                 conn = await self._connection()
@@ -93,6 +97,8 @@ class Leadership:
         if self._conn is None or self._conn.is_closed():
             await self._drop()
             assert self._dsn is not None
+            import asyncpg
+
             self._conn = await asyncpg.connect(self._dsn, timeout=10)
         return self._conn
 
