@@ -110,6 +110,9 @@ def serve(
     """Run the HTTP API and the SMTP listener (flags override AGENTID_* variables)."""
     given = {"data_dir": data_dir, "host": host, "http_port": http_port, "smtp_port": smtp_port}
     settings = load_settings(**{name: value for name, value in given.items() if value is not None})
+    from agentid.email.inbound.processes import start_fork_server
+
+    start_fork_server()  # before the server's modules and threads: see its docstring
     from agentid.server import run
 
     run(settings)
