@@ -1,5 +1,5 @@
 """``python -m agentid`` runs the ``agentid`` command."""
 
-from agentid.cli import main
+from agentid.cli_serve import main
 
 main()
