@@ -8,7 +8,7 @@ dir. Every reading or creating command takes ``--json`` (the API's JSON on stdou
 imported inside commands.
 
 Here: the root, projects, email set-up, tokens, ``extract``. ``cli_serve.py`` holds ``serve``
-and the script's entry point, which runs ``serve`` without importing this module;
+(which ``agentid.__main__``, the script's entry point, runs without importing this module);
 ``cli_inbox.py`` holds
 aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox``;
 ``cli_phone.py`` ``phone ...``; ``cli_dns.py`` ``dns plan|apply|verify``; ``cli_codes.py``
@@ -239,6 +239,6 @@ def extract(
 
 
 def main() -> None:
-    """The command line, from ``cli_serve.main`` (the ``agentid`` script) for every command
-    but ``serve``."""
+    """The command line, from ``agentid.__main__`` (the ``agentid`` script) for every
+    command but ``serve``."""
     app()

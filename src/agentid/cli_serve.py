@@ -1,14 +1,10 @@
-"""``agentid serve``, and the ``agentid`` script's entry point (``main``).
-
-The script hands ``serve`` to the command's own one-command app here, before importing
-the rest of the command line: the client, rich and the other commands stay out of the
-service (their pages were about 8 MB of its idle memory). Any other command goes to
-``agentid.cli``, where ``serve`` is registered too (``agentid --help`` lists it).
+"""``agentid serve``: run by itself (``serve_alone``, from ``agentid.__main__``), so that
+the rest of the command line (the client, rich, the other commands: about 8 MB) stays
+out of the service; registered in ``agentid.cli`` too (``agentid --help`` lists it).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +26,7 @@ def serve(
         settings = load_settings(**{k: value for k, value in given.items() if value is not None})
         from agentid.email.inbound.processes import start_fork_server
 
-        start_fork_server()  # before the server's modules and threads: see its docstring
+        start_fork_server()  # done already when agentid.__main__ ran this (then a no-op)
         from agentid.server import run
 
         run(settings)
@@ -39,13 +35,8 @@ def serve(
         raise typer.Exit(1) from None
 
 
-def main() -> None:
-    """Entry point of the ``agentid`` script."""
-    if sys.argv[1:2] == ["serve"]:
-        app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
-        app.command()(serve)
-        app(args=sys.argv[2:], prog_name="agentid serve")
-    else:
-        from agentid.cli import main as command_line
-
-        command_line()
+def serve_alone(args: list[str]) -> None:
+    """``agentid serve ARGS`` as a one-command app."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+    app.command()(serve)
+    app(args=args, prog_name="agentid serve")
