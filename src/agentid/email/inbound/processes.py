@@ -51,33 +51,33 @@ class _ForkServer(forkserver.ForkServer):
 
     def fork_now(self) -> bool:
         """Import ``PRELOAD`` and fork the fork server from this process; False (nothing
-        done) when another thread runs, or a fork server already does."""
-        with self._lock:
-            if self._forkserver_pid is not None or threading.active_count() > 1:
-                return False
-            for name in PRELOAD:
-                importlib.import_module(name)
-            address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]
-            with socket.socket(socket.AF_UNIX) as listener:
-                listener.bind(address)
-                if not util.is_abstract_socket_namespace(address):
-                    os.chmod(address, 0o600)
-                listener.listen()
-                alive_r, alive_w = os.pipe()
-                pid = os.fork()
-                if pid == 0:  # the fork server: until every process holding alive_w is gone
-                    os.close(alive_w)
-                    try:
-                        forkserver.main(listener.fileno(), alive_r, [])
-                    finally:
-                        os._exit(0)
-                os.close(alive_r)
-            self._no_tracker = os.open(os.devnull, os.O_WRONLY)
-            self._forkserver_address = address
-            self._forkserver_alive_fd = alive_w
-            self._forkserver_pid = pid
-            self._forked_by = os.getpid()
-            return True
+        done) when another thread runs, or a fork server already does. With one thread,
+        no lock: the fork server and its helpers must not inherit one held."""
+        if self._forkserver_pid is not None or threading.active_count() > 1:
+            return False
+        for name in PRELOAD:
+            importlib.import_module(name)
+        address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]
+        with socket.socket(socket.AF_UNIX) as listener:
+            listener.bind(address)
+            if not util.is_abstract_socket_namespace(address):
+                os.chmod(address, 0o600)
+            listener.listen()
+            alive_r, alive_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the fork server: until every process holding alive_w is gone
+                os.close(alive_w)
+                try:
+                    forkserver.main(listener.fileno(), alive_r, [])
+                finally:
+                    os._exit(0)
+            os.close(alive_r)
+        self._no_tracker = os.open(os.devnull, os.O_WRONLY)
+        self._forkserver_address = address
+        self._forkserver_alive_fd = alive_w
+        self._forkserver_pid = pid
+        self._forked_by = os.getpid()
+        return True
 
     def _forked(self) -> bool:
         """Whether helpers come from the fork server forked by this process; if it died,
