@@ -4,18 +4,21 @@ forkserver, not fork: the server has threads and an event loop that a forked chi
 not inherit. Helpers are forked from a fork server that has imported their modules
 (``PRELOAD``), so every helper shares those pages instead of importing its own copy.
 
-``agentid serve`` makes that fork server by forking itself (``start_fork_server``) while
-it has one thread and before it imports the web application. The fork server then also
-shares with the server the pages of the interpreter and of the modules both import
-(SQLAlchemy, the tables), and no resource tracker runs: agentid's helpers make no
-semaphore or shared memory for one to clean up, as with the fork start method. Anywhere
-else (a server started inside another program, tests), and if that fork server dies,
-helpers come from multiprocessing's own fork server: a fresh interpreter that imports
-``PRELOAD``, with its resource tracker.
+``agentid serve`` makes that fork server by forking itself first thing
+(``start_fork_server``, from ``agentid.__main__``), while it has one thread and has
+imported little but ``PRELOAD``. The fork server then also shares with the server the
+pages of the interpreter and of the modules both import (SQLAlchemy, the tables), and no
+resource tracker runs: agentid's helpers make no semaphore or shared memory for one to
+clean up, as with the fork start method. Anywhere else (a server started inside another
+program, tests), and if that fork server dies, helpers come from multiprocessing's own
+fork server: a fresh interpreter that imports ``PRELOAD``, with its resource tracker.
+``_ForkServer.connect_to_new_process`` and ``_Popen._launch`` are multiprocessing's own
+(Python 3.11 to 3.13), with this module's fork server in place of its singleton.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import os
@@ -87,8 +90,9 @@ class _ForkServer(forkserver.ForkServer):
                 return False
             if self._forked_by == os.getpid():
                 assert self._forkserver_pid is not None
-                if os.waitpid(self._forkserver_pid, os.WNOHANG)[0] == 0:
-                    return True
+                with contextlib.suppress(ChildProcessError):  # reaped: gone all the same
+                    if os.waitpid(self._forkserver_pid, os.WNOHANG)[0] == 0:
+                        return True
                 assert self._forkserver_alive_fd is not None
                 os.close(self._forkserver_alive_fd)
             # else: a helper, whose parent forked it; its own helpers come from elsewhere
