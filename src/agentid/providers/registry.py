@@ -20,7 +20,7 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import SecretStr
@@ -217,29 +217,11 @@ class AioSmtpClients:
 
     local_hostname: str | None = None
 
-    def __call__(
-        self,
-        *,
-        hostname: str,
-        port: int,
-        username: str | None,
-        password: str | None,
-        start_tls: bool | None,
-        timeout: float,
-        use_tls: bool = False,
-    ) -> aiosmtplib.SMTP:
+    def __call__(self, **options: Any) -> aiosmtplib.SMTP:
+        """``aiosmtplib.SMTP`` with ``SmtpClientFactory``'s arguments."""
         import aiosmtplib
 
-        return aiosmtplib.SMTP(
-            hostname=hostname,
-            port=port,
-            username=username,
-            password=password,
-            start_tls=start_tls,
-            timeout=timeout,
-            use_tls=use_tls,
-            local_hostname=self.local_hostname,
-        )
+        return aiosmtplib.SMTP(local_hostname=self.local_hostname, **options)
 
 
 class Transports:
