@@ -94,3 +94,26 @@ def end_group(process: Process) -> None:
         os.killpg(process.proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.proc.wait(5)
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (from any of its threads) that are still running."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except OSError:  # it ended meanwhile
+        return []
+
+
+def tree_pss_mb(pid: int) -> float:
+    """PSS of a process and all its descendants (as bench/rss.py measures it)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        total += next(int(line.split()[1]) for line in rollup.splitlines() if line[:4] == "Pss:")
+        todo.extend(children(current))
+    return total / 1024

@@ -4,9 +4,12 @@ The server is found at ``--url`` / ``AGENTID_URL``; the token is ``--token`` / `
 else ``AGENTID_ADMIN_TOKEN``, else the ``admin-token`` file ``agentid serve`` wrote in the data
 dir. Every reading or creating command takes ``--json`` (the API's JSON on stdout). Any
 ``AgentIDError`` becomes one ``error: <message>`` line on stderr and exit status 1, in
-``_Group.invoke`` only. Heavy modules (the server, the extractor) are imported inside commands.
+``_Group.invoke`` (and ``serve``'s own). Heavy modules (the server, the extractor) are
+imported inside commands.
 
-Here: the root, ``serve``, projects, email set-up, tokens, ``extract``. ``cli_inbox.py`` holds
+Here: the root, projects, email set-up, tokens, ``extract``. ``cli_serve.py`` holds ``serve``
+(which ``agentid.__main__``, the script's entry point, runs without importing this module);
+``cli_inbox.py`` holds
 aliases, ``inbox``, ``show`` and ``code``; ``cli_send.py`` ``send`` and ``outbox``;
 ``cli_phone.py`` ``phone ...``; ``cli_dns.py`` ``dns plan|apply|verify``; ``cli_codes.py``
 ``totp ...`` and ``escalations ...``;
@@ -34,6 +37,7 @@ from agentid.cli_output import console, print_answer, print_model, print_page, t
 from agentid.cli_phone import phone_app
 from agentid.cli_postfix import postfix_config
 from agentid.cli_send import outbox, send
+from agentid.cli_serve import serve
 from agentid.cli_session import (
     DEFAULT_URL,
     JsonFlag,
@@ -100,21 +104,6 @@ def _root(
     ctx.obj = session
 
 
-@app.command()
-def serve(
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where state lives.")] = None,
-    host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
-    http_port: Annotated[int | None, typer.Option("--http-port", help="HTTP API port.")] = None,
-    smtp_port: Annotated[int | None, typer.Option("--smtp-port", help="SMTP port.")] = None,
-) -> None:
-    """Run the HTTP API and the SMTP listener (flags override AGENTID_* variables)."""
-    given = {"data_dir": data_dir, "host": host, "http_port": http_port, "smtp_port": smtp_port}
-    settings = load_settings(**{name: value for name, value in given.items() if value is not None})
-    from agentid.server import run
-
-    run(settings)
-
-
 @app.command("mcp")
 def mcp_stdio(
     ctx: typer.Context,
@@ -135,6 +124,7 @@ def mcp_stdio(
 
 
 app.command("postfix-config")(postfix_config)  # cli_postfix.py
+app.command()(serve)  # cli_serve.py
 
 for command in (inbox, show, code, send, outbox, env):  # cli_inbox.py and cli_send.py
     app.command()(command)
@@ -246,5 +236,6 @@ def extract(
 
 
 def main() -> None:
-    """Entry point of the ``agentid`` script."""
+    """The command line, from ``agentid.__main__`` (the ``agentid`` script) for every
+    command but ``serve``."""
     app()

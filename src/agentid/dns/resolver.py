@@ -10,22 +10,22 @@ server answering, a refusal) is a short reason, never an exception, for the call
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
-import dns.asyncresolver
-import dns.exception
-import dns.resolver
-from dns.rdtypes.mxbase import MXBase
-from dns.rdtypes.nsbase import NSBase
-from dns.rdtypes.txtbase import TXTBase
-
-import dns.nameserver
 from agentid.errors import ValidationFailed
+
+if TYPE_CHECKING:  # dnspython's resolver is imported by the first lookup, not at start
+    import dns.asyncresolver
+
+    import dns.nameserver
 
 
 def nameservers(setting: str | None) -> list[dns.nameserver.Nameserver] | None:
     """``host[:port]`` (``[v6]:port`` for IPv6) comma-separated; None: the system's."""
     if not setting or not setting.strip():
         return None
+    import dns.nameserver
+
     out: list[dns.nameserver.Nameserver] = []
     for item in (part.strip() for part in setting.split(",")):
         host, port = item, 53
@@ -52,6 +52,8 @@ def nameservers(setting: str | None) -> list[dns.nameserver.Nameserver] | None:
 def resolver(
     servers: list[dns.nameserver.Nameserver] | None, timeout: float
 ) -> dns.asyncresolver.Resolver:
+    import dns.asyncresolver
+
     made = dns.asyncresolver.Resolver(configure=servers is None)
     if servers is not None:
         made.nameservers = servers
@@ -65,6 +67,12 @@ async def lookup(
     res: dns.asyncresolver.Resolver, name: str, rtype: str
 ) -> tuple[list[str], str | None]:
     """(values found, None), ([], None) when there are none, or ([], the reason)."""
+    import dns.exception
+    import dns.resolver
+    from dns.rdtypes.mxbase import MXBase
+    from dns.rdtypes.nsbase import NSBase
+    from dns.rdtypes.txtbase import TXTBase
+
     try:
         answer = await res.resolve(name + ".", rtype, search=False, raise_on_no_answer=False)
     except dns.resolver.NXDOMAIN:

@@ -21,11 +21,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-
-import dns.asyncresolver
+from typing import TYPE_CHECKING
 
 from agentid.dns import spf
 from agentid.dns.resolver import lookup
+
+if TYPE_CHECKING:
+    import dns.asyncresolver
 
 MAX_QUERIES = 30
 MAX_DEPTH = spf.MAX_LOOKUPS

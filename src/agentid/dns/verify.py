@@ -19,13 +19,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import dns.asyncresolver
+from typing import TYPE_CHECKING
 
 from agentid.dns import spf, spf_lookups
 from agentid.dns.plan import MailDomain, Plan, Role, our_spf_terms, slot
 from agentid.dns.resolver import lookup
 from agentid.providers.base import DnsRecord
+
+if TYPE_CHECKING:
+    import dns.asyncresolver
 
 VERIFIED_ROLES = (Role.MX, Role.SPF, Role.DKIM)
 

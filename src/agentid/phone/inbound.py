@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 from agentid.email.inbound.digested import code_payload
 from agentid.errors import NotFound
 from agentid.events import Kind, Signal
-from agentid.extract import extract_sms
 from agentid.ids import new_id
 from agentid.phone.repository import PhoneRepository, SmsQuery
 from agentid.phone.schemas import MAX_SMS_CHARS, SmsDetail, SmsOut
@@ -101,6 +100,14 @@ def _code_rows(
     return made
 
 
+def _codes_in(body: str) -> dict[str, list[dict[str, object]]]:
+    """What the extractor finds in an SMS body. Run in a thread: the extractor (and its
+    HTML parser, a few MB) is imported by the first SMS, in that thread, not at start."""
+    from agentid.extract import extract_sms
+
+    return extract_sms(body).as_dict()
+
+
 def _kept(params: tuple[tuple[str, str], ...]) -> list[list[str]]:
     return [[k[:100], v[:MAX_PARAM_CHARS]] for k, v in params[:MAX_PARAMS]]
 
@@ -108,7 +115,7 @@ def _kept(params: tuple[tuple[str, str], ...]) -> list[list[str]]:
 async def receive(rt: Runtime, session: AsyncSession, to: Recipient, sms: InboundSms) -> str | None:
     """Store ``sms`` for ``to``; its id, or None when it was stored before."""
     body = sms.body[:MAX_SMS_CHARS]
-    found = (await asyncio.to_thread(extract_sms, body)).as_dict()
+    found = await asyncio.to_thread(_codes_in, body)
     sms_id = new_id()
     row: dict[str, Any] = {
         "id": sms_id,

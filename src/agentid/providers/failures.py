@@ -43,17 +43,14 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import aiosmtplib
-import dns.exception
-import httpx
 
 from agentid.errors import (
     ProviderAuth,
@@ -62,6 +59,9 @@ from agentid.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +79,39 @@ class Smtp:
 
 
 @dataclass(frozen=True, slots=True)
-class Botocore:
-    """Rows keyed by a botocore exception class, by name: botocore (and its 3 MB) is
-    loaded by the ``ses://`` adapter when one is used, never by this table."""
+class Raised:
+    """Rows keyed by an exception class of a client library, by package and name: the
+    library (botocore and its 3 MB, httpx, aiosmtplib, dnspython) is loaded by the adapter
+    that uses it, when one is used, never by this table."""
 
+    package: str
     name: str
 
     def matches(self, failure: BaseException | None) -> bool:
         return failure is not None and any(
-            cls.__name__ == self.name and cls.__module__.startswith("botocore")
+            cls.__name__ == self.name and _within(cls.__module__, self.package)
             for cls in type(failure).__mro__
         )
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def botocore(name: str) -> Raised:
+    return Raised("botocore", name)
+
+
+def httpx_error(name: str) -> Raised:
+    return Raised("httpx", name)
+
+
+def smtp_error(name: str) -> Raised:
+    return Raised("aiosmtplib", name)
+
+
+def dns_error(name: str) -> Raised:
+    return Raised("dns", name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +123,7 @@ class Aws:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    match: type[BaseException] | Http | Smtp | Aws | Botocore
+    match: type[BaseException] | Http | Smtp | Aws | Raised
     error: type[ProviderError]
     says: str  # what happened, after the provider's name
     detail: bool = True  # False: the lower layer's text is left out (it may quote a secret)
@@ -141,29 +163,29 @@ AWS_REFUSAL_CODES = frozenset(
 
 FAILURES: tuple[Row, ...] = (
     # SMTP: the specific aiosmtplib exceptions before the reply codes they carry.
-    Row(aiosmtplib.SMTPAuthenticationError, ProviderAuth, "refused the credentials"),
-    Row(aiosmtplib.SMTPConnectError, ProviderUnavailable, "could not be reached"),
-    Row(aiosmtplib.SMTPTimeoutError, ProviderUnavailable, "timed out"),
-    Row(aiosmtplib.SMTPServerDisconnected, ProviderUnavailable, "closed the connection"),
-    Row(aiosmtplib.SMTPNotSupported, ProviderRejected, "lacks an extension this message needs"),
+    Row(smtp_error("SMTPAuthenticationError"), ProviderAuth, "refused the credentials"),
+    Row(smtp_error("SMTPConnectError"), ProviderUnavailable, "could not be reached"),
+    Row(smtp_error("SMTPTimeoutError"), ProviderUnavailable, "timed out"),
+    Row(smtp_error("SMTPServerDisconnected"), ProviderUnavailable, "closed the connection"),
+    Row(smtp_error("SMTPNotSupported"), ProviderRejected, "lacks an extension this message needs"),
     Row(Smtp(range(400, 500)), ProviderUnavailable, "deferred it (temporary)"),
     Row(Smtp(range(500, 600)), ProviderRejected, "refused it"),
-    Row(aiosmtplib.SMTPException, ProviderError, "failed"),
+    Row(smtp_error("SMTPException"), ProviderError, "failed"),
     # HTTP transport: no answer at all.
-    Row(httpx.TimeoutException, ProviderUnavailable, "timed out"),
-    Row(httpx.NetworkError, ProviderUnavailable, "could not be reached"),
-    Row(httpx.TransportError, ProviderUnavailable, "broke the connection"),
-    Row(httpx.InvalidURL, ProviderError, "was called with an invalid URL", detail=False),
+    Row(httpx_error("TimeoutException"), ProviderUnavailable, "timed out"),
+    Row(httpx_error("NetworkError"), ProviderUnavailable, "could not be reached"),
+    Row(httpx_error("TransportError"), ProviderUnavailable, "broke the connection"),
+    Row(httpx_error("InvalidURL"), ProviderError, "was called with an invalid URL", detail=False),
     # AWS through botocore (ses://): no answer, no credentials, then the codes AWS
     # answers; a code not listed goes by its HTTP status, below.
-    Row(Botocore("ConnectTimeoutError"), ProviderUnavailable, "timed out"),
-    Row(Botocore("ReadTimeoutError"), ProviderUnavailable, "timed out"),
-    Row(Botocore("ConnectionError"), ProviderUnavailable, "could not be reached"),
-    Row(Botocore("HTTPClientError"), ProviderUnavailable, "broke the connection"),
-    Row(Botocore("NoCredentialsError"), ProviderAuth, "has no credentials to use"),
-    Row(Botocore("PartialCredentialsError"), ProviderAuth, "has no credentials to use"),
-    Row(Botocore("CredentialRetrievalError"), ProviderAuth, "has no credentials to use"),
-    Row(Botocore("ParamValidationError"), ProviderRejected, "cannot take the request"),
+    Row(botocore("ConnectTimeoutError"), ProviderUnavailable, "timed out"),
+    Row(botocore("ReadTimeoutError"), ProviderUnavailable, "timed out"),
+    Row(botocore("ConnectionError"), ProviderUnavailable, "could not be reached"),
+    Row(botocore("HTTPClientError"), ProviderUnavailable, "broke the connection"),
+    Row(botocore("NoCredentialsError"), ProviderAuth, "has no credentials to use"),
+    Row(botocore("PartialCredentialsError"), ProviderAuth, "has no credentials to use"),
+    Row(botocore("CredentialRetrievalError"), ProviderAuth, "has no credentials to use"),
+    Row(botocore("ParamValidationError"), ProviderRejected, "cannot take the request"),
     Row(Aws(AWS_AUTH_CODES), ProviderAuth, "refused the credentials"),
     Row(Aws(AWS_THROTTLE_CODES), ProviderRateLimited, "asks to slow down"),
     Row(Aws({"AccountSuspendedException"}), ProviderRejected, "has suspended the account"),
@@ -178,11 +200,11 @@ FAILURES: tuple[Row, ...] = (
     Row(Http(range(500, 600)), ProviderUnavailable, "failed"),
     Row(Http(range(300, 400)), ProviderError, "answered with a redirect"),
     # AWS failures no row above took: a profile not found, a code with no status...
-    Row(Botocore("ClientError"), ProviderError, "failed"),
-    Row(Botocore("BotoCoreError"), ProviderError, "failed"),
+    Row(botocore("ClientError"), ProviderError, "failed"),
+    Row(botocore("BotoCoreError"), ProviderError, "failed"),
     # DNS data (zonefile), files and sockets opened by hand.
-    Row(dns.exception.Timeout, ProviderUnavailable, "timed out"),
-    Row(dns.exception.DNSException, ProviderError, "holds DNS data that does not parse"),
+    Row(dns_error("Timeout"), ProviderUnavailable, "timed out"),
+    Row(dns_error("DNSException"), ProviderError, "holds DNS data that does not parse"),
     Row(OSError, ProviderUnavailable, "could not be used"),
 )
 
@@ -204,8 +226,8 @@ def lookup(failure: BaseException | None = None, *, status: int | None = None) -
     """The first row matching an exception, or an HTTP ``status``; None when none does."""
     reply = _smtp_reply(failure)
     aws = _aws_answer(failure)
-    if status is None and isinstance(failure, httpx.HTTPStatusError):
-        status = failure.response.status_code
+    if status is None and (response := _status_error_response(failure)) is not None:
+        status = response.status_code
     if status is None and aws is not None:
         status = aws.status
     for row in FAILURES:
@@ -216,7 +238,7 @@ def lookup(failure: BaseException | None = None, *, status: int | None = None) -
             hit = reply is not None and reply[0] in match.codes
         elif isinstance(match, Aws):
             hit = aws is not None and aws.code in match.codes
-        elif isinstance(match, Botocore):
+        elif isinstance(match, Raised):
             hit = match.matches(failure)
         else:
             hit = failure is not None and isinstance(failure, match)
@@ -225,8 +247,21 @@ def lookup(failure: BaseException | None = None, *, status: int | None = None) -
     return None
 
 
+def _status_error_response(failure: BaseException | None) -> httpx.Response | None:
+    """The answer an ``httpx.HTTPStatusError`` (``raise_for_status``) carries, if it is one."""
+    if "httpx" not in sys.modules:  # no HTTP adapter ran: nothing here came from httpx
+        return None
+    import httpx
+
+    return failure.response if isinstance(failure, httpx.HTTPStatusError) else None
+
+
 def _smtp_reply(failure: BaseException | None) -> tuple[int, str] | None:
     """The SMTP reply (code, text) an aiosmtplib exception carries, if any."""
+    if "aiosmtplib" not in sys.modules:  # no SMTP client ran: nothing here came from one
+        return None
+    import aiosmtplib
+
     if isinstance(failure, aiosmtplib.SMTPResponseException):
         return failure.code, failure.message
     if isinstance(failure, aiosmtplib.SMTPRecipientsRefused) and failure.recipients:
@@ -246,7 +281,7 @@ class _AwsAnswer:
 
 
 def _aws_answer(failure: BaseException | None) -> _AwsAnswer | None:
-    if not Botocore("ClientError").matches(failure):
+    if not botocore("ClientError").matches(failure):
         return None
     response: Mapping[str, Any] = getattr(failure, "response", None) or {}
     error, metadata = response.get("Error", {}), response.get("ResponseMetadata", {})
@@ -306,8 +341,8 @@ def exception_error(
     (a bug in the adapter, which should surface as one)."""
     if isinstance(exc, ProviderError):
         return exc
-    if isinstance(exc, httpx.HTTPStatusError):
-        return response_error(exc.response, provider, secrets=secrets)
+    if (response := _status_error_response(exc)) is not None:
+        return response_error(response, provider, secrets=secrets)
     row = lookup(exc)
     if row is None:
         return None

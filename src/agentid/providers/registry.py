@@ -16,21 +16,22 @@ credentials.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import aiosmtplib
-import httpx
 from pydantic import SecretStr
 
 from agentid.config import Settings
 from agentid.errors import ValidationFailed
 from agentid.providers.base import DnsProvider, MailRelay, PhoneProvider, Providers
+
+if TYPE_CHECKING:  # imported where first used: a service that never calls out loads neither
+    import aiosmtplib
+    import httpx
 
 Provider = MailRelay | PhoneProvider | DnsProvider
 HTTP_TIMEOUT_SECONDS = 30.0
@@ -209,6 +210,20 @@ class SmtpClientFactory(Protocol):
     ) -> aiosmtplib.SMTP: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AioSmtpClients:
+    """The SMTP client factory of a running agentid: ``aiosmtplib.SMTP``, imported when the
+    first relay connects, greeting as ``local_hostname`` (the OS's name when None)."""
+
+    local_hostname: str | None = None
+
+    def __call__(self, **options: Any) -> aiosmtplib.SMTP:
+        """``aiosmtplib.SMTP`` with ``SmtpClientFactory``'s arguments."""
+        import aiosmtplib
+
+        return aiosmtplib.SMTP(local_hostname=self.local_hostname, **options)
+
+
 class Transports:
     """What adapters talk through, made outside them: tests hand in their own. The
     HTTP client is made when an adapter first asks for it, and closed by ``aclose``
@@ -218,7 +233,7 @@ class Transports:
         self,
         *,
         http: httpx.AsyncClient | None = None,
-        smtp: SmtpClientFactory = aiosmtplib.SMTP,
+        smtp: SmtpClientFactory = AioSmtpClients(),
     ) -> None:
         self._http = http
         self._owns_http = http is None
@@ -227,6 +242,8 @@ class Transports:
     @property
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
+            import httpx
+
             self._http = httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False)
         return self._http
 
@@ -336,9 +353,7 @@ def register_builtins(registry: Registry = REGISTRY) -> None:
 
 def default_transports(settings: Settings) -> Transports:
     """Transports for a running agentid: SMTP clients greet as ``AGENTID_SMTP_HOSTNAME``."""
-    return Transports(
-        smtp=functools.partial(aiosmtplib.SMTP, local_hostname=settings.smtp_hostname)
-    )
+    return Transports(smtp=AioSmtpClients(local_hostname=settings.smtp_hostname))
 
 
 def from_settings(

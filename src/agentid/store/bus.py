@@ -27,14 +27,15 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Callable, Collection
-from typing import Any
-
-import asyncpg
+from typing import TYPE_CHECKING, Any
 
 from agentid.config import Settings
 from agentid.events import EventBus, Kind, Listener, LocalBus, Signal
 from agentid.health import Health
 from agentid.store.notices import Notifier, channel_for, decode, encode
+
+if TYPE_CHECKING:  # imported when a PgBus connects: a SQLite service never loads it
+    import asyncpg
 
 log = logging.getLogger("agentid.bus")
 
@@ -108,6 +109,8 @@ class PgBus:
             self._task = None
 
     async def _connect(self) -> asyncpg.Connection:
+        import asyncpg
+
         conn: asyncpg.Connection = await asyncpg.connect(
             self._dsn, timeout=10, server_settings={"synchronous_commit": "off"}
         )
@@ -127,6 +130,8 @@ class PgBus:
         self._local.publish(decoded[1])
 
     async def _run(self, conn: asyncpg.Connection | None) -> None:
+        import asyncpg
+
         delay = RECONNECT_FIRST
         while True:
             if conn is None:

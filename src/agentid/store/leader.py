@@ -32,11 +32,13 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from agentid.config import Settings
 from agentid.times import utcnow
+
+if TYPE_CHECKING:  # imported on the first try for a lock: a SQLite service never loads it
+    import asyncpg
 
 log = logging.getLogger("agentid.leader")
 
@@ -94,6 +96,8 @@ class Leadership:
         included); raises when that cannot be told now (the store is unreachable)."""
         if self._dsn is None:
             return {self.node} & set(nodes)  # SQLite: this process is the only one
+        import asyncpg
+
         keys = {lock_key(self._schema, f"node:{node}"): node for node in nodes}
         async with self._lock:
             try:
@@ -108,6 +112,8 @@ class Leadership:
         """Whether this process runs ``job`` now (taking it when nobody does)."""
         if self._dsn is None:
             return True
+        import asyncpg
+
         async with self._lock:
             try:
                 conn = await self._connection()
@@ -145,6 +151,8 @@ class Leadership:
         if self._conn is None or self._conn.is_closed():
             await self._drop()
             assert self._dsn is not None
+            import asyncpg
+
             conn = await asyncpg.connect(self._dsn, timeout=10, server_settings=KEEPALIVE)
             try:
                 await conn.execute(

@@ -17,14 +17,16 @@ import math
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
-
-import httpx
+from typing import TYPE_CHECKING
 
 from agentid.errors import ValidationFailed
 from agentid.webhooks import signing, targets
 
 ERROR_CHARS = 300
 USER_AGENT = "agentid-webhooks/1"
+
+if TYPE_CHECKING:  # imported by the first delivery: a service with no webhook loads none
+    import httpx
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,8 @@ class Outcome:
 
 def client() -> httpx.AsyncClient:
     """The HTTP client deliveries go through (see the module's docstring)."""
+    import httpx
+
     return httpx.AsyncClient(
         limits=httpx.Limits(max_keepalive_connections=0),
         trust_env=False,
@@ -80,6 +84,8 @@ async def post(
 ) -> Outcome:
     """POST ``body`` to ``url``, signed with ``key`` now, all within ``seconds``: to the
     first of the checked addresses that takes the connection."""
+    import httpx
+
     started = time.monotonic()
     try:
         target = targets.parse(url)

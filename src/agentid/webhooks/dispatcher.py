@@ -22,9 +22,8 @@ import asyncio
 import logging
 import random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy.exc import IntegrityError
 
 from agentid.events import Kind, Signal
@@ -38,6 +37,9 @@ from agentid.webhooks import delivery, payloads, service
 from agentid.webhooks.delivery import Outcome
 from agentid.webhooks.repository import Claimed, WebhookRepository
 from agentid.workers import Loop
+
+if TYPE_CHECKING:
+    import httpx
 
 JOB = "webhooks"  # its name for store/leader
 log = logging.getLogger("agentid.webhooks")
@@ -102,8 +104,6 @@ class WebhookDispatcher:
             await self._begin()
         except IntegrityError:  # another process made the operator's webhook just now
             await self._begin()
-        if self._http is None:
-            self._http = delivery.client()
         for kind in (*payloads.WEBHOOK_KINDS, Kind.WEBHOOKS_DUE):
             self._rt.bus.subscribe(kind, self._signal)
         self._loop.begin(self._run())
@@ -211,7 +211,8 @@ class WebhookDispatcher:
         settings = self._rt.settings
         async with self._gate:
             try:
-                assert self._http is not None  # made by start()
+                if self._http is None:  # the first delivery: httpx is loaded now
+                    self._http = delivery.client()
                 return await delivery.post(
                     self._http,
                     claimed.url,

@@ -29,7 +29,7 @@ from tests.email.inbound.test_supervision_spool import (
     stored_ids,
     write_lock,
 )
-from tests.processes import end_group, serve
+from tests.processes import end_group, serve, tree_pss_mb
 from tests.service import (
     HOST,
     Project,
@@ -54,22 +54,6 @@ RCPT = "agent@big.test"
 
 def incoming_files(data_dir: Path) -> list[Path]:
     return sorted(data_dir.glob("incoming-*"))
-
-
-def tree_pss_mb(pid: int) -> float:
-    """PSS of a process and all its descendants (as bench/rss.py measures it)."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
-            tasks = list(Path(f"/proc/{current}/task").iterdir())
-            children = [int(c) for t in tasks for c in (t / "children").read_text().split()]
-        except OSError:  # it ended meanwhile
-            continue
-        total += next(int(line.split()[1]) for line in rollup.splitlines() if line[:4] == "Pss:")
-        todo.extend(children)
-    return total / 1024
 
 
 def large_message(n: int, rcpt: str) -> Iterator[bytes]:
