@@ -49,9 +49,20 @@ def write_zone(directory: Path, zone: str, body: str) -> None:
 @contextlib.contextmanager
 def nsd(directory: Path, zones: list[str], port: int | None = None) -> Iterator[int]:
     """NSD serving ``zones`` (``<zone>.zone`` files in ``directory``) on ``port`` (else
-    one the OS picked); its UDP/TCP port."""
+    one the OS picked: picked again, up to three times, when another process took it
+    before NSD bound it); its UDP/TCP port."""
+    for attempt in range(3):
+        proc, chosen = _start_nsd(directory, zones, port or free_udp_port())
+        try:
+            if _answering(proc, directory, zones[0], chosen, retry=port is None and attempt < 2):
+                yield chosen
+                return
+        finally:
+            _end(proc)
+
+
+def _start_nsd(directory: Path, zones: list[str], port: int) -> tuple[subprocess.Popen[bytes], int]:
     binary = require_nsd()
-    port = port or free_udp_port()
     conf = directory / "nsd.conf"
     server = (
         f'server:\n  ip-address: {HOST}@{port}\n  port: {port}\n  username: ""\n'
@@ -64,23 +75,34 @@ def nsd(directory: Path, zones: list[str], port: int | None = None) -> Iterator[
     proc = subprocess.Popen(
         [binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )
-    try:
-        deadline = time.monotonic() + 15
-        query = dns.message.make_query(zones[0] + ".", "SOA")
-        while True:
-            assert proc.poll() is None, (directory / "nsd.log").read_text(errors="replace")[-2000:]
-            try:
-                if dns.query.udp(query, HOST, port=port, timeout=0.2).answer:
-                    break
-            except (dns.exception.Timeout, OSError):
-                pass
-            assert time.monotonic() < deadline, "NSD did not answer"
-            time.sleep(0.05)
-        yield port
-    finally:
-        proc.terminate()
+    return proc, port
+
+
+def _answering(
+    proc: subprocess.Popen[bytes], directory: Path, zone: str, port: int, *, retry: bool
+) -> bool:
+    """Whether NSD answers on ``port``; False when it could not bind it and ``retry``."""
+    deadline = time.monotonic() + 15
+    query = dns.message.make_query(zone + ".", "SOA")
+    while True:
+        if proc.poll() is not None:
+            log = (directory / "nsd.log").read_text(errors="replace")
+            if retry and "Address already in use" in log:
+                return False
+            raise AssertionError(log[-2000:])
         try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            if dns.query.udp(query, HOST, port=port, timeout=0.2).answer:
+                return True
+        except (dns.exception.Timeout, OSError):
+            pass
+        assert time.monotonic() < deadline, "NSD did not answer"
+        time.sleep(0.05)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
