@@ -141,9 +141,10 @@ async def test_a_code_is_consumed_once_across_processes(cluster: list[Node]) -> 
 
 
 async def test_each_periodic_job_runs_in_one_process(cluster: list[Node]) -> None:
-    """Retention, the outbox, webhook deliveries and the number collector: each one's
-    advisory lock is held by exactly one of the two processes."""
-    jobs = ("retention", "outbox", "webhooks", "number-collector")
+    """Retention, the outbox, webhook deliveries, the number collector and the claims of a
+    gone process's mail: each one's advisory lock is held by exactly one of the two
+    processes. (Escalations expire as they are read; no job is needed for them.)"""
+    jobs = ("retention", "outbox", "webhooks", "number-collector", "digest-claims")
     conn = await asyncpg.connect(PG_URL)
     try:
         deadline = time.monotonic() + 10

@@ -3,7 +3,10 @@ them) in front of agentid, run from deploy/postfix/ in a directory of the test's
 ``postfix -c DIR`` with its own queue, log and loopback port, and retry timers shortened
 so requeued mail comes back within seconds. Only where the instance lives, its ports and
 its timers differ from the deployed files; the agentid block is ``agentid
-postfix-config``'s. Without Postfix the test skips with the reason, unless
+postfix-config``'s. The tests run as root, whom Postfix lets name any ``-c DIR``, so the
+system's main.cf (which the test machine need not even have) gets no
+``alternate_config_directories`` entry: that list only matters for other users'
+set-gid commands (postqueue, postdrop). Without Postfix the test skips with the reason, unless
 ``AGENTID_REQUIRE_EXTERNAL=1`` (CI), when it fails."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiosmtplib
@@ -170,6 +170,11 @@ async def test_pgsql_tables_read_through_a_role_that_reads_nothing_else(
         assert r.status_code == 201, r.text
     r = await edge.a.http.delete("/projects/pgmaps/email/aliases/gone@pgmaps.test")
     assert r.status_code == 200, r.text
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    r = await edge.a.http.post(
+        "/projects/pgmaps/email/aliases", json={"local_part": "late", "expires_at": past}
+    )
+    assert r.status_code == 201, r.text
     role = f"agentid_postfix_{edge.schema}"
     conn = await asyncpg.connect(PG_URL)
     try:
@@ -189,6 +194,7 @@ async def test_pgsql_tables_read_through_a_role_that_reads_nothing_else(
         expected = {
             "live@pgmaps.test": True,
             "gone@pgmaps.test": False,  # disabled, although the domain is catch-all
+            "late@pgmaps.test": False,  # expired: the same
             "other@pgmaps.test": True,  # catch-all
             strict: True,  # the primary address
             "other@pgstrict.test": False,

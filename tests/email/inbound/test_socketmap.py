@@ -6,6 +6,7 @@ malformed request."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -44,12 +45,18 @@ async def test_recipient_and_domain_lookups(shared: Service) -> None:
     assert r.status_code == 201, r.text
     r = await shared.http.delete(f"/projects/{loose.id}/email/aliases/off@{loose.domain}")
     assert r.status_code == 200, r.text
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    r = await shared.http.post(
+        f"/projects/{loose.id}/email/aliases", json={"local_part": "late", "expires_at": past}
+    )
+    assert r.status_code == 201, r.text
     answers = await ask(
         shared,
         f"recipient {strict.primary}",
         f"recipient nobody@{strict.domain}",
         f"recipient anyone@{loose.domain}",
         f"recipient off@{loose.domain}",  # disabled: refused, catch-all or not
+        f"recipient late@{loose.domain}",  # expired: the same
         f"recipient @{loose.domain}",
         "recipient x@not-hosted.example",
         f"domain {strict.domain}",
@@ -60,6 +67,7 @@ async def test_recipient_and_domain_lookups(shared: Service) -> None:
         "OK agentid",
         "NOTFOUND ",
         "OK agentid",
+        "NOTFOUND ",
         "NOTFOUND ",
         "NOTFOUND ",
         "NOTFOUND ",
