@@ -23,19 +23,6 @@ from agentid.store.notices import Notifier
 
 log = logging.getLogger("agentid.parse")
 
-# A message like those agents wait for (text and HTML, a code, a link), digested in memory
-# when a worker starts so the first real message does not pay for first calls
-_WARM_UP = (
-    b"From: Shop <no-reply@shop.example>\r\nTo: agent@project.example\r\n"
-    b"Subject: Your code is 482913\r\nMessage-ID: <warm-up@shop.example>\r\n"
-    b"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
-    b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-    b"Your verification code is 482913.\r\nhttps://shop.example/verify?token=k3f9x2\r\n"
-    b"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
-    b"<p>Your verification code is <b>482913</b>.</p>"
-    b'<a href="https://shop.example/verify?token=k3f9x2">Verify</a>\r\n--b--\r\n'
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Terms:
@@ -79,17 +66,16 @@ def digest_reporting(
         return "failed", reason
 
 
-def warm_up(engine: Engine) -> None:
-    """Pay a new worker's first-message costs before any mail waits on them: connecting,
-    compiling the batch's read (about 10 ms the first time), one parse and extraction."""
-    from agentid.email.inbound.digest import digest
-    from agentid.email.inbound.parse import parse_message
+def _connect(engine: Engine) -> None:
+    """Connect and compile the batch's read now, not on the first message (about 10 ms of
+    its wait); what every worker would set up alike was done once by the fork server
+    (``preloaded``)."""
+    from agentid.email.inbound.digest import digest  # preloaded by the fork server
 
     try:
         digest(engine, [])
     except Exception as exc:  # the store is down: the first batch will say so
-        log.info("parse worker warm-up without the store", extra={"error": describe(exc)})
-    parse_message(_WARM_UP)
+        log.info("parse worker started without the store", extra={"error": describe(exc)})
 
 
 def digest_forever(sock: socket.socket, sync_url: str, schema: str | None) -> None:
@@ -99,7 +85,7 @@ def digest_forever(sock: socket.socket, sync_url: str, schema: str | None) -> No
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when this ends
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     engine = engine_for_url(sync_url, schema, durable=False)
-    warm_up(engine)
+    _connect(engine)
     try:
         while True:
             ok, request = frames.recv(sock)
