@@ -22,9 +22,9 @@ from agentid.email.inbound.smtp import InboundHandler
 from agentid.email.inbound.socketmap import MAX_REQUEST, SocketmapServer
 from agentid.email.inbound.spool import Spool
 from agentid.email.inbound.verdict_lane import VerdictProcess, Verdicts
-from agentid.email.inbound.verdicts import Published, VerdictStage, left_unchecked
+from agentid.email.inbound.verdicts import VerdictStage, left_unchecked
 from agentid.email.inbound.worker import ParseWorker
-from agentid.events import Kind, Signal
+from agentid.events import Signal
 from agentid.runtime import Runtime
 
 log = logging.getLogger("agentid.inbound")
@@ -34,10 +34,13 @@ class InboundService:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
         self.router = RecipientRouter(runtime)
+        notifier = runtime.bus.notifier
         self.verdicts: Verdicts = (
-            VerdictProcess(runtime.settings, runtime.health, self._authenticated, self._unchecked)
+            VerdictProcess(
+                runtime.settings, runtime.health, self._authenticated, self._unchecked, notifier
+            )
             if runtime.settings.parse_processes
-            else VerdictStage(runtime.settings, self._authenticated)  # tests only, as parsing
+            else VerdictStage(runtime.settings, self._authenticated, notifier)  # tests only
         )
         self.worker = ParseWorker(runtime, self.verdicts.submit)
         self.spool = Spool(runtime, self.worker.committed)
@@ -49,10 +52,11 @@ class InboundService:
         self._socketmap: asyncio.Server | None = None
         self.socketmap_port = 0  # where Postfix's recipient lookups are answered, if set
 
-    def _authenticated(self, done: list[Published]) -> None:
-        """Wake the waits for authenticated codes: their verdicts are committed."""
-        for project_id, seq, keys in done:
-            self._rt.bus.publish(Signal(project_id, Kind.MESSAGE_AUTHENTICATED, seq, keys))
+    def _authenticated(self, signals: list[Signal]) -> None:
+        """Wake this process's waits for authenticated codes: their verdicts are committed
+        (and the other processes were told in the same transaction)."""
+        for signal in signals:
+            self._rt.bus.deliver(signal)
 
     async def _unchecked(self) -> bool:
         """Whether some digested message still waits for its verdict."""

@@ -23,8 +23,10 @@ from agentid.config import Settings
 from agentid.email.inbound import frames, processes
 from agentid.email.inbound.digested import Digested
 from agentid.email.inbound.verdict_process import check_forever
-from agentid.email.inbound.verdicts import Pending, Published, VerdictStage, pending
+from agentid.email.inbound.verdicts import Pending, VerdictStage, pending
+from agentid.events import Signal
 from agentid.health import Health
+from agentid.store.notices import Notifier
 
 log = logging.getLogger("agentid.auth")
 
@@ -41,13 +43,15 @@ class VerdictProcess:
         self,
         settings: Settings,
         health: Health,
-        publish: Callable[[list[Published]], None],
+        publish: Callable[[list[Signal]], None],
         unchecked: Callable[[], Awaitable[bool]],
+        notifier: Notifier | None,
     ) -> None:
         self._settings = settings
         self._health = health
         self._publish = publish
         self._unchecked = unchecked  # whether any message waits for a verdict
+        self._notifier = notifier
         self.enabled = settings.inbound_auth
         self._process: multiprocessing.process.BaseProcess | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -116,7 +120,7 @@ class VerdictProcess:
         ours, theirs = socket.socketpair()
         process = processes.context().Process(
             target=check_forever,
-            args=(theirs, self._settings),
+            args=(theirs, self._settings, self._notifier),
             name="agentid-verdicts",
             daemon=True,
         )

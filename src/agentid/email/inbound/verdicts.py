@@ -38,9 +38,10 @@ from agentid.config import Settings
 from agentid.email.inbound import verdict_reads as reads
 from agentid.email.inbound.digested import Digested
 from agentid.email.inbound.relayed import client
-from agentid.events import Kind
+from agentid.events import Kind, Signal
 from agentid.store import event_log
 from agentid.store.db import create_sync_engine
+from agentid.store.notices import Notifier
 from agentid.store.tables import CodeRow, Message, table_of
 from agentid.times import utcnow
 
@@ -98,9 +99,6 @@ def _ip_of(peer: str | None) -> str | None:
     return (host or None) if port.isdigit() else peer
 
 
-Published = tuple[str, int, tuple[str, ...]]  # a verdict event: project, seq, addresses
-
-
 def left_unchecked() -> Select[str, str, list[str]]:
     """Messages of the last day digested without a verdict, oldest first."""
     return (
@@ -133,9 +131,15 @@ class VerdictStage:
     """The checks and their writes: ``publish`` hears of each ``message.authenticated``
     event once it is committed."""
 
-    def __init__(self, settings: Settings, publish: Callable[[list[Published]], None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        publish: Callable[[list[Signal]], None],
+        notifier: Notifier | None = None,
+    ) -> None:
         self._settings = settings
         self._publish = publish
+        self._notifier = notifier  # other processes are told in the verdicts' transaction
         self.enabled = settings.inbound_auth
         self._timeout = settings.auth_timeout_seconds
         self._threads = settings.auth_threads
@@ -294,7 +298,7 @@ class VerdictStage:
         while self._done:
             batch, self._done = self._done, []
             try:
-                published = await asyncio.to_thread(self._store, batch)
+                signals = await asyncio.to_thread(self._store, batch)
             except SQLAlchemyError:
                 log.warning("verdicts not stored yet; retrying", exc_info=True)
                 self._done = batch + self._done
@@ -306,11 +310,12 @@ class VerdictStage:
             backoff = 0.0
             self.checked += len(batch)
             self._held.difference_update(d.pending.message_id for d in batch)
-            if published:
-                self._publish([(p.project_id, seq, p.keys) for p, seq in published])
+            if signals:
+                self._publish(signals)
 
-    def _store(self, batch: list[Done]) -> list[tuple[Pending, int]]:
-        """One transaction for the batch; (message, event seq) for the events written."""
+    def _store(self, batch: list[Done]) -> list[Signal]:
+        """One transaction for the batch (with the NOTIFY of its events, when other
+        processes listen); the signals of the events written."""
         assert self._engine is not None
         verdicts = [
             {
@@ -344,5 +349,11 @@ class VerdictStage:
             if flags:
                 conn.execute(_SET_CODES, flags)
             seqs = event_log.append(conn, events)
-        with_codes = [d.pending for d in batch if d.pending.has_codes]
-        return list(zip(with_codes, seqs, strict=True))
+            with_codes = [d.pending for d in batch if d.pending.has_codes]
+            signals = [
+                Signal(p.project_id, Kind.MESSAGE_AUTHENTICATED, seq, p.keys)
+                for p, seq in zip(with_codes, seqs, strict=True)
+            ]
+            if self._notifier is not None:
+                self._notifier.send(conn, signals)
+        return signals
