@@ -5,7 +5,6 @@ only, as in the API: an agent's token can never answer its own question)."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from pydantic import ValidationError
@@ -20,7 +19,7 @@ from agentid.codes.repository import CodeQuery
 from agentid.codes.schemas import EscalationAnswer
 from agentid.errors import ValidationFailed
 from agentid.filters import cursor_filter
-from agentid.web.templating import page
+from agentid.web.templating import filtered, page
 
 router = APIRouter()
 
@@ -49,8 +48,8 @@ async def codes_page(
     return page(
         request, "_code_rows.html" if part == "rows" else "codes.html",
         codes=found, next=nxt, channel=channel, unused=bool(unused), paged=before is not None,
-        query=urlencode(kept), rows_url=f"/ui/projects/{project.id}/codes?"
-        + urlencode({**kept, "part": "rows"}), project_id=project.id, section="codes",
+        **filtered(f"/ui/projects/{project.id}/codes", kept), project_id=project.id,
+        section="codes",
         title=f"{project.id}: codes",
     )  # fmt: skip
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -22,7 +21,7 @@ from agentid.errors import ValidationFailed
 from agentid.filters import address_filter, cursor_filter, text_filter
 from agentid.store.db import AsyncSession
 from agentid.web import message_html
-from agentid.web.templating import page
+from agentid.web.templating import filtered, page
 
 router = APIRouter(prefix="/projects/{project_id}")
 
@@ -64,7 +63,7 @@ async def inbox_page(
     )
     return page(
         request, "_inbox_rows.html" if part == "rows" else "inbox.html",
-        rows_url=f"/ui/projects/{project.id}/inbox?" + urlencode({**kept, "part": "rows"}),
+        **filtered(f"/ui/projects/{project.id}/inbox", kept),
         messages=entries, next=nxt, filters=filters, unread=bool(unread),
         paged=q.before is not None, project_id=project.id, section="inbox",
         title=f"{project.id}: inbox",

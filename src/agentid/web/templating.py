@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+from urllib.parse import urlencode
 
 from fastapi import Request
 from starlette.responses import HTMLResponse
@@ -49,6 +50,19 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     who: Principal | None = getattr(signed, "principal", None)
     values = {"who": who, "csrf": getattr(signed, "csrf", ""), **context}
     return TEMPLATES.TemplateResponse(request, name, values, status_code=status_code)
+
+
+class Filtered(TypedDict):
+    """A live, paged list's links for the filters in force: ``query`` for the older page's
+    link, ``rows_url`` for the rows the live update fetches."""
+
+    query: str
+    rows_url: str
+
+
+def filtered(path: str, kept: dict[str, str]) -> Filtered:
+    """The links of the list at ``path`` with the filters in force (``kept``)."""
+    return {"query": urlencode(kept), "rows_url": f"{path}?" + urlencode({**kept, "part": "rows"})}
 
 
 def error_page(
