@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from agentid import native
+from tests.external import unavailable
 
-REQUIRE = os.environ.get("AGENTID_REQUIRE_EXTERNAL") == "1"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "verification"
 _EXTRACT_ALL = """
 import json, sys
@@ -70,10 +70,7 @@ def test_freshness_is_judged_per_module(tmp_path: Path) -> None:
 
 def test_the_hot_path_runs_compiled() -> None:
     if not native.compiled():
-        reason = "the extractor is not compiled (`make native` needs gcc and mypyc)"
-        if REQUIRE:
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable("the extractor is not compiled (`make native` needs gcc and mypyc)")
     assert all(native.compiled(m) for m in native.MODULES)
 
 

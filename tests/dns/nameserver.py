@@ -6,7 +6,6 @@ Without NSD the test skips with the reason, unless ``AGENTID_REQUIRE_EXTERNAL=1`
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 import subprocess
@@ -17,7 +16,8 @@ from pathlib import Path
 import dns.exception
 import dns.message
 import dns.query
-import pytest
+
+from tests.external import unavailable
 
 HOST = "127.0.0.1"
 NSD = shutil.which("nsd") or ("/usr/sbin/nsd" if Path("/usr/sbin/nsd").exists() else None)
@@ -28,10 +28,7 @@ SOA = (
 
 def require_nsd() -> str:
     if NSD is None:
-        reason = "NSD (Debian package nsd) is not installed: make test installs it"
-        if os.environ.get("AGENTID_REQUIRE_EXTERNAL") == "1":
-            pytest.fail(f"AGENTID_REQUIRE_EXTERNAL=1 but {reason}")
-        pytest.skip(reason)
+        unavailable("NSD (Debian package nsd) is not installed: make test installs it")
     return NSD
 
 

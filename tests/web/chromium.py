@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.external import unavailable
 
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
@@ -37,9 +37,7 @@ def _missing() -> str | None:
 def require_chromium() -> str:
     reason = _missing()
     if reason is not None:
-        if os.environ.get("AGENTID_REQUIRE_EXTERNAL") == "1":
-            pytest.fail(f"AGENTID_REQUIRE_EXTERNAL=1 but {reason}")
-        pytest.skip(reason)
+        unavailable(reason)
     assert CHROMIUM is not None
     return CHROMIUM
 

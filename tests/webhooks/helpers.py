@@ -3,13 +3,11 @@ deliveries, write an event as a feature writes one, mail a code."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from agentid.events import Kind, Signal
 from agentid.store import event_log
-from tests.conftest import Service, pg_schema
+from tests.conftest import Service
 from tests.service import message
 
 FAST = {"webhook_allow_private": True, "webhook_retry_seconds": 0.05}
@@ -50,13 +48,3 @@ async def append_event(
 def code_mail(to: str, code: str = "482913") -> bytes:
     body = f"Your Orbitly verification code is {code}. It expires in 10 minutes."
     return message(to, f"{code} is your code", body, "Orbitly <no-reply@orbitly.example>")
-
-
-@asynccontextmanager
-async def store(backend: str) -> AsyncIterator[str | None]:
-    """The PostgreSQL schema the service runs on (None: SQLite in its data dir)."""
-    if backend == "sqlite":
-        yield None
-        return
-    async with pg_schema() as schema:
-        yield schema

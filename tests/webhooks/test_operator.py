@@ -15,9 +15,9 @@ from agentid.app import create_app
 from agentid.errors import ValidationFailed
 from agentid.events import Kind
 from agentid.store.tables import Webhook
-from tests.conftest import make_settings, start_service
+from tests.conftest import backend_store, make_settings, start_service
 from tests.service import create_project
-from tests.webhooks.helpers import FAST, add_webhook, append_event, store
+from tests.webhooks.helpers import FAST, add_webhook, append_event
 from tests.webhooks.receiver import receiving, verified
 
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
@@ -36,7 +36,7 @@ def escalation(eid: str, answer: str | None = None) -> dict[str, object]:
 async def test_escalations_of_every_project_reach_the_operator(
     backend: str, tmp_path: Path
 ) -> None:
-    async with store(backend) as schema, receiving(500) as operator, receiving() as project:
+    async with backend_store(backend) as schema, receiving(500) as operator, receiving() as project:
         settings = {**FAST, "operator_webhook_url": operator.url("/ops"),
                     "operator_webhook_secret": SECRET}  # fmt: skip
         async with start_service(tmp_path / "data", schema, **settings) as service:

@@ -14,9 +14,9 @@ from agentid.cli import app as cli
 from agentid.events import Kind
 from agentid.store import event_log
 from agentid.store.db import create_engine, session_factory
-from tests.conftest import PG_URL, Service, make_settings, start_service
+from tests.conftest import PG_URL, Service, backend_store, make_settings, start_service
 from tests.service import create_project, eventually
-from tests.webhooks.helpers import FAST, add_webhook, append_event, deliveries, store
+from tests.webhooks.helpers import FAST, add_webhook, append_event, deliveries
 from tests.webhooks.receiver import receiving, verified
 
 FILTERED = {"kind": "sms.filtered", "error_code": "30038", "at": "2030-01-01T10:00:00Z"}
@@ -57,7 +57,7 @@ async def test_what_was_pending_or_written_while_stopped_is_delivered_after_star
     backend: str, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    async with store(backend) as schema, receiving(500) as receiver:
+    async with backend_store(backend) as schema, receiving(500) as receiver:
         slow = {**FAST, "webhook_retry_seconds": 1.0}  # the retry is due after the restart
         async with start_service(data, schema, **slow) as service:
             await create_project(service, "acme")
@@ -80,7 +80,7 @@ async def test_what_was_pending_or_written_while_stopped_is_delivered_after_star
 
 async def test_the_signing_secret_outlives_a_key_rotation(backend: str, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    async with store(backend) as schema, receiving() as receiver:
+    async with backend_store(backend) as schema, receiving() as receiver:
         async with start_service(data, schema, **FAST, secret_key="old-key") as service:
             await create_project(service, "acme")
             hook = await add_webhook(service, receiver.url(), ["sms.filtered"])

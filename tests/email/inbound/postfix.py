@@ -20,9 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
-
 from agentid.email.inbound.postfix import Setup, main_cf, map_files
+from tests.external import unavailable
 
 HOST = "127.0.0.1"
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "postfix"
@@ -62,9 +61,7 @@ def require_postfix(*, pgsql: bool = False) -> str:
     elif pgsql and "pgsql" not in _run(["postconf", "-c", str(DEPLOY), "-m"], check=False):
         reason = "Postfix's pgsql tables (Debian package postfix-pgsql) are not installed"
     if reason is not None:
-        if os.environ.get("AGENTID_REQUIRE_EXTERNAL") == "1":
-            pytest.fail(f"AGENTID_REQUIRE_EXTERNAL=1 but {reason}")
-        pytest.skip(reason)
+        unavailable(reason)
     assert POSTFIX is not None
     return POSTFIX
 

@@ -7,7 +7,6 @@ unless ``AGENTID_REQUIRE_EXTERNAL=1`` makes that a failure.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,19 +39,6 @@ class Zone:
     provider: DnsProvider
     put: Callable[[DnsRecord], None]  # a record added by someone else
     state: Any = None
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    if os.environ.get("AGENTID_REQUIRE_EXTERNAL") == "1":
-        import moto.server as server_module
-    else:
-        server_module = pytest.importorskip("moto.server", reason="moto[server]: make install")
-    server = server_module.ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"{host}:{port}"
-    server.stop()
 
 
 def route53_admin(moto: str) -> Any:

@@ -59,20 +59,6 @@ def local(endpoint: str, *, region: str = REGION, query: str = "", login: bool =
 # --- against moto ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    """moto's SES in server mode on a free loopback port: its base URL."""
-    if os.environ.get("AGENTID_REQUIRE_EXTERNAL") == "1":
-        import moto.server as server_module
-    else:
-        server_module = pytest.importorskip("moto.server", reason="moto[server]: make install")
-    server = server_module.ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def moto(moto_server: str) -> str:
     """moto emptied, with acme.test verified for sending: ``host:port``."""
