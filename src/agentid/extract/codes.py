@@ -33,6 +33,7 @@ _ALNUM_RE = re.compile(
     r"(?:-[A-Za-z0-9]{1,8}){0,2}(?![A-Za-z0-9_])"
 )
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_TOKEN_RUN_RE = re.compile(r"[A-Za-z0-9_\-]*+")  # the same characters, walked in C
 _PREFIX_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,3})-$")
 _SEP_RE = re.compile(r"[ \-]")
 _FILLER_RE = re.compile(r"[\s:#№.\-–—=>»\]\)）】」』\[\(（【「『'\"*]*+")
@@ -270,17 +271,14 @@ def _alnum_tokens(t: str, runs: list[int]) -> list[re.Match[str]]:
     ``runs``: where the runs of digits of ``t`` start (those after a dash may be left
     out: the token holding them starts before)."""
     out: list[re.Match[str]] = []
-    n = len(t)
     token_end = -1
     for start in runs:
         if start < token_end:
             continue  # the same run as the digits before
         while start > 0 and t[start - 1] in _TOKEN_CHARS:
             start -= 1
-        end = start
-        while end < n and t[end] in _TOKEN_CHARS:
-            end += 1
-        token_end = end
+        run = _TOKEN_RUN_RE.match(t, start)
+        token_end = run.end() if run else start
         m = _ALNUM_RE.match(t, start)
         if m:
             out.append(m)
