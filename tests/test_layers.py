@@ -22,7 +22,7 @@ BUILDERS = {"select", "insert", "update", "delete", "text", "func", "case", "lit
 # hot path: no ORM unit of work); it is the one place besides store/ and repositories.
 PIPELINE = {
     "digest.py", "digested.py", "spool_writer.py", "spooled_raw.py", "worker.py", "verdicts.py",
-    "verdict_reads.py", "claims.py",
+    "verdict_reads.py", "verdict_records.py", "claims.py",
 }  # fmt: skip
 
 

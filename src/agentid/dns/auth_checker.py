@@ -1,22 +1,35 @@
 """The inbound checks as the verdict stage runs them: the settings read once (name
 servers, authserv-id, trusted relays and ARC sealers), one shared resolver, and a verdict
 for each message within its deadline. Imported by the stage when it starts, so a service
-that never receives mail never loads dkimpy, pyspf or dmarc."""
+that never receives mail never loads dkimpy, pyspf or dmarc.
+
+An unsigned message's verdict depends on its envelope and DNS alone, so one from the same
+client, HELO, sender and From domain as a message checked within the last second gets
+that message's verdict (a burst from one sender is checked once a second, not once a
+message; DNS answers are cached for their TTL anyway). A signed message is always
+checked, and a verdict with a temperror in it is never reused."""
 
 from __future__ import annotations
 
+import time
 from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from agentid.config import Settings
 from agentid.dns import mail_auth
 from agentid.dns.auth_lookups import Lookups, shared_resolver
+from agentid.dns.gate import Gate
 from agentid.dns.resolver import nameservers
 from agentid.names import split
+
+REUSE_SECONDS = 1.0  # how long an unsigned message's verdict stands for its sender's next
+REUSE_ENTRIES = 1024
+_Key = tuple[str | None, str | None, str, str | None]
 
 
 class Checker:
     def __init__(self, settings: Settings) -> None:
+        self._recent: dict[_Key, tuple[float, dict[str, Any]]] = {}
         self._resolver = shared_resolver(nameservers(settings.dns_nameservers))
         sealers = (s.strip().lower().rstrip(".") for s in settings.trusted_arc_sealers)
         self._trust = mail_auth.Trust(settings.authserv(), frozenset(sealers))
@@ -30,16 +43,31 @@ class Checker:
         from_address: str | None,
         raw: bytes,
         deadline: float,
+        gate: Gate | None = None,
     ) -> dict[str, Any]:
         parts = split(from_address) if from_address else None
-        envelope = mail_auth.Envelope(
-            ip=ip,
-            helo=helo,
-            mail_from=mail_from,
-            from_domain=parts[1].lower().rstrip(".") if parts else None,
-            raw=raw,
-        )
-        return mail_auth.check(envelope, Lookups(self._resolver, deadline), self._trust)
+        from_domain = parts[1].lower().rstrip(".") if parts else None
+        key = None if _signed(raw) else (ip, helo, mail_from, from_domain)
+        if key is not None and (recent := self._recent.get(key)) and recent[0] > time.monotonic():
+            return recent[1]
+        envelope = mail_auth.Envelope(ip, helo, mail_from, from_domain, raw)
+        verdict = mail_auth.check(envelope, Lookups(self._resolver, deadline, gate), self._trust)
+        if key is not None and "temperror" not in (
+            verdict["spf"],
+            verdict["spf_helo"],
+            verdict["dmarc"],
+        ):
+            if len(self._recent) >= REUSE_ENTRIES:
+                self._recent.clear()
+            self._recent[key] = (time.monotonic() + REUSE_SECONDS, verdict)
+        return verdict
 
     def timed_out(self) -> dict[str, Any]:
         return mail_auth.timed_out(self._trust.authserv_id)
+
+
+def _signed(raw: bytes) -> bool:
+    """Whether the header block holds a DKIM signature or an ARC seal (or was cut short)."""
+    end = raw.find(b"\r\n\r\n")
+    block = (raw if end < 0 else raw[:end]).lower()
+    return end < 0 or b"dkim-signature" in block or b"arc-seal" in block

@@ -7,6 +7,9 @@ through one shared resolver whose cache keeps answers for their TTL, so a burst 
 from one sender asks once; whatever is left of the message's deadline is each question's
 lifetime. A timeout, a SERVFAIL or no server answering is ``TempFail`` (the verdict says
 ``temperror``); NXDOMAIN and an empty answer are answers: no record.
+
+A question the cache cannot answer lets the check's ``Gate`` go (``agentid.dns.gate``), so
+another check starts while this one waits on the network.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from typing import Any
 
 import dns.exception
 import dns.name
+import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 from dns.rdtypes.txtbase import TXTBase
 
 import dns.nameserver
+from agentid.dns.gate import Gate
 
 MIN_LIFETIME = 0.05  # a question asked with less time left than this is not asked
 CACHE_ENTRIES = 10_000
@@ -42,12 +47,29 @@ def shared_resolver(
     return made
 
 
-class Lookups:
-    """The DNS questions of one message's check, all ending by ``deadline`` (monotonic)."""
+def _cached(resolver: dns.resolver.Resolver, name: dns.name.Name, rdtype: str) -> bool:
+    """Whether the resolver answers ``name``/``rdtype`` from its cache (as it looks: the
+    answer, or an NXDOMAIN for the name)."""
+    cache = resolver.cache
+    if cache is None:
+        return False
+    kind = dns.rdatatype.RdataType.make(rdtype)
+    return (
+        cache.get((name, kind, dns.rdataclass.IN)) is not None
+        or cache.get((name, dns.rdatatype.ANY, dns.rdataclass.IN)) is not None
+    )
 
-    def __init__(self, resolver: dns.resolver.Resolver, deadline: float) -> None:
+
+class Lookups:
+    """The DNS questions of one message's check, all ending by ``deadline`` (monotonic).
+    With a ``gate``, a question the cache cannot answer lets it go."""
+
+    def __init__(
+        self, resolver: dns.resolver.Resolver, deadline: float, gate: Gate | None = None
+    ) -> None:
         self._resolver = resolver
         self.deadline = deadline
+        self._gate = gate
         self.asked = 0
 
     def remaining(self) -> float:
@@ -60,12 +82,12 @@ class Lookups:
             raise TempFail("the check ran out of time")
         self.asked += 1
         try:
+            qname = dns.name.from_text(name)
+            gate = self._gate
+            if gate is not None and gate.holding() and not _cached(self._resolver, qname, rdtype):
+                gate.leave()
             found = self._resolver.resolve(
-                dns.name.from_text(name),
-                rdtype,
-                search=False,
-                lifetime=left,
-                raise_on_no_answer=False,
+                qname, rdtype, search=False, lifetime=left, raise_on_no_answer=False
             )
         except dns.resolver.NXDOMAIN:
             return None

@@ -30,10 +30,12 @@ from agentid.email import threads
 from agentid.email.inbound.digested import (
     ENVELOPE,
     RAW_SLICE,
+    AuthInput,
     Digested,
     Row,
     digested,
     entry,
+    head_of,
     raw_in_slices,
     received_events,
     signals,
@@ -111,7 +113,7 @@ def digest(
         rows = [
             Row(*r)
             for r in conn.execute(
-                select(*ENVELOPE, raw)
+                select(*ENVELOPE, raw, Message.peer, Message.helo)
                 .join(MessageRaw, MessageRaw.message_id == Message.id)
                 .where(Message.id.in_(ids), *undigested)
             )
@@ -124,9 +126,11 @@ def digest(
     if not rows:
         return []
     parsed: list[Parsed] = []
+    heads: list[bytes] = []  # for the verdict stage, which then reads nothing of most
     for row in rows:
         begin(row.message_id)
         parsed.append(parse_message(row.raw, limits, authserv_id))
+        heads.append(head_of(row.raw))
         row.raw = b""  # the batch holds one raw message at a time beyond this point
     storing(len(rows))
     updates: list[dict[str, Any]] = []
@@ -153,6 +157,7 @@ def digest(
         if len(mine) < len(rows):
             kept = [n for n, row in enumerate(rows) if row.message_id in mine]
             rows, parsed = [rows[n] for n in kept], [parsed[n] for n in kept]
+            heads = [heads[n] for n in kept]
             updates = [u for u in updates if u["message_id"] in mine]
             codes = [c for c in codes if c["source_id"] in mine]
             files = [f for f in files if f["message_id"] in mine]
@@ -166,10 +171,19 @@ def digest(
         if codes:
             conn.execute(insert(table_of(CodeRow)), codes)
         seqs = event_log.append(conn, events)
-        done = digested(rows, events, seqs)
+        done = digested(rows, events, seqs, _auth_inputs(rows, parsed, heads))
         if notifier is not None:
             notifier.send(conn, signals(done))
     return done
+
+
+def _auth_inputs(rows: list[Row], parsed: list[Parsed], heads: list[bytes]) -> dict[str, AuthInput]:
+    return {
+        row.message_id: AuthInput(
+            row.peer, row.helo, row.mail_from or "", p.from_address, row.size, head
+        )
+        for row, p, head in zip(rows, parsed, heads, strict=True)
+    }
 
 
 def _thread(

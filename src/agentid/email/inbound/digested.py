@@ -19,6 +19,7 @@ from agentid.times import json_time
 
 _MESSAGES = table_of(Message)
 RAW_SLICE = 1024 * 1024  # on PostgreSQL a larger raw message is read a slice at a time
+HEAD_BYTES = 64 * 1024  # the most of a header block handed to the verdict stage
 
 # The columns Row is built from, in its field order (then the raw message, if loaded).
 ENVELOPE = (
@@ -32,6 +33,26 @@ ENVELOPE = (
 
 
 @dataclass(frozen=True, slots=True)
+class AuthInput:
+    """The envelope, the From address and the head of the message: its header block, or
+    its first ``HEAD_BYTES`` when the header block is longer."""
+
+    peer: str | None
+    helo: str | None
+    mail_from: str
+    from_address: str | None
+    size: int
+    head: bytes
+
+
+def head_of(raw: bytes) -> bytes:
+    """The header block of a raw message (with the blank line ending it), or its first
+    ``HEAD_BYTES`` when no blank line comes before them."""
+    end = raw.find(b"\r\n\r\n", 0, HEAD_BYTES)
+    return raw[: end + 4] if end >= 0 else raw[:HEAD_BYTES]
+
+
+@dataclass(frozen=True, slots=True)
 class Digested:
     """What the event bus needs about one stored message: its events' kinds and seqs (the
     rows were written with the message), and the addresses they concern."""
@@ -40,6 +61,7 @@ class Digested:
     message_id: str
     keys: tuple[str, ...]  # the envelope recipients: a wait on ``to=`` wakes on these
     events: tuple[tuple[str, int], ...]  # (kind, seq)
+    auth_input: AuthInput | None = None  # what its verdict check reads (None: the store)
 
 
 @dataclass(slots=True)
@@ -51,6 +73,8 @@ class Row:
     received_at: datetime
     size: int
     raw: bytes
+    peer: str | None = None
+    helo: str | None = None
 
 
 def entry(
@@ -113,15 +137,26 @@ def received_events(
     return made
 
 
-def digested(rows: list[Row], events: list[dict[str, Any]], seqs: list[int]) -> list[Digested]:
+def digested(
+    rows: list[Row],
+    events: list[dict[str, Any]],
+    seqs: list[int],
+    auth_inputs: dict[str, AuthInput] | None = None,
+) -> list[Digested]:
     """What each message tells the bus, from the events ``received_events`` made for the
-    rows (in order) and the seqs the log gave them."""
+    rows (in order) and the seqs the log gave them; and the verdict stage, what each
+    message's check reads (``auth_inputs``, by message id)."""
+    inputs = auth_inputs or {}
     by_message: dict[str, list[tuple[str, int]]] = {row.message_id: [] for row in rows}
     for event, seq in zip(events, seqs, strict=True):
         by_message[event["ref_id"]].append((event["kind"], seq))
     return [
         Digested(
-            row.project_id, row.message_id, tuple(row.rcpt_to), tuple(by_message[row.message_id])
+            row.project_id,
+            row.message_id,
+            tuple(row.rcpt_to),
+            tuple(by_message[row.message_id]),
+            inputs.get(row.message_id),
         )
         for row in rows
     ]

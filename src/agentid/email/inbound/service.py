@@ -22,7 +22,8 @@ from agentid.email.inbound.smtp import InboundHandler
 from agentid.email.inbound.socketmap import MAX_REQUEST, SocketmapServer
 from agentid.email.inbound.spool import Spool
 from agentid.email.inbound.verdict_lane import VerdictProcess, Verdicts
-from agentid.email.inbound.verdicts import VerdictStage, left_unchecked
+from agentid.email.inbound.verdict_records import left_unchecked
+from agentid.email.inbound.verdicts import VerdictStage
 from agentid.email.inbound.worker import ParseWorker
 from agentid.events import Signal
 from agentid.runtime import Runtime

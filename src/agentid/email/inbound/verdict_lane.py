@@ -23,7 +23,8 @@ from agentid.config import Settings
 from agentid.email.inbound import frames, processes
 from agentid.email.inbound.digested import Digested
 from agentid.email.inbound.verdict_process import check_forever
-from agentid.email.inbound.verdicts import Pending, VerdictStage, pending
+from agentid.email.inbound.verdict_records import Pending, pending
+from agentid.email.inbound.verdicts import VerdictStage
 from agentid.events import Signal
 from agentid.health import Health
 from agentid.store.notices import Notifier

@@ -1,33 +1,26 @@
 """What a verdict check reads of a message: its envelope, its header block, and the whole
 message only when a DKIM signature or an ARC seal needs the body, within a byte budget the
 checks share, so a burst of large (or falsely signed) mail cannot multiply the memory the
-stage holds (dkimpy keeps a few copies of what it verifies)."""
+stage holds (dkimpy keeps a few copies of what it verifies).
+
+The parse worker that digests a message hands its ``AuthInput`` on with it (it holds the
+bytes already), so the check of an unsigned message reads nothing from the store; only a
+message flagged undigestible, one recovered after a restart, or one whose signature needs
+the body is read here."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Connection, LargeBinary, func, literal_column, select
 
-from agentid.email.inbound.digested import RAW_SLICE, raw_in_slices
+from agentid.email.inbound.digested import HEAD_BYTES, RAW_SLICE, AuthInput, raw_in_slices
 from agentid.store.tables import Message, MessageRaw
 
-HEAD_BYTES = 64 * 1024  # read first; the header block of nearly every message fits
 BODY_BUDGET = 32 * 1024 * 1024  # whole messages held by checks at once (a larger one alone)
-
-
-@dataclass(frozen=True, slots=True)
-class Read:
-    peer: str | None
-    helo: str | None
-    mail_from: str
-    from_address: str | None
-    size: int
-    head: bytes  # the first HEAD_BYTES
 
 
 class Budget:
@@ -56,7 +49,7 @@ class Budget:
             self._changed.notify_all()
 
 
-def read(conn: Connection, message_id: str) -> Read | None:
+def read(conn: Connection, message_id: str) -> AuthInput | None:
     """The envelope and the first ``HEAD_BYTES`` of the message; None once it is gone."""
     sqlite = conn.dialect.name == "sqlite"
     # SQLite's substr() loads a whole blob to cut a piece of it: read the head through an
@@ -81,10 +74,10 @@ def read(conn: Connection, message_id: str) -> Read | None:
         dbapi = cast(sqlite3.Connection, conn.connection.dbapi_connection)
         with dbapi.blobopen("message_raw", "data", int(head), readonly=True) as blob:
             head = blob.read(HEAD_BYTES)
-    return Read(peer, helo, mail_from or "", from_address, size, bytes(head or b""))
+    return AuthInput(peer, helo, mail_from or "", from_address, size, bytes(head or b""))
 
 
-def needs_body(r: Read) -> bool:
+def needs_body(r: AuthInput) -> bool:
     """Whether the checks need the whole message: a DKIM signature or an ARC seal in the
     header block (or a header block longer than what was read)."""
     if r.size <= len(r.head):

@@ -22,73 +22,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Select, bindparam, select, update
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from agentid.codes.sites import signed_by
 from agentid.config import Settings
+from agentid.dns.gate import Gate
 from agentid.email.inbound import verdict_reads as reads
-from agentid.email.inbound.digested import Digested
+from agentid.email.inbound.digested import AuthInput, Digested
 from agentid.email.inbound.relayed import client
-from agentid.events import Kind, Signal
-from agentid.store import event_log
+from agentid.email.inbound.verdict_records import (
+    RECOVER_MAX,
+    Done,
+    Pending,
+    left_unchecked,
+    pending,
+    store,
+)
+from agentid.events import Signal
 from agentid.store.db import create_sync_engine
 from agentid.store.notices import Notifier
-from agentid.store.tables import CodeRow, Message, table_of
-from agentid.times import utcnow
 
 if TYPE_CHECKING:
     from agentid.dns.auth_checker import Checker
 
 log = logging.getLogger("agentid.auth")
 
-RECOVER_WITHIN = timedelta(days=1)  # unchecked messages older than this stay unchecked
-RECOVER_MAX = 10_000
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 10.0
 STOP_WAIT = 2.0  # how long a stop waits for the stage's tasks to end
+WATCH_SECONDS = 1.0  # how often the writer looks for checks past their deadline
+OVERRUN_GRACE = 0.25  # past its deadline by this much, a check is answered temperror
 # verdicts of messages without codes (no wait hears of them) are written together, at most
 # this often: fewer write transactions to contend with the spool's commits during a flood
 QUIET_WRITE_SECONDS = 0.25
-_MESSAGES = table_of(Message)
-_CODES = table_of(CodeRow)
-_SET_VERDICT = (
-    update(_MESSAGES)
-    .where(_MESSAGES.c.id == bindparam("message_id"))
-    .values(auth_results=bindparam("verdict"), signed_by=bindparam("signed_by"))
-)
-_SET_CODES = (
-    update(_CODES)
-    .where(_CODES.c.source_type == "email", _CODES.c.source_id == bindparam("message_id"))
-    .values(authenticated=bindparam("authenticated"))
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    project_id: str
-    message_id: str
-    keys: tuple[str, ...]
-    has_codes: bool
-    deadline: float  # monotonic
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    pending: Pending
-    verdict: dict[str, Any]
-
-
-def public(verdict: dict[str, Any]) -> dict[str, Any]:
-    """The verdict as the API shows it (without the rendered header)."""
-    return {k: v for k, v in verdict.items() if k != "header"}
 
 
 def _ip_of(peer: str | None) -> str | None:
@@ -99,37 +70,23 @@ def _ip_of(peer: str | None) -> str | None:
     return (host or None) if port.isdigit() else peer
 
 
-def left_unchecked() -> Select[str, str, list[str]]:
-    """Messages of the last day digested without a verdict, oldest first."""
-    return (
-        select(Message.project_id, Message.id, Message.rcpt_to)
-        .where(
-            Message.status.in_(("parsed", "parse_error")),
-            Message.auth_results.is_(None),
-            Message.received_at >= utcnow() - RECOVER_WITHIN,
-        )
-        .order_by(Message.received_at)
-    )
-
-
-def pending(digested: Iterable[Digested], timeout: float) -> list[Pending]:
-    """Digested messages as the stage queues them, each due ``timeout`` from now."""
-    deadline = time.monotonic() + timeout
-    return [
-        Pending(
-            d.project_id,
-            d.message_id,
-            d.keys,
-            any(kind == Kind.CODE_FOUND.value for kind, _ in d.events),
-            deadline,
-        )
-        for d in digested
-    ]
+def _checked(
+    check: Checker, found: AuthInput, raw: bytes, deadline: float, gate: Gate
+) -> dict[str, Any]:
+    ip, helo = client(_ip_of(found.peer), found.helo, raw, check.relays)
+    return check.run(ip, helo, found.mail_from, found.from_address, raw, deadline, gate)
 
 
 class VerdictStage:
     """The checks and their writes: ``publish`` hears of each ``message.authenticated``
-    event once it is committed."""
+    event once it is committed.
+
+    The checks run in plain threads that take messages from the queue in arrival order,
+    one computing at a time while the others wait on the network (``agentid.dns.gate``),
+    and hand verdicts to the writer task (one wake-up of the event loop per write, not per
+    message). A check that overruns its deadline, or a message still queued past it
+    (every thread stuck), gets ``temperror`` from the writer's watch; what the thread
+    finds later is dropped."""
 
     def __init__(
         self,
@@ -142,20 +99,26 @@ class VerdictStage:
         self._notifier = notifier  # other processes are told in the verdicts' transaction
         self.enabled = settings.inbound_auth
         self._timeout = settings.auth_timeout_seconds
-        self._threads = settings.auth_threads
+        self._thread_count = settings.auth_threads
+        self._held: set[str] = set()  # queued, being checked or written: each once at a time
+        # shared with the threads, under the lock
+        self._lock = threading.Lock()
+        self._queued = threading.Condition(self._lock)
         self._queue: deque[Pending] = deque()
-        self._held: set[str] = set()  # queued or being checked: each message once at a time
-        self._queued = asyncio.Event()
+        self._running: dict[str, Pending] = {}
         self._done: list[Done] = []
+        self._told = self._told_urgent = False  # the loop was woken since the last write
+        self._stopping = False
+        # the event loop's side
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._finished = asyncio.Event()
         self._urgent = asyncio.Event()  # a finished verdict that a wait may be waiting for
         self._tasks: list[asyncio.Task[None]] = []
-        self._pool: ThreadPoolExecutor | None = None
         self._engine: Engine | None = None
         self._check: Checker | None = None  # made on the first message
-        self._loading = asyncio.Lock()
+        self._loading = threading.Lock()
+        self._gate = Gate()  # which thread may start checks
         self._budget = reads.Budget()
-        self._stopping = False
         self.checked = 0
 
     def submit(self, digested: Iterable[Digested]) -> None:
@@ -164,24 +127,27 @@ class VerdictStage:
             self.queue(pending(digested, self._timeout))
 
     def queue(self, items: Iterable[Pending]) -> None:
-        for item in items:
-            if item.message_id not in self._held:
-                self._held.add(item.message_id)
-                self._queue.append(item)
-        self._queued.set()
+        fresh = [item for item in items if item.message_id not in self._held]
+        self._held.update(item.message_id for item in fresh)
+        with self._queued:
+            self._queue.extend(fresh)
+            self._queued.notify(len(fresh))
 
     async def start(self) -> None:
         if not self.enabled:
             return
+        self._loop = asyncio.get_running_loop()
         # not durable: a verdict lost in a crash is checked again (``_recover``)
         self._engine = create_sync_engine(self._settings, durable=False)
-        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="agentid-auth")
-        self._tasks = [asyncio.create_task(self._checker()) for _ in range(self._threads)]
+        for n in range(self._thread_count):
+            threading.Thread(target=self._work, name=f"agentid-auth-{n}", daemon=True).start()
         self._tasks.append(asyncio.create_task(self._writer()))
         await self._recover()
 
     async def stop(self) -> None:
-        self._stopping = True
+        with self._queued:
+            self._stopping = True
+            self._queued.notify_all()
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -189,8 +155,6 @@ class VerdictStage:
         self._tasks = []
         if self._done:  # what finished before the stop is written; the rest is recovered
             await self._write_all()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
         if self._engine is not None:
             self._engine.dispose()
 
@@ -210,98 +174,138 @@ class VerdictStage:
         # their codes may be there already: the event wakes whoever waits for them
         self.queue(Pending(p, m, tuple(rcpt), True, deadline) for p, m, rcpt in rows)
 
-    async def _load(self) -> Checker:
-        """The checker, made on the first message (in a thread: importing dkimpy, pyspf
-        and dmarc takes a while, and a service that receives no mail never pays for it)."""
-        async with self._loading:
+    def _checker(self) -> Checker:
+        """The checker, made on the first message (importing dkimpy, pyspf and dmarc takes
+        a while, and a service that receives no mail never pays for it)."""
+        with self._loading:
             if self._check is None:
-                settings = self._settings
+                from agentid.dns.auth_checker import Checker
 
-                def made() -> Checker:
-                    from agentid.dns.auth_checker import Checker
+                self._check = Checker(self._settings)
+            return self._check
 
-                    return Checker(settings)
+    def _work(self) -> None:
+        """A checker thread: while it holds the gate, the next message and its verdict
+        (``agentid.dns.gate``), until the stage stops."""
+        gate = self._gate
+        while True:
+            gate.enter()
+            try:
+                while gate.holding():
+                    item = self._take()
+                    if item is None:
+                        return
+                    self._run(item)
+            finally:
+                gate.leave()
 
-                self._check = await asyncio.to_thread(made)
-        return self._check
-
-    async def _checker(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stopping:
-            while not self._queue:
-                self._queued.clear()
-                await self._queued.wait()
-            check = self._check or await self._load()
-            if not self._queue:  # others took it while this one loaded the checker
-                continue
+    def _take(self) -> Pending | None:
+        """The next message (waiting for one); None once the stage stops."""
+        with self._queued:
+            while not self._queue and not self._stopping:
+                self._queued.wait()
+            if self._stopping:
+                return None
             item = self._queue.popleft()
-            left = item.deadline - time.monotonic()
-            verdict = check.timed_out()
-            if left > 0:
-                # asyncio.wait, not wait_for: on 3.11 wait_for can swallow a cancellation
-                work = loop.run_in_executor(self._pool, self._verdict, item)
-                done, _ = await asyncio.wait({work}, timeout=left + 0.25)
-                if not done:
-                    work.cancel()
-                elif work.exception() is not None:  # a checker bug: the message still gets one
-                    error = work.exception()
-                    log.error(
-                        "verdict check failed",
-                        extra={"id": item.message_id},
-                        exc_info=(type(error), error, error.__traceback__) if error else None,
-                    )
-                else:
-                    verdict = work.result()
-            self._done.append(Done(item, verdict))
-            self._finished.set()
-            if item.has_codes:
-                self._urgent.set()
+            self._running[item.message_id] = item
+            return item
 
-    def _verdict(self, item: Pending) -> dict[str, Any]:
-        """In a pool thread: the message's envelope and bytes, then its checks."""
-        assert self._engine is not None and self._check is not None
-        with self._engine.connect() as conn:
-            found = reads.read(conn, item.message_id)
-            if found is None:  # deleted meanwhile
-                return self._check.timed_out()
-            raw, held = found.head, 0
-            if reads.needs_body(found):
-                if not self._budget.take(found.size, item.deadline):
-                    return self._check.timed_out()
-                held = found.size
+    def _run(self, item: Pending) -> None:
         try:
-            if held:
-                with self._engine.connect() as conn:
-                    raw = reads.whole(conn, item.message_id, found.size)
-            ip, helo = client(_ip_of(found.peer), found.helo, raw, self._check.relays)
-            return self._check.run(
-                ip, helo, found.mail_from, found.from_address, raw, item.deadline
-            )
+            check = self._check or self._checker()
+            verdict = check.timed_out()
+            if item.deadline > time.monotonic():
+                verdict = self._verdict(item, check)
+        except Exception:  # a checker bug: logged, and the writer's watch answers it
+            log.exception("verdict check failed", extra={"id": item.message_id})
+            return
+        self._finish(item, verdict)
+
+    def _finish(self, item: Pending, verdict: dict[str, Any]) -> None:
+        """Hand a verdict to the writer (unless the watch answered for it already)."""
+        with self._lock:
+            if self._running.pop(item.message_id, None) is None:
+                return
+            self._done.append(Done(item, verdict))
+            wake = not self._told or (item.has_codes and not self._told_urgent)
+            self._told = True
+            self._told_urgent = self._told_urgent or item.has_codes
+        if wake and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: a stop is under way
+                self._loop.call_soon_threadsafe(self._wake, item.has_codes)
+
+    def _wake(self, urgent: bool) -> None:
+        self._finished.set()
+        if urgent:
+            self._urgent.set()
+
+    def _watch(self) -> None:
+        """``temperror`` for checks past their deadline (and a little more) and, should
+        every thread be stuck, for messages that waited in the queue past theirs."""
+        if self._check is None:
+            return
+        late = time.monotonic() - OVERRUN_GRACE
+        with self._lock:
+            overdue = [item for item in self._running.values() if item.deadline < late]
+            for item in overdue:
+                del self._running[item.message_id]
+            while self._queue and self._queue[0].deadline < late:
+                overdue.append(self._queue.popleft())
+            self._done.extend(Done(item, self._check.timed_out()) for item in overdue)
+
+    def _verdict(self, item: Pending, check: Checker) -> dict[str, Any]:
+        """In a checker thread: what the check reads (handed on by the digest, else read
+        here), the whole message if a signature needs it, then the checks."""
+        assert self._engine is not None
+        found = item.auth_input
+        if found is None:
+            self._gate.leave()  # another check starts while this one reads
+            with self._engine.connect() as conn:
+                found = reads.read(conn, item.message_id)
+            if found is None:  # deleted meanwhile
+                return check.timed_out()
+        if not reads.needs_body(found):
+            return _checked(check, found, found.head, item.deadline, self._gate)
+        self._gate.leave()
+        if not self._budget.take(found.size, item.deadline):
+            return check.timed_out()
+        try:
+            with self._engine.connect() as conn:
+                raw = reads.whole(conn, item.message_id, found.size)
+            return _checked(check, found, raw, item.deadline, self._gate)
         finally:
-            if held:
-                self._budget.give(held)
+            self._budget.give(found.size)
 
     async def _writer(self) -> None:
         while not self._stopping:
-            await self._finished.wait()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(WATCH_SECONDS):
+                    await self._finished.wait()
+            self._finished.clear()  # the batch taken below holds all it was set for
+            self._watch()
+            if not self._done:
+                continue
             if not any(d.pending.has_codes for d in self._done):
                 # nobody waits for these: let more finish before the next transaction
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(QUIET_WRITE_SECONDS):
                         await self._urgent.wait()
-            self._finished.clear()
             self._urgent.clear()
             await self._write_all()
 
     async def _write_all(self) -> None:
+        assert self._engine is not None
         backoff = 0.0
         while self._done:
-            batch, self._done = self._done, []
+            with self._lock:
+                batch, self._done = self._done, []
+                self._told = self._told_urgent = False
             try:
-                signals = await asyncio.to_thread(self._store, batch)
+                signals = await asyncio.to_thread(store, self._engine, batch, self._notifier)
             except SQLAlchemyError:
                 log.warning("verdicts not stored yet; retrying", exc_info=True)
-                self._done = batch + self._done
+                with self._lock:
+                    self._done = batch + self._done
                 if self._stopping:  # left for the next start to check again
                     return
                 backoff = min(BACKOFF_MAX, backoff * 2 or BACKOFF_FIRST)
@@ -312,48 +316,3 @@ class VerdictStage:
             self._held.difference_update(d.pending.message_id for d in batch)
             if signals:
                 self._publish(signals)
-
-    def _store(self, batch: list[Done]) -> list[Signal]:
-        """One transaction for the batch (with the NOTIFY of its events, when other
-        processes listen); the signals of the events written."""
-        assert self._engine is not None
-        verdicts = [
-            {
-                "message_id": d.pending.message_id,
-                "verdict": d.verdict,
-                "signed_by": signed_by(d.verdict),
-            }
-            for d in batch
-        ]
-        flags = [
-            {"message_id": d.pending.message_id, "authenticated": d.verdict["authenticated"]}
-            for d in batch
-            if d.pending.has_codes
-        ]
-        events = [
-            event_log.row(
-                d.pending.project_id,
-                Kind.MESSAGE_AUTHENTICATED.value,
-                d.pending.message_id,
-                {
-                    "message_id": d.pending.message_id,
-                    "authenticated": d.verdict["authenticated"],
-                    "auth_results": public(d.verdict),
-                },
-            )
-            for d in batch
-            if d.pending.has_codes
-        ]
-        with self._engine.begin() as conn:
-            conn.execute(_SET_VERDICT, verdicts)
-            if flags:
-                conn.execute(_SET_CODES, flags)
-            seqs = event_log.append(conn, events)
-            with_codes = [d.pending for d in batch if d.pending.has_codes]
-            signals = [
-                Signal(p.project_id, Kind.MESSAGE_AUTHENTICATED, seq, p.keys)
-                for p, seq in zip(with_codes, seqs, strict=True)
-            ]
-            if self._notifier is not None:
-                self._notifier.send(conn, signals)
-        return signals
