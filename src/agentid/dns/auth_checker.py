@@ -47,7 +47,7 @@ class Checker:
     ) -> dict[str, Any]:
         parts = split(from_address) if from_address else None
         from_domain = parts[1].lower().rstrip(".") if parts else None
-        key = None if _signed(raw) else (ip, helo, mail_from, from_domain)
+        key = None if mail_auth.signed(raw) else (ip, helo, mail_from, from_domain)
         if key is not None and (recent := self._recent.get(key)) and recent[0] > time.monotonic():
             return recent[1]
         envelope = mail_auth.Envelope(ip, helo, mail_from, from_domain, raw)
@@ -64,10 +64,3 @@ class Checker:
 
     def timed_out(self) -> dict[str, Any]:
         return mail_auth.timed_out(self._trust.authserv_id)
-
-
-def _signed(raw: bytes) -> bool:
-    """Whether the header block holds a DKIM signature or an ARC seal (or was cut short)."""
-    end = raw.find(b"\r\n\r\n")
-    block = (raw if end < 0 else raw[:end]).lower()
-    return end < 0 or b"dkim-signature" in block or b"arc-seal" in block

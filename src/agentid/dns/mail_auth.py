@@ -137,6 +137,19 @@ def _domain_of(address: str) -> str | None:
     return domain.strip().rstrip(".").lower() or None if at and local else None
 
 
+def signed(raw: bytes) -> bool:
+    """Whether the header block holds a DKIM signature or an ARC seal: without either, the
+    verdict depends on the envelope and the From domain alone."""
+    block = _header_block(raw)
+    return b"dkim-signature" in block or b"arc-seal" in block
+
+
+def _header_block(raw: bytes) -> bytes:
+    """The header block, lowercased (the whole of ``raw`` when no blank line ends it)."""
+    end = raw.find(b"\r\n\r\n")
+    return (raw if end < 0 else raw[:end]).lower()
+
+
 def _spf(env: Envelope, lookups: Lookups) -> tuple[str, str | None]:
     """The MAIL FROM identity's result (the HELO's when the reverse-path is null)."""
     domain = _domain_of(env.mail_from) if env.mail_from else env.helo
@@ -168,8 +181,7 @@ def _spf_query(ip: str, sender: str, helo: str, lookups: Lookups) -> str:
 
 def _dkim(raw: bytes, lookups: Lookups) -> list[dict[str, Any]]:
     """Every DKIM signature's result (the first ``MAX_SIGNATURES``), top first."""
-    end = raw.find(b"\r\n\r\n")
-    if b"dkim-signature" not in (raw if end < 0 else raw[:end]).lower():
+    if b"dkim-signature" not in _header_block(raw):
         return []  # unsigned: not worth dkimpy's parse
     try:
         message = dkim.DKIM(raw, logger=_quiet, minkey=1024)
@@ -209,7 +221,7 @@ def _signature(message: dkim.DKIM, idx: int, lookups: Lookups) -> dict[str, Any]
 
 def _arc(raw: bytes, lookups: Lookups, trust: Trust) -> dict[str, Any]:
     """The ARC chain's validation (RFC 8617) and whether it may stand in for DMARC."""
-    if b"arc-seal" not in raw[: raw.find(b"\r\n\r\n") + 1 or len(raw)].lower():
+    if b"arc-seal" not in _header_block(raw):
         return {"result": "none", "sealers": [], "trusted_pass": False}
     try:
         cv, results, _ = dkim.ARC(raw, logger=_quiet, minkey=1024).verify(dnsfunc=lookups.dkim_key)
