@@ -89,3 +89,18 @@ async def test_a_node_is_alive_while_its_session_lasts(postgresql: None) -> None
     finally:
         for lead in (one, two, elsewhere):
             await lead.close()
+
+
+async def test_a_session_ended_under_it_is_a_lost_job_not_a_crash(postgresql: None) -> None:
+    """Asked right after its session was ended on the server's side, a node answers "not
+    held" (whatever state the connection was caught in) and takes the job back later."""
+    lead = Leadership(PG_URL, "t_lead_f")
+    try:
+        for _ in range(12):
+            assert await lead.held("outbox")
+            await end_session(lead)
+            for _ask in range(3):  # the client may not have seen the end yet
+                await lead.held("outbox")
+            await asyncio.wait_for(lead.wait("outbox"), leader_module.RETRY_SECONDS * 3)
+    finally:
+        await lead.close()

@@ -50,6 +50,21 @@ def asyncpg_dsn(url: str) -> str:
     return f"postgresql{sep}{rest}" if scheme.startswith("postgres") else url
 
 
+def connection_failures() -> tuple[type[Exception], ...]:
+    """What asyncpg raises when its connection is gone or can no longer be used: besides
+    network and server errors, ``InternalClientError`` when the server ended the session
+    while the protocol was between states (``pg_terminate_backend``, a restart)."""
+    import asyncpg
+
+    return (
+        OSError,
+        TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
+    )
+
+
 class PgBus:
     """The bus of a process that shares its PostgreSQL store with others."""
 
@@ -130,14 +145,12 @@ class PgBus:
         self._local.publish(decoded[1])
 
     async def _run(self, conn: asyncpg.Connection | None) -> None:
-        import asyncpg
-
         delay = RECONNECT_FIRST
         while True:
             if conn is None:
                 try:
                     conn = await self._connect()
-                except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                except connection_failures() as exc:
                     self._health.mark_down(PART, f"cannot listen: {type(exc).__name__}")
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, RECONNECT_MAX)
@@ -147,7 +160,7 @@ class PgBus:
             self._health.mark_up(PART)
             try:
                 await self._send_until_lost(conn)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except connection_failures() as exc:
                 self._health.mark_down(PART, f"connection lost: {type(exc).__name__}")
             finally:
                 with contextlib.suppress(Exception):

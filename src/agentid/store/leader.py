@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agentid.config import Settings
+from agentid.store.bus import connection_failures
 from agentid.times import utcnow
 
 if TYPE_CHECKING:  # imported on the first try for a lock: a SQLite service never loads it
@@ -96,14 +97,12 @@ class Leadership:
         included); raises when that cannot be told now (the store is unreachable)."""
         if self._dsn is None:
             return {self.node} & set(nodes)  # SQLite: this process is the only one
-        import asyncpg
-
         keys = {lock_key(self._schema, f"node:{node}"): node for node in nodes}
         async with self._lock:
             try:
                 conn = await self._connection()
                 found = await conn.fetch(_ALIVE, list(keys))
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            except connection_failures():
                 await self._drop()
                 raise
         return {keys[row[0]] for row in found}
@@ -112,8 +111,6 @@ class Leadership:
         """Whether this process runs ``job`` now (taking it when nobody does)."""
         if self._dsn is None:
             return True
-        import asyncpg
-
         async with self._lock:
             try:
                 conn = await self._connection()
@@ -125,7 +122,7 @@ class Leadership:
                         "SELECT pg_try_advisory_lock($1)", lock_key(self._schema, job)
                     )
                 )
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            except connection_failures():
                 await self._drop()
                 return False
             if got:
