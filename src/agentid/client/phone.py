@@ -3,7 +3,7 @@ sandbox's injected SMS."""
 
 from __future__ import annotations
 
-from typing import Unpack
+from typing import TypedDict, Unpack
 
 from agentid.client.calls import (
     Call,
@@ -27,19 +27,22 @@ from agentid.phone.schemas import (
 )
 
 
+class NumberWanted(TypedDict, total=False):
+    """What ``provision_phone`` asks for (only what is given is sent)."""
+
+    country: str | None  # ISO code; the server's default is US
+    area_code: str | None
+    type: str | None  # local | mobile | tollfree
+
+
 class PhoneCalls(CallGroup):
     @endpoint
     def provision_phone(
-        self,
-        project_id: str,
-        country: str | None = None,
-        area_code: str | None = None,
-        type: str | None = None,
+        self, project_id: str, **wanted: Unpack[NumberWanted]
     ) -> Call[PhoneNumberOut]:
         """Buy the project's number (local, mobile or tollfree) from its phone provider."""
         path = f"/projects/{segment(project_id)}/phone/provision"
-        body = json_body(country=country, area_code=area_code, type=type)
-        return Call("POST", path, reads(PhoneNumberOut), json=body)
+        return Call("POST", path, reads(PhoneNumberOut), json=json_body(**wanted))
 
     @endpoint
     def phone(self, project_id: str) -> Call[PhoneNumberOut]:

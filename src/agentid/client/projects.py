@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Unpack
+from typing import TypedDict, Unpack
 
 from agentid.client.calls import (
     Call,
@@ -16,6 +16,14 @@ from agentid.client.calls import (
 )
 from agentid.client.filters import Paging
 from agentid.projects.schemas import Identity, Me, ProjectList, ProjectOut, TokenList, TokenOut
+
+
+class ProjectChanges(TypedDict, total=False):
+    """What ``update_project`` changes (only what is given is sent)."""
+
+    catch_all: bool | None
+    retention_days: int | None
+    authenticated_codes: bool | None
 
 
 class ProjectCalls(CallGroup):
@@ -47,20 +55,10 @@ class ProjectCalls(CallGroup):
         return Call("GET", f"/projects/{segment(id)}", reads(ProjectOut))
 
     @endpoint
-    def update_project(
-        self,
-        id: str,
-        *,
-        catch_all: bool | None = None,
-        retention_days: int | None = None,
-        authenticated_codes: bool | None = None,
-    ) -> Call[ProjectOut]:
-        body = json_body(
-            catch_all=catch_all,
-            retention_days=retention_days,
-            authenticated_codes=authenticated_codes,
+    def update_project(self, id: str, **changes: Unpack[ProjectChanges]) -> Call[ProjectOut]:
+        return Call(
+            "PATCH", f"/projects/{segment(id)}", reads(ProjectOut), json=json_body(**changes)
         )
-        return Call("PATCH", f"/projects/{segment(id)}", reads(ProjectOut), json=body)
 
     @endpoint
     def create_token(

@@ -11,6 +11,8 @@ codes, and escalations to the human operator. ``Client`` and ``AsyncClient`` bot
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 from agentid.client.calls import (
     Call,
     CallGroup,
@@ -24,6 +26,15 @@ from agentid.client.calls import (
 from agentid.codes.schemas import EscalationList, EscalationOut, TotpCode, TotpList, TotpOut
 
 
+class TotpSecret(TypedDict, total=False):
+    """An authenticator given by its parts instead of its URI (only what is given is sent)."""
+
+    secret: str | None  # base32
+    digits: int | None
+    period: int | None  # seconds
+    algorithm: str | None  # SHA1 | SHA256 | SHA512
+
+
 class SecondFactors(CallGroup):
     """TOTP and escalation calls (see the module docstring)."""
 
@@ -35,18 +46,13 @@ class SecondFactors(CallGroup):
         label: str,
         uri: str | None = None,
         *,
-        secret: str | None = None,
-        digits: int | None = None,
-        period: int | None = None,
-        algorithm: str | None = None,
         project: str | None = None,
+        **secret: Unpack[TotpSecret],
     ) -> Call[TotpOut]:
         """Store an authenticator under ``label`` (a slug): the site's ``otpauth://totp/``
         URI, or its base32 ``secret`` with ``digits``, ``period``, ``algorithm``. The
         secret is sealed and never returned."""
-        body = json_body(
-            label=label, uri=uri, secret=secret, digits=digits, period=period, algorithm=algorithm
-        )
+        body = json_body(label=label, uri=uri, **secret)
         return Call("POST", self._path(project, "totp"), reads(TotpOut), json=body)
 
     @endpoint
