@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -33,7 +33,7 @@ from agentid.cli_codes import escalations_app, totp_app
 from agentid.cli_dns import dns_app
 from agentid.cli_env import env
 from agentid.cli_inbox import alias_app, code, inbox, show
-from agentid.cli_output import console, print_answer, print_model, print_page, table, when
+from agentid.cli_output import console, print_answer, print_page, print_shown, table, when
 from agentid.cli_phone import phone_app
 from agentid.cli_postfix import postfix_config
 from agentid.cli_send import outbox, send
@@ -51,6 +51,10 @@ from agentid.cli_session import (
 from agentid.cli_webhooks import webhooks_app
 from agentid.errors import AgentIDError
 from agentid.secrets_cli import secrets_app
+
+if TYPE_CHECKING:
+    from agentid.email.schemas import ProvisionOut
+    from agentid.projects.schemas import ProjectOut, TokenList
 
 _settings = load_settings  # the name agentid.secrets_cli imports it by
 
@@ -138,10 +142,10 @@ def project_create(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a project."""
-    project = client_for(ctx).create_project(id, domain=domain)
-    if as_json:
-        print_model(project)
-        return
+    print_shown(client_for(ctx).create_project(id, domain=domain), as_json, _created)
+
+
+def _created(project: ProjectOut) -> None:
     name, domain = escape(project.id), escape(str(project.domain))
     console().print(f"created project [bold]{name}[/] (domain {domain})")
 
@@ -163,10 +167,10 @@ def email_provision(
     as_json: JsonFlag = False,
 ) -> None:
     """Host the project's domain for email and show the DNS records to set."""
-    provisioned = client_for(ctx).provision_email(id, address=address)
-    if as_json:
-        print_model(provisioned)
-        return
+    print_shown(client_for(ctx).provision_email(id, address=address), as_json, _provisioned)
+
+
+def _provisioned(provisioned: ProvisionOut) -> None:
     address, domain = escape(provisioned.address), escape(provisioned.domain)
     console().print(f"address [bold]{address}[/] on domain {domain}")
     rows = [[r.type, r.name, r.value, r.priority] for r in provisioned.dns_records]
@@ -195,9 +199,10 @@ def token_list(ctx: typer.Context, id: ProjectId, as_json: JsonFlag = False) -> 
     """List a project's tokens (never their secrets)."""
     client = client_for(ctx)
     listed = whole_list(lambda before: client.list_tokens(id, before=before), "tokens")
-    if as_json:
-        print_model(listed)
-        return
+    print_shown(listed, as_json, _token_lines)
+
+
+def _token_lines(listed: TokenList) -> None:
     for token in listed.tokens:
         scopes = ",".join(token.scopes)
         typer.echo(f"{token.id}  {scopes:<16} {when(token.created_at)}  {token.name or ''}")

@@ -13,9 +13,8 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from agentid.cli_output import console, print_answer, print_model, print_page, when
+from agentid.cli_output import print_answer, print_code, print_page, print_shown, when
 from agentid.cli_session import JsonFlag, ProjectId, client_for, whole_list
 from agentid.codes.schemas import EscalationList
 
@@ -97,13 +96,7 @@ def totp_list(ctx: typer.Context, id: ProjectId, as_json: JsonFlag = False) -> N
 def totp_code(ctx: typer.Context, id: ProjectId, label: Label, as_json: JsonFlag = False) -> None:
     """Print the authenticator's current code (just the code when stdout is not a terminal)."""
     found = client_for(ctx).totp_code(label, project=id)
-    if as_json:
-        print_model(found)
-    elif not sys.stdout.isatty():
-        typer.echo(found.code)
-    else:
-        left = f"valid {found.valid_for_seconds}s more"
-        console().print(f"[bold green]{escape(found.code)}[/]  [dim]{left}[/]")
+    print_shown(found, as_json, lambda t: print_code(t.code, f"valid {t.valid_for_seconds}s more"))
 
 
 @totp_app.command("delete")

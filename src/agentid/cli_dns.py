@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from agentid.cli_output import console, print_model, table, when
+from agentid.cli_output import console, print_shown, table, when
 from agentid.cli_session import JsonFlag, ProjectId, client_for
-from agentid.dns.schemas import DnsCheckOut, DnsRecordOut
+from agentid.dns.schemas import DnsApplyOut, DnsCheckOut, DnsPlanOut, DnsRecordOut, DnsVerifyOut
 
 dns_app = typer.Typer(help="Plan, apply and verify a project's DNS records.", no_args_is_help=True)
 
@@ -38,10 +38,11 @@ def dns_plan(
     planned = client_for(ctx).dns_plan(id)
     if zone:
         typer.echo(planned.zone, nl=False)
-        return
-    if as_json:
-        print_model(planned)
-        return
+    else:
+        print_shown(planned, as_json, _planned)
+
+
+def _planned(planned: DnsPlanOut) -> None:
     console().print(f"{planned.domain}: {planned.status}, applied {when(planned.applied_at)}")
     _records("DNS records", planned.records)
     for check in planned.ptr:
@@ -64,10 +65,10 @@ def dns_apply(
     as_json: JsonFlag = False,
 ) -> None:
     """Write the records through the project's DNS provider."""
-    applied = client_for(ctx).apply_dns(id, force=force)
-    if as_json:
-        print_model(applied)
-        return
+    print_shown(client_for(ctx).apply_dns(id, force=force), as_json, _applied)
+
+
+def _applied(applied: DnsApplyOut) -> None:
     console().print(
         f"{applied.domain} via {applied.provider} (zone {applied.zone}): {applied.status}"
     )
@@ -77,8 +78,8 @@ def dns_apply(
 @dns_app.command("verify")
 def dns_verify(ctx: typer.Context, id: ProjectId, as_json: JsonFlag = False) -> None:
     """Resolve every record again and say what is there."""
-    checked = client_for(ctx).verify_dns(id)
-    if as_json:
-        print_model(checked)
-        return
+    print_shown(client_for(ctx).verify_dns(id), as_json, _verified)
+
+
+def _verified(checked: DnsVerifyOut) -> None:
     _checks(f"{checked.status} at {when(checked.checked_at)}", checked.records)

@@ -3,20 +3,18 @@ and what arrives at them (``inbox``, ``show``, ``code``). ``cli.py`` registers t
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from agentid.cli_output import (
     code_values,
-    console,
     print_answer,
+    print_code,
     print_message,
-    print_model,
     print_page,
+    print_shown,
     to_the_second,
     when,
 )
@@ -121,11 +119,7 @@ def show(
         stream.write(client.raw(id, mid))
         stream.flush()
         return
-    message = client.message(id, mid)
-    if as_json:
-        print_model(message)
-        return
-    print_message(message)
+    print_shown(client.message(id, mid), as_json, print_message)
 
 
 class Channel(StrEnum):
@@ -174,12 +168,8 @@ def code(
         for left in page.skipped:
             typer.echo(f"skipped {left.message_id} from {left.from_}: {left.reason}", err=True)
         raise typer.Exit(1)
-    found = page.codes[0]
-    if as_json:
-        print_model(found)
-        return
-    if not sys.stdout.isatty():
-        typer.echo(found.value)
-        return
-    where = f"{found.channel} from {found.from_}, {when(found.received_at)}"
-    console().print(f"[bold green]{escape(found.value)}[/]  [dim]{escape(where)}[/]")
+    print_shown(
+        page.codes[0],
+        as_json,
+        lambda c: print_code(c.value, f"{c.channel} from {c.from_}, {when(c.received_at)}"),
+    )

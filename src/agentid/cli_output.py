@@ -8,9 +8,10 @@ returned comes out again, no field dropped and none added.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from agentid.email.schemas import MessageOut
+
+Answer = TypeVar("Answer", bound="BaseModel")
 
 
 def console() -> Console:
@@ -53,6 +56,23 @@ def print_answer(
         typer.echo(line)
     if note is not None:
         typer.echo(note, err=True)
+
+
+def print_shown(answer: Answer, as_json: bool, show: Callable[[Answer], object]) -> None:
+    """What a command answers: its JSON, or what ``show`` prints of it for a person."""
+    if as_json:
+        print_model(answer)
+    else:
+        show(answer)
+
+
+def print_code(value: str, detail: str) -> None:
+    """A code: just ``value`` when stdout is not a terminal (what a script reads), else the
+    value in bold and ``detail`` (where it came from, how long it holds) beside it."""
+    if not sys.stdout.isatty():
+        typer.echo(value)
+    else:
+        console().print(f"[bold green]{escape(value)}[/]  [dim]{escape(detail)}[/]")
 
 
 def print_page(

@@ -13,8 +13,8 @@ from agentid.cli_output import (
     code_values,
     console,
     print_answer,
-    print_model,
     print_page,
+    print_shown,
     to_the_second,
 )
 from agentid.cli_session import (
@@ -37,10 +37,7 @@ class LineKind(StrEnum):
     tollfree = "tollfree"
 
 
-def _print_number(number: PhoneNumberOut, as_json: bool) -> None:
-    if as_json:
-        print_model(number)
-        return
+def _number(number: PhoneNumberOut) -> None:
     pinned = ", kept" if number.keep else ""
     line = f"[bold]{escape(number.number)}[/] ({number.provider} {escape(number.sid)}, "
     console().print(line + f"{number.status}{pinned})")
@@ -65,13 +62,13 @@ def phone_provision(
     number = client.provision_phone(id, country=country, area_code=area_code, type=kind)
     if keep:
         number = client.keep_phone(id, True)
-    _print_number(number, as_json)
+    print_shown(number, as_json, _number)
 
 
 @phone_app.command("show")
 def phone_show(ctx: typer.Context, id: ProjectId, as_json: JsonFlag = False) -> None:
     """Show the project's number."""
-    _print_number(client_for(ctx).phone(id), as_json)
+    print_shown(client_for(ctx).phone(id), as_json, _number)
 
 
 @phone_app.command("keep")
@@ -82,7 +79,7 @@ def phone_keep(
     as_json: JsonFlag = False,
 ) -> None:
     """Pin the number so the inactivity collector leaves it (--off unpins)."""
-    _print_number(client_for(ctx).keep_phone(id, not off), as_json)
+    print_shown(client_for(ctx).keep_phone(id, not off), as_json, _number)
 
 
 @phone_app.command("release")
@@ -148,10 +145,11 @@ def phone_gc(
     found = GcResult(dry_run=dry_run, numbers=[])
     for project_id in ids:
         found.numbers += client.collect_phone(project_id, inactive_days, dry_run).numbers
-    if as_json:
-        print_model(found)
-        return
-    verb = "would release" if dry_run else "released"
+    print_shown(found, as_json, _collected)
+
+
+def _collected(found: GcResult) -> None:
+    verb = "would release" if found.dry_run else "released"
     for number in found.numbers:
         typer.echo(f"{verb} {number.number} ({number.provider} {number.sid})")
     if not found.numbers:
