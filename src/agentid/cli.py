@@ -43,6 +43,7 @@ from agentid.cli_session import (
     JsonFlag,
     ProjectId,
     Session,
+    all_projects,
     client_for,
     fallback_token,
     load_settings,
@@ -153,8 +154,7 @@ def _created(project: ProjectOut) -> None:
 @project_app.command("list")
 def project_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List projects."""
-    client = client_for(ctx)
-    listed = whole_list(lambda before: client.list_projects(before=before), "projects")
+    listed = all_projects(client_for(ctx))
     rows = [[p.id, p.domain, p.primary_address, when(p.created_at)] for p in listed.projects]
     print_page(listed, as_json, ["id", "domain", "address", "created"], rows)
 

@@ -23,8 +23,8 @@ from agentid.cli_session import (
     ProjectId,
     SinceOpt,
     WaitOpt,
+    all_projects,
     client_for,
-    whole_list,
 )
 from agentid.phone.schemas import GcResult, PhoneNumberOut
 
@@ -140,8 +140,7 @@ def phone_gc(
     """Release unpinned numbers with no inbound SMS for N days."""
     client = client_for(ctx)
     if not ids:
-        listed = whole_list(lambda before: client.list_projects(before=before), "projects")
-        ids = [p.id for p in listed.projects]
+        ids = [p.id for p in all_projects(client).projects]
     found = GcResult(dry_run=dry_run, numbers=[])
     for project_id in ids:
         found.numbers += client.collect_phone(project_id, inactive_days, dry_run).numbers

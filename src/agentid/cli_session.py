@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from agentid.client import Client
     from agentid.config import Settings
+    from agentid.projects.schemas import ProjectList
 
 DEFAULT_URL = "http://127.0.0.1:8400"
 Page = TypeVar("Page", bound="BaseModel")
@@ -95,3 +96,8 @@ def whole_list(fetch: Callable[[str | None], Page], field: str) -> Page:
         pages.append(fetch(before))
     items = [item for page in pages for item in getattr(page, field)]
     return pages[0].model_construct({field}, **{field: items, "next": None})
+
+
+def all_projects(client: Client) -> ProjectList:
+    """Every project the token sees, as one page (``agentid project list``, ``phone gc``)."""
+    return whole_list(lambda before: client.list_projects(before=before), "projects")
