@@ -47,12 +47,12 @@ class SecondFactors(CallGroup):
         uri: str | None = None,
         *,
         project: str | None = None,
-        **secret: Unpack[TotpSecret],
+        **parts: Unpack[TotpSecret],
     ) -> Call[TotpOut]:
         """Store an authenticator under ``label`` (a slug): the site's ``otpauth://totp/``
         URI, or its base32 ``secret`` with ``digits``, ``period``, ``algorithm``. The
         secret is sealed and never returned."""
-        body = json_body(label=label, uri=uri, **secret)
+        body = json_body(label=label, uri=uri, **parts)
         return Call("POST", self._path(project, "totp"), reads(TotpOut), json=body)
 
     @endpoint
