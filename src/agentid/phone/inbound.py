@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from agentid.codes.found import Source, code_rows
 from agentid.email.inbound.digested import code_payload
 from agentid.errors import NotFound
 from agentid.events import Kind, Signal
@@ -64,40 +64,9 @@ def sms_out(row: Sms) -> SmsOut:
 def _code_rows(
     sms_id: str, project_id: str, sms: InboundSms, found: dict[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
-    """What the codes API hands out for an SMS: its clear code (or every close candidate,
-    "ambiguous", as one group) and its best link, as for an email."""
-    ambiguous = [c for c in found["codes"] if c.get("ambiguous")]
-    picked = [("code", c) for c in (ambiguous or found["codes"][:1])]
-    picked += [("link", link) for link in found["links"][:1]]
-    groups: dict[str, str] = {}
-    made = []
-    for kind, candidate in picked:
-        code_id = new_id()
-        valid_for = candidate.get("valid_for_seconds")
-        made.append(
-            {
-                "id": code_id,
-                "project_id": project_id,
-                "source_type": "sms",
-                "source_id": sms_id,
-                "group_id": groups.setdefault(kind, code_id),
-                "channel": "sms",
-                "kind": kind,
-                "value": candidate["url" if kind == "link" else "value"],
-                "confidence": float(candidate["confidence"]),
-                "sender": sms.from_number,
-                "recipients": [sms.to_number],
-                "received_at": sms.received_at,
-                "used": False,
-                "used_at": None,
-                "authenticated": None,
-                "expires_at": None
-                if valid_for is None
-                else sms.received_at + timedelta(seconds=int(valid_for)),
-                "status": "ambiguous" if kind == "code" and ambiguous else "found",
-            }
-        )
-    return made
+    """What the codes API hands out for an SMS, as for an email (``agentid.codes.found``)."""
+    source = Source("sms", sms_id, project_id, sms.from_number, [sms.to_number], sms.received_at)
+    return code_rows(source, found["codes"], found["links"])
 
 
 def _codes_in(body: str) -> dict[str, list[dict[str, object]]]:

@@ -12,7 +12,6 @@ client library keeps its input buffer as large as the largest answer it ever rec
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 
+from agentid.codes.found import Source, code_rows
 from agentid.email import threads
 from agentid.email.inbound.digested import (
     ENVELOPE,
@@ -41,7 +41,6 @@ from agentid.email.inbound.digested import (
     signals,
 )
 from agentid.email.inbound.parse import Parsed, parse_message
-from agentid.ids import new_id
 from agentid.mime import DEFAULT_LIMITS, Limits
 from agentid.store import event_log
 from agentid.store.notices import Notifier
@@ -254,42 +253,10 @@ def _attachment_rows(message_id: str, p: Parsed) -> list[dict[str, Any]]:
 
 
 def _code_rows(row: Row, p: Parsed) -> list[dict[str, Any]]:
-    """What the codes API hands out for a message: its clear code (or, when several scored
-    close, every one of them: status "ambiguous", best first) and its best link. The
-    candidates of one kind share a group (consuming one consumes the group); a validity
-    the message states ("expires in 10 minutes") sets ``expires_at`` from its arrival."""
-    ambiguous = [c for c in p.codes if c.get("ambiguous")]
-    found = [("code", c) for c in (ambiguous or p.codes[:1])]
-    found += [("link", link) for link in p.links[:1]]
-    groups: dict[str, str] = {}
-    made = []
-    for kind, candidate in found:
-        code_id = new_id()
-        valid_for = candidate.get("valid_for_seconds")
-        made.append(
-            {
-                "id": code_id,
-                "project_id": row.project_id,
-                "source_type": "email",
-                "source_id": row.message_id,
-                "group_id": groups.setdefault(kind, code_id),
-                "channel": "email",
-                "kind": kind,
-                "value": candidate["url" if kind == "link" else "value"],
-                "confidence": float(candidate["confidence"]),
-                "sender": p.from_address or row.mail_from or None,
-                "recipients": row.rcpt_to,
-                "received_at": row.received_at,
-                "used": False,
-                "used_at": None,
-                "authenticated": None,
-                "expires_at": None
-                if valid_for is None
-                else row.received_at + timedelta(seconds=int(valid_for)),
-                "status": "ambiguous" if kind == "code" and ambiguous else "found",
-            }
-        )
-    return made
+    """What the codes API hands out for a message (``agentid.codes.found``)."""
+    sender = p.from_address or row.mail_from or None
+    source = Source("email", row.message_id, row.project_id, sender, row.rcpt_to, row.received_at)
+    return code_rows(source, p.codes, p.links)
 
 
 def _entry(row: Row, p: Parsed) -> dict[str, Any]:
