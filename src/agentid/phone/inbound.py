@@ -48,17 +48,7 @@ class Recipient:
 
 
 def sms_out(row: Sms) -> SmsOut:
-    return SmsOut(
-        id=row.id,
-        from_=row.from_number,
-        to=row.to_number,
-        body=row.body,
-        received_at=row.received_at,
-        provider=row.provider,
-        media=list(row.media),
-        codes=list(row.codes),
-        links=list(row.links),
-    )
+    return SmsOut.model_validate(row, from_attributes=True)
 
 
 def _code_rows(

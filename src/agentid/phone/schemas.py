@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from agentid.providers.base import LineType
 
@@ -24,10 +24,13 @@ class ProvisionRequest(BaseModel):
 class PhoneNumberOut(BaseModel):
     """A project's number; ``warning`` says what may keep codes from reaching it."""
 
+    # Read from its stored row too (from_attributes): ``number`` and ``sid`` are the
+    # columns ``e164`` and ``provider_sid``.
     id: str
-    number: str  # E.164
+    number: str = Field(validation_alias=AliasChoices("number", "e164"))  # E.164
     provider: str  # twilio, plivo, sandbox
-    sid: str  # the provider's handle for it
+    # the provider's handle for it
+    sid: str = Field(validation_alias=AliasChoices("sid", "provider_sid"))
     status: str  # pending, active, released
     capabilities: list[str]
     line_type: str | None = None
@@ -61,11 +64,15 @@ class GcResult(BaseModel):
 class SmsOut(BaseModel):
     """One inbound SMS: also the payload of ``sms.received`` events."""
 
+    # Read from its stored row too (from_attributes): ``from`` and ``to`` are the columns
+    # ``from_number`` and ``to_number``.
     model_config = ConfigDict(populate_by_name=True)
 
     id: str
-    from_: str = Field(serialization_alias="from", validation_alias="from")
-    to: str
+    from_: str = Field(
+        serialization_alias="from", validation_alias=AliasChoices("from", "from_number")
+    )
+    to: str = Field(validation_alias=AliasChoices("to", "to_number"))
     body: str
     received_at: datetime
     provider: str

@@ -45,20 +45,9 @@ VOIP_WARNING = (
 
 
 def number_out(row: PhoneNumber) -> PhoneNumberOut:
-    return PhoneNumberOut(
-        id=row.id,
-        number=row.e164,
-        provider=row.provider,
-        sid=row.provider_sid,
-        status=row.status,
-        capabilities=list(row.capabilities),
-        line_type=row.line_type,
-        keep=row.keep,
-        created_at=row.created_at,
-        last_activity_at=row.last_activity_at,
-        released_at=row.released_at,
-        warning=_warning(row),
-    )
+    out = PhoneNumberOut.model_validate(row, from_attributes=True)
+    out.warning = _warning(row)
+    return out
 
 
 def _warning(row: PhoneNumber) -> str | None:
