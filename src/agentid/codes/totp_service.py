@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import asdict
 
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +31,20 @@ def _out(row: TotpSecret) -> TotpOut:
     return TotpOut.model_validate(row, from_attributes=True)
 
 
+def _sealed(box: SecretBox, project_id: str, label: str, auth: Authenticator) -> TotpSecret:
+    """``auth`` as stored: its secret sealed, every other field of it kept plain."""
+    plain = asdict(auth)
+    secret: str = plain.pop("secret")
+    return TotpSecret(
+        id=new_id(),
+        project_id=project_id,
+        label=label,
+        secret_sealed=box.seal(secret.encode()),
+        created_at=utcnow(),
+        **plain,
+    )
+
+
 async def add(rt: Runtime, session: AsyncSession, project_id: str, body: TotpCreate) -> TotpOut:
     """Store an authenticator under its label (409 when the label is taken)."""
     if body.uri is not None:
@@ -40,18 +55,7 @@ async def add(rt: Runtime, session: AsyncSession, project_id: str, body: TotpCre
     repo = TotpRepository(session)
     if await repo.count(project_id) >= MAX_PER_PROJECT:
         raise Conflict(f"a project keeps at most {MAX_PER_PROJECT} authenticators")
-    row = TotpSecret(
-        id=new_id(),
-        project_id=project_id,
-        label=body.label,
-        issuer=auth.issuer,
-        account=auth.account,
-        algorithm=auth.algorithm,
-        digits=auth.digits,
-        period=auth.period,
-        secret_sealed=rt.secrets.seal(auth.secret.encode()),
-        created_at=utcnow(),
-    )
+    row = _sealed(rt.secrets, project_id, body.label, auth)
     repo.add(row, audit(project_id, "totp.added", {"label": body.label}))
     try:
         await session.commit()
