@@ -86,6 +86,10 @@ async def update_project(
     return project
 
 
+def _token_info(row: Token) -> TokenInfo:
+    return TokenInfo.model_validate(row, from_attributes=True)
+
+
 async def create_token(session: AsyncSession, project_id: str, body: TokenCreate) -> TokenOut:
     unknown = sorted(set(body.scopes) - set(SCOPES))
     if unknown or not body.scopes:
@@ -102,14 +106,7 @@ async def create_token(session: AsyncSession, project_id: str, body: TokenCreate
         row, audit(project_id, "token.created", {"token_id": row.id, "scopes": row.scopes})
     )
     await session.commit()
-    return TokenOut(
-        id=row.id,
-        token=token,
-        project_id=project_id,
-        scopes=row.scopes,
-        name=row.name,
-        created_at=row.created_at,
-    )
+    return TokenOut(**_token_info(row).model_dump(), token=token)
 
 
 async def list_tokens(
@@ -118,7 +115,7 @@ async def list_tokens(
     """Newest first; ``next`` is set when older tokens remain."""
     page = await TokenRepository(session).page(project_id, limit, before)
     return TokenList(
-        tokens=[TokenInfo.model_validate(row, from_attributes=True) for row in page.items],
+        tokens=[_token_info(row) for row in page.items],
         next=page.next(lambda row: row.id),
     )
 
