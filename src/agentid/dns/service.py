@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -112,17 +113,11 @@ def _out(
     error: str | None = None,
     found: list[str] | None = None,
 ) -> DnsRecordOut:
-    return DnsRecordOut(
-        role=role,
-        type=record.type,
-        name=record.name,
-        value=record.value,
-        priority=record.priority,
-        ttl=record.ttl,
-        status=status,
-        error=error,
-        found=found or [],
-    )
+    """``record`` as planned (its fields but the provider's id), its role and how its last
+    apply went."""
+    fields = asdict(record)
+    del fields["id"]
+    return DnsRecordOut(**fields, role=role, status=status, error=error, found=found or [])
 
 
 def _ptr(made: Plan) -> list[DnsCheckOut]:
