@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import partial
 
 import aiosmtplib
 
@@ -54,11 +55,19 @@ class SmtpRelay:
         self.host, self.port = host, port
         self.max_recipients = max_recipients
         self.signs_dkim = signs_dkim
-        self._connect = connect
         self._username, self._password = username, password
-        self._start_tls = start_tls
-        self._timeout = timeout
         self._use_tls = use_tls
+        # a new client per send, always with this relay's options
+        self._client = partial(
+            connect,
+            hostname=host,
+            port=port,
+            username=username,
+            password=password,
+            start_tls=start_tls,
+            timeout=timeout,
+            **({"use_tls": True} if use_tls else {}),
+        )
 
     @property
     def name(self) -> str:
@@ -73,15 +82,7 @@ class SmtpRelay:
             raise ProviderRejected(f"{self.name}: a message needs at least one recipient")
         secrets = (self._password, self._username)
         with map_failures(self.name, secrets=secrets):
-            client = self._connect(
-                hostname=self.host,
-                port=self.port,
-                username=self._username,
-                password=self._password,
-                start_tls=self._start_tls,
-                timeout=self._timeout,
-                **({"use_tls": True} if self._use_tls else {}),
-            )
+            client = self._client()
             # RFC 6531: a non-ASCII address needs the relay's SMTPUTF8.
             utf8 = not all(address.isascii() for address in (sender, *recipients))
             async with client:
