@@ -28,15 +28,14 @@ from sqlalchemy.exc import IntegrityError
 
 from agentid.events import Kind, Signal
 from agentid.ids import new_id
+from agentid.queue_worker import QueueWorker
 from agentid.runtime import Runtime
 from agentid.store.event_log import Logged
-from agentid.store.leader import in_rounds
 from agentid.store.tables import Webhook
 from agentid.times import utcnow
 from agentid.webhooks import delivery, payloads, service
 from agentid.webhooks.delivery import Outcome
 from agentid.webhooks.repository import Claimed, WebhookRepository
-from agentid.workers import Loop
 
 if TYPE_CHECKING:
     import httpx
@@ -74,8 +73,12 @@ def next_attempt(
     return min(now + timedelta(seconds=delay), deadline)
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(QueueWorker):
     """The webhook worker (a ``Worker``); ``wake()`` makes it look now."""
+
+    job = JOB
+    idle = IDLE_SECONDS
+    gap = LOOK_GAP_SECONDS
 
     def __init__(
         self,
@@ -84,13 +87,11 @@ class WebhookDispatcher:
         http: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._rt = rt
+        super().__init__(rt)
         self._http = http
         self._owns_http = http is None
         self._rng = rng or random.Random()
-        self._wake = asyncio.Event()
         self._gate = asyncio.Semaphore(CONCURRENCY)
-        self._loop = Loop("webhooks")
 
     def wake(self) -> None:
         """A delivery was queued: the process running deliveries (maybe another) looks."""
@@ -122,26 +123,15 @@ class WebhookDispatcher:
             log.info("webhooks: attempts cut off by a stop go again", extra={"deliveries": again})
 
     async def stop(self) -> None:
-        await self._loop.end()
+        await super().stop()
         if self._owns_http and self._http is not None:
             await self._http.aclose()
             self._http = None
 
-    async def _run(self) -> None:
-        """One process of a cluster delivers (``store/leader``)."""
-        await in_rounds(
-            self._rt.leader,
-            JOB,
-            restart=self._restart_interrupted,
-            work=self._fan_out_and_send,
-            next_due=self._next_due,
-            wake=self._wake,
-            idle=IDLE_SECONDS,
-            gap=LOOK_GAP_SECONDS,
-            failed=lambda: log.exception("webhook round failed"),
-        )
+    def _failed(self) -> None:
+        log.exception("webhook round failed")
 
-    async def _fan_out_and_send(self) -> bool:
+    async def _work(self) -> bool:
         """One round: the deliveries of new events made, what is due sent; whether there
         was anything to do."""
         made = await self.fan_out()

@@ -40,12 +40,11 @@ from agentid.errors import (
 from agentid.events import Kind, Signal
 from agentid.providers.base import MailRelay, Refusal, Sent
 from agentid.providers.registry import Transports
+from agentid.queue_worker import QueueWorker
 from agentid.runtime import Runtime
 from agentid.store import event_log
-from agentid.store.leader import in_rounds
 from agentid.store.tables import Suppression
 from agentid.times import utcnow
-from agentid.workers import Loop
 
 JOB = "outbox"  # its name for store/leader
 log = logging.getLogger("agentid.outbox")
@@ -95,8 +94,13 @@ def relay_results(sent: Sent, addresses: Sequence[str]) -> dict[str, Result]:
     return out
 
 
-class OutboxSender:
-    """The outbox worker (a ``Worker``): ``wake()`` after queueing starts a round now."""
+class OutboxSender(QueueWorker):
+    """The outbox worker (a ``Worker``): ``wake()`` after queueing starts a round now.
+    The process that takes the job over first sends again what its predecessor had in
+    flight."""
+
+    job = JOB
+    idle = IDLE_SECONDS
 
     def __init__(
         self,
@@ -107,13 +111,11 @@ class OutboxSender:
         *,
         rng: random.Random | None = None,
     ) -> None:
-        self._rt = rt
+        super().__init__(rt)
         self._transports = transports
         self._router = router
         self._spool = spool
         self._rng = rng or random.Random()
-        self._wake = asyncio.Event()
-        self._loop = Loop("outbox")
         self._gate = asyncio.Semaphore(rt.settings.send_concurrency)
         self.relays = Relays(rt, transports)
 
@@ -134,22 +136,11 @@ class OutboxSender:
         self._rt.bus.subscribe(Kind.OUTBOX_DUE, lambda _: self._wake.set())
         self._loop.begin(self._run())
 
-    async def stop(self) -> None:
-        await self._loop.end()
+    async def _work(self) -> bool:
+        return await self.round()
 
-    async def _run(self) -> None:
-        """One process of a cluster delivers (``store/leader``): the one that takes the job
-        over first sends again what its predecessor had in flight."""
-        await in_rounds(
-            self._rt.leader,
-            JOB,
-            restart=self._restart_interrupted,
-            work=self.round,
-            next_due=self._next_due,
-            wake=self._wake,
-            idle=IDLE_SECONDS,
-            failed=lambda: log.exception("outbox round failed"),
-        )
+    def _failed(self) -> None:
+        log.exception("outbox round failed")
 
     async def _restart_interrupted(self) -> None:
         async with self._rt.sessions.begin() as session:
