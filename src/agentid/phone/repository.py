@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import ColumnElement, Select, delete, insert, select, update
 
 from agentid.store import event_log
 from agentid.store.repository import Page, Repository
@@ -41,22 +41,24 @@ def _filtered(project_id: str, q: SmsQuery) -> Select[Sms]:
     return stmt.order_by(Sms.id.desc())
 
 
+def _live(*where: ColumnElement[bool]) -> Select[PhoneNumber]:
+    """The pending or active numbers that also match ``where``."""
+    return select(PhoneNumber).where(PhoneNumber.status.in_(LIVE), *where)
+
+
+def _unrevoked(*where: ColumnElement[bool]) -> Select[Forwarder]:
+    """The forwarders not revoked that also match ``where``."""
+    return select(Forwarder).where(Forwarder.revoked_at.is_(None), *where)
+
+
 class PhoneRepository(Repository):
     async def live(self, project_id: str) -> PhoneNumber | None:
         """The project's pending or active number."""
-        return await self.get_one_or_none(
-            select(PhoneNumber).where(
-                PhoneNumber.project_id == project_id, PhoneNumber.status.in_(LIVE)
-            )
-        )
+        return await self.get_one_or_none(_live(PhoneNumber.project_id == project_id))
 
     async def live_by_e164(self, provider: str, e164: str) -> PhoneNumber | None:
         return await self.get_one_or_none(
-            select(PhoneNumber).where(
-                PhoneNumber.e164 == e164,
-                PhoneNumber.provider == provider,
-                PhoneNumber.status.in_(LIVE),
-            )
+            _live(PhoneNumber.e164 == e164, PhoneNumber.provider == provider)
         )
 
     async def taken(self, numbers: Collection[str]) -> set[str]:
@@ -70,8 +72,7 @@ class PhoneRepository(Repository):
 
     async def inactive(self, project_id: str | None, before: datetime) -> list[PhoneNumber]:
         """Live, unpinned numbers with no SMS (nor purchase) since ``before``."""
-        stmt = select(PhoneNumber).where(
-            PhoneNumber.status.in_(LIVE),
+        stmt = _live(
             PhoneNumber.keep.is_(False),
             PhoneNumber.created_at < before,
             (PhoneNumber.last_activity_at.is_(None)) | (PhoneNumber.last_activity_at < before),
@@ -105,26 +106,16 @@ class PhoneRepository(Repository):
 
     async def forwarders(self, project_id: str) -> list[Forwarder]:
         return await self.get_all(
-            select(Forwarder)
-            .where(Forwarder.project_id == project_id, Forwarder.revoked_at.is_(None))
-            .order_by(Forwarder.id)
+            _unrevoked(Forwarder.project_id == project_id).order_by(Forwarder.id)
         )
 
     async def forwarder(self, project_id: str, forwarder_id: str) -> Forwarder | None:
         return await self.get_one_or_none(
-            select(Forwarder).where(
-                Forwarder.id == forwarder_id,
-                Forwarder.project_id == project_id,
-                Forwarder.revoked_at.is_(None),
-            )
+            _unrevoked(Forwarder.id == forwarder_id, Forwarder.project_id == project_id)
         )
 
     async def forwarder_by_token(self, token_hash: str) -> Forwarder | None:
-        return await self.get_one_or_none(
-            select(Forwarder).where(
-                Forwarder.token_hash == token_hash, Forwarder.revoked_at.is_(None)
-            )
-        )
+        return await self.get_one_or_none(_unrevoked(Forwarder.token_hash == token_hash))
 
     async def with_account_secret(self) -> list[PhoneNumber]:
         return await self.get_all(
