@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, Unpack
 
 import httpx
@@ -44,6 +43,7 @@ from agentid.providers.base import (
     WebhookRequest,
 )
 from agentid.providers.phone.signatures import plivo_v3_valid
+from agentid.providers.phone.sms_form import read_sms_form
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
 from agentid.providers.vendor_api import VendorApi, failure_body
 
@@ -225,23 +225,12 @@ class PlivoPhone:
         )
 
     def read_sms(self, request: WebhookRequest) -> InboundSms:
-        uuid, sender, to = (request.param(n) for n in ("MessageUUID", "From", "To"))
-        if not uuid or not sender or not to or len(uuid) > 64:
-            raise ValidationFailed("an SMS webhook needs MessageUUID, From and To")
         media = tuple(
             value
             for name, value in request.params
             if _MEDIA.fullmatch(name) and value.startswith(("https://", "http://"))
         )
-        return InboundSms(
-            from_number=e164(sender),
-            to_number=e164(to),
-            body=request.param("Text") or "",
-            provider_id=uuid,
-            received_at=datetime.now(UTC),
-            media=media,
-            params=request.params,
-        )
+        return read_sms_form(request, ids=("MessageUUID",), text="Text", media=media, e164=e164)
 
 
 def from_url(url: ProviderUrl, transports: Transports) -> PlivoPhone:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, Unpack
 
 import httpx
@@ -46,6 +45,7 @@ from agentid.providers.base import (
     WebhookRequest,
 )
 from agentid.providers.phone.signatures import twilio_valid
+from agentid.providers.phone.sms_form import read_sms_form
 from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
 from agentid.providers.vendor_api import VendorApi, failure_body
 
@@ -281,10 +281,6 @@ class TwilioPhone:
         return twilio_valid(token, request.url, request.params, request.header(SIGNATURE))
 
     def read_sms(self, request: WebhookRequest) -> InboundSms:
-        sid = request.param("MessageSid") or request.param("SmsSid")
-        sender, to = request.param("From"), request.param("To")
-        if not sid or not sender or not to or len(sid) > 64:
-            raise ValidationFailed("an SMS webhook needs MessageSid, From and To")
         try:
             count = min(int(request.param("NumMedia") or 0), MAX_MEDIA)
         except ValueError:
@@ -292,15 +288,7 @@ class TwilioPhone:
         media = tuple(
             url for n in range(count) if (url := request.param(f"MediaUrl{n}")) is not None
         )
-        return InboundSms(
-            from_number=sender,
-            to_number=to,
-            body=request.param("Body") or "",
-            provider_id=sid,
-            received_at=datetime.now(UTC),
-            media=media,
-            params=request.params,
-        )
+        return read_sms_form(request, ids=("MessageSid", "SmsSid"), text="Body", media=media)
 
 
 def from_url(url: ProviderUrl, transports: Transports) -> TwilioPhone:
