@@ -30,32 +30,23 @@ import dns.rdataclass
 import dns.rdatatype
 
 from agentid.errors import ProviderError, ProviderRejected, ValidationFailed
+from agentid.providers.aws import AwsAccess, aws_access
 from agentid.providers.base import DnsChange, DnsChanged, DnsRecord
 from agentid.providers.dns import rrsets
 from agentid.providers.dns.rdata import canonical, from_rdata, parse, zone_name
 from agentid.providers.failures import map_failures
 from agentid.providers.registry import ProviderUrl, Transports
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 _ZONE_ID = re.compile(r"[A-Z0-9]{1,32}")
 
 
 class Route53:
     """A ``DnsProvider`` over Route 53 (or a local server speaking its API)."""
 
-    def __init__(
-        self,
-        *,
-        zone_id: str | None = None,
-        endpoint: str | None = None,
-        access_key_id: str | None = None,
-        secret_access_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-    ) -> None:
+    def __init__(self, *, zone_id: str | None = None, access: AwsAccess | None = None) -> None:
         self.zone_id = zone_id
-        self.endpoint = endpoint
-        self._access_key_id, self._secret_access_key = access_key_id, secret_access_key
-        self._timeout = timeout
+        self.access = access or AwsAccess()
+        self.endpoint = self.access.endpoint
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._zones: dict[str, str] = {}  # zone name -> hosted zone id
@@ -70,25 +61,14 @@ class Route53:
     def client(self) -> Any:
         with self._client_lock:
             if self._client is None:
-                import boto3  # a fifth of a second to import: paid by route53 users only
-                from botocore.config import Config
-
-                session = boto3.session.Session(
-                    aws_access_key_id=self._access_key_id,
-                    aws_secret_access_key=self._secret_access_key,
-                    region_name="us-east-1",  # Route 53 is global; its API lives there
-                )
-                config = Config(
-                    connect_timeout=self._timeout,
-                    read_timeout=self._timeout,
-                    retries={"mode": "standard", "total_max_attempts": 2},
-                )
+                # Route 53 is global; its API lives in us-east-1
+                session = self.access.session("us-east-1")
+                config = self.access.config(attempts=2)
                 self._client = session.client("route53", endpoint_url=self.endpoint, config=config)
             return self._client
 
     async def _run(self, call: Any, /, **kwargs: Any) -> Any:
-        secrets = (self._secret_access_key, self._access_key_id)
-        with map_failures(self.name, secrets=secrets):
+        with map_failures(self.name, secrets=self.access.secrets):
             return await asyncio.to_thread(lambda: getattr(self.client(), call)(**kwargs))
 
     async def find_zone(self, domain: str) -> str:
@@ -190,15 +170,12 @@ def _records(rrset: dict[str, Any]) -> list[DnsRecord]:
 def from_url(url: ProviderUrl, transports: Transports) -> Route53:
     """The ``route53://`` factory: checks the URL, does no I/O (no credential lookup)."""
     url.only_params(("zone", "timeout"))
-    if (url.username is None) != (url.password is None):
-        raise ValidationFailed("route53:// credentials are KEYID:SECRET, both or neither")
+    access = aws_access(url)
     if url.path not in ("", "/"):
         raise ValidationFailed("route53:// takes no path")
     if url.http:
-        endpoint: str | None = url.endpoint("")
         zone_id = url.query.get("zone")
     else:
-        endpoint = None
         if "zone" in url.query:
             raise ValidationFailed("route53:// names its hosted zone as the host: route53://Z0123")
         zone_id = url.host.upper() if url.host else None
@@ -206,10 +183,4 @@ def from_url(url: ProviderUrl, transports: Transports) -> Route53:
             raise ValidationFailed("route53:// takes no port")
     if zone_id is not None and not _ZONE_ID.fullmatch(zone_id):
         raise ValidationFailed("route53:// hosted zone id is letters and digits (like Z0123ABC)")
-    return Route53(
-        zone_id=zone_id,
-        endpoint=endpoint,
-        access_key_id=url.username,
-        secret_access_key=url.password,
-        timeout=url.number("timeout", DEFAULT_TIMEOUT_SECONDS),
-    )
+    return Route53(zone_id=zone_id, access=access)

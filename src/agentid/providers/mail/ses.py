@@ -36,6 +36,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agentid.errors import ProviderRejected, ValidationFailed
+from agentid.providers.aws import AwsAccess, aws_access
 from agentid.providers.base import Bounce, DnsRecord, Sent, WebhookRequest
 from agentid.providers.failures import map_failures
 from agentid.providers.mail.ses_events import SnsReports, Trust, topics
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sesv2.type_defs import SendEmailRequestTypeDef
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_RECIPIENTS = 50  # SendEmail's Destination: to, cc and bcc together
 # us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, eusc-de-east-1...
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
@@ -65,19 +65,15 @@ class SesRelay:
         self,
         *,
         region: str,
-        endpoint: str | None = None,
-        access_key_id: str | None = None,
-        secret_access_key: str | None = None,
+        access: AwsAccess | None = None,
         configuration_set: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
         reports: SnsReports | None = None,
     ) -> None:
         self.reports = reports
         self.region = region
-        self.endpoint = endpoint  # None: SES's own https endpoint for the region
+        self.access = access or AwsAccess()
+        self.endpoint = self.access.endpoint  # None: SES's own https endpoint for the region
         self.configuration_set = configuration_set
-        self._access_key_id, self._secret_access_key = access_key_id, secret_access_key
-        self._timeout = timeout
         self._client: SESV2Client | None = None
         self._client_lock = threading.Lock()
 
@@ -97,21 +93,8 @@ class SesRelay:
             return self._client
 
     def _make_client(self) -> SESV2Client:
-        # Imported here: boto3 takes a fifth of a second to import, paid only by a
-        # process that sends through SES.
-        import boto3
-        from botocore.config import Config
-
-        session = boto3.session.Session(
-            aws_access_key_id=self._access_key_id,
-            aws_secret_access_key=self._secret_access_key,
-            region_name=self.region,
-        )
-        config = Config(
-            connect_timeout=self._timeout,
-            read_timeout=self._timeout,
-            retries={"mode": "standard", "total_max_attempts": 1},  # the outbox retries
-        )
+        session = self.access.session(self.region)
+        config = self.access.config(attempts=1)  # the outbox retries
         return session.client("sesv2", endpoint_url=self.endpoint, config=config)
 
     async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> Sent:
@@ -124,16 +107,14 @@ class SesRelay:
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
-        secrets = (self._secret_access_key, self._access_key_id)
-        with map_failures(self.name, secrets=secrets):
+        with map_failures(self.name, secrets=self.access.secrets):
             answer = await asyncio.to_thread(self._send, request)
         return Sent(message_id=answer or None)
 
     async def domain_records(self, domain: str) -> list[DnsRecord]:
         """The domain as an SES identity (made when SES does not know it): its Easy DKIM
         CNAMEs, ``<token>._domainkey.<domain>`` → ``<token>.dkim.amazonses.com``."""
-        secrets = (self._secret_access_key, self._access_key_id)
-        with map_failures(self.name, secrets=secrets):
+        with map_failures(self.name, secrets=self.access.secrets):
             tokens = await asyncio.to_thread(self._identity_tokens, domain)
         return [
             DnsRecord(f"{token}._domainkey.{domain}", "CNAME", f"{token}.dkim.amazonses.com")
@@ -168,15 +149,12 @@ def from_url(url: ProviderUrl, transports: Transports) -> SesRelay:
     url.only_params(("region", "configuration_set", "timeout", "sns_topic"))
     if url.path not in ("", "/"):
         raise ValidationFailed("ses:// takes no path")
-    if (url.username is None) != (url.password is None):
-        raise ValidationFailed("ses:// credentials are KEYID:SECRET, both or neither")
+    access = aws_access(url)
     if url.http:
-        endpoint: str | None = url.endpoint("")
         region = url.query.get("region")
         if region is None:
             raise ValidationFailed("ses+http:// needs the region: ?region=us-east-1")
     else:
-        endpoint = None
         if "region" in url.query:
             raise ValidationFailed("ses:// names its region as the host: ses://eu-west-1")
         if url.port is not None:
@@ -191,11 +169,8 @@ def from_url(url: ProviderUrl, transports: Transports) -> SesRelay:
         raise ValidationFailed("ses:// configuration_set is 1 to 64 letters, digits, '_' or '-'")
     return SesRelay(
         region=region,
-        endpoint=endpoint,
-        access_key_id=url.username,
-        secret_access_key=url.password,
+        access=access,
         configuration_set=configuration_set,
-        timeout=url.number("timeout", DEFAULT_TIMEOUT_SECONDS),
         reports=SnsReports(
             topics=topics(url.query["sns_topic"]),
             trust=Trust(local=url.host if url.http else None),
