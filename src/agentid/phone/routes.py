@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 
 from agentid.api.paging import IdCursor, LongPoll, PageLimit
 from agentid.api.project import ProjectAdminDep, ProjectReadDep, project_router
 from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
-from agentid.auth import RuntimeDep, app_state
+from agentid.api.state import TransportsDep
+from agentid.auth import RuntimeDep
 from agentid.errors import (
     Conflict,
     ProviderAuth,
@@ -35,14 +36,9 @@ from agentid.phone.schemas import (
     SmsDetail,
     SmsList,
 )
-from agentid.providers.registry import Transports
 
 router = project_router("/phone", "phone")
 PROVIDER = (ProviderAuth, ProviderRejected, ProviderRateLimited, ProviderUnavailable)
-
-
-# the transports the app's adapters talk through
-TransportsDep = Annotated[Transports, Depends(app_state("transports"))]
 
 
 @router.post(

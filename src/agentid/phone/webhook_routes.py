@@ -9,13 +9,13 @@ from fastapi import APIRouter, Request, Response, status
 
 from agentid.api.responses import GATED, WITH_BODY, Responses, errors
 from agentid.api.session import SessionDep
+from agentid.api.state import TransportsDep
 from agentid.auth import PrincipalDep, RuntimeDep, admin
 from agentid.errors import Forbidden, NotFound
 from agentid.ids import new_id
 from agentid.phone import alerts, forwarder_service, webhooks
 from agentid.phone.inbound import Recipient, receive, sms_out
 from agentid.phone.repository import PhoneRepository
-from agentid.phone.routes import TransportsDep
 from agentid.phone.schemas import Forwarded, SandboxSms, SmsOut
 from agentid.providers.base import InboundSms, WebhookRequest
 from agentid.times import utcnow

@@ -12,10 +12,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from agentid.api.event_stream import Allowed, event_stream, resume_point
 from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectSendDep
 from agentid.api.session import SessionDep
+from agentid.api.state import DispatcherDep, SenderDep
 from agentid.auth import AdminDep, RuntimeDep
 from agentid.email.outbound import policy as send_policy
 from agentid.email.outbound import service as outbound
-from agentid.email.outbound.routes import SenderDep
 from agentid.email.routes import path_message_id
 from agentid.filters import cursor_filter
 from agentid.phone import inbound as sms
@@ -25,7 +25,6 @@ from agentid.web.deps import SignedInDep
 from agentid.web.sessions import SignedIn, resume_by_hash
 from agentid.web.templating import page
 from agentid.webhooks import service as webhooks
-from agentid.webhooks.routes import DispatcherDep
 
 router = APIRouter()
 

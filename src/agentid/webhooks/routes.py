@@ -3,19 +3,17 @@ behaviour is in ``agentid.webhooks.service``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends, Response, status
+from fastapi import Response, status
 
 from agentid.api.paging import IdPaging
 from agentid.api.project import ProjectAdminDep, project_router
 from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
-from agentid.auth import RuntimeDep, app_state
+from agentid.api.state import DispatcherDep
+from agentid.auth import RuntimeDep
 from agentid.errors import Conflict
 from agentid.filters import cursor_filter
 from agentid.webhooks import service
-from agentid.webhooks.dispatcher import WebhookDispatcher
 from agentid.webhooks.schemas import (
     DeliveryList,
     DeliveryOut,
@@ -26,9 +24,6 @@ from agentid.webhooks.schemas import (
 )
 
 router = project_router("/webhooks", "webhooks")
-
-
-DispatcherDep = Annotated[WebhookDispatcher, Depends(app_state("webhooks"))]
 
 
 @router.post(

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Request, status
 
 from agentid.api.responses import GATED, WITH_BODY, errors
 from agentid.api.session import SessionDep
+from agentid.api.state import SenderDep
 from agentid.auth import RuntimeDep
 from agentid.email.outbound import bounces as reported
-from agentid.email.outbound.routes import SenderDep
 from agentid.errors import Forbidden, NotFound, ProviderError
 from agentid.names import SLUG
 from agentid.projects.repository import ProjectRepository

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, status
+from fastapi import Header, status
 
 from agentid.api.paging import IdPaging
 from agentid.api.project import (
@@ -16,7 +16,8 @@ from agentid.api.project import (
 )
 from agentid.api.responses import WITH_BODY, errors
 from agentid.api.session import SessionDep
-from agentid.auth import PrincipalDep, RuntimeDep, app_state
+from agentid.api.state import SenderDep
+from agentid.auth import PrincipalDep, RuntimeDep
 from agentid.email.outbound import policy as send_policy
 from agentid.email.outbound import service
 from agentid.email.outbound.schemas import (
@@ -28,7 +29,6 @@ from agentid.email.outbound.schemas import (
     SendRequest,
     SuppressionList,
 )
-from agentid.email.outbound.sender import OutboxSender
 from agentid.email.outbound.signing import sign_for
 from agentid.errors import (
     Conflict,
@@ -40,9 +40,6 @@ from agentid.errors import (
 from agentid.filters import address_filter, cursor_filter, path_id
 
 router = project_router("/email", "sending")
-
-
-SenderDep = Annotated[OutboxSender, Depends(app_state("outbox"))]
 
 
 @router.post(
