@@ -9,13 +9,14 @@ name what whole kinds of routes can answer; a route adds what its own work raise
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypedDict
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from agentid.errors import (
     AgentIDError,
     BadRequest,
+    Conflict,
     ErrorBody,
     Forbidden,
     NotFound,
@@ -54,3 +55,27 @@ def errors(*raised: type[AgentIDError]) -> Responses:
         }
         for status in sorted(codes)
     }
+
+
+class CreateArgs(TypedDict):
+    """The decorator arguments of a route that creates: ``@router.post(path, **CREATES)``."""
+
+    status_code: int
+    responses: Responses
+
+
+class DeleteArgs(TypedDict):
+    """The decorator arguments of a route that deletes: ``@router.delete(path, **DELETES)``."""
+
+    status_code: int
+    response_class: type[Response]
+
+
+# A route that creates a resource from its body: 201, or 409 when the project cannot take
+# it (the name is taken, the project holds as many as it may).
+CREATES: CreateArgs = {
+    "status_code": HTTPStatus.CREATED.value,
+    "responses": errors(Conflict, *WITH_BODY),
+}
+# A route that deletes: 204 and no body at all (no content type either).
+DELETES: DeleteArgs = {"status_code": HTTPStatus.NO_CONTENT.value, "response_class": Response}

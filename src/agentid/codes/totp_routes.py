@@ -5,26 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Response, status
+from fastapi import Path, Response
 
 from agentid.api.project import ProjectReadDep, ProjectWriteDep, project_router
-from agentid.api.responses import WITH_BODY, errors
+from agentid.api.responses import CREATES, DELETES
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.codes import totp_service
 from agentid.codes.schemas import TotpCode, TotpCreate, TotpList, TotpOut
-from agentid.errors import Conflict
 
 router = project_router("/totp", "totp")
 Label = Annotated[str, Path(max_length=100)]
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=TotpOut,
-    responses=errors(Conflict, *WITH_BODY),
-)
+@router.post("", response_model=TotpOut, **CREATES)
 async def add_totp(
     project: ProjectWriteDep, body: TotpCreate, rt: RuntimeDep, session: SessionDep
 ) -> TotpOut:
@@ -49,8 +43,7 @@ async def totp_code(
     return await totp_service.current_code(rt, session, project.id, label)
 
 
-@router.delete("/{label}", status_code=204)
-async def delete_totp(project: ProjectWriteDep, label: Label, session: SessionDep) -> Response:
+@router.delete("/{label}", **DELETES)
+async def delete_totp(project: ProjectWriteDep, label: Label, session: SessionDep) -> None:
     """Forget an authenticator (its secret is deleted) → 204."""
     await totp_service.remove(session, project.id, label)
-    return Response(status_code=204)

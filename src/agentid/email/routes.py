@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Body, Query, Response, status
+from fastapi import Body, Query, Response
 
 from agentid.api.paging import AddressPaging, IdCursor, IdPaging, LongPoll, PageLimit
 from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectWriteDep, project_router
-from agentid.api.responses import WITH_BODY, errors
+from agentid.api.responses import CREATES, DELETES, WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.email import aliases, conversations, hosting, inbox
@@ -49,12 +49,7 @@ async def provision(
     return await hosting.provision(rt, session, project, body.address if body else None)
 
 
-@router.post(
-    "/aliases",
-    status_code=status.HTTP_201_CREATED,
-    response_model=AliasOut,
-    responses=errors(Conflict, *WITH_BODY),
-)
+@router.post("/aliases", response_model=AliasOut, **CREATES)
 async def create_alias(
     project: ProjectWriteDep, body: AliasCreate, rt: RuntimeDep, session: SessionDep
 ) -> AliasOut:
@@ -179,12 +174,11 @@ async def patch_message(
     return await inbox.mark(session, project.id, path_message_id(mid), body.unread)
 
 
-@router.delete("/messages/{mid}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/messages/{mid}", **DELETES)
 async def delete_message(
     project: ProjectWriteDep, mid: str, rt: RuntimeDep, session: SessionDep
-) -> Response:
+) -> None:
     await inbox.remove(rt, session, project.id, path_message_id(mid))
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def path_message_id(mid: str) -> str:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Query, Request, Response, status
+from fastapi import Query, Request, status
 
 from agentid.api.paging import IdCursor, LongPoll, PageLimit
 from agentid.api.project import ProjectAdminDep, ProjectReadDep, project_router
-from agentid.api.responses import WITH_BODY, errors
+from agentid.api.responses import DELETES, WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.api.state import TransportsDep
 from agentid.auth import RuntimeDep
@@ -154,10 +154,9 @@ async def list_forwarders(project: ProjectAdminDep, session: SessionDep) -> Forw
     return await forwarder_service.listed(session, project.id)
 
 
-@router.delete("/forwarders/{forwarder_id}", status_code=204)
+@router.delete("/forwarders/{forwarder_id}", **DELETES)
 async def revoke_forwarder(
     project: ProjectAdminDep, forwarder_id: str, session: SessionDep
-) -> Response:
+) -> None:
     """Revoke a forwarder: its URL answers 404 from now on."""
     await forwarder_service.revoke(session, project.id, forwarder_id)
-    return Response(status_code=204)

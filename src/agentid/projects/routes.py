@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Header, Request, status
 from sse_starlette import EventSourceResponse
 
 from agentid.api.event_stream import event_stream, resume_point
 from agentid.api.paging import IdPaging, SlugPaging
 from agentid.api.project import ProjectAdminDep, ProjectDep, ProjectReadDep
-from agentid.api.responses import GATED, ON_PROJECT, WITH_BODY, errors
+from agentid.api.responses import DELETES, GATED, ON_PROJECT, WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.auth import AdminDep, PrincipalDep, RuntimeDep
 from agentid.errors import Conflict, Forbidden, NotFound
@@ -99,13 +99,10 @@ async def list_tokens(project: ProjectAdminDep, session: SessionDep, page: IdPag
     return await service.list_tokens(session, project.id, page.limit, before)
 
 
-@router.delete(
-    "/projects/{project_id}/tokens/{token_id}", status_code=204, responses=ON_PROJECT_ERRORS
-)
-async def revoke_token(project: ProjectAdminDep, token_id: str, session: SessionDep) -> Response:
+@router.delete("/projects/{project_id}/tokens/{token_id}", responses=ON_PROJECT_ERRORS, **DELETES)
+async def revoke_token(project: ProjectAdminDep, token_id: str, session: SessionDep) -> None:
     """Revoke a token at once: it is deleted, and answers 401 from the next request on."""
     await service.revoke_token(session, project.id, token_id)
-    return Response(status_code=204)
 
 
 @router.get(

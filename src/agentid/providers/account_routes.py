@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 
 from agentid.api.project import ProjectAdminDep
-from agentid.api.responses import GATED, ON_PROJECT, WITH_BODY, errors
+from agentid.api.responses import DELETES, GATED, ON_PROJECT, WITH_BODY, errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.providers.accounts import Accounts
@@ -62,12 +62,9 @@ async def set_provider_account(
     return await Accounts.of(rt, registry).put(session, project.id, kind, url)
 
 
-@router.delete(
-    "/projects/{project_id}/providers/{kind}", status_code=204, responses=errors(*ON_PROJECT)
-)
+@router.delete("/projects/{project_id}/providers/{kind}", responses=errors(*ON_PROJECT), **DELETES)
 async def delete_provider_account(
     project: ProjectAdminDep, kind: ProviderKind, session: SessionDep, rt: RuntimeDep
-) -> Response:
+) -> None:
     """Remove the project's own account: the service-wide URL applies again."""
     await Accounts.of(rt).remove(session, project.id, kind)
-    return Response(status_code=204)

@@ -3,11 +3,11 @@ behaviour is in ``agentid.webhooks.service``)."""
 
 from __future__ import annotations
 
-from fastapi import Response, status
+from fastapi import status
 
 from agentid.api.paging import IdPaging
 from agentid.api.project import ProjectAdminDep, project_router
-from agentid.api.responses import WITH_BODY, errors
+from agentid.api.responses import CREATES, DELETES, errors
 from agentid.api.session import SessionDep
 from agentid.api.state import DispatcherDep
 from agentid.auth import RuntimeDep
@@ -26,12 +26,7 @@ from agentid.webhooks.schemas import (
 router = project_router("/webhooks", "webhooks")
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=WebhookCreated,
-    responses=errors(Conflict, *WITH_BODY),
-)
+@router.post("", response_model=WebhookCreated, **CREATES)
 async def create_webhook(
     project: ProjectAdminDep, body: WebhookCreate, rt: RuntimeDep, session: SessionDep
 ) -> WebhookCreated:
@@ -52,13 +47,10 @@ async def get_webhook(project: ProjectAdminDep, webhook_id: str, session: Sessio
     return await service.shown(session, project.id, webhook_id)
 
 
-@router.delete("/{webhook_id}", status_code=204)
-async def delete_webhook(
-    project: ProjectAdminDep, webhook_id: str, session: SessionDep
-) -> Response:
+@router.delete("/{webhook_id}", **DELETES)
+async def delete_webhook(project: ProjectAdminDep, webhook_id: str, session: SessionDep) -> None:
     """Remove a webhook and its deliveries: nothing more is sent to it."""
     await service.remove(session, project.id, webhook_id)
-    return Response(status_code=204)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryList)
