@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Request
 from sse_starlette import EventSourceResponse
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from agentid.api.event_stream import Allowed, event_stream, resume_point
+from agentid.api.paging import IdCursor
 from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectSendDep
 from agentid.api.session import SessionDep
 from agentid.api.state import DispatcherDep, SenderDep
@@ -39,7 +40,7 @@ async def sms_page(
     project: ProjectReadDep,
     rt: RuntimeDep,
     session: SessionDep,
-    before: Annotated[str | None, Query(max_length=26)] = None,
+    before: IdCursor = None,
 ) -> HTMLResponse:
     q = SmsQuery(before=cursor_filter(before or None, "before", "an SMS id"), limit=PAGE)
     found, nxt = await sms.messages(rt, session, project.id, q, 0)
@@ -55,7 +56,7 @@ async def outbox_page(
     request: Request,
     project: ProjectReadDep,
     session: SessionDep,
-    before: Annotated[str | None, Query(max_length=26)] = None,
+    before: IdCursor = None,
 ) -> HTMLResponse:
     before = cursor_filter(before or None, "before", "a message id")
     messages, nxt = await outbound.outbox(session, project.id, before, PAGE)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from agentid.api.paging import IdCursor
 from agentid.api.project import ProjectAdminDep, ProjectReadDep
 from agentid.api.session import SessionDep
 from agentid.auth import AdminDep, RuntimeDep
@@ -19,6 +20,7 @@ from agentid.codes.repository import CodeQuery
 from agentid.codes.schemas import EscalationAnswer
 from agentid.errors import ValidationFailed
 from agentid.filters import cursor_filter
+from agentid.web.deps import Checkbox
 from agentid.web.templating import filtered, page
 
 router = APIRouter()
@@ -33,8 +35,8 @@ async def codes_page(
     project: ProjectReadDep,
     session: SessionDep,
     channel: Channel | Literal[""] = "",
-    unused: Annotated[str | None, Query(max_length=5)] = None,
-    before: Annotated[str | None, Query(max_length=26)] = None,
+    unused: Checkbox = None,
+    before: IdCursor = None,
     part: Annotated[str | None, Query(max_length=8)] = None,
 ) -> HTMLResponse:
     """Newest first, used or not; ``part=rows`` answers the rows alone (the live update)."""
@@ -59,7 +61,7 @@ async def escalations_page(
     request: Request,
     project: ProjectReadDep,
     session: SessionDep,
-    before: Annotated[str | None, Query(max_length=26)] = None,
+    before: IdCursor = None,
 ) -> HTMLResponse:
     listed = await escalations.listed(
         session, project.id, cursor_filter(before or None, "before", "an escalation id"), PAGE
@@ -77,7 +79,7 @@ async def open_everywhere(
     request: Request,
     _: AdminDep,
     session: SessionDep,
-    before: Annotated[str | None, Query(max_length=26)] = None,
+    before: IdCursor = None,
 ) -> HTMLResponse:
     """Every project's open escalations (the operator's session only)."""
     listed = await escalations.open_everywhere(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from agentid.errors import Unauthorized
 from agentid.web.sessions import SignedIn
@@ -20,3 +20,7 @@ def signed_in(request: Request) -> SignedIn:
 
 
 SignedInDep = Annotated[SignedIn, Depends(signed_in)]
+
+
+# A checkbox of a page's form as the query string has it: "1" when ticked, absent when not.
+Checkbox = Annotated[str | None, Query(max_length=5)]

@@ -7,9 +7,10 @@ import asyncio
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from agentid.api.paging import IdCursor
 from agentid.api.project import ProjectReadDep, ProjectWriteDep
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
@@ -21,6 +22,7 @@ from agentid.errors import ValidationFailed
 from agentid.filters import address_filter, cursor_filter, text_filter
 from agentid.store.db import AsyncSession
 from agentid.web import message_html
+from agentid.web.deps import Checkbox
 from agentid.web.templating import filtered, page
 
 router = APIRouter(prefix="/projects/{project_id}")
@@ -42,8 +44,8 @@ async def inbox_page(
     to: Annotated[str | None, Query(max_length=320)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=320)] = None,
     subject: Annotated[str | None, Query(max_length=500)] = None,
-    unread: Annotated[str | None, Query(max_length=5)] = None,
-    before: Annotated[str | None, Query(max_length=26)] = None,
+    unread: Checkbox = None,
+    before: IdCursor = None,
     part: Annotated[str | None, Query(max_length=8)] = None,
 ) -> HTMLResponse:
     """Newest first; ``part=rows`` answers the rows alone (what the live update fetches)."""
@@ -70,15 +72,22 @@ async def inbox_page(
     )  # fmt: skip
 
 
+async def shown_message(project: ProjectReadDep, mid: str, session: SessionDep) -> MessageOut:
+    """The received message ``mid`` of the page's project (404 when there is none)."""
+    return await inbox.message(session, project.id, path_message_id(mid))
+
+
+ShownMessage = Annotated[MessageOut, Depends(shown_message)]
+
+
 @router.get("/messages/{mid}")
 async def message_page(
     request: Request,
     project: ProjectReadDep,
-    mid: str,
+    m: ShownMessage,
     session: SessionDep,
-    remote: Annotated[str | None, Query(max_length=5)] = None,
+    remote: Checkbox = None,
 ) -> HTMLResponse:
-    m = await inbox.message(session, project.id, path_message_id(mid))
     await session.commit()
     return page(
         request, "message.html", m=m, remote=bool(remote), project_id=project.id,
@@ -103,13 +112,9 @@ async def _inline(session: AsyncSession, project_id: str, m: MessageOut) -> dict
 
 @router.get("/messages/{mid}/html")
 async def message_html_page(
-    project: ProjectReadDep,
-    mid: str,
-    session: SessionDep,
-    remote: Annotated[str | None, Query(max_length=5)] = None,
+    project: ProjectReadDep, m: ShownMessage, session: SessionDep, remote: Checkbox = None
 ) -> Response:
     """The message's HTML alone, for the sandboxed frame of the message page."""
-    m = await inbox.message(session, project.id, path_message_id(mid))
     inline = await _inline(session, project.id, m)
     await session.commit()
     html = await asyncio.to_thread(message_html.shown, m.html or "", inline, bool(remote))
