@@ -9,6 +9,7 @@ import signal
 import time
 from pathlib import Path
 
+from agentid.email.inbound.budget import cpu_seconds
 from agentid.email.inbound.lanes import ProcessLane
 from agentid.email.inbound.parse import parse_message
 from tests.conftest import Service, serving
@@ -108,3 +109,33 @@ async def test_overrun_flagged_and_other_projects_not_held_up(backend: str, tmp_
             raw = await service.http.get(f"/projects/{alpha.id}/email/messages/{entry['id']}/raw")
             assert raw.status_code == 200 and len(raw.content) > 2_000_000
         assert (await service.http.get("/healthz")).status_code == 200
+
+
+async def test_a_message_its_worker_dies_reading_is_flagged(backend: str, tmp_path: Path) -> None:
+    """A worker killed while it reads a message alone (as a crash in C code would end it):
+    the message is flagged, listed and readable, and the next worker goes on."""
+    async with serving(tmp_path / "data", backend, parse_processes=1, digest_budget_seconds=60) as (
+        service,
+        _,
+    ):
+        project = await new_project(service)
+        (lane,) = lanes(service)
+        pid = lane.pid
+        assert pid is not None
+        started = cpu_seconds(pid)
+        assert started is not None
+        heavy = simple_message(project.primary, "heavy", "Your code is 551234. " * 400_000)
+        (mid,) = await send(service, [project.primary], heavy)
+        deadline = time.monotonic() + 15
+        while (cpu_seconds(pid) or 0.0) - started < 0.1:  # reading the heavy message
+            assert time.monotonic() < deadline, "the worker never read the heavy message"
+            await asyncio.sleep(0.005)
+        os.kill(pid, signal.SIGKILL)
+        (entry,) = await listed(service, project, 1, timeout=FLAGGED_SECONDS)
+        assert entry["id"] == mid and entry["parse_error"] is True
+        r = await service.http.get(f"/projects/{project.id}/email/messages/{mid}")
+        assert r.status_code == 200 and "died reading it" in r.text
+        assert lane.pid not in (None, pid)
+        (fine,) = await send(service, [project.primary], simple_message(project.primary))
+        entries = await listed(service, project, 2)
+        assert {e["id"]: e["parse_error"] for e in entries} == {mid: True, fine: False}

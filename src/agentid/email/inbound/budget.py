@@ -35,17 +35,26 @@ def cpu_seconds(pid: int) -> float | None:
 
 @dataclass(slots=True)
 class Reading:
-    """A worker (``pid``) reading one message, from when it said so."""
+    """A worker (``pid``) reading one message since ``began`` (the monotonic clock, which
+    every process on the machine shares), when its CPU time was ``cpu``. The worker says
+    both itself: read here, they would be late by however long the server took to read its
+    word, and a message that spent its budget meanwhile would pass unnoticed."""
 
     message_id: str
     pid: int | None
     budget: float
     slack: float = WALL_SLACK
     began: float = field(default_factory=time.monotonic)
-    cpu: float | None = None  # the worker's CPU time then
+    cpu: float | None = None  # the worker's CPU time then; None: read it now
 
     def __post_init__(self) -> None:
-        self.cpu = None if self.pid is None else cpu_seconds(self.pid)
+        if self.cpu is None and self.pid is not None:
+            self.cpu = cpu_seconds(self.pid)
+
+    def until_next_look(self) -> float:
+        """Seconds until the next look: each time another budget has passed on the wall
+        clock since the worker began."""
+        return self.budget - (time.monotonic() - self.began) % self.budget
 
     def spent(self) -> bool:
         """Whether the worker is over the budget on this message now."""

@@ -174,11 +174,15 @@ class ProcessLane:
             while True:
                 kind, value = await self._next_frame(reading)
                 if kind == "begin":
-                    reading = Reading(value, self.pid, budget)
+                    message_id, cpu, began = value
+                    reading = Reading(message_id, self.pid, budget, began=began, cpu=cpu)
                 elif kind == "storing":
                     reading = None
                 elif kind == "stored":
                     return Outcome("stored", tuple(value))
+                elif kind == "overran":  # read in full, over the budget: stored nothing
+                    log.warning("parse worker overran", extra={"id": value})
+                    return Outcome("overran", culprit=value, reason="over the digest budget")
                 else:
                     return Outcome(kind, reason=value)
         except TimeoutError:
@@ -189,6 +193,7 @@ class ProcessLane:
             return Outcome(what, culprit=culprit, reason="the store did not answer")
         except (asyncio.IncompleteReadError, ConnectionError):
             await self._replace(f"{self._name} died")
+            culprit = None if reading is None else reading.message_id
             return Outcome("died", culprit=culprit, reason="the parse worker died")
 
     async def _next_frame(self, reading: Reading | None) -> Any:
@@ -199,7 +204,7 @@ class ProcessLane:
         frame = asyncio.ensure_future(frames.read(self._reader))
         try:
             while True:
-                limit = STORE_SECONDS if reading is None else reading.budget
+                limit = STORE_SECONDS if reading is None else reading.until_next_look()
                 done, _ = await asyncio.wait({frame}, timeout=limit)
                 if done:
                     return frame.result()

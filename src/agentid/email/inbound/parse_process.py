@@ -1,17 +1,22 @@
 """A parse worker process: batches of message ids in, digested into the store, results out.
 
-In: ``(ids, Terms)``. Out, in order: ``("begin", id)`` before each message is read (so the
-server knows which message overran its budget if this process has to be ended), then
-``("storing", n)``, then one of ``("stored", [Digested])``, ``("transient", reason)`` (the
-store failed for a reason that passes, such as a locked database, a full disk or a lost
-connection; nothing was written) or ``("failed", reason)`` (anything else).
+In: ``(ids, Terms)``. Out, in order: ``("begin", (id, cpu, at))`` before each message is
+read, with this process's CPU time and the monotonic clock then, and ``("storing", n)``
+before the write: so the server knows which message overran its budget if this process has
+to be ended, and measures it from when reading began, however late it reads the frame.
+Then one of ``("stored", [Digested])``, ``("overran", id)`` (a message read in full was
+over the budget; nothing was written), ``("transient", reason)`` (the store failed for a
+reason that passes, such as a locked database, a full disk or a lost connection; nothing
+was written) or ``("failed", reason)`` (anything else).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -32,15 +37,36 @@ class Terms:
     authserv_id: str
     owner: str  # the server's node: only the messages it owns are read and stored
     notifier: Notifier | None  # other processes to NOTIFY at the commit
+    budget: float  # seconds of CPU time a message may take (digest_budget_seconds)
+
+
+class OverBudget(Exception):
+    """A message this process read in full spent more CPU time than the budget."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(message_id)
+        self.message_id = message_id
 
 
 def digest_reporting(
     engine: Engine, sock: socket.socket, ids: list[str], terms: Terms
 ) -> tuple[str, object]:
+    reading: list[tuple[str, float]] = []  # the message being read, and the CPU time then
+
+    def read_within_budget() -> None:
+        """The server ends a worker over the budget, when it looks; one that finished a
+        message between two looks (the server was busy) flags it itself, storing
+        nothing of the batch, so that the budget holds however late the server looks."""
+        if reading and _cpu_seconds() - reading[0][1] >= terms.budget:
+            raise OverBudget(reading[0][0])
+
     def begin(message_id: str) -> None:
-        frames.send(sock, ("begin", message_id))
+        read_within_budget()
+        reading[:] = [(message_id, _cpu_seconds())]
+        frames.send(sock, ("begin", (message_id, reading[0][1], time.monotonic())))
 
     def storing(count: int) -> None:
+        read_within_budget()
         frames.send(sock, ("storing", count))
 
     from agentid.email.inbound.digest import digest  # preloaded by the fork server
@@ -57,6 +83,8 @@ def digest_reporting(
             owner=terms.owner,
         )
         return "stored", done
+    except OverBudget as over:
+        return "overran", over.message_id
     except Exception as exc:
         reason = describe(exc)
         if transient(exc):
@@ -64,6 +92,12 @@ def digest_reporting(
             return "transient", reason
         log.exception("digest failed")
         return "failed", reason
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU time, in the clock ticks the server reads from ``/proc``."""
+    spent = os.times()
+    return spent.user + spent.system
 
 
 def _connect(engine: Engine) -> None:

@@ -65,7 +65,11 @@ class ParseWorker:
         self._engine = create_sync_engine(settings)
         # the lanes digest what this process owns, and their commits tell the others
         terms = Terms(
-            settings.mime_limits(), settings.authserv(), self._rt.leader.node, self._rt.bus.notifier
+            settings.mime_limits(),
+            settings.authserv(),
+            self._rt.leader.node,
+            self._rt.bus.notifier,
+            settings.digest_budget_seconds,
         )
         if settings.parse_processes == 0:
             self.lanes = [ThreadLane(settings, terms)]
