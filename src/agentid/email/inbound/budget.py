@@ -38,7 +38,7 @@ class Reading:
     """A worker (``pid``) reading one message since ``began`` (the monotonic clock, which
     every process on the machine shares), when its CPU time was ``cpu``. The worker says
     both itself: read here, they would be late by however long the server took to read its
-    word, and a message that spent its budget meanwhile would pass unnoticed."""
+    word (a message it finishes over the budget meanwhile it flags itself: parse_process)."""
 
     message_id: str
     pid: int | None

@@ -51,19 +51,20 @@ class OverBudget(Exception):
 def digest_reporting(
     engine: Engine, sock: socket.socket, ids: list[str], terms: Terms
 ) -> tuple[str, object]:
-    reading: list[tuple[str, float]] = []  # the message being read, and the CPU time then
+    reading: tuple[str, float] | None = None  # the message being read, and the CPU time then
 
     def read_within_budget() -> None:
         """The server ends a worker over the budget, when it looks; one that finished a
         message between two looks (the server was busy) flags it itself, storing
         nothing of the batch, so that the budget holds however late the server looks."""
-        if reading and _cpu_seconds() - reading[0][1] >= terms.budget:
-            raise OverBudget(reading[0][0])
+        if reading is not None and _cpu_seconds() - reading[1] >= terms.budget:
+            raise OverBudget(reading[0])
 
     def begin(message_id: str) -> None:
+        nonlocal reading
         read_within_budget()
-        reading[:] = [(message_id, _cpu_seconds())]
-        frames.send(sock, ("begin", (message_id, reading[0][1], time.monotonic())))
+        reading = (message_id, _cpu_seconds())
+        frames.send(sock, ("begin", (*reading, time.monotonic())))
 
     def storing(count: int) -> None:
         read_within_budget()
