@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Where state lives.")
     host: str = "127.0.0.1"
     http_port: int = Field(default=8400, ge=0, le=65535)
+    # Longer than clients' and proxies' own idle expiry (httpx 5 s, nginx upstream 60 s),
+    # so that the client, never the server, closes an idle connection: a server closing
+    # first races a request the client is sending on it (a ReadError, a proxy's 502).
+    http_keep_alive_seconds: int = Field(default=75, gt=0)
     smtp_port: int = Field(default=2525, ge=0, le=65535)
     lmtp_port: int | None = Field(default=None, ge=0, le=65535)  # None: no LMTP over TCP
     lmtp_socket: Path | None = None  # a unix socket LMTP listens on (beside or instead)

@@ -62,6 +62,7 @@ def _server(settings: Settings, *, port: int) -> _Server:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
+        timeout_keep_alive=settings.http_keep_alive_seconds,
         server_header=False,
     )
     return _Server(config)
