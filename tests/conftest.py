@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from hypothesis import settings as hypothesis_settings
 
 from agentid.config import Settings
 from agentid.server import Running, running
@@ -30,6 +31,11 @@ PG_URL = os.environ.get("AGENTID_TEST_POSTGRES_URL", "postgresql://postgres@127.
 REQUIRE_PG = os.environ.get("AGENTID_REQUIRE_POSTGRES") == "1"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ADMIN = "test-admin-token-" + "x" * 20
+
+# Property tests check what is parsed, not how fast (bench/ does): no per-example deadline,
+# which a GC pause or a busy machine could trip.
+hypothesis_settings.register_profile("agentid", deadline=None)
+hypothesis_settings.load_profile("agentid")
 
 
 def _pg_reachable() -> str | None:

@@ -94,7 +94,7 @@ async def test_long_poll_on_one_process_wakes_when_the_other_stores(cluster: lis
     woke = time.monotonic() - sent
     assert r.status_code == 200, r.text
     assert [m["subject"] for m in r.json()["messages"]] == ["cross-process"]
-    assert woke < 1.0, woke
+    assert woke < 5.0, woke  # a wait wakes on the NOTIFY only: without it, 20 s and empty
 
 
 async def test_alias_disabled_through_one_is_refused_by_the_other(cluster: list[Node]) -> None:
@@ -106,7 +106,7 @@ async def test_alias_disabled_through_one_is_refused_by_the_other(cluster: list[
     assert await rcpt(b, address) == 250  # b has it in its routing cache now
     r = await a.http.delete(f"/projects/routes/email/aliases/{address}")
     assert r.status_code == 200, r.text
-    deadline = time.monotonic() + 1.0  # the NOTIFY's way to b, not a cache's expiry
+    deadline = time.monotonic() + 10  # the NOTIFY's way to b: the cache never expires
     while (code := await rcpt(b, address)) != 550:
         assert time.monotonic() < deadline, code
         await asyncio.sleep(0.05)

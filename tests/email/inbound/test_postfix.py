@@ -131,7 +131,7 @@ async def test_mail_through_postfix_wakes_a_long_poll_on_the_other_process(edge:
     assert listed["subject"] == "via postfix"
     stored = datetime.fromisoformat(listed["received_at"]).timestamp()
     # a stored it (the first LMTP destination while it is up), b's long-poll heard it
-    assert answered - stored < 1.0, (answered - stored, edge.mta.log())
+    assert answered - stored < 5.0, (answered - stored, edge.mta.log())  # woken, not 30 s
     assert f"relay={HOST}[{HOST}]:{edge.a.lmtp_port}" in edge.mta.log(200)
 
 
@@ -152,7 +152,7 @@ async def test_an_alias_disabled_through_a_is_refused_on_the_next_rcpt(edge: Edg
     assert (await rcpt(edge.mta, address))[0] == 250
     r = await edge.a.http.delete(f"/projects/aliases/email/aliases/{address}")
     assert r.status_code == 200, r.text
-    deadline = time.monotonic() + 1.0  # b's cache heard it over the bus
+    deadline = time.monotonic() + 10  # b's cache heard it over the bus (it never expires)
     while (found := await rcpt(edge.mta, address))[0] != 550:
         assert time.monotonic() < deadline, found
         await asyncio.sleep(0.05)

@@ -143,15 +143,20 @@ async def test_sigterm_ends_long_polls_and_streams(tmp_path: Path) -> None:
                 http.get("/projects/p/email/inbox", params={"wait": 300, "to": "x@p.test"})
             )
 
+            connected = asyncio.Event()
+
             async def stream() -> list[str]:
                 lines = []
                 async with http.stream("GET", "/projects/p/events") as r:
                     async for line in r.aiter_lines():
                         lines.append(line)
+                        if line == ": connected":
+                            connected.set()
                 return lines
 
             events = asyncio.create_task(stream())
-            await asyncio.sleep(1)  # both requests are being held
+            await asyncio.wait_for(connected.wait(), 10)  # the stream is held
+            await asyncio.sleep(0.5)  # and the long-poll, asked before it, too
             started = time.monotonic()
             process.proc.send_signal(signal.SIGTERM)
             r = await asyncio.wait_for(poll, 10)
