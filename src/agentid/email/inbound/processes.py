@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import importlib
 import io
+import logging
 import os
 import socket
 import threading
@@ -31,6 +32,8 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess, set_sp
 from multiprocessing.process import BaseProcess
 
 from agentid.malloc import limit_malloc_arenas
+
+log = logging.getLogger("agentid.processes")
 
 PRELOAD = [
     "agentid.email.inbound.spool_writer",
@@ -195,5 +198,7 @@ async def reap(process: BaseProcess, grace: float) -> None:
     if grace:
         await asyncio.to_thread(process.join, grace)
     if process.is_alive():
+        if grace:  # one that ends on its own as told did not: a stop this slow says why
+            log.warning("helper did not end in time: killed", extra={"helper": process.name})
         process.kill()
         await asyncio.to_thread(process.join, 10)

@@ -140,9 +140,7 @@ class Spool:
         if self._supervisor is not None:
             await self._supervisor
         if self._process is not None:
-            await asyncio.to_thread(self._process.join, 10)
-            if self._process.is_alive():
-                self._process.kill()
+            await processes.reap(self._process, 10)
         log.info("spool stopped", extra={"batches": self.batches, "messages": self.messages})
 
     async def submit(self, arrival: Arrival) -> None:

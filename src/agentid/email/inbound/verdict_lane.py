@@ -88,9 +88,11 @@ class VerdictProcess:
         if self._writer is not None and self._writer.can_write_eof():
             self._writer.write_eof()  # it writes what it has, answers, and ends
         if self._supervisor is not None:
-            with contextlib.suppress(TimeoutError):
+            try:
                 async with asyncio.timeout(STOP_SECONDS):
                     await asyncio.shield(self._supervisor)
+            except TimeoutError:
+                log.warning("verdict checker did not end in time", extra={"waited": STOP_SECONDS})
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
