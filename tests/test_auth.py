@@ -32,7 +32,13 @@ class _AnyValue(dict[str, str]):
     """A value for every path parameter: the gate answers before any is looked at."""
 
     def __missing__(self, key: str) -> str:
-        return {"project_id": "acme", "address": "a@acme.test", "kind": "relay"}.get(key, "0" * 26)
+        known = {
+            "project_id": "acme",
+            "address": "a@acme.test",
+            "kind": "relay",
+            "scheme": "twilio",
+        }
+        return known.get(key, "0" * 26)
 
 
 ANY_VALUE = _AnyValue()

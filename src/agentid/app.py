@@ -123,7 +123,8 @@ def create_app(settings: Settings) -> FastAPI:
     transports = default_transports(settings)
     providers = providers_from_settings(settings, transports)
     sandbox = providers.phone is not None and providers.phone.scheme == "sandbox"
-    if providers.phone is not None and not sandbox and not settings.public_url:
+    posts_sms = providers.phone is not None and providers.phone.webhook_path is not None
+    if posts_sms and not settings.public_url:
         raise ValidationFailed(
             "AGENTID_PUBLIC_URL is required with a phone provider other than the sandbox:"
             " the HTTPS address its SMS webhooks reach"

@@ -102,6 +102,28 @@ async def test_refused_webhooks_store_nothing(service: Service, twilio: Twilio) 
     assert codes == []
 
 
+async def test_a_twilio_sms_at_another_schemes_route_is_refused(
+    service: Service, twilio: Twilio
+) -> None:
+    """``/webhooks/{scheme}/sms`` serves every provider that posts SMS: a form signed the
+    Twilio way, for the very URL it is posted to, is refused at any other scheme's route
+    (Plivo's, the sandbox's which signs nothing, one no provider has), and a scheme that is
+    no scheme is 422."""
+    number = await provision(service)
+    form = twilio_form(number, "+15005550006", "code 123456")
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with httpx.AsyncClient(base_url=service.running.url, timeout=30) as anyone:
+        for scheme in ("plivo", "sandbox", "nosuch"):
+            path = f"/webhooks/{scheme}/sms"
+            signed = {**headers, "X-Twilio-Signature": twilio_signature(TOKEN, PUBLIC + path, form)}
+            r = await anyone.post(path, content=urlencode(form), headers=signed)
+            assert_error(r, 403, "forbidden")
+        for bad in ("Twilio", "x" * 40, "tw%20ilio", "twilio.sms"):
+            r = await anyone.post(f"/webhooks/{bad}/sms", content=urlencode(form), headers=headers)
+            assert_error(r, 422)
+    assert await listed(service) == []
+
+
 def _sig(form: list[tuple[str, str]]) -> str:
     return twilio_signature(TOKEN, PUBLIC + "/webhooks/twilio/sms", form)
 

@@ -1,11 +1,14 @@
-"""Public routes SMS come in by: ``POST /webhooks/twilio/sms`` and ``/webhooks/plivo/sms``
-(no token: the provider's signature is the proof, checked in ``agentid.phone.webhooks``),
+"""Public routes SMS come in by: ``POST /webhooks/{scheme}/sms`` for every phone provider
+that posts them (``/webhooks/twilio/sms``, ``/webhooks/plivo/sms``: no token, the
+provider's signature is the proof, checked in ``agentid.phone.webhooks``),
 and the sandbox's ``POST /sandbox/sms`` (the operator's token), served only when the
 service-wide phone provider is the sandbox."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
 
 from agentid.api.responses import GATED, WITH_BODY, Responses, errors
 from agentid.api.session import SessionDep
@@ -27,6 +30,7 @@ XML: Responses = {
 }
 # what a route a provider posts to answers: a signature that does not check out is a 403
 SIGNED: Responses = {**XML, **errors(*GATED, Forbidden, *WITH_BODY)}
+SCHEME = r"^[a-z][a-z0-9]{0,31}$"  # a provider's URL scheme (the registry's names)
 
 
 async def _hook(request: Request, rt: RuntimeDep) -> WebhookRequest:
@@ -40,22 +44,6 @@ async def _hook(request: Request, rt: RuntimeDep) -> WebhookRequest:
     )
 
 
-async def _webhook(
-    scheme: str, request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
-) -> Response:
-    hook = await _hook(request, rt)
-    await webhooks.handle(rt, session, made, scheme, hook)
-    return Response(webhooks.EMPTY_TWIML, media_type="application/xml")
-
-
-@router.post("/twilio/sms", response_class=Response, responses=SIGNED)
-async def twilio_sms(
-    request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
-) -> Response:
-    """An SMS Twilio delivers, signed with ``X-Twilio-Signature``; a retry stores nothing."""
-    return await _webhook("twilio", request, rt, session, made)
-
-
 @router.post("/twilio/alerts", response_class=Response, responses=SIGNED)
 async def twilio_alerts(
     request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
@@ -65,14 +53,6 @@ async def twilio_alerts(
     hook = await _hook(request, rt)
     await alerts.handle(rt, session, made, hook)
     return Response(webhooks.EMPTY_TWIML, media_type="application/xml")
-
-
-@router.post("/plivo/sms", response_class=Response, responses=SIGNED)
-async def plivo_sms(
-    request: Request, rt: RuntimeDep, session: SessionDep, made: TransportsDep
-) -> Response:
-    """An SMS Plivo delivers, signed V3 (``X-Plivo-Signature-V3`` and its nonce)."""
-    return await _webhook("plivo", request, rt, session, made)
 
 
 @router.post(
@@ -123,3 +103,20 @@ async def sandbox_sms(
     if stored is None:  # a fresh id is never stored before; gone only if purged meanwhile
         raise NotFound("the SMS is gone")
     return sms_out(stored)
+
+
+# Last: a vendor's own routes (``/twilio/alerts``) and ``/forwarder/{token}`` come first.
+@router.post("/{scheme}/sms", response_class=Response, responses=SIGNED)
+async def provider_sms(
+    scheme: Annotated[str, Path(pattern=SCHEME, description="twilio, plivo")],
+    request: Request,
+    rt: RuntimeDep,
+    session: SessionDep,
+    made: TransportsDep,
+) -> Response:
+    """An SMS a phone provider delivers to its ``webhook_path``, signed as that provider
+    signs (Twilio: ``X-Twilio-Signature``; Plivo: ``X-Plivo-Signature-V3`` and its nonce);
+    a retry stores nothing, and a scheme that signs nothing is 403."""
+    hook = await _hook(request, rt)
+    await webhooks.handle(rt, session, made, scheme, hook)
+    return Response(webhooks.EMPTY_TWIML, media_type="application/xml")

@@ -55,10 +55,10 @@ def public_url(rt: Runtime, path: str, query: str) -> str:
     return base.rstrip("/") + path + (f"?{query}" if query else "")
 
 
-def _number(scheme: str, to: str | None) -> str | None:
+def _number(to: str | None) -> str | None:
     if to is None or len(to) > 32:
         return None
-    return "+" + to if scheme == "plivo" and to.isdigit() else to
+    return "+" + to if to.isdigit() else to  # E.164 as some providers write it (Plivo): no +
 
 
 async def handle(
@@ -70,7 +70,7 @@ async def handle(
 ) -> str | None:
     """Verify and store one SMS webhook of ``scheme``; the stored SMS's id, or None when
     nothing new was stored (a retry, or a number that is not ours)."""
-    to = _number(scheme, hook.param("To"))
+    to = _number(hook.param("To"))
     row = await PhoneRepository(session).live_by_e164(scheme, to) if to else None
     await session.commit()
     if row is None:
