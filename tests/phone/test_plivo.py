@@ -18,7 +18,7 @@ from agentid.errors import (
     ProviderUnavailable,
     ValidationFailed,
 )
-from agentid.providers.base import AvailableNumber, Capability, LineType, NumberStatus
+from agentid.providers.base import AvailableNumber, Capability, LineType, NumberSearch, NumberStatus
 from agentid.providers.phone.plivo import PlivoPhone
 from tests.phone.conftest import build
 from tests.phone.plivo_server import AUTH_ID, TOKEN, Plivo
@@ -42,7 +42,7 @@ async def fails(call: object) -> ProviderError:
 
 async def test_search_buy_release(plivo: Plivo, http: httpx.AsyncClient) -> None:
     provider = phone(plivo, http)
-    found = await provider.search_numbers("US", SMS, area_code="415", limit=2)
+    found = await provider.search_numbers(NumberSearch("US", SMS, area_code="415", limit=2))
     assert [n.e164 for n in found] == ["+14155550200", "+14155550201"]
     assert found[0].monthly_cost == "0.80000 USD"
     query = dict(parse_qsl(plivo.seen[-1].query))
@@ -89,7 +89,9 @@ async def test_search_buy_release(plivo: Plivo, http: httpx.AsyncClient) -> None
 
 
 async def test_toll_free(plivo: Plivo, http: httpx.AsyncClient) -> None:
-    found = await phone(plivo, http).search_numbers("US", SMS, line_type=LineType.TOLLFREE)
+    found = await phone(plivo, http).search_numbers(
+        NumberSearch("US", SMS, line_type=LineType.TOLLFREE)
+    )
     assert [n.e164 for n in found] == ["+18005550200"]
 
 
@@ -98,23 +100,25 @@ async def test_plivo_errors(plivo: Plivo, http: httpx.AsyncClient) -> None:
     missing = AvailableNumber("+14155559999", "US", SMS)
     err = await fails(provider.buy_number(missing, sms_url=HOOK, owner="a"))
     assert isinstance(err, ProviderRejected) and "not found" in err.message
-    err = await fails(phone(plivo, http, "wrong").search_numbers("US", SMS))
+    err = await fails(phone(plivo, http, "wrong").search_numbers(NumberSearch("US", SMS)))
     assert isinstance(err, ProviderAuth) and err.status == 502
     plivo.fail(400, "Number requires an address (compliance)")
-    err = await fails(provider.search_numbers("US", SMS))
+    err = await fails(provider.search_numbers(NumberSearch("US", SMS)))
     assert isinstance(err, ProviderRejected) and "requires an address" in err.message
     plivo.fail(429, "too many requests", headers={"Retry-After": "3"})
-    err = await fails(provider.search_numbers("US", SMS))
+    err = await fails(provider.search_numbers(NumberSearch("US", SMS)))
     assert isinstance(err, ProviderRateLimited) and err.retry_after == 3
     plivo.fail(500, "internal error")
-    assert isinstance(await fails(provider.search_numbers("US", SMS)), ProviderUnavailable)
+    assert isinstance(
+        await fails(provider.search_numbers(NumberSearch("US", SMS))), ProviderUnavailable
+    )
     assert plivo.owned == {}
 
 
 async def test_nothing_called_for_bad_input(plivo: Plivo, http: httpx.AsyncClient) -> None:
     provider = phone(plivo, http)
     with pytest.raises(ValidationFailed):
-        await provider.search_numbers("usa", SMS)
+        await provider.search_numbers(NumberSearch("usa", SMS))
     with pytest.raises(ValidationFailed):
         await provider.buy_number(AvailableNumber("+1/../x", "US", SMS), sms_url=HOOK, owner="a")
     assert plivo.seen == []

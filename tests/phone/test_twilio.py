@@ -17,7 +17,7 @@ from agentid.errors import (
     ProviderUnavailable,
     ValidationFailed,
 )
-from agentid.providers.base import AvailableNumber, Capability, LineType, OwnedNumber
+from agentid.providers.base import AvailableNumber, Capability, LineType, NumberSearch, OwnedNumber
 from agentid.providers.phone.twilio import TwilioPhone
 from tests.phone.conftest import build
 from tests.phone.twilio_server import ACCOUNT, TOKEN, Twilio
@@ -43,7 +43,7 @@ async def fails(call: object) -> ProviderError:
 
 async def test_search_buy_release(twilio: Twilio, http: httpx.AsyncClient) -> None:
     provider = phone(twilio, http)
-    found = await provider.search_numbers("US", SMS, area_code="415", limit=3)
+    found = await provider.search_numbers(NumberSearch("US", SMS, area_code="415", limit=3))
     assert [n.e164 for n in found] == ["+14155550100", "+14155550101", "+14155550102"]
     assert Capability.SMS in found[0].capabilities and found[0].region == "CA"
     search = twilio.seen[-1]
@@ -64,9 +64,10 @@ async def test_search_buy_release(twilio: Twilio, http: httpx.AsyncClient) -> No
 
 async def test_toll_free_and_address_filters(twilio: Twilio, http: httpx.AsyncClient) -> None:
     provider = phone(twilio, http)
-    free = await provider.search_numbers("US", SMS, line_type=LineType.TOLLFREE)
+    free = await provider.search_numbers(NumberSearch("US", SMS, line_type=LineType.TOLLFREE))
     assert [n.e164 for n in free] == ["+18005550100"]
-    assert await provider.search_numbers("US", SMS, area_code="212") == []  # address needed
+    address_needed = await provider.search_numbers(NumberSearch("US", SMS, area_code="212"))
+    assert address_needed == []
 
 
 async def test_twilio_errors_keep_their_code(twilio: Twilio, http: httpx.AsyncClient) -> None:
@@ -85,7 +86,7 @@ async def test_twilio_errors_keep_their_code(twilio: Twilio, http: httpx.AsyncCl
     found = AvailableNumber("+14155550102", "US", SMS)
     err = await fails(provider.buy_number(found, sms_url="ftp://x", owner="a"))
     assert "21502" in err.message and twilio.owned == {}
-    err = await fails(provider.search_numbers("ZZ", SMS))
+    err = await fails(provider.search_numbers(NumberSearch("ZZ", SMS)))
     assert isinstance(err, ProviderRejected) and "20404" in err.message
 
 
@@ -107,23 +108,25 @@ async def test_failures_mapped(
     http_status: int,
 ) -> None:
     twilio.fail(status, code, headers={"Retry-After": "7"})
-    err = await fails(phone(twilio, http).search_numbers("US", SMS))
+    err = await fails(phone(twilio, http).search_numbers(NumberSearch("US", SMS)))
     assert type(err) is kind and err.status == http_status and str(code) in err.message
     if isinstance(err, ProviderRateLimited):
         assert err.retry_after == 7 and err.headers() == {"Retry-After": "7"}
 
 
 async def test_wrong_token(twilio: Twilio, http: httpx.AsyncClient) -> None:
-    err = await fails(phone(twilio, http, token="wrong-token").search_numbers("US", SMS))
+    err = await fails(
+        phone(twilio, http, token="wrong-token").search_numbers(NumberSearch("US", SMS))
+    )
     assert isinstance(err, ProviderAuth) and "20003: Authenticate" in err.message
     other = "AC" + "f" * 32
-    err = await fails(phone(twilio, http, account=other).search_numbers("US", SMS))
+    err = await fails(phone(twilio, http, account=other).search_numbers(NumberSearch("US", SMS)))
     assert isinstance(err, ProviderAuth)
 
 
 async def test_unreachable(twilio: Twilio, http: httpx.AsyncClient) -> None:
     provider = build(f"twilio+http://{ACCOUNT}:{quote(TOKEN, safe='')}@127.0.0.1:9", http)
-    err = await fails(provider.search_numbers("US", SMS))
+    err = await fails(provider.search_numbers(NumberSearch("US", SMS)))
     assert isinstance(err, ProviderUnavailable)
 
 
@@ -131,7 +134,7 @@ async def test_input_checked_before_any_call(twilio: Twilio, http: httpx.AsyncCl
     provider = phone(twilio, http)
     for country, area in (("us", None), ("US", "41"), ("US", "4155"), ("U1", None)):
         with pytest.raises(ValidationFailed):
-            await provider.search_numbers(country, SMS, area_code=area)
+            await provider.search_numbers(NumberSearch(country, SMS, area_code=area))
     with pytest.raises(ValidationFailed):
         await provider.release_number(OwnedNumber("+14155550100", "../../Accounts"))
     assert twilio.seen == []
@@ -165,7 +168,9 @@ async def test_lookup_line_type_never_fails_a_purchase(
     twilio: Twilio, http: httpx.AsyncClient
 ) -> None:
     provider = build(twilio.url() + "?lookup=1", http)
-    (first, second) = await provider.search_numbers("US", SMS, area_code="415", limit=2)
+    (first, second) = await provider.search_numbers(
+        NumberSearch("US", SMS, area_code="415", limit=2)
+    )
     owned = await provider.buy_number(first, sms_url=HOOK, owner="acme")
     assert owned.line_type == "nonFixedVoip"
     lookup = twilio.seen[-1]
@@ -175,6 +180,8 @@ async def test_lookup_line_type_never_fails_a_purchase(
     bought = await provider.buy_number(second, sms_url=HOOK, owner="beta")
     assert bought.line_type is None and bought.provider_id in twilio.owned
     plain = await phone(twilio, http).buy_number(
-        (await provider.search_numbers("US", SMS, area_code="415"))[0], sms_url=HOOK, owner="c"
+        (await provider.search_numbers(NumberSearch("US", SMS, area_code="415")))[0],
+        sms_url=HOOK,
+        owner="c",
     )
     assert plain.line_type is None and not twilio.seen[-1].path.startswith("/v2/")

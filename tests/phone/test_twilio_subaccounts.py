@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from agentid.errors import ProviderRejected
-from agentid.providers.base import AvailableNumber, Capability
+from agentid.providers.base import AvailableNumber, Capability, NumberSearch
 from tests.conftest import Service, serving
 from tests.phone.conftest import build
 from tests.phone.twilio_server import TOKEN, Twilio
@@ -24,7 +24,7 @@ SMS = frozenset({Capability.SMS})
 
 async def test_adapter_buys_inside_a_subaccount(twilio: Twilio, http: httpx.AsyncClient) -> None:
     provider = build(twilio.url() + "?subaccounts=1", http)
-    (offered,) = await provider.search_numbers("US", SMS, area_code="415", limit=1)
+    (offered,) = await provider.search_numbers(NumberSearch("US", SMS, area_code="415", limit=1))
     owned = await provider.buy_number(offered, sms_url="https://x.example/h", owner="acme")
     (sub,) = twilio.subaccounts.values()
     assert owned.account == sub["sid"] and owned.account_secret == sub["auth_token"]

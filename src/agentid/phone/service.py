@@ -28,7 +28,13 @@ from agentid.phone.repository import PhoneRepository
 from agentid.phone.schemas import GcResult, PhoneNumberOut, ProvisionRequest
 from agentid.projects.repository import audit
 from agentid.providers.accounts import phone_for
-from agentid.providers.base import Capability, NumberStatus, OwnedNumber, PhoneProvider
+from agentid.providers.base import (
+    Capability,
+    NumberSearch,
+    NumberStatus,
+    OwnedNumber,
+    PhoneProvider,
+)
 from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
@@ -99,13 +105,14 @@ async def provision(
     await session.commit()  # no transaction held while the provider is called
     provider = await _provider(rt, project_id, transports)
     sms_url = webhook_url(rt, provider)
-    offered = await provider.search_numbers(
+    wanted = NumberSearch(
         request.country,
         frozenset({Capability.SMS}),
         line_type=request.type,
         area_code=request.area_code,
         limit=SEARCH_SIZE,
     )
+    offered = await provider.search_numbers(wanted)
     taken = await numbers.taken([n.e164 for n in offered]) if offered else set()
     await session.commit()
     free = [n for n in offered if n.e164 not in taken]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, TypedDict, Unpack, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from agentid.errors import ValidationFailed
 
@@ -128,18 +128,11 @@ class NumberStatus(StrEnum):
     RELEASED = "released"
 
 
-class SearchOptions(TypedDict, total=False):
-    """What a number search narrows by besides the country and the capabilities."""
-
-    line_type: LineType
-    area_code: str | None
-    limit: int
-
-
 @dataclass(frozen=True, slots=True)
 class NumberSearch:
-    """One number search, its options' defaults filled in: local numbers, any area code,
-    ten at most (``NumberSearch(country, capabilities, **options)``)."""
+    """One number search: numbers for sale in ``country`` (an ISO 3166-1 alpha-2 code,
+    checked here, so every provider gets a valid one) having every one of
+    ``capabilities``; local numbers, any area code, ten at most unless told."""
 
     country: str
     capabilities: frozenset[Capability]
@@ -147,11 +140,9 @@ class NumberSearch:
     area_code: str | None = None
     limit: int = 10
 
-    def iso_country(self) -> str:
-        """The country, checked to be an ISO 3166-1 alpha-2 code."""
+    def __post_init__(self) -> None:
         if not _ISO_COUNTRY.fullmatch(self.country):
             raise ValidationFailed("country must be two upper-case letters (ISO 3166-1)")
-        return self.country
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,11 +221,8 @@ class PhoneProvider(Protocol):
     @property
     def webhook_path(self) -> str | None: ...
 
-    async def search_numbers(
-        self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
-    ) -> Sequence[AvailableNumber]:
-        """Numbers for sale in ``country`` having every one of ``capabilities`` (the
-        options' defaults: ``NumberSearch``)."""
+    async def search_numbers(self, wanted: NumberSearch) -> Sequence[AvailableNumber]:
+        """The numbers for sale that ``wanted`` asks for (at most ``wanted.limit``)."""
         ...
 
     async def buy_number(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Unpack
+from typing import Any
 
 import httpx
 
@@ -39,7 +39,6 @@ from agentid.providers.base import (
     NumberSearch,
     NumberStatus,
     OwnedNumber,
-    SearchOptions,
     WebhookRequest,
 )
 from agentid.providers.phone.signatures import plivo_v3_valid
@@ -112,11 +111,8 @@ class PlivoPhone:
         """``path`` under the account's resources."""
         return f"{self.endpoint}/v1/Account/{self.auth_id}/{path}"
 
-    async def search_numbers(
-        self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
-    ) -> Sequence[AvailableNumber]:
-        wanted = NumberSearch(country, capabilities, **options)
-        country = wanted.iso_country()
+    async def search_numbers(self, wanted: NumberSearch) -> Sequence[AvailableNumber]:
+        country, capabilities = wanted.country, wanted.capabilities
         services = ",".join(c.value for c in sorted(capabilities) if c is not Capability.MMS)
         params = {
             "country_iso": country,

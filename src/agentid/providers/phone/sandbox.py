@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from typing import Unpack
 
 from agentid.errors import ValidationFailed
 from agentid.providers.base import (
@@ -22,7 +21,6 @@ from agentid.providers.base import (
     NumberSearch,
     NumberStatus,
     OwnedNumber,
-    SearchOptions,
     WebhookRequest,
 )
 from agentid.providers.registry import ProviderUrl, Transports
@@ -49,11 +47,8 @@ class SandboxPhone:
     def __repr__(self) -> str:
         return f"SandboxPhone(area={self.area!r})"
 
-    async def search_numbers(
-        self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
-    ) -> Sequence[AvailableNumber]:
-        wanted = NumberSearch(country, capabilities, **options)
-        if country != "US":
+    async def search_numbers(self, wanted: NumberSearch) -> Sequence[AvailableNumber]:
+        if wanted.country != "US":
             return []  # the fictional range is North American
         area = wanted.area_code or self.area
         if not _AREA.fullmatch(area):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any, Unpack
+from typing import Any
 
 import httpx
 
@@ -41,7 +41,6 @@ from agentid.providers.base import (
     NumberSearch,
     NumberStatus,
     OwnedNumber,
-    SearchOptions,
     WebhookRequest,
 )
 from agentid.providers.phone.signatures import twilio_valid
@@ -122,11 +121,8 @@ class TwilioPhone:
         """The Accounts list itself (where subaccounts are made)."""
         return f"{self.endpoint}{API}/Accounts.json"
 
-    async def search_numbers(
-        self, country: str, capabilities: frozenset[Capability], **options: Unpack[SearchOptions]
-    ) -> Sequence[AvailableNumber]:
-        wanted = NumberSearch(country, capabilities, **options)
-        country = wanted.iso_country()
+    async def search_numbers(self, wanted: NumberSearch) -> Sequence[AvailableNumber]:
+        country, capabilities = wanted.country, wanted.capabilities
         params = {
             "ExcludeAllAddressRequired": "true",
             "ExcludeLocalAddressRequired": "true",
