@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,17 +15,12 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ADMIN, PG_URL
+from tests.ports import free_port
 from tests.service import HOST
 
 # ``python -m agentid`` with this process's environment: the child imports the same
 # agentid as the tests (PYTHONPATH included), whichever one the venv installed.
 AGENTID = [sys.executable, "-m", "agentid"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -15,19 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import free_port
+
 AGENTID = Path(sys.executable).parent / "agentid"
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct free ports: each socket stays bound until all are chosen."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def test_first_start_from_environment(tmp_path: Path) -> None:
@@ -39,7 +29,7 @@ def test_flags_override_environment(tmp_path: Path) -> None:
 
 
 def start(tmp_path: Path, *, flags: bool) -> None:
-    data_dir, (http_port, smtp_port) = tmp_path / "state", free_ports(2)
+    data_dir, http_port, smtp_port = tmp_path / "state", free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTID_")}
     values = {"data-dir": str(data_dir), "host": "127.0.0.1"}
     values |= {"http-port": str(http_port), "smtp-port": str(smtp_port)}

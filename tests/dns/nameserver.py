@@ -1,13 +1,12 @@
 """A real authoritative name server on loopback for verify tests: NSD (Debian's ``nsd``,
 installed by ``make test``'s prerequisites), started with the zones a test writes, on a
-port the OS picked, in the test's own directory; stopped (its process only) afterwards.
+free port, in the test's own directory; stopped (its process only) afterwards.
 Without NSD the test skips with the reason, unless ``AGENTID_REQUIRE_EXTERNAL=1`` (CI)."""
 
 from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import dns.message
 import dns.query
 
 from tests.external import unavailable
+from tests.ports import free_port
 
 HOST = "127.0.0.1"
 NSD = shutil.which("nsd") or ("/usr/sbin/nsd" if Path("/usr/sbin/nsd").exists() else None)
@@ -33,9 +33,8 @@ def require_nsd() -> str:
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    """A port free for UDP and TCP both, as NSD binds both (``tests.ports``)."""
+    return free_port()
 
 
 def write_zone(directory: Path, zone: str, body: str) -> None:
