@@ -99,9 +99,7 @@ async def test_overrun_flagged_and_other_projects_not_held_up(backend: str, tmp_
         await send(service, [beta.primary], code_mail)
         r = await service.http.get(f"/projects/{beta.id}/codes", params={"wait": 10})
         assert r.status_code == 200 and [c["value"] for c in r.json()["codes"]] == ["604211"]
-        # issue 6: not held behind another project's heavy mail (it cost 16-20 s), with room
-        # for a busy machine
-        assert time.monotonic() - sent_at < 5
+        assert time.monotonic() - sent_at < 3  # issue 6: another project's code within 3 s
         # Every heavy message is flagged: each costs a worker's restart, so the wait is for
         # their events (listed, flagged), within the issue's 30 s.
         for entry in await listed(service, alpha, len(heavy), timeout=FLAGGED_SECONDS):

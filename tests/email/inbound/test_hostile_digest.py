@@ -51,7 +51,7 @@ async def test_hostile_mail_holds_up_no_one(shared: Service) -> None:
     await send(shared, [beta.primary], code)
     r = await shared.http.get(f"/projects/{beta.id}/codes", params={"wait": 10})
     assert [c["value"] for c in r.json()["codes"]] == ["318204"]
-    assert time.monotonic() - sent_at < 5  # not held behind alpha's mail (it cost 16-20 s)
+    assert time.monotonic() - sent_at <= 3  # issue 6: another project's code within 3 s
 
     entries = await listed(shared, alpha, len(mails), timeout=30)
     by_subject = {}
