@@ -6,6 +6,7 @@ reliably in flight when the test strikes; its verdict is then ``temperror``."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from agentid.email.inbound import verdict_lane
 from agentid.email.inbound.verdict_lane import PART, VerdictProcess
 from tests.conftest import Service, backend_store, serving, start_service
 from tests.email.inbound.authentication import silent_server, verdict_of
@@ -95,3 +97,28 @@ async def test_a_stop_mid_check_leaves_it_for_the_next_start(
         async with start_service(data, schema, **settings) as service:
             assert checker(service).pid is not None  # started for what waits, not for mail
             assert temperror(await verdict_of(service, project.id, mid))
+
+
+async def test_a_checker_that_outlives_its_stop_grace_is_killed_without_a_second_one(
+    backend: str,
+    tmp_path: Path,
+    silent_dns: int,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A frozen checker holds the stop for one grace, warned of; then it is killed at once,
+    not given the grace a second time (which made a stop last 2 x 10 s)."""
+    monkeypatch.setattr(verdict_lane, "STOP_SECONDS", 0.5)
+    caplog.set_level(logging.WARNING)
+    async with serving(tmp_path / "data", backend, **settings_for(silent_dns)) as (service, _):
+        project = await new_project(service)
+        (mid,) = await send(service, [project.primary], simple_message(project.primary))
+        await verdict_of(service, project.id, mid)
+        lane = checker(service)
+        pid = lane.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)  # it will never answer the stop
+    warned = [(r.name, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert (verdict_lane.log.name, "verdict checker did not end in time") in warned
+    assert not [w for w in warned if w[1] == "helper did not end in time: killed"]
+    assert lane.pid is None

@@ -87,16 +87,18 @@ class VerdictProcess:
         self._stopping = True
         if self._writer is not None and self._writer.can_write_eof():
             self._writer.write_eof()  # it writes what it has, answers, and ends
+        grace = STOP_SECONDS
         if self._supervisor is not None:
             try:
                 async with asyncio.timeout(STOP_SECONDS):
                     await asyncio.shield(self._supervisor)
             except TimeoutError:
                 log.warning("verdict checker did not end in time", extra={"waited": STOP_SECONDS})
+                grace = 0.0  # it has had its grace: no second one
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
-        await self._end()
+        await self._end(grace)
 
     async def _supervise(self) -> None:
         delay = RESTART_FIRST
@@ -158,13 +160,13 @@ class VerdictProcess:
             return f"the verdict checker was killed by {signal.Signals(-code).name}"
         return f"the verdict checker exited ({code})"
 
-    async def _end(self) -> None:
+    async def _end(self, grace: float = STOP_SECONDS) -> None:
         process, self._process = self._process, None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
         if process is not None:
-            await processes.reap(process, STOP_SECONDS)
+            await processes.reap(process, grace)
 
 
 Verdicts = VerdictStage | VerdictProcess
