@@ -43,9 +43,12 @@ from tests.email.inbound.postfix import EdgeMTA
 
 from agentid.email.inbound.postfix import Setup
 from agentid.events import Kind
-from agentid.store.notices import channel_for, decode
-from serverproc import Agentid, free_port
-from smtp_load import hand_over, percentile
+from agentid.store.notices import channel_for
+from agentid.store.notices import decode
+from serverproc import Agentid
+from serverproc import free_port
+from smtp_load import hand_over
+from smtp_load import percentile
 from wait_latency import long_poll
 
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -14,7 +14,8 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,11 +24,14 @@ sys.path.insert(0, str(ROOT / "src"))
 from sqlalchemy import insert  # noqa: E402
 
 from agentid.email.inbound.digest import digest  # noqa: E402
-from agentid.email.inbound.spool import Arrival, batch_of  # noqa: E402
+from agentid.email.inbound.spool import Arrival  # noqa: E402
+from agentid.email.inbound.spool import batch_of  # noqa: E402
 from agentid.email.inbound.spool_writer import write_batch  # noqa: E402
 from agentid.ids import new_id  # noqa: E402
 from agentid.store.engines import engine_for_url  # noqa: E402
-from agentid.store.tables import Base, Project, table_of  # noqa: E402
+from agentid.store.tables import Base  # noqa: E402
+from agentid.store.tables import Project  # noqa: E402
+from agentid.store.tables import table_of  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "verification"
 TARGET = 1500

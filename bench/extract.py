@@ -22,7 +22,8 @@ import email  # noqa: E402
 import email.policy  # noqa: E402
 from email.message import Message  # noqa: E402
 
-from agentid.extract import extract_email, extract_eml  # noqa: E402
+from agentid.extract import extract_email  # noqa: E402
+from agentid.extract import extract_eml  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "verification"
 TARGET = 3000  # the extractor proper, emails/s (issue 9)

@@ -20,7 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from agentid.email.outbound.guard import Outgoing, ReceivedSecret, find_leaks  # noqa: E402
+from agentid.email.outbound.guard import Outgoing  # noqa: E402
+from agentid.email.outbound.guard import ReceivedSecret  # noqa: E402
+from agentid.email.outbound.guard import find_leaks  # noqa: E402
 
 BODY_BYTES = 1_000_000
 SECRETS = 5_000

@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tests.extract.test_hostile_input import CASES, _cpu  # noqa: E402
+from tests.extract.test_hostile_input import CASES  # noqa: E402
+from tests.extract.test_hostile_input import _cpu  # noqa: E402
 
 TARGET_MS = 250.0
 BIG = 100_000  # bytes of each pattern

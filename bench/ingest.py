@@ -44,8 +44,15 @@ from typing import Any
 
 import httpx
 
-from serverproc import POSTFIX_PATH, Agentid, Postfix, Sink, peak_rss_mb, postfix_missing, rss_mb
-from smtp_load import percentile, run_load
+from serverproc import POSTFIX_PATH
+from serverproc import Agentid
+from serverproc import Postfix
+from serverproc import Sink
+from serverproc import peak_rss_mb
+from serverproc import postfix_missing
+from serverproc import rss_mb
+from smtp_load import percentile
+from smtp_load import run_load
 
 RCPTS = [f"user{i}@bench.test" for i in range(50)]
 SENDER = "load@bench.example"

@@ -19,7 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-from serverproc import Agentid, tree_pss_mb
+from serverproc import Agentid
+from serverproc import tree_pss_mb
 
 TARGET_MB = 400
 MiB = 1024 * 1024

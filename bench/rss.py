@@ -15,8 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest import RCPTS, smtp_source, smtp_source_tool
-from serverproc import Agentid, rss_mb, tree_pss_mb
+from ingest import RCPTS
+from ingest import smtp_source
+from ingest import smtp_source_tool
+from serverproc import Agentid
+from serverproc import rss_mb
+from serverproc import tree_pss_mb
 from smtp_load import run_load
 
 

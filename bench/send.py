@@ -22,7 +22,9 @@ from pathlib import Path
 
 import httpx
 
-from serverproc import ADMIN, Agentid, free_port
+from serverproc import ADMIN
+from serverproc import Agentid
+from serverproc import free_port
 
 TARGET = 150.0
 SINK = """

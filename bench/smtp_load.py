@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
 
 def make_message(index: int, rcpt: str, size: int) -> bytes:

@@ -22,8 +22,11 @@ from urllib.parse import urlencode
 
 import httpx
 
-from serverproc import ADMIN, Agentid
-from smtp_load import hand_over, make_message, percentile
+from serverproc import ADMIN
+from serverproc import Agentid
+from smtp_load import hand_over
+from smtp_load import make_message
+from smtp_load import percentile
 
 
 async def send_one(port: int, rcpt: str, index: int) -> float:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ import pytest_asyncio
 from hypothesis import settings as hypothesis_settings
 
 from agentid.config import Settings
-from agentid.server import Running, running
+from agentid.server import Running
+from agentid.server import running
 
 PG_URL = os.environ.get("AGENTID_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("AGENTID_REQUIRE_POSTGRES") == "1"

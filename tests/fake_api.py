@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 import httpx

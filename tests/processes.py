@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ADMIN, PG_URL
+from tests.conftest import ADMIN
+from tests.conftest import PG_URL
 from tests.ports import free_port
 from tests.service import HOST
 

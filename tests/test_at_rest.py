@@ -10,8 +10,10 @@ import stat
 import time
 from pathlib import Path
 
-from tests.conftest import make_settings, start_service
-from tests.service import deliver, hosted
+from tests.conftest import make_settings
+from tests.conftest import start_service
+from tests.service import deliver
+from tests.service import hosted
 
 
 async def test_data_dir_private_whatever_the_umask(tmp_path: Path) -> None:

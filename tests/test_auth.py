@@ -6,19 +6,19 @@ import hashlib
 from typing import Any
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import select
+from sqlalchemy import text
 
 from agentid.store.tables import Token
-from tests.conftest import ADMIN, Service
-from tests.service import (
-    app_routes,
-    assert_error,
-    create_project,
-    deliver,
-    hosted,
-    new_alias,
-    new_token,
-)
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.service import app_routes
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import new_alias
+from tests.service import new_token
 
 BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/projects/{project_id}"): {"catch_all": False},

@@ -10,9 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-from agentid.codes.totp import code_at, parse_uri
-from tests.conftest import ADMIN, Service
-from tests.service import eventually, listening, message, send
+from agentid.codes.totp import code_at
+from agentid.codes.totp import parse_uri
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.service import eventually
+from tests.service import listening
+from tests.service import message
+from tests.service import send
 
 AGENTID = Path(sys.executable).parent / "agentid"
 

@@ -9,12 +9,19 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
+from typer.testing import Result
 
-from agentid.cli import Session, app
+from agentid.cli import Session
+from agentid.cli import app
 from agentid.email.schemas import AliasList
-from agentid.projects.schemas import ProjectList, TokenList
-from tests.fake_api import ADMIN, BASE, RAW, FakeAPI, closed_port
+from agentid.projects.schemas import ProjectList
+from agentid.projects.schemas import TokenList
+from tests.fake_api import ADMIN
+from tests.fake_api import BASE
+from tests.fake_api import RAW
+from tests.fake_api import FakeAPI
+from tests.fake_api import closed_port
 
 WIDE: dict[str, str | None] = {"COLUMNS": "200", "TERM": "dumb"}
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -12,16 +12,35 @@ import pytest
 
 from agentid import errors
 from agentid.cli_output import json_of
-from agentid.client import AsyncClient, Client
-from agentid.codes.schemas import CodeList, CodeOut
-from agentid.email.schemas import AliasList, AliasOut, Inbox, InboxEntry, MessageOut, ProvisionOut
-from agentid.errors import AgentIDError, Unreachable
-from agentid.projects.schemas import ProjectList, ProjectOut, TokenInfo, TokenList, TokenOut
+from agentid.client import AsyncClient
+from agentid.client import Client
+from agentid.codes.schemas import CodeList
+from agentid.codes.schemas import CodeOut
+from agentid.email.schemas import AliasList
+from agentid.email.schemas import AliasOut
+from agentid.email.schemas import Inbox
+from agentid.email.schemas import InboxEntry
+from agentid.email.schemas import MessageOut
+from agentid.email.schemas import ProvisionOut
+from agentid.errors import AgentIDError
+from agentid.errors import Unreachable
+from agentid.projects.schemas import ProjectList
+from agentid.projects.schemas import ProjectOut
+from agentid.projects.schemas import TokenInfo
+from agentid.projects.schemas import TokenList
+from agentid.projects.schemas import TokenOut
 from tests.conftest import ADMIN as SERVICE_ADMIN
 from tests.conftest import Service
 from tests.email.inbound.authentication import verdict_of
-from tests.fake_api import ADMIN, BASE, RAW, FakeAPI, closed_port
-from tests.service import listening, message, new_token, send
+from tests.fake_api import ADMIN
+from tests.fake_api import BASE
+from tests.fake_api import RAW
+from tests.fake_api import FakeAPI
+from tests.fake_api import closed_port
+from tests.service import listening
+from tests.service import message
+from tests.service import new_token
+from tests.service import send
 
 KINDS = pytest.mark.parametrize("kind", ["Client", "AsyncClient"])
 

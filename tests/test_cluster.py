@@ -16,9 +16,15 @@ import pytest
 import pytest_asyncio
 
 from agentid.store.leader import lock_key
-from tests.conftest import ADMIN, PG_URL, pg_schema, require_backend
-from tests.processes import Process, end_group, serve
-from tests.service import HOST, message
+from tests.conftest import ADMIN
+from tests.conftest import PG_URL
+from tests.conftest import pg_schema
+from tests.conftest import require_backend
+from tests.processes import Process
+from tests.processes import end_group
+from tests.processes import serve
+from tests.service import HOST
+from tests.service import message
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

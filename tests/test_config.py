@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agentid.config import Settings, load_admin_token, load_secret_key
+from agentid.config import Settings
+from agentid.config import load_admin_token
+from agentid.config import load_secret_key
 
 
 def test_secret_key_file(tmp_path: Path) -> None:

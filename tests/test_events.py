@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from agentid.events import Kind, LocalBus, Signal
+from agentid.events import Kind
+from agentid.events import LocalBus
+from agentid.events import Signal
 
 RECEIVED, FOUND = Kind.MESSAGE_RECEIVED, Kind.CODE_FOUND
 

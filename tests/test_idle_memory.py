@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN
-from tests.processes import end_group, serve, tree_pss_mb
+from tests.processes import end_group
+from tests.processes import serve
+from tests.processes import tree_pss_mb
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 

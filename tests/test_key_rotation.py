@@ -20,9 +20,16 @@ from agentid.crypto import SecretBox
 from agentid.errors import AgentIDError
 from agentid.providers.accounts import provider_url_for
 from agentid.providers.schemas import ProviderKind
-from agentid.store.tables import Domain, ProjectProvider, TotpSecret
-from tests.conftest import PG_URL, Service, pg_schema, start_service
-from tests.service import assert_error, create_project, provision
+from agentid.store.tables import Domain
+from agentid.store.tables import ProjectProvider
+from agentid.store.tables import TotpSecret
+from tests.conftest import PG_URL
+from tests.conftest import Service
+from tests.conftest import pg_schema
+from tests.conftest import start_service
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import provision
 
 OLD, NEW = "old-service-key-1", "new-service-key-2"
 URL = "smtp://relay-user:Rotate-Me-9x7Q@relay.example:587"

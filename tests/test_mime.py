@@ -9,7 +9,10 @@ from email.message import EmailMessage
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentid.mime import Limits, decode_header, decode_words, read
+from agentid.mime import Limits
+from agentid.mime import decode_header
+from agentid.mime import decode_words
+from agentid.mime import read
 
 
 def test_encoded_words_decoded_and_joined() -> None:

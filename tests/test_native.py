@@ -99,7 +99,9 @@ def test_compiled_and_source_extract_the_same() -> None:
 def test_values_crossing_processes_pickle() -> None:
     """The parse workers receive Limits and may hand back extraction results: compiled
     frozen dataclasses must survive pickling as the source ones do."""
-    from agentid.extract.models import Code, Extraction, Link
+    from agentid.extract.models import Code
+    from agentid.extract.models import Extraction
+    from agentid.extract.models import Link
     from agentid.mime import Limits
 
     values = [

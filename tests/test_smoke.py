@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import Service
-from tests.service import listening, send
+from tests.service import listening
+from tests.service import send
 
 
 async def test_receive_and_read(service: Service) -> None:

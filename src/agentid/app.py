@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
+from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends
+from fastapi import FastAPI
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -15,24 +18,28 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
 from agentid.api.gate import TokenGate
-from agentid.api.limits import WEBHOOKS, BodyLimit, body_caps
+from agentid.api.limits import WEBHOOKS
+from agentid.api.limits import BodyLimit
+from agentid.api.limits import body_caps
 from agentid.api.mcp_mount import McpMount
 from agentid.api.responses import error_response
 from agentid.api.store_errors import unavailable
-from agentid.auth import RuntimeDep, project_path
+from agentid.auth import RuntimeDep
+from agentid.auth import project_path
 from agentid.codes.escalation_routes import router as escalations_router
 from agentid.codes.routes import router as codes_router
 from agentid.codes.totp_routes import router as totp_router
-from agentid.config import (
-    Settings,
-    admin_token_path,
-    load_admin_token,
-    load_secret_key,
-    private_dir,
-)
+from agentid.config import Settings
+from agentid.config import admin_token_path
+from agentid.config import load_admin_token
+from agentid.config import load_secret_key
+from agentid.config import private_dir
 from agentid.crypto import SecretBox
 from agentid.dns.routes import router as dns_router
 from agentid.email.inbound.service import InboundService
@@ -41,7 +48,9 @@ from agentid.email.outbound.routes import router as sending_router
 from agentid.email.outbound.sender import OutboxSender
 from agentid.email.retention import RetentionTask
 from agentid.email.routes import router as email_router
-from agentid.errors import AgentIDError, ValidationFailed, for_status
+from agentid.errors import AgentIDError
+from agentid.errors import ValidationFailed
+from agentid.errors import for_status
 from agentid.health import Health
 from agentid.phone.collector import NumberCollector
 from agentid.phone.routes import router as phone_router
@@ -49,19 +58,23 @@ from agentid.phone.webhook_routes import router as sms_webhooks_router
 from agentid.phone.webhook_routes import sandbox_router
 from agentid.projects.routes import router as projects_router
 from agentid.providers.account_routes import router as provider_accounts_router
-from agentid.providers.registry import default_transports, register_builtins
+from agentid.providers.registry import default_transports
 from agentid.providers.registry import from_settings as providers_from_settings
+from agentid.providers.registry import register_builtins
 from agentid.runtime import Runtime
 from agentid.store.bus import bus_for
 from agentid.store.checkpoint import WalCheckpointer
-from agentid.store.db import create_engine, migrate_in_process, session_factory
+from agentid.store.db import create_engine
+from agentid.store.db import migrate_in_process
+from agentid.store.db import session_factory
 from agentid.store.leader import Leadership
 from agentid.store.repository import ping
 from agentid.web import PREFIX as UI_PREFIX
 from agentid.webhooks.dispatcher import WebhookDispatcher
 from agentid.webhooks.routes import router as webhooks_router
 from agentid.webhooks.service import operator_key
-from agentid.workers import Worker, start_all
+from agentid.workers import Worker
+from agentid.workers import start_all
 
 log = logging.getLogger("agentid")
 

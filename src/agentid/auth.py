@@ -14,9 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi import Request
 
-from agentid.errors import Forbidden, NotFound, Unauthorized
+from agentid.errors import Forbidden
+from agentid.errors import NotFound
+from agentid.errors import Unauthorized
 from agentid.names import SLUG
 from agentid.runtime import Runtime
 

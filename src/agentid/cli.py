@@ -23,39 +23,50 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
 
 import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from agentid.cli_codes import escalations_app, totp_app
+from agentid.cli_codes import escalations_app
+from agentid.cli_codes import totp_app
 from agentid.cli_dns import dns_app
 from agentid.cli_env import env
-from agentid.cli_inbox import alias_app, code, inbox, show
-from agentid.cli_output import console, print_answer, print_page, print_shown, table, when
+from agentid.cli_inbox import alias_app
+from agentid.cli_inbox import code
+from agentid.cli_inbox import inbox
+from agentid.cli_inbox import show
+from agentid.cli_output import console
+from agentid.cli_output import print_answer
+from agentid.cli_output import print_page
+from agentid.cli_output import print_shown
+from agentid.cli_output import table
+from agentid.cli_output import when
 from agentid.cli_phone import phone_app
 from agentid.cli_postfix import postfix_config
-from agentid.cli_send import outbox, send
+from agentid.cli_send import outbox
+from agentid.cli_send import send
 from agentid.cli_serve import serve
-from agentid.cli_session import (
-    DEFAULT_URL,
-    JsonFlag,
-    ProjectId,
-    Session,
-    all_projects,
-    client_for,
-    fallback_token,
-    load_settings,
-    whole_list,
-)
+from agentid.cli_session import DEFAULT_URL
+from agentid.cli_session import JsonFlag
+from agentid.cli_session import ProjectId
+from agentid.cli_session import Session
+from agentid.cli_session import all_projects
+from agentid.cli_session import client_for
+from agentid.cli_session import fallback_token
+from agentid.cli_session import load_settings
+from agentid.cli_session import whole_list
 from agentid.cli_webhooks import webhooks_app
 from agentid.errors import AgentIDError
 from agentid.secrets_cli import secrets_app
 
 if TYPE_CHECKING:
     from agentid.email.schemas import ProvisionOut
-    from agentid.projects.schemas import ProjectOut, TokenList
+    from agentid.projects.schemas import ProjectOut
+    from agentid.projects.schemas import TokenList
 
 _settings = load_settings  # the name agentid.secrets_cli imports it by
 
@@ -220,7 +231,8 @@ def extract(
     files: Annotated[list[str], typer.Argument(metavar="FILE...", help=".eml or SMS text")],
 ) -> None:
     """Find codes and links in files, offline: *.eml is an email, anything else an SMS body."""
-    from agentid.extract import extract_eml, extract_sms
+    from agentid.extract import extract_eml
+    from agentid.extract import extract_sms
 
     failed = False
     for name in files:

@@ -14,8 +14,15 @@ from typing import Annotated
 
 import typer
 
-from agentid.cli_output import print_answer, print_code, print_page, print_shown, when
-from agentid.cli_session import JsonFlag, ProjectId, client_for, whole_list
+from agentid.cli_output import print_answer
+from agentid.cli_output import print_code
+from agentid.cli_output import print_page
+from agentid.cli_output import print_shown
+from agentid.cli_output import when
+from agentid.cli_session import JsonFlag
+from agentid.cli_session import ProjectId
+from agentid.cli_session import client_for
+from agentid.cli_session import whole_list
 from agentid.codes.schemas import EscalationList
 
 totp_app = typer.Typer(

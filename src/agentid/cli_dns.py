@@ -10,9 +10,18 @@ from typing import Annotated
 
 import typer
 
-from agentid.cli_output import console, print_shown, table, when
-from agentid.cli_session import JsonFlag, ProjectId, client_for
-from agentid.dns.schemas import DnsApplyOut, DnsCheckOut, DnsPlanOut, DnsRecordOut, DnsVerifyOut
+from agentid.cli_output import console
+from agentid.cli_output import print_shown
+from agentid.cli_output import table
+from agentid.cli_output import when
+from agentid.cli_session import JsonFlag
+from agentid.cli_session import ProjectId
+from agentid.cli_session import client_for
+from agentid.dns.schemas import DnsApplyOut
+from agentid.dns.schemas import DnsCheckOut
+from agentid.dns.schemas import DnsPlanOut
+from agentid.dns.schemas import DnsRecordOut
+from agentid.dns.schemas import DnsVerifyOut
 
 dns_app = typer.Typer(help="Plan, apply and verify a project's DNS records.", no_args_is_help=True)
 

@@ -14,7 +14,9 @@ from typing import Annotated
 
 import typer
 
-from agentid.cli_session import ProjectId, Session, client_for
+from agentid.cli_session import ProjectId
+from agentid.cli_session import Session
+from agentid.cli_session import client_for
 
 
 class Format(StrEnum):

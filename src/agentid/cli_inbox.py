@@ -8,25 +8,21 @@ from typing import Annotated
 
 import typer
 
-from agentid.cli_output import (
-    code_values,
-    print_answer,
-    print_code,
-    print_message,
-    print_page,
-    print_shown,
-    to_the_second,
-    when,
-)
-from agentid.cli_session import (
-    JsonFlag,
-    MessagesLimit,
-    ProjectId,
-    SinceOpt,
-    WaitOpt,
-    client_for,
-    whole_list,
-)
+from agentid.cli_output import code_values
+from agentid.cli_output import print_answer
+from agentid.cli_output import print_code
+from agentid.cli_output import print_message
+from agentid.cli_output import print_page
+from agentid.cli_output import print_shown
+from agentid.cli_output import to_the_second
+from agentid.cli_output import when
+from agentid.cli_session import JsonFlag
+from agentid.cli_session import MessagesLimit
+from agentid.cli_session import ProjectId
+from agentid.cli_session import SinceOpt
+from agentid.cli_session import WaitOpt
+from agentid.cli_session import client_for
+from agentid.cli_session import whole_list
 
 alias_app = typer.Typer(help="Addresses on a project's domain.", no_args_is_help=True)
 

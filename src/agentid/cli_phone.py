@@ -9,24 +9,21 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from agentid.cli_output import (
-    code_values,
-    console,
-    print_answer,
-    print_page,
-    print_shown,
-    to_the_second,
-)
-from agentid.cli_session import (
-    JsonFlag,
-    MessagesLimit,
-    ProjectId,
-    SinceOpt,
-    WaitOpt,
-    all_projects,
-    client_for,
-)
-from agentid.phone.schemas import GcResult, PhoneNumberOut
+from agentid.cli_output import code_values
+from agentid.cli_output import console
+from agentid.cli_output import print_answer
+from agentid.cli_output import print_page
+from agentid.cli_output import print_shown
+from agentid.cli_output import to_the_second
+from agentid.cli_session import JsonFlag
+from agentid.cli_session import MessagesLimit
+from agentid.cli_session import ProjectId
+from agentid.cli_session import SinceOpt
+from agentid.cli_session import WaitOpt
+from agentid.cli_session import all_projects
+from agentid.cli_session import client_for
+from agentid.phone.schemas import GcResult
+from agentid.phone.schemas import PhoneNumberOut
 
 phone_app = typer.Typer(help="A project's phone number and its SMS.", no_args_is_help=True)
 

@@ -15,7 +15,12 @@ from urllib.parse import urlsplit
 import typer
 
 from agentid.cli_session import load_settings
-from agentid.email.inbound.postfix import ROLE, Setup, main_cf, map_files, master_cf, role_sql
+from agentid.email.inbound.postfix import ROLE
+from agentid.email.inbound.postfix import Setup
+from agentid.email.inbound.postfix import main_cf
+from agentid.email.inbound.postfix import map_files
+from agentid.email.inbound.postfix import master_cf
+from agentid.email.inbound.postfix import role_sql
 from agentid.errors import BadRequest
 
 

@@ -10,9 +10,15 @@ from typing import Annotated
 
 import typer
 
-from agentid.cli_output import print_answer, print_page, to_the_second
-from agentid.cli_session import JsonFlag, MessagesLimit, ProjectId, client_for
-from agentid.email.outbound.schemas import Attachment, SendRequest
+from agentid.cli_output import print_answer
+from agentid.cli_output import print_page
+from agentid.cli_output import to_the_second
+from agentid.cli_session import JsonFlag
+from agentid.cli_session import MessagesLimit
+from agentid.cli_session import ProjectId
+from agentid.cli_session import client_for
+from agentid.email.outbound.schemas import Attachment
+from agentid.email.outbound.schemas import SendRequest
 
 Addresses = Annotated[list[str], typer.Option("--to", help="A recipient (repeat for more).")]
 

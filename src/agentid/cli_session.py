@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
+from typing import TypeVar
 
 import typer
 
-from agentid.errors import BadRequest, Unauthorized
+from agentid.errors import BadRequest
+from agentid.errors import Unauthorized
 
 if TYPE_CHECKING:
     import httpx

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, get_args
+from typing import Annotated
+from typing import get_args
 
 import typer
 
-from agentid.cli_output import print_answer, print_page, when
-from agentid.cli_session import JsonFlag, ProjectId, client_for
+from agentid.cli_output import print_answer
+from agentid.cli_output import print_page
+from agentid.cli_output import when
+from agentid.cli_session import JsonFlag
+from agentid.cli_session import ProjectId
+from agentid.cli_session import client_for
 from agentid.webhooks.schemas import WebhookEvent
 
 webhooks_app = typer.Typer(

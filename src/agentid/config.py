@@ -10,8 +10,11 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, IPvAnyNetwork, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic import IPvAnyNetwork
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings
+from pydantic_settings import SettingsConfigDict
 
 from agentid.mime import Limits
 

@@ -17,7 +17,9 @@ import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import Fernet
+from cryptography.fernet import InvalidToken
+from cryptography.fernet import MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 

@@ -35,7 +35,8 @@ import time
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+from pydantic import ConfigDict
 
 
 class ErrorDetail(BaseModel):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agentid.errors import NotFound, ValidationFailed
+from agentid.errors import NotFound
+from agentid.errors import ValidationFailed
 from agentid.ids import is_valid
 from agentid.names import normalize
 from agentid.times import as_utc

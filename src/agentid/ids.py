@@ -10,7 +10,8 @@ import os
 import random
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {c: i for i, c in enumerate(_ALPHABET)}

@@ -15,23 +15,37 @@ bounded (``timeout``, at most 300 s) and end with a structured result, never an 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
 import httpx
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+from pydantic import Field
 
 from agentid.api.mcp_mount import PROJECT_KEY
-from agentid.client import RECENT, AsyncClient
-from agentid.codes.schemas import CodeOut, EscalationKind, EscalationOut, Notice, TotpCode
+from agentid.client import RECENT
+from agentid.client import AsyncClient
+from agentid.codes.schemas import CodeOut
+from agentid.codes.schemas import EscalationKind
+from agentid.codes.schemas import EscalationOut
+from agentid.codes.schemas import Notice
+from agentid.codes.schemas import TotpCode
 from agentid.email.outbound.schemas import SendAccepted
-from agentid.email.schemas import AliasOut, InboxEntry, MessageOut
-from agentid.errors import AgentIDError, SmsFiltered, Timeout
+from agentid.email.schemas import AliasOut
+from agentid.email.schemas import InboxEntry
+from agentid.email.schemas import MessageOut
+from agentid.errors import AgentIDError
+from agentid.errors import SmsFiltered
+from agentid.errors import Timeout
 from agentid.phone.schemas import SmsOut
 from agentid.projects.schemas import Identity
 from agentid.times import utcnow

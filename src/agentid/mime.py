@@ -19,7 +19,8 @@ import codecs
 import email
 import email.policy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from email.message import Message
 
 import fast_mail_parser

@@ -8,7 +8,8 @@ sleeps until the next item is due, ``wake`` is called, or ``idle`` seconds pass.
 from __future__ import annotations
 
 import asyncio
-from abc import ABC, abstractmethod
+from abc import ABC
+from abc import abstractmethod
 from datetime import datetime
 from typing import ClassVar
 

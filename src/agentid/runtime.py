@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agentid.config import Settings
 from agentid.crypto import SecretBox
-from agentid.events import EventBus, Kind, LocalBus, Signal
+from agentid.events import EventBus
+from agentid.events import Kind
+from agentid.events import LocalBus
+from agentid.events import Signal
 from agentid.health import Health
 from agentid.providers.base import Providers
 from agentid.providers.registry import Transports

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
+from typing import Annotated
 
 import typer
 
@@ -77,7 +78,9 @@ async def reseal_store(settings: Settings) -> Resealed:
     from agentid.phone.forwarder_service import reseal_secrets
     from agentid.phone.service import reseal_account_secrets
     from agentid.providers.accounts import reseal_accounts
-    from agentid.store.db import create_engine, migrate, session_factory
+    from agentid.store.db import create_engine
+    from agentid.store.db import migrate
+    from agentid.store.db import session_factory
     from agentid.webhooks.service import reseal_secrets as reseal_webhook_secrets
 
     database = settings.data_dir / "agentid.db"

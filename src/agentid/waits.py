@@ -5,7 +5,9 @@ when to look (``events``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Collection
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -8,11 +8,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
-from typing import Any, Protocol
+from typing import Any
+from typing import Protocol
 
-from agentid.store.leader import Leadership, periodically
+from agentid.store.leader import Leadership
+from agentid.store.leader import periodically
 
 
 class Worker(Protocol):

@@ -9,14 +9,30 @@ import time
 
 import pytest
 
-from agentid.client import AsyncClient, Client
-from agentid.codes.schemas import CodeOut, EscalationOut, TotpCode, TotpOut
-from agentid.codes.totp import code_at, parse_uri
+from agentid.client import AsyncClient
+from agentid.client import Client
+from agentid.codes.schemas import CodeOut
+from agentid.codes.schemas import EscalationOut
+from agentid.codes.schemas import TotpCode
+from agentid.codes.schemas import TotpOut
+from agentid.codes.totp import code_at
+from agentid.codes.totp import parse_uri
 from agentid.email.outbound.schemas import SendAccepted
-from agentid.errors import Forbidden, NotFound, Timeout, Unauthorized, ValidationFailed
-from agentid.projects.schemas import Identity, Me
-from tests.conftest import ADMIN, Service
-from tests.service import create_project, hosted, listening, message, new_token, send
+from agentid.errors import Forbidden
+from agentid.errors import NotFound
+from agentid.errors import Timeout
+from agentid.errors import Unauthorized
+from agentid.errors import ValidationFailed
+from agentid.projects.schemas import Identity
+from agentid.projects.schemas import Me
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.service import create_project
+from tests.service import hosted
+from tests.service import listening
+from tests.service import message
+from tests.service import new_token
+from tests.service import send
 
 
 def code_mail(to: str, body: str, sender: str) -> bytes:

@@ -8,7 +8,10 @@ import subprocess
 import httpx
 
 from tests.conftest import Service
-from tests.service import assert_error, create_project, hosted, new_token
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import hosted
+from tests.service import new_token
 from tests.test_cli_live import cli
 
 
@@ -109,7 +112,8 @@ async def test_env_formats_and_no_token(service: Service) -> None:
 
 
 def test_sh_quoting_survives_hostile_values() -> None:
-    from agentid.cli_env import Format, render
+    from agentid.cli_env import Format
+    from agentid.cli_env import render
 
     hostile = "a'b\"c $(touch /tmp/pwned) `id` ; rm -rf / \n x"
     script = render({"V": hostile}, Format.sh) + '\nprintf "%s" "$V"'

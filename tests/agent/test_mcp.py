@@ -16,20 +16,21 @@ from typing import Any
 import httpx
 import httpx2
 from mcp.client.session import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from agentid.codes.totp import code_at, parse_uri
-from tests.conftest import ADMIN, Service
-from tests.service import (
-    assert_error,
-    create_project,
-    hosted,
-    listening,
-    message,
-    new_token,
-    send,
-)
+from agentid.codes.totp import code_at
+from agentid.codes.totp import parse_uri
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import hosted
+from tests.service import listening
+from tests.service import message
+from tests.service import new_token
+from tests.service import send
 
 AGENTID = Path(sys.executable).parent / "agentid"
 TOOLS = {

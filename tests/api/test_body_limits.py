@@ -12,9 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentid.api.limits import MAIL_SEND, WEBHOOK_BODY_BYTES, body_caps
+from agentid.api.limits import MAIL_SEND
+from agentid.api.limits import WEBHOOK_BODY_BYTES
+from agentid.api.limits import body_caps
 from tests.conftest import Service
-from tests.service import JSON, assert_error, create_project, new_token, provision
+from tests.service import JSON
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import new_token
+from tests.service import provision
 
 MiB = 1024 * 1024
 HUGE = 200 * MiB

@@ -11,20 +11,19 @@ import httpx
 
 from agentid.api.event_stream import EVENT_TYPES
 from agentid.codes.schemas import CodeOut
-from agentid.email.schemas import InboxEntry, MessageAuthenticated
+from agentid.email.schemas import InboxEntry
+from agentid.email.schemas import MessageAuthenticated
 from agentid.events import Kind
 from tests.conftest import Service
 from tests.email.inbound.authentication import verdict_of
-from tests.service import (
-    assert_error,
-    deliver,
-    hosted,
-    message,
-    new_token,
-    read_events,
-    send,
-    sse_events,
-)
+from tests.service import assert_error
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import message
+from tests.service import new_token
+from tests.service import read_events
+from tests.service import send
+from tests.service import sse_events
 
 
 async def next_event(events: AsyncIterator[dict[str, Any]], kind: str) -> dict[str, Any]:

@@ -6,7 +6,11 @@ import json
 from typing import Any
 
 from tests.conftest import Service
-from tests.service import JSON, assert_error, deliver, hosted, new_alias
+from tests.service import JSON
+from tests.service import assert_error
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import new_alias
 
 HUGE = "x" * 1_000_000
 

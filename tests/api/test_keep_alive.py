@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.conftest import ADMIN, start_service
+from tests.conftest import ADMIN
+from tests.conftest import start_service
 
 REQUEST = (
     f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN}\r\n\r\n"

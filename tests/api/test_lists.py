@@ -7,7 +7,11 @@ from typing import Any
 from agentid.store.tables import Alias
 from agentid.times import utcnow
 from tests.conftest import Service
-from tests.service import assert_error, create_project, hosted, new_alias, new_token
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import hosted
+from tests.service import new_alias
+from tests.service import new_token
 
 
 async def walk(service: Service, path: str, key: str, limit: int) -> list[list[Any]]:

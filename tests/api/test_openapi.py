@@ -9,7 +9,10 @@ import httpx
 from fastapi.responses import JSONResponse
 
 from tests.conftest import Service
-from tests.service import JSON, app_routes, create_project, new_token
+from tests.service import JSON
+from tests.service import app_routes
+from tests.service import create_project
+from tests.service import new_token
 
 
 async def test_every_route_is_documented_with_a_response_model(service: Service) -> None:

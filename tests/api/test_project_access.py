@@ -11,12 +11,23 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from agentid.api.project import Need, project_for
-from agentid.auth import ADMIN, Principal
-from agentid.errors import AgentIDError, Forbidden, NotFound
-from agentid.store.db import AsyncSession, create_engine, session_factory
+from agentid.api.project import Need
+from agentid.api.project import project_for
+from agentid.auth import ADMIN
+from agentid.auth import Principal
+from agentid.errors import AgentIDError
+from agentid.errors import Forbidden
+from agentid.errors import NotFound
+from agentid.store.db import AsyncSession
+from agentid.store.db import create_engine
+from agentid.store.db import session_factory
 from tests.conftest import Service
-from tests.service import app_routes, assert_error, deliver, hosted, new_alias, new_token
+from tests.service import app_routes
+from tests.service import assert_error
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import new_alias
+from tests.service import new_token
 
 ACME_READER = Principal("acme", frozenset({"read"}))
 ACME_ALL = Principal("acme", frozenset({"read", "write", "send"}))

@@ -14,15 +14,14 @@ import pytest
 from sqlalchemy import text
 
 from agentid.api.store_errors import MESSAGE
-from tests.conftest import PG_URL, Service
-from tests.service import (
-    assert_error,
-    create_project,
-    deliver,
-    hosted,
-    message,
-    new_token,
-)
+from tests.conftest import PG_URL
+from tests.conftest import Service
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import message
+from tests.service import new_token
 
 SQL_WORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "FROM", "WHERE", "[parameters", "$1", "?")
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert
 
 from agentid.ids import new_id
-from agentid.store.tables import CodeRow, table_of
+from agentid.store.tables import CodeRow
+from agentid.store.tables import table_of
 from agentid.times import utcnow
 from tests.conftest import Service
-from tests.service import deliver, hosted, message
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import message
 
 CODES = "/projects/acme/codes"
 

@@ -7,20 +7,20 @@ that finds nothing they fail, by design.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from tests.conftest import Service
-from tests.service import (
-    assert_error,
-    deliver,
-    hosted,
-    listening,
-    message,
-    new_alias,
-    new_token,
-    send,
-)
+from tests.service import assert_error
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import listening
+from tests.service import message
+from tests.service import new_alias
+from tests.service import new_token
+from tests.service import send
 
 CODES = "/projects/acme/codes"
 FIELDS = {

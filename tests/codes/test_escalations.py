@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,17 +16,16 @@ import httpx
 from agentid.api.event_stream import EVENT_TYPES
 from agentid.codes.schemas import EscalationOut
 from agentid.email.retention import purge_expired
-from agentid.events import EVERY_PROJECT, Kind
+from agentid.events import EVERY_PROJECT
+from agentid.events import Kind
 from tests.conftest import Service
-from tests.service import (
-    JSON,
-    assert_error,
-    create_project,
-    listening,
-    new_token,
-    read_events,
-    sse_events,
-)
+from tests.service import JSON
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import listening
+from tests.service import new_token
+from tests.service import read_events
+from tests.service import sse_events
 
 ASK = {"kind": "code", "service": "notion.so", "reason": "Notion sends its code by SMS"}
 

@@ -5,25 +5,27 @@ minutes back, and an empty answer says what arrived and why it was left out."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from agentid.codes.sites import registrable, sender_sites, sites
+from agentid.codes.sites import registrable
+from agentid.codes.sites import sender_sites
+from agentid.codes.sites import sites
 from agentid.errors import ValidationFailed
 from tests.conftest import Service
-from tests.service import (
-    assert_error,
-    create_project,
-    deliver,
-    hosted,
-    listening,
-    message,
-    new_alias,
-    new_token,
-    send,
-)
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import listening
+from tests.service import message
+from tests.service import new_alias
+from tests.service import new_token
+from tests.service import send
 
 CODES = "/projects/acme/codes"
 

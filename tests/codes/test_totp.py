@@ -11,11 +11,17 @@ import time
 import pytest
 from sqlalchemy import select
 
-from agentid.codes.totp import Authenticator, code_at, from_fields, parse_uri
+from agentid.codes.totp import Authenticator
+from agentid.codes.totp import code_at
+from agentid.codes.totp import from_fields
+from agentid.codes.totp import parse_uri
 from agentid.errors import ValidationFailed
 from agentid.store.tables import TotpSecret
 from tests.conftest import Service
-from tests.service import JSON, assert_error, create_project, new_token
+from tests.service import JSON
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import new_token
 
 # RFC 6238, Appendix B: the seeds are these ASCII strings (20, 32 and 64 bytes), 8 digits.
 SEEDS = {

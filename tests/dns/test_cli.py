@@ -12,7 +12,8 @@ import pytest
 
 from tests.conftest import Service
 from tests.dns.test_routes import QUIET
-from tests.service import create_project, provision
+from tests.service import create_project
+from tests.service import provision
 from tests.test_cli_live import cli
 
 

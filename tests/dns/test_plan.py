@@ -10,10 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentid.config import Settings
-from agentid.dns.plan import MailDomain, Planned, Role, mail_domain, plan
-from agentid.dns.reconcile import Outcome, reconcile
-from agentid.errors import Conflict, ValidationFailed
-from agentid.providers.base import DnsAction, DnsRecord
+from agentid.dns.plan import MailDomain
+from agentid.dns.plan import Planned
+from agentid.dns.plan import Role
+from agentid.dns.plan import mail_domain
+from agentid.dns.plan import plan
+from agentid.dns.reconcile import Outcome
+from agentid.dns.reconcile import reconcile
+from agentid.errors import Conflict
+from agentid.errors import ValidationFailed
+from agentid.providers.base import DnsAction
+from agentid.providers.base import DnsRecord
 from agentid.providers.dns.rdata import txt_strings
 
 KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" * 9

@@ -10,12 +10,21 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import Service, serving
-from tests.dns.nameserver import free_udp_port, nsd, require_nsd, write_zone
-from tests.providers.dns.cloudflare_server import TOKEN, CloudflareState, running_cloudflare
+from tests.conftest import Service
+from tests.conftest import serving
+from tests.dns.nameserver import free_udp_port
+from tests.dns.nameserver import nsd
+from tests.dns.nameserver import require_nsd
+from tests.dns.nameserver import write_zone
+from tests.providers.dns.cloudflare_server import TOKEN
+from tests.providers.dns.cloudflare_server import CloudflareState
+from tests.providers.dns.cloudflare_server import running_cloudflare
 from tests.providers.mail.sendgrid_server import KEY as SENDGRID_KEY
 from tests.providers.mail.sendgrid_server import running_sendgrid
-from tests.service import assert_error, create_project, new_token, provision
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import new_token
+from tests.service import provision
 
 QUIET = {"dns_nameservers": f"127.0.0.1:{free_udp_port()}", "dns_timeout_seconds": 0.2}
 

@@ -10,7 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentid.dns.spf_lookups import MAX_QUERIES, Count, LookupFailed, TxtOf, count
+from agentid.dns.spf_lookups import MAX_QUERIES
+from agentid.dns.spf_lookups import Count
+from agentid.dns.spf_lookups import LookupFailed
+from agentid.dns.spf_lookups import TxtOf
+from agentid.dns.spf_lookups import count
 
 
 def zone(records: dict[str, list[str]], asked: list[str] | None = None) -> TxtOf:

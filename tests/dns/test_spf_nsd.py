@@ -5,7 +5,8 @@ its own terms only, when they do not; a target the server will not answer is ``e
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,13 +15,20 @@ import pytest
 
 from agentid.dns import spf_lookups
 from agentid.dns.apply import apply_plan
-from agentid.dns.plan import Role, plan
-from agentid.dns.resolver import nameservers, resolver
+from agentid.dns.plan import Role
+from agentid.dns.plan import plan
+from agentid.dns.resolver import nameservers
+from agentid.dns.resolver import resolver
 from agentid.dns.verify import verify
 from agentid.errors import Conflict
 from agentid.providers.dns.zonefile import ZoneFile
-from tests.dns.nameserver import HOST, free_udp_port, nsd, require_nsd, write_zone
-from tests.dns.test_verify import MAIL, nobody
+from tests.dns.nameserver import HOST
+from tests.dns.nameserver import free_udp_port
+from tests.dns.nameserver import nsd
+from tests.dns.nameserver import require_nsd
+from tests.dns.nameserver import write_zone
+from tests.dns.test_verify import MAIL
+from tests.dns.test_verify import nobody
 
 BIG = replace(MAIL, spf_includes=("top.spf.test",), relay_records=())
 # ours: include:top (1) | top: a, b (2) | a: a1..a4, b: b1..b4 (8) | each leaf: mx (8)

@@ -11,13 +11,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentid.dns.apply import apply_plan
-from agentid.dns.plan import MailDomain, plan
-from agentid.dns.resolver import nameservers, resolver
-from agentid.dns.verify import Checked, verified, verify
+from agentid.dns.plan import MailDomain
+from agentid.dns.plan import plan
+from agentid.dns.resolver import nameservers
+from agentid.dns.resolver import resolver
+from agentid.dns.verify import Checked
+from agentid.dns.verify import verified
+from agentid.dns.verify import verify
 from agentid.errors import ValidationFailed
 from agentid.providers.base import DnsRecord
 from agentid.providers.dns.zonefile import ZoneFile
-from tests.dns.nameserver import HOST, free_udp_port, nsd, require_nsd, write_zone
+from tests.dns.nameserver import HOST
+from tests.dns.nameserver import free_udp_port
+from tests.dns.nameserver import nsd
+from tests.dns.nameserver import require_nsd
+from tests.dns.nameserver import write_zone
 
 KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" * 9
 MAIL = MailDomain(

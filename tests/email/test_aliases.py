@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from urllib.parse import quote
 
 from tests.conftest import Service
-from tests.service import (
-    assert_error,
-    create_project,
-    deliver,
-    hosted,
-    message,
-    new_alias,
-    smtp_rcpt,
-)
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import message
+from tests.service import new_alias
+from tests.service import smtp_rcpt
 
 
 async def test_label_alias(service: Service) -> None:

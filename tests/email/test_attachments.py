@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from email.message import EmailMessage
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
+from sqlalchemy import delete
 
 from agentid.store.db import create_sync_engine
 from agentid.store.tables import MessageRaw
 from tests.conftest import Service
-from tests.service import deliver, hosted
+from tests.service import deliver
+from tests.service import hosted
 
 MESSAGES = "/projects/acme/email/messages"
 LOGO = b"\x89PNG\r\n\x1a\n" + bytes(range(64))

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
+from sqlalchemy import func
+from sqlalchemy import select
 
 from agentid.store.db import create_sync_engine
 from agentid.store.tables import MessageRecipient
 from tests.conftest import Service
-from tests.email.inbound.authentication import unproven, verdict_of
-from tests.service import deliver, hosted, message, new_alias
+from tests.email.inbound.authentication import unproven
+from tests.email.inbound.authentication import verdict_of
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import message
+from tests.service import new_alias
 
 CODES = "/projects/acme/codes"
 

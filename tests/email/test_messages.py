@@ -5,8 +5,11 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from tests.conftest import Service
-from tests.email.inbound.authentication import unproven, verdict_of
-from tests.service import assert_error, deliver, hosted
+from tests.email.inbound.authentication import unproven
+from tests.email.inbound.authentication import verdict_of
+from tests.service import assert_error
+from tests.service import deliver
+from tests.service import hosted
 
 MESSAGES = "/projects/acme/email/messages"
 

@@ -12,7 +12,11 @@ from sqlalchemy import select
 
 from agentid.store.tables import Domain
 from tests.conftest import Service
-from tests.service import assert_error, create_project, deliver, provision, smtp_rcpt
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import deliver
+from tests.service import provision
+from tests.service import smtp_rcpt
 
 
 def records_by_kind(out: dict[str, Any], domain: str) -> dict[str, dict[str, Any]]:

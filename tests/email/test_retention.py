@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from agentid.email.retention import purge_expired
-from agentid.store.tables import CodeRow, Message, MessageRaw, MessageRecipient
+from agentid.store.tables import CodeRow
+from agentid.store.tables import Message
+from agentid.store.tables import MessageRaw
+from agentid.store.tables import MessageRecipient
 from tests.conftest import Service
-from tests.service import deliver, hosted, message
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import message
 
 
 async def count(service: Service, table: type) -> int:

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from agentid.email.inbound.spool import Arrival, batch_of
+from agentid.email.inbound.spool import Arrival
+from agentid.email.inbound.spool import batch_of
 from agentid.email.inbound.spool_writer import write_batch
 from agentid.ids import new_id
 from agentid.store.db import create_sync_engine
 from agentid.store.tables import Message
 from tests.conftest import Service
-from tests.service import deliver, hosted, message
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import message
 
 
 @pytest.fixture

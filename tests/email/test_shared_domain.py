@@ -8,17 +8,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import Service
-from tests.service import (
-    assert_error,
-    create_project,
-    deliver,
-    hosted,
-    message,
-    new_alias,
-    new_token,
-    send,
-    smtp_rcpt,
-)
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import message
+from tests.service import new_alias
+from tests.service import new_token
+from tests.service import send
+from tests.service import smtp_rcpt
 
 pytestmark = pytest.mark.parametrize("overrides", [{"shared_domain": "agents.example"}])
 

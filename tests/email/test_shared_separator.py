@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import Service
-from tests.service import deliver, hosted, message, new_alias
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import message
+from tests.service import new_alias
 
 
 @pytest.fixture

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from email.message import EmailMessage
 from pathlib import Path
 
-from agentid.extract import Extraction, extract_eml, extract_sms
+from agentid.extract import Extraction
+from agentid.extract import extract_eml
+from agentid.extract import extract_sms
 
 HERE = Path(__file__).resolve().parent / "labelled"
 HELDOUT = HERE / "heldout.txt"

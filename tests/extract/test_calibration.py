@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from agentid.extract import Extraction, extract_eml, extract_sms
+from agentid.extract import Extraction
+from agentid.extract import extract_eml
+from agentid.extract import extract_sms
 
-from .labelled import DEV, load, norm
+from .labelled import DEV
+from .labelled import load
+from .labelled import norm
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "verification"
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agentid.extract import Extraction, extract_eml, extract_sms
+from agentid.extract import Extraction
+from agentid.extract import extract_eml
+from agentid.extract import extract_sms
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "verification"
 _SEP = re.compile(r"[\s\-]")

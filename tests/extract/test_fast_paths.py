@@ -8,16 +8,29 @@ hostile input, which does not matter for the short inputs here); hypothesis comp
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
+from urllib.parse import urlsplit
 
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from agentid.extract import html_text, keywords, links
-from agentid.extract.alternations import any_of, split_top
-from agentid.extract.codes import _ALNUM_RE, _NUM_RUN_RE, _alnum_tokens, run_starts
-from agentid.extract.labels import START_RE, scan
-from agentid.extract.textnorm import EMAIL_RE, URL_RE, find_urls, mask_urls_and_emails, trim_url
+from agentid.extract import html_text
+from agentid.extract import keywords
+from agentid.extract import links
+from agentid.extract.alternations import any_of
+from agentid.extract.alternations import split_top
+from agentid.extract.codes import _ALNUM_RE
+from agentid.extract.codes import _NUM_RUN_RE
+from agentid.extract.codes import _alnum_tokens
+from agentid.extract.codes import run_starts
+from agentid.extract.labels import START_RE
+from agentid.extract.labels import scan
+from agentid.extract.textnorm import EMAIL_RE
+from agentid.extract.textnorm import URL_RE
+from agentid.extract.textnorm import find_urls
+from agentid.extract.textnorm import mask_urls_and_emails
+from agentid.extract.textnorm import trim_url
 
 # -- label scanning: every alternative of every tier, tried at every START_RE position
 

@@ -7,15 +7,13 @@ from email.message import EmailMessage
 
 import pytest
 
-from agentid.extract import (
-    Code,
-    Extraction,
-    Link,
-    extract_email,
-    extract_eml,
-    extract_message,
-    extract_sms,
-)
+from agentid.extract import Code
+from agentid.extract import Extraction
+from agentid.extract import Link
+from agentid.extract import extract_email
+from agentid.extract import extract_eml
+from agentid.extract import extract_message
+from agentid.extract import extract_sms
 
 
 def top(ex: Extraction) -> str | None:

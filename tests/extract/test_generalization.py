@@ -6,8 +6,12 @@ import pickle
 
 import pytest
 
-from agentid.extract import Code, Extraction, extract_email, extract_sms
-from agentid.extract.accents import fold, tolerant
+from agentid.extract import Code
+from agentid.extract import Extraction
+from agentid.extract import extract_email
+from agentid.extract import extract_sms
+from agentid.extract.accents import fold
+from agentid.extract.accents import tolerant
 from agentid.extract.masked import masked_spans
 
 from .test_formats import top

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from .labelled import HELDOUT, Score, load, score
+from .labelled import HELDOUT
+from .labelled import Score
+from .labelled import load
+from .labelled import score
 
 
 @cache

@@ -13,11 +13,15 @@ import time
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from agentid.extract import Extraction, extract_email, extract_sms
+from agentid.extract import Extraction
+from agentid.extract import extract_email
+from agentid.extract import extract_sms
 from agentid.extract.html_text import render
 from agentid.extract.nesting import limit_nesting
 

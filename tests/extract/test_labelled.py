@@ -3,7 +3,10 @@ the development part. (The held-out part is scored by ``test_heldout.py`` only.)
 
 from __future__ import annotations
 
-from .labelled import DEV, HELDOUT, load, score
+from .labelled import DEV
+from .labelled import HELDOUT
+from .labelled import load
+from .labelled import score
 
 NEGATIVE_CATEGORIES = {
     "2fa-notice", "recovery-codes", "bank-alert", "order", "booking", "tracking", "meeting",

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck
+from hypothesis import assume
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from agentid.extract import Extraction, extract_email, extract_eml, extract_sms
+from agentid.extract import Extraction
+from agentid.extract import extract_email
+from agentid.extract import extract_eml
+from agentid.extract import extract_sms
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -3,14 +3,18 @@ few numbers), an HTTP client, and adapters built through the registry to call th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from agentid.providers.base import PhoneProvider
-from agentid.providers.registry import Registry, Transports, register_builtins
-from tests.phone import plivo_server, twilio_server
+from agentid.providers.registry import Registry
+from agentid.providers.registry import Transports
+from agentid.providers.registry import register_builtins
+from tests.phone import plivo_server
+from tests.phone import twilio_server
 from tests.phone.contract import serving
 from tests.phone.plivo_server import Plivo
 from tests.phone.twilio_server import Twilio

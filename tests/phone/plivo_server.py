@@ -29,11 +29,17 @@ import re
 import secrets
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
+from urllib.parse import quote
 
-from tests.phone.contract import HOST, Answer, Failures, Seen, basic_auth
+from tests.phone.contract import HOST
+from tests.phone.contract import Answer
+from tests.phone.contract import Failures
+from tests.phone.contract import Seen
+from tests.phone.contract import basic_auth
 
 AUTH_ID = "MADEMO0123456789ABCD"
 TOKEN = "pl-t0ken/with+chars="

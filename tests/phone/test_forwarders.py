@@ -16,7 +16,9 @@ import httpx
 
 from agentid.phone.forwarders import secret_key
 from tests.conftest import Service
-from tests.service import assert_error, create_project, new_token
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import new_token
 
 
 async def forwarder(service: Service, project_id: str = "acme") -> dict[str, Any]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from agentid.client import AsyncClient
-from agentid.errors import Conflict, NotFound
-from tests.conftest import ADMIN, Service
+from agentid.errors import Conflict
+from agentid.errors import NotFound
+from tests.conftest import ADMIN
+from tests.conftest import Service
 from tests.service import create_project
 
 

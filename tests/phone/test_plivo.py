@@ -5,23 +5,28 @@ release, Plivo's errors through the one failure table, the URL's checks."""
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
+from urllib.parse import quote
 
 import httpx
 import pytest
 
-from agentid.errors import (
-    ProviderAuth,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderRejected,
-    ProviderUnavailable,
-    ValidationFailed,
-)
-from agentid.providers.base import AvailableNumber, Capability, LineType, NumberSearch, NumberStatus
+from agentid.errors import ProviderAuth
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRateLimited
+from agentid.errors import ProviderRejected
+from agentid.errors import ProviderUnavailable
+from agentid.errors import ValidationFailed
+from agentid.providers.base import AvailableNumber
+from agentid.providers.base import Capability
+from agentid.providers.base import LineType
+from agentid.providers.base import NumberSearch
+from agentid.providers.base import NumberStatus
 from agentid.providers.phone.plivo import PlivoPhone
 from tests.phone.conftest import build
-from tests.phone.plivo_server import AUTH_ID, TOKEN, Plivo
+from tests.phone.plivo_server import AUTH_ID
+from tests.phone.plivo_server import TOKEN
+from tests.phone.plivo_server import Plivo
 
 SMS = frozenset({Capability.SMS})
 HOOK = "https://agentid.example/webhooks/plivo/sms"

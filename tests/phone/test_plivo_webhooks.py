@@ -14,11 +14,17 @@ import pytest
 from agentid.phone.collector import NumberCollector
 from agentid.phone.repository import PhoneRepository
 from agentid.providers.registry import Transports
-from tests.conftest import Service, serving
+from tests.conftest import Service
+from tests.conftest import serving
 from tests.phone.contract import serving as vendor_serving
-from tests.phone.plivo_server import TOKEN, Plivo, stocked
-from tests.phone.webhook_helpers import PUBLIC, plivo_form, post_plivo
-from tests.service import assert_error, create_project
+from tests.phone.plivo_server import TOKEN
+from tests.phone.plivo_server import Plivo
+from tests.phone.plivo_server import stocked
+from tests.phone.webhook_helpers import PUBLIC
+from tests.phone.webhook_helpers import plivo_form
+from tests.phone.webhook_helpers import post_plivo
+from tests.service import assert_error
+from tests.service import create_project
 
 
 @pytest.fixture

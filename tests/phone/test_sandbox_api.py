@@ -9,7 +9,9 @@ import re
 from typing import Any
 
 from tests.conftest import Service
-from tests.service import assert_error, create_project, new_token
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import new_token
 
 FICTIONAL = re.compile(r"^\+1[2-9][0-9]{2}55501[0-9]{2}$")
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from agentid.providers.phone.signatures import (
-    plivo_v3_signature,
-    plivo_v3_valid,
-    twilio_signature,
-    twilio_valid,
-)
+from agentid.providers.phone.signatures import plivo_v3_signature
+from agentid.providers.phone.signatures import plivo_v3_valid
+from agentid.providers.phone.signatures import twilio_signature
+from agentid.providers.phone.signatures import twilio_valid
 
 # twilio-python tests/unit/test_request_validator.py
 TOKEN = "12345"

@@ -4,23 +4,28 @@ URL's checks. No message ever shows the auth token."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
+from urllib.parse import quote
 
 import httpx
 import pytest
 
-from agentid.errors import (
-    ProviderAuth,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderRejected,
-    ProviderUnavailable,
-    ValidationFailed,
-)
-from agentid.providers.base import AvailableNumber, Capability, LineType, NumberSearch, OwnedNumber
+from agentid.errors import ProviderAuth
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRateLimited
+from agentid.errors import ProviderRejected
+from agentid.errors import ProviderUnavailable
+from agentid.errors import ValidationFailed
+from agentid.providers.base import AvailableNumber
+from agentid.providers.base import Capability
+from agentid.providers.base import LineType
+from agentid.providers.base import NumberSearch
+from agentid.providers.base import OwnedNumber
 from agentid.providers.phone.twilio import TwilioPhone
 from tests.phone.conftest import build
-from tests.phone.twilio_server import ACCOUNT, TOKEN, Twilio
+from tests.phone.twilio_server import ACCOUNT
+from tests.phone.twilio_server import TOKEN
+from tests.phone.twilio_server import Twilio
 
 SMS = frozenset({Capability.SMS})
 HOOK = "https://agentid.example/webhooks/twilio/sms"

@@ -12,12 +12,19 @@ import httpx
 import pytest
 
 from agentid.errors import ProviderRejected
-from agentid.providers.base import AvailableNumber, Capability, NumberSearch
-from tests.conftest import Service, serving
+from agentid.providers.base import AvailableNumber
+from agentid.providers.base import Capability
+from agentid.providers.base import NumberSearch
+from tests.conftest import Service
+from tests.conftest import serving
 from tests.phone.conftest import build
-from tests.phone.twilio_server import TOKEN, Twilio
-from tests.phone.webhook_helpers import PUBLIC, post_twilio, twilio_form
-from tests.service import assert_error, create_project
+from tests.phone.twilio_server import TOKEN
+from tests.phone.twilio_server import Twilio
+from tests.phone.webhook_helpers import PUBLIC
+from tests.phone.webhook_helpers import post_twilio
+from tests.phone.webhook_helpers import twilio_form
+from tests.service import assert_error
+from tests.service import create_project
 
 SMS = frozenset({Capability.SMS})
 

@@ -16,12 +16,22 @@ import pytest
 
 from agentid.app import create_app
 from agentid.client import AsyncClient
-from agentid.errors import SmsFiltered, Timeout, ValidationFailed
+from agentid.errors import SmsFiltered
+from agentid.errors import Timeout
+from agentid.errors import ValidationFailed
 from agentid.providers.phone.signatures import twilio_signature
-from tests.conftest import ADMIN, Service, make_settings, serving
-from tests.phone.twilio_server import TOKEN, Twilio
-from tests.phone.webhook_helpers import PUBLIC, post_twilio, twilio_form
-from tests.service import assert_error, create_project, listening
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.conftest import make_settings
+from tests.conftest import serving
+from tests.phone.twilio_server import TOKEN
+from tests.phone.twilio_server import Twilio
+from tests.phone.webhook_helpers import PUBLIC
+from tests.phone.webhook_helpers import post_twilio
+from tests.phone.webhook_helpers import twilio_form
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import listening
 
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 

@@ -30,11 +30,17 @@ import json
 import re
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
+from urllib.parse import quote
 
-from tests.phone.contract import HOST, Answer, Failures, Seen, basic_auth
+from tests.phone.contract import HOST
+from tests.phone.contract import Answer
+from tests.phone.contract import Failures
+from tests.phone.contract import Seen
+from tests.phone.contract import basic_auth
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 TOKEN = "tw-t0ken/with+chars="

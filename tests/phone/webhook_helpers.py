@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from agentid.providers.phone.signatures import plivo_v3_signature, twilio_signature
+from agentid.providers.phone.signatures import plivo_v3_signature
+from agentid.providers.phone.signatures import twilio_signature
 from tests.conftest import Service
 
 PUBLIC = "https://agentid.example"

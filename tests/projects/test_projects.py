@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 from tests.conftest import Service
-from tests.service import JSON, assert_error, create_project, new_token
+from tests.service import JSON
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import new_token
 
 
 async def test_healthz(service: Service) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from tests.conftest import Service
-from tests.service import assert_error, create_project, hosted, new_token
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import hosted
+from tests.service import new_token
 
 
 async def test_tokens_are_listed_newest_first_without_secrets(service: Service) -> None:

@@ -12,7 +12,8 @@ import base64
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +28,20 @@ from agentid.config import Settings
 from agentid.crypto import SecretBox
 from agentid.errors import ValidationFailed
 from agentid.providers.account_routes import provider_registry
-from agentid.providers.accounts import provider_url_for, relay_for
+from agentid.providers.accounts import provider_url_for
+from agentid.providers.accounts import relay_for
 from agentid.providers.base import Sent
 from agentid.providers.mail.smtp import SmtpRelay
-from agentid.providers.registry import ProviderUrl, Registry, Transports, register_builtins
+from agentid.providers.registry import ProviderUrl
+from agentid.providers.registry import Registry
+from agentid.providers.registry import Transports
+from agentid.providers.registry import register_builtins
 from agentid.providers.schemas import ProviderKind
 from agentid.runtime import Runtime
-from tests.conftest import ADMIN, PG_URL, make_settings, pg_schema
+from tests.conftest import ADMIN
+from tests.conftest import PG_URL
+from tests.conftest import make_settings
+from tests.conftest import pg_schema
 from tests.service import assert_error
 
 SECRET = "Pw-7xQ2mZr9LkT4vN8bY-hunter2"

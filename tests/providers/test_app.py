@@ -13,13 +13,16 @@ import httpx
 import pytest
 
 from agentid.app import create_app
-from agentid.errors import ProviderRateLimited, ValidationFailed
+from agentid.errors import ProviderRateLimited
+from agentid.errors import ValidationFailed
 from agentid.providers.dns.zonefile import ZoneFile
 from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.phone.sandbox import SandboxPhone
 from agentid.server import running
 from tests.conftest import make_settings
-from tests.providers.sink import HOST, Sink, free_port
+from tests.providers.sink import HOST
+from tests.providers.sink import Sink
+from tests.providers.sink import free_port
 
 AGENTID = Path(sys.executable).parent / "agentid"
 PASSWORD = "hunter2-Zq8"

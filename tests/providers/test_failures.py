@@ -4,7 +4,9 @@ errors built as botocore builds them (mail/test_ses.py has them come over the wi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from email.utils import format_datetime
 
 import botocore.exceptions
@@ -13,26 +15,22 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from agentid.errors import (
-    ProviderAuth,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderRejected,
-    ProviderUnavailable,
-)
-from agentid.providers.failures import (
-    AWS_AUTH_CODES,
-    AWS_REFUSAL_CODES,
-    AWS_THROTTLE_CODES,
-    FAILURES,
-    Aws,
-    Http,
-    check_response,
-    map_failures,
-    rate_limit_reset,
-    retry_after,
-    scrub,
-)
+from agentid.errors import ProviderAuth
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRateLimited
+from agentid.errors import ProviderRejected
+from agentid.errors import ProviderUnavailable
+from agentid.providers.failures import AWS_AUTH_CODES
+from agentid.providers.failures import AWS_REFUSAL_CODES
+from agentid.providers.failures import AWS_THROTTLE_CODES
+from agentid.providers.failures import FAILURES
+from agentid.providers.failures import Aws
+from agentid.providers.failures import Http
+from agentid.providers.failures import check_response
+from agentid.providers.failures import map_failures
+from agentid.providers.failures import rate_limit_reset
+from agentid.providers.failures import retry_after
+from agentid.providers.failures import scrub
 from tests.providers.sink import free_port
 
 SECRET = "tok-3f9a/b+c"

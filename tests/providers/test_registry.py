@@ -12,19 +12,21 @@ import pytest
 
 from agentid.config import Settings
 from agentid.errors import ValidationFailed
-from agentid.providers.base import DnsChange, DnsChanged, DnsRecord, MailRelay, Providers
+from agentid.providers.base import DnsChange
+from agentid.providers.base import DnsChanged
+from agentid.providers.base import DnsRecord
+from agentid.providers.base import MailRelay
+from agentid.providers.base import Providers
 from agentid.providers.dns.zonefile import ZoneFile
 from agentid.providers.mail.ses import SesRelay
 from agentid.providers.mail.smtp import SmtpRelay
 from agentid.providers.phone.sandbox import SandboxPhone
-from agentid.providers.registry import (
-    ProviderUrl,
-    Registry,
-    Transports,
-    from_settings,
-    parse_url,
-    register_builtins,
-)
+from agentid.providers.registry import ProviderUrl
+from agentid.providers.registry import Registry
+from agentid.providers.registry import Transports
+from agentid.providers.registry import from_settings
+from agentid.providers.registry import parse_url
+from agentid.providers.registry import register_builtins
 
 PASSWORD = "Pw-s3cr3t-9f"
 

@@ -11,12 +11,19 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from agentid.events import Kind, Signal
+from agentid.events import Kind
+from agentid.events import Signal
 from agentid.health import Health
-from agentid.store.bus import PART, PgBus, asyncpg_dsn
+from agentid.store.bus import PART
+from agentid.store.bus import PgBus
+from agentid.store.bus import asyncpg_dsn
 from agentid.store.engines import engine_for_url
-from agentid.store.notices import MAX_PAYLOAD, channel_for, decode, encode
-from tests.conftest import PG_URL, require_backend
+from agentid.store.notices import MAX_PAYLOAD
+from agentid.store.notices import channel_for
+from agentid.store.notices import decode
+from agentid.store.notices import encode
+from tests.conftest import PG_URL
+from tests.conftest import require_backend
 
 
 @pytest.fixture

@@ -10,8 +10,12 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from agentid.store.db import MIGRATIONS, create_engine, create_sync_engine, migrate
-from tests.conftest import Service, make_settings
+from agentid.store.db import MIGRATIONS
+from agentid.store.db import create_engine
+from agentid.store.db import create_sync_engine
+from agentid.store.db import migrate
+from tests.conftest import Service
+from tests.conftest import make_settings
 
 FULL = 2
 

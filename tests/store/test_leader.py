@@ -11,8 +11,10 @@ import asyncpg
 import pytest
 
 from agentid.store import leader as leader_module
-from agentid.store.leader import Leadership, lock_key
-from tests.conftest import PG_URL, require_backend
+from agentid.store.leader import Leadership
+from agentid.store.leader import lock_key
+from tests.conftest import PG_URL
+from tests.conftest import require_backend
 
 
 @pytest.fixture

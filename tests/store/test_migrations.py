@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,42 +13,39 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import (
-    Connection,
-    Engine,
-    MetaData,
-    Table,
-    column,
-    delete,
-    func,
-    select,
-    table,
-    text,
-)
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import MetaData
+from sqlalchemy import Table
+from sqlalchemy import column
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import table
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from agentid.store.db import MIGRATIONS
 from agentid.store.engines import engine_for_url
-from agentid.store.tables import (
-    Base,
-    CodeRow,
-    Domain,
-    Escalation,
-    EventRow,
-    Message,
-    MessageRecipient,
-    Project,
-    ProjectProvider,
-    RelayDelivery,
-    Token,
-    TotpSecret,
-    UiSession,
-    Webhook,
-    WebhookCursor,
-    WebhookDelivery,
-    table_of,
-)
-from tests.conftest import PG_URL, require_backend
+from agentid.store.tables import Base
+from agentid.store.tables import CodeRow
+from agentid.store.tables import Domain
+from agentid.store.tables import Escalation
+from agentid.store.tables import EventRow
+from agentid.store.tables import Message
+from agentid.store.tables import MessageRecipient
+from agentid.store.tables import Project
+from agentid.store.tables import ProjectProvider
+from agentid.store.tables import RelayDelivery
+from agentid.store.tables import Token
+from agentid.store.tables import TotpSecret
+from agentid.store.tables import UiSession
+from agentid.store.tables import Webhook
+from agentid.store.tables import WebhookCursor
+from agentid.store.tables import WebhookDelivery
+from agentid.store.tables import table_of
+from tests.conftest import PG_URL
+from tests.conftest import require_backend
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

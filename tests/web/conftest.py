@@ -6,15 +6,21 @@ The other tests of this directory start an agentid each (tests/conftest.py's
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import pytest
 import pytest_asyncio
 
 from tests.conftest import Service
-from tests.providers.sink import Sink, running_sink
-from tests.web.stock import RELAY_PASSWORD, RELAY_USER, Stocked, stock
-from tests.webhooks.receiver import Receiver, receiving
+from tests.providers.sink import Sink
+from tests.providers.sink import running_sink
+from tests.web.stock import RELAY_PASSWORD
+from tests.web.stock import RELAY_USER
+from tests.web.stock import Stocked
+from tests.web.stock import stock
+from tests.webhooks.receiver import Receiver
+from tests.webhooks.receiver import receiving
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Service
-from tests.dns.nameserver import free_udp_port, nsd, require_nsd, write_zone
+from tests.dns.nameserver import free_udp_port
+from tests.dns.nameserver import nsd
+from tests.dns.nameserver import require_nsd
+from tests.dns.nameserver import write_zone
 from tests.providers.sink import Sink
-from tests.service import create_project, deliver, eventually, provision
+from tests.service import create_project
+from tests.service import deliver
+from tests.service import eventually
+from tests.service import provision
 from tests.web.mail import verification
-from tests.webhooks.helpers import FAST, add_webhook
+from tests.webhooks.helpers import FAST
+from tests.webhooks.helpers import add_webhook
 from tests.webhooks.receiver import Receiver
 
 NAMESERVER = free_udp_port()  # NSD takes it while a test verifies

@@ -15,10 +15,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN, Service
-from tests.service import create_project, deliver, listening, new_project, new_token, send
-from tests.web.chromium import chromium, require_chromium, screenshot_dir
-from tests.web.mail import hostile, verification
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.service import create_project
+from tests.service import deliver
+from tests.service import listening
+from tests.service import new_project
+from tests.service import new_token
+from tests.service import send
+from tests.web.chromium import chromium
+from tests.web.chromium import require_chromium
+from tests.web.chromium import screenshot_dir
+from tests.web.mail import hostile
+from tests.web.mail import verification
 
 NARROW = {"width": 360, "height": 780}
 WIDE = {"width": 1280, "height": 860}

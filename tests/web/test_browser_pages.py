@@ -15,9 +15,16 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.conftest import ADMIN, Service
-from tests.web.chromium import chromium, require_chromium, screenshot_dir
-from tests.web.stock import EMAIL_CODE, LINK, SETTINGS, SMS_CODE, Stocked
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.web.chromium import chromium
+from tests.web.chromium import require_chromium
+from tests.web.chromium import screenshot_dir
+from tests.web.stock import EMAIL_CODE
+from tests.web.stock import LINK
+from tests.web.stock import SETTINGS
+from tests.web.stock import SMS_CODE
+from tests.web.stock import Stocked
 from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -7,9 +7,11 @@ from urllib.parse import quote
 
 import httpx
 
-from tests.conftest import ADMIN, Service
+from tests.conftest import ADMIN
+from tests.conftest import Service
 from tests.service import new_project
-from tests.web.pages import csrf_of, signed_in
+from tests.web.pages import csrf_of
+from tests.web.pages import signed_in
 
 HOSTILE = [
     "\x00", "a" * 5000, "<script>alert(1)</script>", "\u202eevil\u202c", "../../etc/passwd",

@@ -14,24 +14,30 @@ from urllib.parse import quote
 import pytest
 
 from agentid.web import mail_routes
-from tests.conftest import ADMIN, Service
+from tests.conftest import ADMIN
+from tests.conftest import Service
 from tests.providers.sink import Sink
-from tests.service import create_project, deliver, eventually, new_token
+from tests.service import create_project
+from tests.service import deliver
+from tests.service import eventually
+from tests.service import new_token
 from tests.web.mail import verification
-from tests.web.pages import post_form, row_with, rows, signed_in, text_of
-from tests.web.stock import (
-    ANSWER,
-    EMAIL_CODE,
-    LINK,
-    REFUSAL,
-    REFUSED,
-    RELAY_PASSWORD,
-    RELAY_USER,
-    SETTINGS,
-    SMS_CODE,
-    USED_CODE,
-    Stocked,
-)
+from tests.web.pages import post_form
+from tests.web.pages import row_with
+from tests.web.pages import rows
+from tests.web.pages import signed_in
+from tests.web.pages import text_of
+from tests.web.stock import ANSWER
+from tests.web.stock import EMAIL_CODE
+from tests.web.stock import LINK
+from tests.web.stock import REFUSAL
+from tests.web.stock import REFUSED
+from tests.web.stock import RELAY_PASSWORD
+from tests.web.stock import RELAY_USER
+from tests.web.stock import SETTINGS
+from tests.web.stock import SMS_CODE
+from tests.web.stock import USED_CODE
+from tests.web.stock import Stocked
 from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

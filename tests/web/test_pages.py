@@ -7,10 +7,17 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.conftest import ADMIN, Service
-from tests.service import deliver, eventually, new_project, new_token, sse_events
-from tests.web.mail import hostile, verification
-from tests.web.pages import post_form, signed_in
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.service import deliver
+from tests.service import eventually
+from tests.service import new_project
+from tests.service import new_token
+from tests.service import sse_events
+from tests.web.mail import hostile
+from tests.web.mail import verification
+from tests.web.pages import post_form
+from tests.web.pages import signed_in
 
 
 async def test_inbox_message_and_its_parts(service: Service) -> None:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ADMIN, start_service
-from tests.processes import end_group, serve
+from tests.conftest import ADMIN
+from tests.conftest import start_service
+from tests.processes import end_group
+from tests.processes import serve
 from tests.web.pages import csrf_of
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,15 +4,25 @@ a signed-out or revoked browser can read (nothing)."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 
 from agentid.store.tables import UiSession
-from tests.conftest import ADMIN, Service
-from tests.service import create_project, new_project, new_token
-from tests.web.pages import browser, csrf_of, post_form, sign_in, signed_in
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.service import create_project
+from tests.service import new_project
+from tests.service import new_token
+from tests.web.pages import browser
+from tests.web.pages import csrf_of
+from tests.web.pages import post_form
+from tests.web.pages import sign_in
+from tests.web.pages import signed_in
 
 
 def session_cookie(r: httpx.Response) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentid.events import Kind, Signal
+from agentid.events import Kind
+from agentid.events import Signal
 from agentid.store import event_log
 from tests.conftest import Service
 from tests.service import message

@@ -9,13 +9,17 @@ import json
 import pytest
 
 from agentid.client import AsyncClient
-from agentid.errors import NotFound, ValidationFailed
+from agentid.errors import NotFound
+from agentid.errors import ValidationFailed
 from agentid.events import Kind
-from tests.conftest import ADMIN, Service
-from tests.service import create_project, eventually
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.service import create_project
+from tests.service import eventually
 from tests.test_cli_live import cli
 from tests.webhooks.helpers import append_event
-from tests.webhooks.receiver import receiving, verified
+from tests.webhooks.receiver import receiving
+from tests.webhooks.receiver import verified
 
 FILTERED = {"kind": "sms.filtered", "error_code": "30038", "at": "2030-01-01T10:00:00Z"}
 

@@ -6,7 +6,9 @@ the kinds asked for are sent, and payloads carry ids and summaries, never a code
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -14,9 +16,15 @@ from sqlalchemy import select
 from agentid.email.retention import purge_expired
 from agentid.store.tables import Webhook
 from tests.conftest import Service
-from tests.service import assert_error, deliver, eventually, hosted
-from tests.webhooks.helpers import add_webhook, code_mail, deliveries
-from tests.webhooks.receiver import receiving, verified
+from tests.service import assert_error
+from tests.service import deliver
+from tests.service import eventually
+from tests.service import hosted
+from tests.webhooks.helpers import add_webhook
+from tests.webhooks.helpers import code_mail
+from tests.webhooks.helpers import deliveries
+from tests.webhooks.receiver import receiving
+from tests.webhooks.receiver import verified
 
 
 async def settled(

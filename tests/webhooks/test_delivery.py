@@ -9,9 +9,11 @@ from pathlib import Path
 
 import httpx
 
-from agentid.webhooks import delivery, signing
+from agentid.webhooks import delivery
+from agentid.webhooks import signing
 from tests.tls import self_signed
-from tests.webhooks.receiver import receiving, verified
+from tests.webhooks.receiver import receiving
+from tests.webhooks.receiver import verified
 
 BODY = b'{"type":"sms.filtered","timestamp":"2030-01-01T10:00:00Z","data":{}}'
 

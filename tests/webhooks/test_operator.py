@@ -15,10 +15,15 @@ from agentid.app import create_app
 from agentid.errors import ValidationFailed
 from agentid.events import Kind
 from agentid.store.tables import Webhook
-from tests.conftest import backend_store, make_settings, start_service
+from tests.conftest import backend_store
+from tests.conftest import make_settings
+from tests.conftest import start_service
 from tests.service import create_project
-from tests.webhooks.helpers import FAST, add_webhook, append_event
-from tests.webhooks.receiver import receiving, verified
+from tests.webhooks.helpers import FAST
+from tests.webhooks.helpers import add_webhook
+from tests.webhooks.helpers import append_event
+from tests.webhooks.receiver import receiving
+from tests.webhooks.receiver import verified
 
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
 QUESTION = "Which code did the bank send to your phone?"

@@ -10,8 +10,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import Service
-from tests.service import assert_error, deliver, eventually, hosted
-from tests.webhooks.helpers import add_webhook, deliveries
+from tests.service import assert_error
+from tests.service import deliver
+from tests.service import eventually
+from tests.service import hosted
+from tests.webhooks.helpers import add_webhook
+from tests.webhooks.helpers import deliveries
 from tests.webhooks.receiver import receiving
 
 REFUSED = {

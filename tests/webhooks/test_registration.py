@@ -4,7 +4,9 @@ and only the operator's token may touch them."""
 from __future__ import annotations
 
 from tests.conftest import Service
-from tests.service import assert_error, create_project, new_token
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import new_token
 from tests.webhooks.helpers import add_webhook
 
 GOOD = {"url": "https://hooks.example/agentid", "events": ["message.received"]}

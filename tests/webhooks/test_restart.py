@@ -13,11 +13,21 @@ from typer.testing import CliRunner
 from agentid.cli import app as cli
 from agentid.events import Kind
 from agentid.store import event_log
-from agentid.store.db import create_engine, session_factory
-from tests.conftest import PG_URL, Service, backend_store, make_settings, start_service
-from tests.service import create_project, eventually
-from tests.webhooks.helpers import FAST, add_webhook, append_event, deliveries
-from tests.webhooks.receiver import receiving, verified
+from agentid.store.db import create_engine
+from agentid.store.db import session_factory
+from tests.conftest import PG_URL
+from tests.conftest import Service
+from tests.conftest import backend_store
+from tests.conftest import make_settings
+from tests.conftest import start_service
+from tests.service import create_project
+from tests.service import eventually
+from tests.webhooks.helpers import FAST
+from tests.webhooks.helpers import add_webhook
+from tests.webhooks.helpers import append_event
+from tests.webhooks.helpers import deliveries
+from tests.webhooks.receiver import receiving
+from tests.webhooks.receiver import verified
 
 FILTERED = {"kind": "sms.filtered", "error_code": "30038", "at": "2030-01-01T10:00:00Z"}
 

@@ -7,15 +7,21 @@ import ipaddress
 import itertools
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import get_args
 
 import pytest
 
 from agentid.errors import ValidationFailed
 from agentid.events import Kind
-from agentid.webhooks import payloads, signing, targets
-from agentid.webhooks.dispatcher import MAX_ATTEMPTS, WINDOW, next_attempt
+from agentid.webhooks import payloads
+from agentid.webhooks import signing
+from agentid.webhooks import targets
+from agentid.webhooks.dispatcher import MAX_ATTEMPTS
+from agentid.webhooks.dispatcher import WINDOW
+from agentid.webhooks.dispatcher import next_attempt
 from agentid.webhooks.schemas import WebhookEvent
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)

@@ -8,16 +8,23 @@ each event's data is the project stream's, with the ``project_id`` it belongs to
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
 
 from pydantic import BaseModel
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
+from sse_starlette import ServerSentEvent
 
-from agentid.codes.schemas import CodeOut, EscalationOut, Notice
+from agentid.codes.schemas import CodeOut
+from agentid.codes.schemas import EscalationOut
+from agentid.codes.schemas import Notice
 from agentid.email.outbound.schemas import OutboundOut
-from agentid.email.schemas import InboxEntry, MessageAuthenticated
+from agentid.email.schemas import InboxEntry
+from agentid.email.schemas import MessageAuthenticated
 from agentid.errors import ValidationFailed
-from agentid.events import EVERY_PROJECT, Kind
+from agentid.events import EVERY_PROJECT
+from agentid.events import Kind
 from agentid.phone.schemas import SmsOut
 from agentid.runtime import Runtime
 from agentid.store import event_log

@@ -16,13 +16,20 @@ from collections.abc import Iterable
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
 from agentid.api.responses import error_response
 from agentid.api.store_errors import unavailable
-from agentid.auth import ADMIN, PRINCIPAL_KEY, Principal
-from agentid.crypto import hash_token, same_secret
-from agentid.errors import AgentIDError, Unauthorized
+from agentid.auth import ADMIN
+from agentid.auth import PRINCIPAL_KEY
+from agentid.auth import Principal
+from agentid.crypto import hash_token
+from agentid.crypto import same_secret
+from agentid.errors import AgentIDError
+from agentid.errors import Unauthorized
 from agentid.projects.repository import TokenRepository
 from agentid.runtime import Runtime
 

@@ -13,11 +13,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
 from agentid.api.responses import error_response
-from agentid.auth import PRINCIPAL_KEY, Principal
-from agentid.errors import AgentIDError, BadRequest, NotFound, Unauthorized
+from agentid.auth import PRINCIPAL_KEY
+from agentid.auth import Principal
+from agentid.errors import AgentIDError
+from agentid.errors import BadRequest
+from agentid.errors import NotFound
+from agentid.errors import Unauthorized
 from agentid.names import SLUG
 
 PROJECT_HEADER = b"x-agentid-project"

@@ -8,9 +8,11 @@ are the next page (agentid.store.repository).
 # No ``from __future__ import annotations``: FastAPI reads the parameters' annotations,
 # which name ``cursor_length`` from the enclosing call.
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
-from fastapi import Depends, Query
+from fastapi import Depends
+from fastapi import Query
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100

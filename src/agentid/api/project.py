@@ -10,14 +10,20 @@ adds it back (``session.add``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from collections.abc import Awaitable
+from collections.abc import Callable
+from typing import Annotated
+from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
+from fastapi import Depends
 
-from agentid.api.responses import ON_PROJECT, errors
+from agentid.api.responses import ON_PROJECT
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
-from agentid.auth import PrincipalDep, admin, require_scope
+from agentid.auth import PrincipalDep
+from agentid.auth import admin
+from agentid.auth import require_scope
 from agentid.errors import NotFound
 from agentid.names import SLUG
 from agentid.projects.repository import ProjectRepository

@@ -9,22 +9,22 @@ name what whole kinds of routes can answer; a route adds what its own work raise
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any, TypedDict
+from typing import Any
+from typing import TypedDict
 
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
-from agentid.errors import (
-    AgentIDError,
-    BadRequest,
-    Conflict,
-    ErrorBody,
-    Forbidden,
-    NotFound,
-    PayloadTooLarge,
-    StoreUnavailable,
-    Unauthorized,
-    ValidationFailed,
-)
+from agentid.errors import AgentIDError
+from agentid.errors import BadRequest
+from agentid.errors import Conflict
+from agentid.errors import ErrorBody
+from agentid.errors import Forbidden
+from agentid.errors import NotFound
+from agentid.errors import PayloadTooLarge
+from agentid.errors import StoreUnavailable
+from agentid.errors import Unauthorized
+from agentid.errors import ValidationFailed
 
 Responses = dict[int | str, dict[str, Any]]
 Raised = tuple[type[AgentIDError], ...]

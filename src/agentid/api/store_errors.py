@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 
 from agentid.errors import StoreUnavailable
-from agentid.store.engines import describe, transient
+from agentid.store.engines import describe
+from agentid.store.engines import transient
 
 log = logging.getLogger("agentid.api")
 

@@ -22,10 +22,16 @@ an answer that is not the model it should be raises a 502 ``bad_response``. Test
 from __future__ import annotations
 
 from agentid.client.calls import Call
-from agentid.client.clients import DEFAULT_URL, AsyncClient, Client
+from agentid.client.clients import DEFAULT_URL
+from agentid.client.clients import AsyncClient
+from agentid.client.clients import Client
 from agentid.client.codes import RECENT
-from agentid.client.filters import CodeFilter, InboxFilter, Paging, SmsFilter
-from agentid.errors import SmsFiltered, Timeout
+from agentid.client.filters import CodeFilter
+from agentid.client.filters import InboxFilter
+from agentid.client.filters import Paging
+from agentid.client.filters import SmsFilter
+from agentid.errors import SmsFiltered
+from agentid.errors import Timeout
 
 __all__ = [
     "DEFAULT_URL", "RECENT", "AsyncClient", "Call", "Client", "CodeFilter", "InboxFilter",

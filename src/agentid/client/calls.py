@@ -10,20 +10,33 @@ class here; an answer that is not the model it should be, a 502 ``bad_response``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Concatenate
+from typing import Generic
+from typing import ParamSpec
+from typing import Self
+from typing import TypeVar
+from typing import overload
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
+from pydantic import ValidationError
 
 from agentid.client.filters import Paging
-from agentid.errors import AgentIDError, ValidationFailed, from_response
+from agentid.errors import AgentIDError
+from agentid.errors import ValidationFailed
+from agentid.errors import from_response
 
 if TYPE_CHECKING:
-    from agentid.client import AsyncClient, Client
+    from agentid.client import AsyncClient
+    from agentid.client import Client
 
 JSON = dict[str, Any]
 Value = str | int | float | bool | datetime | list[str] | None

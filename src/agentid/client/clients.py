@@ -4,10 +4,14 @@ or ``httpx.AsyncClient``. The two differ only in how they send a ``Call`` and cl
 from __future__ import annotations
 
 import os
-from abc import ABC, abstractmethod
+from abc import ABC
+from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Generic, Self, TypeVar
+from typing import Any
+from typing import Generic
+from typing import Self
+from typing import TypeVar
 
 import httpx
 
@@ -18,7 +22,9 @@ from agentid.client.phone import PhoneCalls
 from agentid.client.projects import ProjectCalls
 from agentid.client.second_factors import SecondFactors
 from agentid.client.webhooks import WebhookCalls
-from agentid.errors import Unauthorized, Unreachable, from_response
+from agentid.errors import Unauthorized
+from agentid.errors import Unreachable
+from agentid.errors import from_response
 
 DEFAULT_URL = "http://127.0.0.1:8400"
 T = TypeVar("T")

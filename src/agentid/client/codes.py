@@ -4,15 +4,23 @@ next one (``wait_for_code``, ``wait_for_link``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Unpack
 
 import httpx
 
-from agentid.client.calls import Call, CallGroup, endpoint, fixed, query, reads
+from agentid.client.calls import Call
+from agentid.client.calls import CallGroup
+from agentid.client.calls import endpoint
+from agentid.client.calls import fixed
+from agentid.client.calls import query
+from agentid.client.calls import reads
 from agentid.client.filters import CodeFilter
-from agentid.codes.schemas import CodeList, CodeOut
-from agentid.errors import SmsFiltered, Timeout
+from agentid.codes.schemas import CodeList
+from agentid.codes.schemas import CodeOut
+from agentid.errors import SmsFiltered
+from agentid.errors import Timeout
 from agentid.times import utcnow
 
 RECENT = timedelta(minutes=5)  # wait_for_code's default since: the code often lands first

@@ -6,28 +6,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Unpack
 
-from agentid.client.calls import (
-    Call,
-    CallGroup,
-    endpoint,
-    json_body,
-    page,
-    query,
-    read_bytes,
-    read_nothing,
-    reads,
-    segment,
-)
-from agentid.client.filters import InboxFilter, Paging
-from agentid.dns.schemas import DnsApplyOut, DnsPlanOut, DnsVerifyOut
-from agentid.email.outbound.schemas import (
-    Attachment,
-    OutboundOut,
-    Outbox,
-    SendAccepted,
-    SendRequest,
-)
-from agentid.email.schemas import AliasList, AliasOut, Inbox, MessageOut, ProvisionOut
+from agentid.client.calls import Call
+from agentid.client.calls import CallGroup
+from agentid.client.calls import endpoint
+from agentid.client.calls import json_body
+from agentid.client.calls import page
+from agentid.client.calls import query
+from agentid.client.calls import read_bytes
+from agentid.client.calls import read_nothing
+from agentid.client.calls import reads
+from agentid.client.calls import segment
+from agentid.client.filters import InboxFilter
+from agentid.client.filters import Paging
+from agentid.dns.schemas import DnsApplyOut
+from agentid.dns.schemas import DnsPlanOut
+from agentid.dns.schemas import DnsVerifyOut
+from agentid.email.outbound.schemas import Attachment
+from agentid.email.outbound.schemas import OutboundOut
+from agentid.email.outbound.schemas import Outbox
+from agentid.email.outbound.schemas import SendAccepted
+from agentid.email.outbound.schemas import SendRequest
+from agentid.email.schemas import AliasList
+from agentid.email.schemas import AliasOut
+from agentid.email.schemas import Inbox
+from agentid.email.schemas import MessageOut
+from agentid.email.schemas import ProvisionOut
 
 
 class MailCalls(CallGroup):

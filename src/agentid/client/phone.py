@@ -3,28 +3,25 @@ sandbox's injected SMS."""
 
 from __future__ import annotations
 
-from typing import TypedDict, Unpack
+from typing import TypedDict
+from typing import Unpack
 
-from agentid.client.calls import (
-    Call,
-    CallGroup,
-    endpoint,
-    json_body,
-    query,
-    read_nothing,
-    reads,
-    segment,
-)
+from agentid.client.calls import Call
+from agentid.client.calls import CallGroup
+from agentid.client.calls import endpoint
+from agentid.client.calls import json_body
+from agentid.client.calls import query
+from agentid.client.calls import read_nothing
+from agentid.client.calls import reads
+from agentid.client.calls import segment
 from agentid.client.filters import SmsFilter
-from agentid.phone.schemas import (
-    ForwarderCreated,
-    ForwarderList,
-    GcResult,
-    PhoneNumberOut,
-    SmsDetail,
-    SmsList,
-    SmsOut,
-)
+from agentid.phone.schemas import ForwarderCreated
+from agentid.phone.schemas import ForwarderList
+from agentid.phone.schemas import GcResult
+from agentid.phone.schemas import PhoneNumberOut
+from agentid.phone.schemas import SmsDetail
+from agentid.phone.schemas import SmsList
+from agentid.phone.schemas import SmsOut
 
 
 class NumberWanted(TypedDict, total=False):

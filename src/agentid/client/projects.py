@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TypedDict, Unpack
+from typing import TypedDict
+from typing import Unpack
 
-from agentid.client.calls import (
-    Call,
-    CallGroup,
-    endpoint,
-    json_body,
-    page,
-    read_nothing,
-    reads,
-    segment,
-)
+from agentid.client.calls import Call
+from agentid.client.calls import CallGroup
+from agentid.client.calls import endpoint
+from agentid.client.calls import json_body
+from agentid.client.calls import page
+from agentid.client.calls import read_nothing
+from agentid.client.calls import reads
+from agentid.client.calls import segment
 from agentid.client.filters import Paging
-from agentid.projects.schemas import Identity, Me, ProjectList, ProjectOut, TokenList, TokenOut
+from agentid.projects.schemas import Identity
+from agentid.projects.schemas import Me
+from agentid.projects.schemas import ProjectList
+from agentid.projects.schemas import ProjectOut
+from agentid.projects.schemas import TokenList
+from agentid.projects.schemas import TokenOut
 
 
 class ProjectChanges(TypedDict, total=False):

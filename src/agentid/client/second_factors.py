@@ -11,19 +11,22 @@ codes, and escalations to the human operator. ``Client`` and ``AsyncClient`` bot
 
 from __future__ import annotations
 
-from typing import TypedDict, Unpack
+from typing import TypedDict
+from typing import Unpack
 
-from agentid.client.calls import (
-    Call,
-    CallGroup,
-    endpoint,
-    json_body,
-    query,
-    read_nothing,
-    reads,
-    segment,
-)
-from agentid.codes.schemas import EscalationList, EscalationOut, TotpCode, TotpList, TotpOut
+from agentid.client.calls import Call
+from agentid.client.calls import CallGroup
+from agentid.client.calls import endpoint
+from agentid.client.calls import json_body
+from agentid.client.calls import query
+from agentid.client.calls import read_nothing
+from agentid.client.calls import reads
+from agentid.client.calls import segment
+from agentid.codes.schemas import EscalationList
+from agentid.codes.schemas import EscalationOut
+from agentid.codes.schemas import TotpCode
+from agentid.codes.schemas import TotpList
+from agentid.codes.schemas import TotpOut
 
 
 class TotpSecret(TypedDict, total=False):

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Unpack
 
-from agentid.client.calls import Call, CallGroup, endpoint, page, read_nothing, reads, segment
+from agentid.client.calls import Call
+from agentid.client.calls import CallGroup
+from agentid.client.calls import endpoint
+from agentid.client.calls import page
+from agentid.client.calls import read_nothing
+from agentid.client.calls import reads
+from agentid.client.calls import segment
 from agentid.client.filters import Paging
-from agentid.webhooks.schemas import (
-    DeliveryList,
-    DeliveryOut,
-    WebhookCreated,
-    WebhookList,
-    WebhookOut,
-)
+from agentid.webhooks.schemas import DeliveryList
+from agentid.webhooks.schemas import DeliveryOut
+from agentid.webhooks.schemas import WebhookCreated
+from agentid.webhooks.schemas import WebhookList
+from agentid.webhooks.schemas import WebhookOut
 
 
 class WebhookCalls(CallGroup):

@@ -6,16 +6,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter
+from fastapi import Path
+from fastapi import Query
+from fastapi import status
 
 from agentid.api.paging import IdPaging
-from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectWriteDep
-from agentid.api.responses import GATED, ON_PROJECT, WITH_BODY, errors
+from agentid.api.project import ProjectAdminDep
+from agentid.api.project import ProjectReadDep
+from agentid.api.project import ProjectWriteDep
+from agentid.api.responses import GATED
+from agentid.api.responses import ON_PROJECT
+from agentid.api.responses import WITH_BODY
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
-from agentid.auth import AdminDep, RuntimeDep
+from agentid.auth import AdminDep
+from agentid.auth import RuntimeDep
 from agentid.codes import escalations
-from agentid.codes.schemas import EscalationAnswer, EscalationCreate, EscalationList, EscalationOut
-from agentid.errors import Conflict, Forbidden
+from agentid.codes.schemas import EscalationAnswer
+from agentid.codes.schemas import EscalationCreate
+from agentid.codes.schemas import EscalationList
+from agentid.codes.schemas import EscalationOut
+from agentid.errors import Conflict
+from agentid.errors import Forbidden
 from agentid.filters import cursor_filter
 
 router = APIRouter(tags=["escalations"], responses=errors(*GATED))

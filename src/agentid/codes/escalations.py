@@ -23,17 +23,24 @@ The rules this module keeps:
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from agentid.codes.repository import EscalationRepository
-from agentid.codes.schemas import EscalationCreate, EscalationList, EscalationOut
+from agentid.codes.schemas import EscalationCreate
+from agentid.codes.schemas import EscalationList
+from agentid.codes.schemas import EscalationOut
 from agentid.codes.sites import registrable
 from agentid.email.inbound.digested import code_payload
-from agentid.errors import Conflict, NotFound, ValidationFailed
-from agentid.events import Kind, Signal
-from agentid.ids import is_valid, new_id
+from agentid.errors import Conflict
+from agentid.errors import NotFound
+from agentid.errors import ValidationFailed
+from agentid.events import Kind
+from agentid.events import Signal
+from agentid.ids import is_valid
+from agentid.ids import new_id
 from agentid.runtime import Runtime
 from agentid.store import event_log
 from agentid.store.db import AsyncSession

@@ -10,13 +10,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement
+from sqlalchemy import Select
+from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
 
-from agentid.email.repository import header_to_matches, received_by
+from agentid.email.repository import header_to_matches
+from agentid.email.repository import received_by
 from agentid.names import u_label
 from agentid.store import event_log
-from agentid.store.repository import Page, Repository
-from agentid.store.tables import CodeRow, Escalation, Message, TotpSecret, table_of
+from agentid.store.repository import Page
+from agentid.store.repository import Repository
+from agentid.store.tables import CodeRow
+from agentid.store.tables import Escalation
+from agentid.store.tables import Message
+from agentid.store.tables import TotpSecret
+from agentid.store.tables import table_of
 from agentid.times import utcnow
 
 Position = tuple[datetime, str, int]  # where a code stands in the list (see ``position``)

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
+from fastapi import Query
 
-from agentid.api.paging import IdCursor, LongPoll
+from agentid.api.paging import IdCursor
+from agentid.api.paging import LongPoll
 from agentid.api.project import ProjectReadDep
-from agentid.api.responses import ON_PROJECT, errors
+from agentid.api.responses import ON_PROJECT
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
-from agentid.auth import PrincipalDep, RuntimeDep, require_scope
+from agentid.auth import PrincipalDep
+from agentid.auth import RuntimeDep
+from agentid.auth import require_scope
 from agentid.codes.repository import CodeQuery
 from agentid.codes.schemas import CodeList
-from agentid.codes.service import cursor, default_since, wait_for_codes
+from agentid.codes.service import cursor
+from agentid.codes.service import default_since
+from agentid.codes.service import wait_for_codes
 from agentid.codes.sites import sites
-from agentid.filters import address_filter, cursor_filter, since_utc, text_filter
+from agentid.filters import address_filter
+from agentid.filters import cursor_filter
+from agentid.filters import since_utc
+from agentid.filters import text_filter
 
 router = APIRouter(tags=["codes"], responses=errors(*ON_PROJECT))
 

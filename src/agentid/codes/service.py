@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from functools import partial
 
-from agentid.codes.repository import CodeQuery, CodeRepository, Position, position
-from agentid.codes.schemas import CodeOut, CodeSource, Notice, Skipped, SkipReason
+from agentid.codes.repository import CodeQuery
+from agentid.codes.repository import CodeRepository
+from agentid.codes.repository import Position
+from agentid.codes.repository import position
+from agentid.codes.schemas import CodeOut
+from agentid.codes.schemas import CodeSource
+from agentid.codes.schemas import Notice
+from agentid.codes.schemas import Skipped
+from agentid.codes.schemas import SkipReason
 from agentid.codes.sites import belongs
 from agentid.errors import ValidationFailed
 from agentid.events import Kind
@@ -16,7 +24,8 @@ from agentid.store import event_log
 from agentid.store.db import AsyncSession
 from agentid.store.tables import CodeRow
 from agentid.times import utcnow
-from agentid.waits import wait_for_page, wait_until
+from agentid.waits import wait_for_page
+from agentid.waits import wait_until
 
 SITE_WINDOW = timedelta(minutes=5)  # a site-bound query's default ``since``: before the call
 SKIP_LOOKBACK = timedelta(hours=1)  # how far before ``since`` an empty answer reports

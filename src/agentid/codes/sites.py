@@ -11,12 +11,15 @@ Unicode is its own ``xn--`` domain, not the site it imitates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 from agentid.errors import ValidationFailed
-from agentid.names import a_label, split
+from agentid.names import a_label
+from agentid.names import split
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList

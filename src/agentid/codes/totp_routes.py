@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Response
+from fastapi import Path
+from fastapi import Response
 
-from agentid.api.project import ProjectReadDep, ProjectWriteDep, project_router
-from agentid.api.responses import CREATES, DELETES
+from agentid.api.project import ProjectReadDep
+from agentid.api.project import ProjectWriteDep
+from agentid.api.project import project_router
+from agentid.api.responses import CREATES
+from agentid.api.responses import DELETES
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.codes import totp_service
-from agentid.codes.schemas import TotpCode, TotpCreate, TotpList, TotpOut
+from agentid.codes.schemas import TotpCode
+from agentid.codes.schemas import TotpCreate
+from agentid.codes.schemas import TotpList
+from agentid.codes.schemas import TotpOut
 
 router = project_router("/totp", "totp")
 Label = Annotated[str, Path(max_length=100)]

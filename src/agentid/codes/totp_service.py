@@ -11,10 +11,17 @@ from dataclasses import asdict
 from sqlalchemy.exc import IntegrityError
 
 from agentid.codes.repository import TotpRepository
-from agentid.codes.schemas import TotpCode, TotpCreate, TotpList, TotpOut
-from agentid.codes.totp import Authenticator, code_at, from_fields, parse_uri
+from agentid.codes.schemas import TotpCode
+from agentid.codes.schemas import TotpCreate
+from agentid.codes.schemas import TotpList
+from agentid.codes.schemas import TotpOut
+from agentid.codes.totp import Authenticator
+from agentid.codes.totp import code_at
+from agentid.codes.totp import from_fields
+from agentid.codes.totp import parse_uri
 from agentid.crypto import SecretBox
-from agentid.errors import Conflict, NotFound
+from agentid.errors import Conflict
+from agentid.errors import NotFound
 from agentid.ids import new_id
 from agentid.names import SLUG
 from agentid.projects.repository import audit

@@ -14,14 +14,23 @@ outcome says so.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agentid.dns.plan import MailDomain, Plan, Role, plan
-from agentid.dns.reconcile import Outcome, Step, reconcile
+from agentid.dns.plan import MailDomain
+from agentid.dns.plan import Plan
+from agentid.dns.plan import Role
+from agentid.dns.plan import plan
+from agentid.dns.reconcile import Outcome
+from agentid.dns.reconcile import Step
+from agentid.dns.reconcile import reconcile
 from agentid.dns.spf_lookups import Count
 from agentid.errors import Conflict
-from agentid.providers.base import DnsAction, DnsProvider, DnsRecord
+from agentid.providers.base import DnsAction
+from agentid.providers.base import DnsProvider
+from agentid.providers.base import DnsRecord
 
 
 @dataclass(frozen=True, slots=True)

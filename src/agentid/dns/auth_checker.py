@@ -12,12 +12,14 @@ checked, and a verdict with a temperror in it is never reused."""
 from __future__ import annotations
 
 import time
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Network
+from ipaddress import IPv6Network
 from typing import Any
 
 from agentid.config import Settings
 from agentid.dns import mail_auth
-from agentid.dns.auth_lookups import Lookups, shared_resolver
+from agentid.dns.auth_lookups import Lookups
+from agentid.dns.auth_lookups import shared_resolver
 from agentid.dns.gate import Gate
 from agentid.dns.resolver import nameservers
 from agentid.names import split

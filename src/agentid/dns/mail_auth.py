@@ -31,7 +31,8 @@ import dmarc
 import spf
 
 from agentid.codes.sites import registrable
-from agentid.dns.auth_lookups import Lookups, TempFail
+from agentid.dns.auth_lookups import Lookups
+from agentid.dns.auth_lookups import TempFail
 
 MAX_SIGNATURES = 8  # DKIM signatures checked per message; the rest are ignored
 _quiet = logging.getLogger("agentid.auth.libraries")

@@ -9,12 +9,18 @@ should be is ``unchanged`` and costs no call, so applying twice changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from agentid.dns.plan import Plan, Planned, Role, slot
-from agentid.providers.base import DnsAction, DnsChange, DnsRecord
+from agentid.dns.plan import Plan
+from agentid.dns.plan import Planned
+from agentid.dns.plan import Role
+from agentid.dns.plan import slot
+from agentid.providers.base import DnsAction
+from agentid.providers.base import DnsChange
+from agentid.providers.base import DnsRecord
 
 
 class Outcome(StrEnum):

@@ -7,13 +7,20 @@ from typing import Annotated
 
 from fastapi import Body
 
-from agentid.api.project import ProjectAdminDep, ProjectReadDep, project_router
-from agentid.api.responses import WITH_BODY, errors
+from agentid.api.project import ProjectAdminDep
+from agentid.api.project import ProjectReadDep
+from agentid.api.project import project_router
+from agentid.api.responses import WITH_BODY
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.dns import service
-from agentid.dns.schemas import DnsApplyOut, DnsApplyRequest, DnsPlanOut, DnsVerifyOut
-from agentid.errors import Conflict, ProviderError
+from agentid.dns.schemas import DnsApplyOut
+from agentid.dns.schemas import DnsApplyRequest
+from agentid.dns.schemas import DnsPlanOut
+from agentid.dns.schemas import DnsVerifyOut
+from agentid.errors import Conflict
+from agentid.errors import ProviderError
 
 router = project_router("/email/dns", "dns")
 

@@ -15,39 +15,50 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from agentid.dns import spf_lookups
 from agentid.dns import verify as checks
-from agentid.dns.apply import Applied, apply_plan, conflict_message, shown
-from agentid.dns.plan import MailDomain, Plan, Role, mail_domain, plan
+from agentid.dns.apply import Applied
+from agentid.dns.apply import apply_plan
+from agentid.dns.apply import conflict_message
+from agentid.dns.apply import shown
+from agentid.dns.plan import MailDomain
+from agentid.dns.plan import Plan
+from agentid.dns.plan import Role
+from agentid.dns.plan import mail_domain
+from agentid.dns.plan import plan
 from agentid.dns.reconcile import Outcome
 from agentid.dns.resolver import nameservers
 from agentid.dns.resolver import resolver as make_resolver
-from agentid.dns.schemas import (
-    DnsApplyOut,
-    DnsCheckOut,
-    DnsPlanOut,
-    DnsRecordOut,
-    DnsVerifyOut,
-)
+from agentid.dns.schemas import DnsApplyOut
+from agentid.dns.schemas import DnsCheckOut
+from agentid.dns.schemas import DnsPlanOut
+from agentid.dns.schemas import DnsRecordOut
+from agentid.dns.schemas import DnsVerifyOut
 from agentid.dns.spf_lookups import Count
 from agentid.dns.zone_text import fragment
 from agentid.email import dkim
 from agentid.email.repository import AliasRepository
 from agentid.errors import Conflict
 from agentid.projects.repository import audit
-from agentid.providers.accounts import dns_for, provider_url_for, relay_for
-from agentid.providers.base import DnsProvider, DnsRecord, SendingDomain
+from agentid.providers.accounts import dns_for
+from agentid.providers.accounts import provider_url_for
+from agentid.providers.accounts import relay_for
+from agentid.providers.base import DnsProvider
+from agentid.providers.base import DnsRecord
+from agentid.providers.base import SendingDomain
 from agentid.providers.dns.zonefile import ZoneFile
 from agentid.providers.registry import parse_url
 from agentid.providers.schemas import ProviderKind
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
-from agentid.store.tables import Domain, Project
+from agentid.store.tables import Domain
+from agentid.store.tables import Project
 from agentid.times import utcnow
 
 log = logging.getLogger("agentid.dns")

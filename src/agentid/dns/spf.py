@@ -12,7 +12,8 @@ apply (when the name servers answer) and at verify.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 
 from agentid.errors import Conflict
 

@@ -19,8 +19,10 @@ Pure but for ``txt_of``, the one adapter to dnspython, so the walk is tested wit
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from agentid.dns import spf

@@ -21,8 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agentid.dns import spf, spf_lookups
-from agentid.dns.plan import MailDomain, Plan, Role, our_spf_terms, slot
+from agentid.dns import spf
+from agentid.dns import spf_lookups
+from agentid.dns.plan import MailDomain
+from agentid.dns.plan import Plan
+from agentid.dns.plan import Role
+from agentid.dns.plan import our_spf_terms
+from agentid.dns.plan import slot
 from agentid.dns.resolver import lookup
 from agentid.providers.base import DnsRecord
 

@@ -9,13 +9,19 @@ from sqlalchemy.exc import IntegrityError
 
 from agentid.email.hosting import shared_address
 from agentid.email.repository import AliasRepository
-from agentid.email.schemas import AliasCreate, AliasList, AliasOut
-from agentid.errors import Conflict, NotFound, ValidationFailed
-from agentid.names import normalize, valid_local_part
+from agentid.email.schemas import AliasCreate
+from agentid.email.schemas import AliasList
+from agentid.email.schemas import AliasOut
+from agentid.errors import Conflict
+from agentid.errors import NotFound
+from agentid.errors import ValidationFailed
+from agentid.names import normalize
+from agentid.names import valid_local_part
 from agentid.projects.repository import audit
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
-from agentid.store.tables import Alias, Project
+from agentid.store.tables import Alias
+from agentid.store.tables import Project
 
 SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
 SUFFIX_LENGTH = 6

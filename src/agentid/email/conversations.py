@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from agentid.email.repository import ThreadRepository
-from agentid.email.schemas import Thread, ThreadList, ThreadMessage, ThreadSummary
+from agentid.email.schemas import Thread
+from agentid.email.schemas import ThreadList
+from agentid.email.schemas import ThreadMessage
+from agentid.email.schemas import ThreadSummary
 from agentid.errors import NotFound
 from agentid.store.db import AsyncSession
 

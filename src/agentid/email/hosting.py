@@ -11,13 +11,20 @@ from agentid.dns import service as dns
 from agentid.dns.plan import plan
 from agentid.email import dkim
 from agentid.email.repository import AliasRepository
-from agentid.email.schemas import DNSRecord, ProvisionOut
-from agentid.errors import AgentIDError, Conflict, ValidationFailed
-from agentid.names import normalize, split, valid_local_part
-from agentid.projects.repository import ProjectRepository, audit
+from agentid.email.schemas import DNSRecord
+from agentid.email.schemas import ProvisionOut
+from agentid.errors import AgentIDError
+from agentid.errors import Conflict
+from agentid.errors import ValidationFailed
+from agentid.names import normalize
+from agentid.names import split
+from agentid.names import valid_local_part
+from agentid.projects.repository import ProjectRepository
+from agentid.projects.repository import audit
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
-from agentid.store.tables import Domain, Project
+from agentid.store.tables import Domain
+from agentid.store.tables import Project
 
 DEFAULT_LOCAL_PART = "agent"
 

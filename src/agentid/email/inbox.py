@@ -7,8 +7,10 @@ from functools import partial
 from typing import Any
 
 from agentid import waits
-from agentid.email.repository import InboxQuery, MessageRepository
-from agentid.email.schemas import InboxEntry, MessageOut
+from agentid.email.repository import InboxQuery
+from agentid.email.repository import MessageRepository
+from agentid.email.schemas import InboxEntry
+from agentid.email.schemas import MessageOut
 from agentid.errors import NotFound
 from agentid.events import Kind
 from agentid.mime import read as read_mime

@@ -7,33 +7,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Row,
-    Select,
-    and_,
-    delete,
-    func,
-    literal,
-    or_,
-    select,
-    union_all,
-)
+from sqlalchemy import ColumnElement
+from sqlalchemy import Row
+from sqlalchemy import Select
+from sqlalchemy import and_
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlalchemy.orm import load_only
 
 from agentid.store import event_log
-from agentid.store.repository import Page, Repository
-from agentid.store.tables import (
-    Alias,
-    CodeRow,
-    Domain,
-    Message,
-    MessageAttachment,
-    MessageRaw,
-    MessageRecipient,
-    Outbound,
-    Project,
-)
+from agentid.store.repository import Page
+from agentid.store.repository import Repository
+from agentid.store.tables import Alias
+from agentid.store.tables import CodeRow
+from agentid.store.tables import Domain
+from agentid.store.tables import Message
+from agentid.store.tables import MessageAttachment
+from agentid.store.tables import MessageRaw
+from agentid.store.tables import MessageRecipient
+from agentid.store.tables import Outbound
+from agentid.store.tables import Project
 
 VISIBLE = ("parsed", "parse_error")  # a message not yet digested is not listed nor read
 LIST_COLUMNS = (

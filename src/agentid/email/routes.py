@@ -7,31 +7,49 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Body, Query, Response
+from fastapi import Body
+from fastapi import Query
+from fastapi import Response
 
-from agentid.api.paging import AddressPaging, IdCursor, IdPaging, LongPoll, PageLimit
-from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectWriteDep, project_router
-from agentid.api.responses import CREATES, DELETES, WITH_BODY, errors
+from agentid.api.paging import AddressPaging
+from agentid.api.paging import IdCursor
+from agentid.api.paging import IdPaging
+from agentid.api.paging import LongPoll
+from agentid.api.paging import PageLimit
+from agentid.api.project import ProjectAdminDep
+from agentid.api.project import ProjectReadDep
+from agentid.api.project import ProjectWriteDep
+from agentid.api.project import project_router
+from agentid.api.responses import CREATES
+from agentid.api.responses import DELETES
+from agentid.api.responses import WITH_BODY
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
-from agentid.email import aliases, conversations, hosting, inbox
+from agentid.email import aliases
+from agentid.email import conversations
+from agentid.email import hosting
+from agentid.email import inbox
 from agentid.email.outbound import service as outbound
 from agentid.email.outbound.schemas import OutboundOut
 from agentid.email.repository import InboxQuery
-from agentid.email.schemas import (
-    AliasCreate,
-    AliasList,
-    AliasOut,
-    Inbox,
-    MessageOut,
-    MessagePatch,
-    ProvisionOut,
-    ProvisionRequest,
-    Thread,
-    ThreadList,
-)
-from agentid.errors import Conflict, NotFound
-from agentid.filters import address_filter, cursor_filter, path_id, since_utc, text_filter
+from agentid.email.schemas import AliasCreate
+from agentid.email.schemas import AliasList
+from agentid.email.schemas import AliasOut
+from agentid.email.schemas import Inbox
+from agentid.email.schemas import MessageOut
+from agentid.email.schemas import MessagePatch
+from agentid.email.schemas import ProvisionOut
+from agentid.email.schemas import ProvisionRequest
+from agentid.email.schemas import Thread
+from agentid.email.schemas import ThreadList
+from agentid.errors import Conflict
+from agentid.errors import NotFound
+from agentid.filters import address_filter
+from agentid.filters import cursor_filter
+from agentid.filters import path_id
+from agentid.filters import since_utc
+from agentid.filters import text_filter
 
 router = project_router("/email", "email")
 

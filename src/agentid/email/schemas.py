@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import model_validator
 
-from agentid.dns.schemas import DnsApplyOut, DnsVerifyOut
+from agentid.dns.schemas import DnsApplyOut
+from agentid.dns.schemas import DnsVerifyOut
 from agentid.times import as_utc
 
 

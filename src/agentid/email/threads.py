@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 
 _ID = re.compile(r"<([^<>\s]{1,998})>")
 MAX_PARENTS = 50  # References of a long thread: the newest this many are enough

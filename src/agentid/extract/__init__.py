@@ -6,9 +6,13 @@
 
 from __future__ import annotations
 
-from .extractor import extract_email, extract_sms
-from .mime import extract_eml, extract_message
-from .models import Code, Extraction, Link
+from .extractor import extract_email
+from .extractor import extract_sms
+from .mime import extract_eml
+from .mime import extract_message
+from .models import Code
+from .models import Extraction
+from .models import Link
 
 __all__ = [
     "Code",

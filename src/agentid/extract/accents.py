@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from .alternations import class_end, split_top
+from .alternations import class_end
+from .alternations import split_top
 
 MIN_LETTERS = 4
 # letters whose plain form is not what Unicode decomposition gives

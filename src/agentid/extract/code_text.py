@@ -9,16 +9,21 @@ Every question a candidate asks is bounded or answered from an index built once 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import keywords as kw
 from .bookings import names_confirmation
 from .labels import scan
-from .masked import masked_spans, overlaps
-from .sentence import BREAK, BREAK_RE
-from .textnorm import lower, mask_urls_and_emails, normalize
+from .masked import masked_spans
+from .masked import overlaps
+from .sentence import BREAK
+from .sentence import BREAK_RE
+from .textnorm import lower
+from .textnorm import mask_urls_and_emails
+from .textnorm import normalize
 
 MAX_TEXT_CHARS = 200_000
 TIER_BASE = {"otp": 5.0, "code": 4.2, "pw": 3.6}  # labels that name a code, and their weight

@@ -8,16 +8,23 @@ and sentence ends looked up by bisection) or shared between candidates.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import keywords as kw
-from .code_text import MAX_TEXT_CHARS, TIER_BASE, CodeText
+from .code_text import MAX_TEXT_CHARS
+from .code_text import TIER_BASE
+from .code_text import CodeText
 from .labels import scan
-from .layout import MIN_LIST, list_items, whole
-from .sentence import BREAK_RE, prose_length
-from .textnorm import lower, normalize
+from .layout import MIN_LIST
+from .layout import list_items
+from .layout import whole
+from .sentence import BREAK_RE
+from .sentence import prose_length
+from .textnorm import lower
+from .textnorm import normalize
 
 MAX_CANDIDATES = 200
 _MAX_GAP = 240  # characters from a label to its code on one line, at most...

@@ -16,18 +16,30 @@ ambiguous group).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
 
 from . import keywords as kw
 from .bookings import is_booking
-from .codes import Candidate, find_candidates, text_gate
+from .codes import Candidate
+from .codes import find_candidates
+from .codes import text_gate
 from .html_text import render
 from .labels import scan
-from .links import classify, html_occurrences, located, subject_kind, text_occurrences
-from .models import EMPTY, Code, Extraction, Link
+from .links import classify
+from .links import html_occurrences
+from .links import located
+from .links import subject_kind
+from .links import text_occurrences
+from .models import EMPTY
+from .models import Code
+from .models import Extraction
+from .models import Link
 from .notices import second_factor_notice
 from .sms import prepare
-from .textnorm import clean, lower
+from .textnorm import clean
+from .textnorm import lower
 from .validity import valid_for_seconds
 
 # a run of characters up to a ">" (possessive, starting after a ">" or a space: linear)

@@ -10,20 +10,19 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
+from urllib.parse import urlsplit
 
 from .accents import fold
 from .html_text import Rendered
-from .link_words import (
-    ANY_KIND_RE,
-    CTX_KIND_RE,
-    GENERIC_RE,
-    KIND_ORDER,
-    NEG_CTX_RE,
-    NEG_HOSTS,
-    NEG_URL_RE,
-    URL_KIND_RE,
-)
+from .link_words import ANY_KIND_RE
+from .link_words import CTX_KIND_RE
+from .link_words import GENERIC_RE
+from .link_words import KIND_ORDER
+from .link_words import NEG_CTX_RE
+from .link_words import NEG_HOSTS
+from .link_words import NEG_URL_RE
+from .link_words import URL_KIND_RE
 from .models import Link
 from .textnorm import find_urls
 

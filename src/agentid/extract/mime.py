@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from agentid.mime import DEFAULT_LIMITS, Limits, Mime, read
+from agentid.mime import DEFAULT_LIMITS
+from agentid.mime import Limits
+from agentid.mime import Mime
+from agentid.mime import read
 
 from .extractor import extract_email
-from .models import EMPTY, Extraction
+from .models import EMPTY
+from .models import Extraction
 
 # Headers that tell a verification message from a newsletter.
 _HEADER_NAMES = (

@@ -20,23 +20,21 @@ from __future__ import annotations
 
 import re
 
-from .html_stack import (
-    BREAKOUT,
-    CLOSES_P,
-    FOREIGN,
-    FORMATTING,
-    HTML,
-    MATH,
-    NOT_PUSHED,
-    RAW,
-    SVG,
-    TABLE_PARTS,
-    TABLE_TAGS,
-    VOID,
-    Model,
-    end_tag,
-    start_target,
-)
+from .html_stack import BREAKOUT
+from .html_stack import CLOSES_P
+from .html_stack import FOREIGN
+from .html_stack import FORMATTING
+from .html_stack import HTML
+from .html_stack import MATH
+from .html_stack import NOT_PUSHED
+from .html_stack import RAW
+from .html_stack import SVG
+from .html_stack import TABLE_PARTS
+from .html_stack import TABLE_TAGS
+from .html_stack import VOID
+from .html_stack import Model
+from .html_stack import end_tag
+from .html_stack import start_target
 
 _WS = "\t\n\f\r "
 # attributes up to the tag's end, as the tokenizer reads them; group "sc": "/" of "<x/>"

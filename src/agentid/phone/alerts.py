@@ -20,7 +20,8 @@ import logging
 from typing import Any
 
 from agentid.errors import Forbidden
-from agentid.events import Kind, Signal
+from agentid.events import Kind
+from agentid.events import Signal
 from agentid.phone.repository import PhoneRepository
 from agentid.phone.service import account_secret
 from agentid.phone.webhooks import NOT_SIGNED
@@ -30,7 +31,8 @@ from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
 from agentid.store import event_log
 from agentid.store.db import AsyncSession
-from agentid.times import json_time, utcnow
+from agentid.times import json_time
+from agentid.times import utcnow
 
 log = logging.getLogger("agentid.phone")
 FILTERED = frozenset({"30038", "30039"})

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from agentid.phone.service import collect, settle_pending
+from agentid.phone.service import collect
+from agentid.phone.service import settle_pending
 from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
 from agentid.workers import PeriodicJob

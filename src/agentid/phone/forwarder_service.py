@@ -9,9 +9,13 @@ from agentid.crypto import SecretBox
 from agentid.errors import NotFound
 from agentid.ids import new_id
 from agentid.phone import forwarders
-from agentid.phone.inbound import Recipient, receive
+from agentid.phone.inbound import Recipient
+from agentid.phone.inbound import receive
 from agentid.phone.repository import PhoneRepository
-from agentid.phone.schemas import ForwarderCreate, ForwarderCreated, ForwarderList, ForwarderOut
+from agentid.phone.schemas import ForwarderCreate
+from agentid.phone.schemas import ForwarderCreated
+from agentid.phone.schemas import ForwarderList
+from agentid.phone.schemas import ForwarderOut
 from agentid.projects.repository import audit
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession

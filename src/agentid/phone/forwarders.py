@@ -27,12 +27,14 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from agentid.crypto import SecretBox
-from agentid.errors import Forbidden, ValidationFailed
+from agentid.errors import Forbidden
+from agentid.errors import ValidationFailed
 from agentid.phone.schemas import MAX_SMS_CHARS
 from agentid.providers.base import InboundSms
 

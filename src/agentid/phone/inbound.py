@@ -18,13 +18,18 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from agentid.codes.found import Source, code_rows
+from agentid.codes.found import Source
+from agentid.codes.found import code_rows
 from agentid.email.inbound.digested import code_payload
 from agentid.errors import NotFound
-from agentid.events import Kind, Signal
+from agentid.events import Kind
+from agentid.events import Signal
 from agentid.ids import new_id
-from agentid.phone.repository import PhoneRepository, SmsQuery
-from agentid.phone.schemas import MAX_SMS_CHARS, SmsDetail, SmsOut
+from agentid.phone.repository import PhoneRepository
+from agentid.phone.repository import SmsQuery
+from agentid.phone.schemas import MAX_SMS_CHARS
+from agentid.phone.schemas import SmsDetail
+from agentid.phone.schemas import SmsOut
 from agentid.providers.base import InboundSms
 from agentid.runtime import Runtime
 from agentid.store import event_log

@@ -7,11 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, insert, select, update
+from sqlalchemy import ColumnElement
+from sqlalchemy import Select
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
 
 from agentid.store import event_log
-from agentid.store.repository import Page, Repository
-from agentid.store.tables import CodeRow, Forwarder, PhoneNumber, Sms, table_of
+from agentid.store.repository import Page
+from agentid.store.repository import Repository
+from agentid.store.tables import CodeRow
+from agentid.store.tables import Forwarder
+from agentid.store.tables import PhoneNumber
+from agentid.store.tables import Sms
+from agentid.store.tables import table_of
 
 LIVE = ("pending", "active")
 

@@ -6,36 +6,45 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Query, Request, status
+from fastapi import Query
+from fastapi import Request
+from fastapi import status
 
-from agentid.api.paging import IdCursor, LongPoll, PageLimit
-from agentid.api.project import ProjectAdminDep, ProjectReadDep, project_router
-from agentid.api.responses import DELETES, WITH_BODY, errors
+from agentid.api.paging import IdCursor
+from agentid.api.paging import LongPoll
+from agentid.api.paging import PageLimit
+from agentid.api.project import ProjectAdminDep
+from agentid.api.project import ProjectReadDep
+from agentid.api.project import project_router
+from agentid.api.responses import DELETES
+from agentid.api.responses import WITH_BODY
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
 from agentid.api.state import TransportsDep
 from agentid.auth import RuntimeDep
-from agentid.errors import (
-    Conflict,
-    ProviderAuth,
-    ProviderRateLimited,
-    ProviderRejected,
-    ProviderUnavailable,
-)
-from agentid.filters import cursor_filter, path_id, since_utc, text_filter
-from agentid.phone import forwarder_service, inbound, service
+from agentid.errors import Conflict
+from agentid.errors import ProviderAuth
+from agentid.errors import ProviderRateLimited
+from agentid.errors import ProviderRejected
+from agentid.errors import ProviderUnavailable
+from agentid.filters import cursor_filter
+from agentid.filters import path_id
+from agentid.filters import since_utc
+from agentid.filters import text_filter
+from agentid.phone import forwarder_service
+from agentid.phone import inbound
+from agentid.phone import service
 from agentid.phone.repository import SmsQuery
-from agentid.phone.schemas import (
-    ForwarderCreate,
-    ForwarderCreated,
-    ForwarderList,
-    GcRequest,
-    GcResult,
-    PhoneNumberOut,
-    PhonePatch,
-    ProvisionRequest,
-    SmsDetail,
-    SmsList,
-)
+from agentid.phone.schemas import ForwarderCreate
+from agentid.phone.schemas import ForwarderCreated
+from agentid.phone.schemas import ForwarderList
+from agentid.phone.schemas import GcRequest
+from agentid.phone.schemas import GcResult
+from agentid.phone.schemas import PhoneNumberOut
+from agentid.phone.schemas import PhonePatch
+from agentid.phone.schemas import ProvisionRequest
+from agentid.phone.schemas import SmsDetail
+from agentid.phone.schemas import SmsList
 
 router = project_router("/phone", "phone")
 PROVIDER = (ProviderAuth, ProviderRejected, ProviderRateLimited, ProviderUnavailable)

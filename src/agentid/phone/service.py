@@ -16,25 +16,23 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from agentid.crypto import SecretBox
-from agentid.errors import (
-    Conflict,
-    NotFound,
-    ProviderError,
-    ProviderRejected,
-    ValidationFailed,
-)
+from agentid.errors import Conflict
+from agentid.errors import NotFound
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRejected
+from agentid.errors import ValidationFailed
 from agentid.ids import new_id
 from agentid.phone.repository import PhoneRepository
-from agentid.phone.schemas import GcResult, PhoneNumberOut, ProvisionRequest
+from agentid.phone.schemas import GcResult
+from agentid.phone.schemas import PhoneNumberOut
+from agentid.phone.schemas import ProvisionRequest
 from agentid.projects.repository import audit
 from agentid.providers.accounts import phone_for
-from agentid.providers.base import (
-    Capability,
-    NumberSearch,
-    NumberStatus,
-    OwnedNumber,
-    PhoneProvider,
-)
+from agentid.providers.base import Capability
+from agentid.providers.base import NumberSearch
+from agentid.providers.base import NumberStatus
+from agentid.providers.base import OwnedNumber
+from agentid.providers.base import PhoneProvider
 from agentid.providers.registry import Transports
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession

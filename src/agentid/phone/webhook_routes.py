@@ -8,19 +8,36 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter
+from fastapi import Path
+from fastapi import Request
+from fastapi import Response
+from fastapi import status
 
-from agentid.api.responses import GATED, WITH_BODY, Responses, errors
+from agentid.api.responses import GATED
+from agentid.api.responses import WITH_BODY
+from agentid.api.responses import Responses
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
 from agentid.api.state import TransportsDep
-from agentid.auth import PrincipalDep, RuntimeDep, admin
-from agentid.errors import Forbidden, NotFound
+from agentid.auth import PrincipalDep
+from agentid.auth import RuntimeDep
+from agentid.auth import admin
+from agentid.errors import Forbidden
+from agentid.errors import NotFound
 from agentid.ids import new_id
-from agentid.phone import alerts, forwarder_service, webhooks
-from agentid.phone.inbound import Recipient, receive, sms_out
+from agentid.phone import alerts
+from agentid.phone import forwarder_service
+from agentid.phone import webhooks
+from agentid.phone.inbound import Recipient
+from agentid.phone.inbound import receive
+from agentid.phone.inbound import sms_out
 from agentid.phone.repository import PhoneRepository
-from agentid.phone.schemas import Forwarded, SandboxSms, SmsOut
-from agentid.providers.base import InboundSms, WebhookRequest
+from agentid.phone.schemas import Forwarded
+from agentid.phone.schemas import SandboxSms
+from agentid.phone.schemas import SmsOut
+from agentid.providers.base import InboundSms
+from agentid.providers.base import WebhookRequest
 from agentid.times import utcnow
 
 router = APIRouter(prefix="/webhooks", tags=["phone"])

@@ -19,8 +19,10 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl
 
-from agentid.errors import Forbidden, ValidationFailed
-from agentid.phone.inbound import Recipient, receive
+from agentid.errors import Forbidden
+from agentid.errors import ValidationFailed
+from agentid.phone.inbound import Recipient
+from agentid.phone.inbound import receive
 from agentid.phone.repository import PhoneRepository
 from agentid.phone.service import account_secret
 from agentid.providers.accounts import phone_for

@@ -7,12 +7,16 @@ as absent as one that does not exist.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
+from sqlalchemy import select
 
 from agentid.auth import Principal
 from agentid.ids import new_id
-from agentid.store.repository import Page, Repository
-from agentid.store.tables import AuditEvent, Project, Token
+from agentid.store.repository import Page
+from agentid.store.repository import Repository
+from agentid.store.tables import AuditEvent
+from agentid.store.tables import Project
+from agentid.store.tables import Token
 
 
 def readable(who: Principal) -> Select[Project]:

@@ -4,31 +4,44 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter
+from fastapi import Header
+from fastapi import Request
+from fastapi import status
 from sse_starlette import EventSourceResponse
 
-from agentid.api.event_stream import event_stream, resume_point
-from agentid.api.paging import IdPaging, SlugPaging
-from agentid.api.project import ProjectAdminDep, ProjectDep, ProjectReadDep
-from agentid.api.responses import DELETES, GATED, ON_PROJECT, WITH_BODY, errors
+from agentid.api.event_stream import event_stream
+from agentid.api.event_stream import resume_point
+from agentid.api.paging import IdPaging
+from agentid.api.paging import SlugPaging
+from agentid.api.project import ProjectAdminDep
+from agentid.api.project import ProjectDep
+from agentid.api.project import ProjectReadDep
+from agentid.api.responses import DELETES
+from agentid.api.responses import GATED
+from agentid.api.responses import ON_PROJECT
+from agentid.api.responses import WITH_BODY
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
-from agentid.auth import AdminDep, PrincipalDep, RuntimeDep
-from agentid.errors import Conflict, Forbidden, NotFound
+from agentid.auth import AdminDep
+from agentid.auth import PrincipalDep
+from agentid.auth import RuntimeDep
+from agentid.errors import Conflict
+from agentid.errors import Forbidden
+from agentid.errors import NotFound
 from agentid.filters import cursor_filter
 from agentid.phone.repository import PhoneRepository
 from agentid.projects import service
 from agentid.projects.identity import identity
-from agentid.projects.schemas import (
-    Identity,
-    Me,
-    ProjectCreate,
-    ProjectList,
-    ProjectOut,
-    ProjectUpdate,
-    TokenCreate,
-    TokenList,
-    TokenOut,
-)
+from agentid.projects.schemas import Identity
+from agentid.projects.schemas import Me
+from agentid.projects.schemas import ProjectCreate
+from agentid.projects.schemas import ProjectList
+from agentid.projects.schemas import ProjectOut
+from agentid.projects.schemas import ProjectUpdate
+from agentid.projects.schemas import TokenCreate
+from agentid.projects.schemas import TokenList
+from agentid.projects.schemas import TokenOut
 
 router = APIRouter(tags=["projects"], responses=errors(*GATED))
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import StringConstraints
+from pydantic import computed_field
 
-from agentid.names import SLUG_PATTERN, u_label
+from agentid.names import SLUG_PATTERN
+from agentid.names import u_label
 
 Slug = Annotated[
     str,

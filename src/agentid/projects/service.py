@@ -8,25 +8,32 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from agentid.auth import SCOPES, Principal
-from agentid.crypto import hash_token, new_token
-from agentid.errors import Conflict, NotFound, ValidationFailed
-from agentid.ids import is_valid, new_id
-from agentid.names import SLUG, normalize_domain
-from agentid.projects.repository import ProjectRepository, TokenRepository, audit
-from agentid.projects.schemas import (
-    ProjectCreate,
-    ProjectList,
-    ProjectOut,
-    ProjectUpdate,
-    TokenCreate,
-    TokenInfo,
-    TokenList,
-    TokenOut,
-)
+from agentid.auth import SCOPES
+from agentid.auth import Principal
+from agentid.crypto import hash_token
+from agentid.crypto import new_token
+from agentid.errors import Conflict
+from agentid.errors import NotFound
+from agentid.errors import ValidationFailed
+from agentid.ids import is_valid
+from agentid.ids import new_id
+from agentid.names import SLUG
+from agentid.names import normalize_domain
+from agentid.projects.repository import ProjectRepository
+from agentid.projects.repository import TokenRepository
+from agentid.projects.repository import audit
+from agentid.projects.schemas import ProjectCreate
+from agentid.projects.schemas import ProjectList
+from agentid.projects.schemas import ProjectOut
+from agentid.projects.schemas import ProjectUpdate
+from agentid.projects.schemas import TokenCreate
+from agentid.projects.schemas import TokenInfo
+from agentid.projects.schemas import TokenList
+from agentid.projects.schemas import TokenOut
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
-from agentid.store.tables import Project, Token
+from agentid.store.tables import Project
+from agentid.store.tables import Token
 
 
 def project_out(project: Project) -> ProjectOut:

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
+from fastapi import Depends
 
 from agentid.api.project import ProjectAdminDep
-from agentid.api.responses import DELETES, GATED, ON_PROJECT, WITH_BODY, errors
+from agentid.api.responses import DELETES
+from agentid.api.responses import GATED
+from agentid.api.responses import ON_PROJECT
+from agentid.api.responses import WITH_BODY
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.providers.accounts import Accounts
-from agentid.providers.registry import REGISTRY, Registry
-from agentid.providers.schemas import (
-    ProviderAccountList,
-    ProviderAccountOut,
-    ProviderAccountSet,
-    ProviderKind,
-)
+from agentid.providers.registry import REGISTRY
+from agentid.providers.registry import Registry
+from agentid.providers.schemas import ProviderAccountList
+from agentid.providers.schemas import ProviderAccountOut
+from agentid.providers.schemas import ProviderAccountSet
+from agentid.providers.schemas import ProviderKind
 
 router = APIRouter(tags=["providers"], responses=errors(*GATED))
 

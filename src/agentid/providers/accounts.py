@@ -25,20 +25,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentid.config import Settings
 from agentid.crypto import SecretBox
-from agentid.errors import NotFound, ValidationFailed
+from agentid.errors import NotFound
+from agentid.errors import ValidationFailed
 from agentid.projects.repository import audit
-from agentid.providers.base import DnsProvider, MailRelay, PhoneProvider
+from agentid.providers.base import DnsProvider
+from agentid.providers.base import MailRelay
+from agentid.providers.base import PhoneProvider
 from agentid.providers.failures import scrub
-from agentid.providers.registry import REGISTRY, Provider, Registry, Transports, parse_url
+from agentid.providers.registry import REGISTRY
+from agentid.providers.registry import Provider
+from agentid.providers.registry import Registry
+from agentid.providers.registry import Transports
+from agentid.providers.registry import parse_url
 from agentid.providers.repository import ProviderAccountRepository
-from agentid.providers.schemas import (
-    AccountSource,
-    ProviderAccountList,
-    ProviderAccountOut,
-    ProviderKind,
-)
+from agentid.providers.schemas import AccountSource
+from agentid.providers.schemas import ProviderAccountList
+from agentid.providers.schemas import ProviderAccountOut
+from agentid.providers.schemas import ProviderKind
 from agentid.runtime import Runtime
-from agentid.store.tables import AuditEvent, ProjectProvider
+from agentid.store.tables import AuditEvent
+from agentid.store.tables import ProjectProvider
 from agentid.times import utcnow
 
 log = logging.getLogger("agentid.providers")

@@ -13,7 +13,8 @@ or ask the instance metadata service), and runs its calls in ``map_failures`` wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from agentid.errors import ValidationFailed

@@ -44,21 +44,24 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import quote
 
-from agentid.errors import (
-    ProviderAuth,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderRejected,
-    ProviderUnavailable,
-)
+from agentid.errors import ProviderAuth
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRateLimited
+from agentid.errors import ProviderRejected
+from agentid.errors import ProviderUnavailable
 
 if TYPE_CHECKING:
     import httpx

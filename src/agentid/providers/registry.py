@@ -18,16 +18,27 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Protocol
+from typing import TypeVar
+from urllib.parse import parse_qsl
+from urllib.parse import unquote
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from agentid.config import Settings
 from agentid.errors import ValidationFailed
-from agentid.providers.base import DnsProvider, MailRelay, PhoneProvider, Providers
+from agentid.providers.base import DnsProvider
+from agentid.providers.base import MailRelay
+from agentid.providers.base import PhoneProvider
+from agentid.providers.base import Providers
 
 if TYPE_CHECKING:  # imported where first used: a service that never calls out loads neither
     import aiosmtplib

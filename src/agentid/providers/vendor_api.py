@@ -9,14 +9,17 @@ credentials are masked in every message; ``name`` ("twilio api.twilio.com") star
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 import httpx
 
 from agentid.errors import ProviderRejected
-from agentid.providers.failures import check_response, map_failures
+from agentid.providers.failures import check_response
+from agentid.providers.failures import map_failures
 
 JSON_ACCEPTED = {"Accept": "application/json"}
 

@@ -26,13 +26,22 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+from typing import Any
 
 from agentid.config import Settings
-from agentid.events import EventBus, Kind, Listener, LocalBus, Signal
+from agentid.events import EventBus
+from agentid.events import Kind
+from agentid.events import Listener
+from agentid.events import LocalBus
+from agentid.events import Signal
 from agentid.health import Health
-from agentid.store.notices import Notifier, channel_for, decode, encode
+from agentid.store.notices import Notifier
+from agentid.store.notices import channel_for
+from agentid.store.notices import decode
+from agentid.store.notices import encode
 
 if TYPE_CHECKING:  # imported when a PgBus connects: a SQLite service never loads it
     import asyncpg

@@ -16,7 +16,8 @@ import asyncio
 import logging
 import threading
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from sqlalchemy import text
 
 from agentid.config import Settings
 from agentid.store.db import create_sync_engine

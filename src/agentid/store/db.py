@@ -6,12 +6,17 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from agentid.config import Settings
-from agentid.store.engines import engine_for_url, sqlite_pragmas
+from agentid.store.engines import engine_for_url
+from agentid.store.engines import sqlite_pragmas
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

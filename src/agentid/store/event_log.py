@@ -15,10 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import Connection
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentid.store.tables import EventRow, table_of
+from agentid.store.tables import EventRow
+from agentid.store.tables import table_of
 from agentid.times import utcnow
 
 _EVENTS = table_of(EventRow)

@@ -30,7 +30,9 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING
 

@@ -28,11 +28,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection
+from sqlalchemy import bindparam
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Text
 
-from agentid.events import Kind, Signal
+from agentid.events import Kind
+from agentid.events import Signal
 
 MAX_PAYLOAD = 7900  # bytes; PostgreSQL refuses a NOTIFY payload of 8000 or more
 _NOTIFY = text(

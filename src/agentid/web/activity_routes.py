@@ -5,16 +5,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter
+from fastapi import Header
+from fastapi import Path
+from fastapi import Request
 from sse_starlette import EventSourceResponse
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse
+from starlette.responses import RedirectResponse
+from starlette.responses import Response
 
-from agentid.api.event_stream import Allowed, event_stream, resume_point
+from agentid.api.event_stream import Allowed
+from agentid.api.event_stream import event_stream
+from agentid.api.event_stream import resume_point
 from agentid.api.paging import IdCursor
-from agentid.api.project import ProjectAdminDep, ProjectReadDep, ProjectSendDep
+from agentid.api.project import ProjectAdminDep
+from agentid.api.project import ProjectReadDep
+from agentid.api.project import ProjectSendDep
 from agentid.api.session import SessionDep
-from agentid.api.state import DispatcherDep, SenderDep
-from agentid.auth import AdminDep, RuntimeDep
+from agentid.api.state import DispatcherDep
+from agentid.api.state import SenderDep
+from agentid.auth import AdminDep
+from agentid.auth import RuntimeDep
 from agentid.email.outbound import policy as send_policy
 from agentid.email.outbound import service as outbound
 from agentid.email.routes import path_message_id
@@ -23,7 +34,8 @@ from agentid.phone import inbound as sms
 from agentid.phone.repository import SmsQuery
 from agentid.runtime import Runtime
 from agentid.web.deps import SignedInDep
-from agentid.web.sessions import SignedIn, resume_by_hash
+from agentid.web.sessions import SignedIn
+from agentid.web.sessions import resume_by_hash
 from agentid.web.templating import page
 from agentid.webhooks import service as webhooks
 

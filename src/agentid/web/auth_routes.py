@@ -6,17 +6,23 @@ import secrets
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
-from starlette.responses import RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Form
+from fastapi import Request
+from starlette.responses import RedirectResponse
+from starlette.responses import Response
 
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
-from agentid.errors import RateLimited, Unauthorized
+from agentid.errors import RateLimited
+from agentid.errors import Unauthorized
 from agentid.times import utcnow
 from agentid.web import cookies
 from agentid.web.deps import SignedInDep
 from agentid.web.limiter import SignInLimiter
-from agentid.web.sessions import resume, sign_in, sign_out
+from agentid.web.sessions import resume
+from agentid.web.sessions import sign_in
+from agentid.web.sessions import sign_out
 from agentid.web.templating import page
 
 router = APIRouter()

@@ -4,16 +4,25 @@ only, as in the API: an agent's token can never answer its own question)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter
+from fastapi import Form
+from fastapi import Path
+from fastapi import Query
+from fastapi import Request
 from pydantic import ValidationError
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse
+from starlette.responses import RedirectResponse
+from starlette.responses import Response
 
 from agentid.api.paging import IdCursor
-from agentid.api.project import ProjectAdminDep, ProjectReadDep
+from agentid.api.project import ProjectAdminDep
+from agentid.api.project import ProjectReadDep
 from agentid.api.session import SessionDep
-from agentid.auth import AdminDep, RuntimeDep
+from agentid.auth import AdminDep
+from agentid.auth import RuntimeDep
 from agentid.codes import escalations
 from agentid.codes import service as codes
 from agentid.codes.repository import CodeQuery
@@ -21,7 +30,8 @@ from agentid.codes.schemas import EscalationAnswer
 from agentid.errors import ValidationFailed
 from agentid.filters import cursor_filter
 from agentid.web.deps import Checkbox
-from agentid.web.templating import filtered, page
+from agentid.web.templating import filtered
+from agentid.web.templating import page
 
 router = APIRouter()
 

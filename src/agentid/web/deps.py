@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends
+from fastapi import Query
+from fastapi import Request
 
 from agentid.errors import Unauthorized
 from agentid.web.sessions import SignedIn

@@ -20,15 +20,23 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
-from starlette.responses import RedirectResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import RedirectResponse
+from starlette.responses import Response
+from starlette.types import ASGIApp
+from starlette.types import Message
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
 from agentid.api.store_errors import unavailable
 from agentid.auth import PRINCIPAL_KEY
 from agentid.runtime import Runtime
 from agentid.web import cookies
-from agentid.web.sessions import SignedIn, csrf_matches, resume
-from agentid.web.templating import SIGNED_KEY, error_page
+from agentid.web.sessions import SignedIn
+from agentid.web.sessions import csrf_matches
+from agentid.web.sessions import resume
+from agentid.web.templating import SIGNED_KEY
+from agentid.web.templating import error_page
 
 SIGN_IN_PATH = "/ui/login"
 STATIC = "/ui/static/"

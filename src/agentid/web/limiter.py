@@ -6,7 +6,8 @@ looked up. At most CLIENTS addresses are remembered; the oldest goes first."""
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
+from collections import deque
 
 ATTEMPTS = 10
 WINDOW_SECONDS = 60.0

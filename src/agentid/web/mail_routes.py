@@ -7,23 +7,36 @@ import asyncio
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Form
+from fastapi import Query
+from fastapi import Request
+from starlette.responses import HTMLResponse
+from starlette.responses import RedirectResponse
+from starlette.responses import Response
 
 from agentid.api.paging import IdCursor
-from agentid.api.project import ProjectReadDep, ProjectWriteDep
+from agentid.api.project import ProjectReadDep
+from agentid.api.project import ProjectWriteDep
 from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
-from agentid.email import aliases, inbox
+from agentid.email import aliases
+from agentid.email import inbox
 from agentid.email.repository import InboxQuery
-from agentid.email.routes import attachment_response, path_message_id
-from agentid.email.schemas import AliasCreate, MessageOut
+from agentid.email.routes import attachment_response
+from agentid.email.routes import path_message_id
+from agentid.email.schemas import AliasCreate
+from agentid.email.schemas import MessageOut
 from agentid.errors import ValidationFailed
-from agentid.filters import address_filter, cursor_filter, text_filter
+from agentid.filters import address_filter
+from agentid.filters import cursor_filter
+from agentid.filters import text_filter
 from agentid.store.db import AsyncSession
 from agentid.web import message_html
 from agentid.web.deps import Checkbox
-from agentid.web.templating import filtered, page
+from agentid.web.templating import filtered
+from agentid.web.templating import page
 
 router = APIRouter(prefix="/projects/{project_id}")
 

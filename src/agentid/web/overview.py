@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from agentid.auth import Principal
 from agentid.codes import service as codes
 from agentid.dns import service as dns
-from agentid.dns.schemas import DnsCheckOut, DnsPlanOut, DnsRecordOut
+from agentid.dns.schemas import DnsCheckOut
+from agentid.dns.schemas import DnsPlanOut
+from agentid.dns.schemas import DnsRecordOut
 from agentid.email import inbox
-from agentid.errors import AgentIDError, NotFound
+from agentid.errors import AgentIDError
+from agentid.errors import NotFound
 from agentid.phone import service as phone
 from agentid.phone.schemas import PhoneNumberOut
 from agentid.projects import service as projects

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter
+from fastapi import Query
+from fastapi import Request
 from starlette.responses import HTMLResponse
 
 from agentid.api.project import ProjectReadDep
 from agentid.api.session import SessionDep
-from agentid.auth import PrincipalDep, RuntimeDep
+from agentid.auth import PrincipalDep
+from agentid.auth import RuntimeDep
 from agentid.web import overview
 from agentid.web.templating import page
 

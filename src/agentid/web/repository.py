@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlalchemy import select
 
 from agentid.store.repository import Repository
-from agentid.store.tables import Token, UiSession
+from agentid.store.tables import Token
+from agentid.store.tables import UiSession
 
 
 class UiSessionRepository(Repository):

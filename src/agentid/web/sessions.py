@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from agentid.api.gate import identify_token
-from agentid.auth import ADMIN, Principal
-from agentid.crypto import hash_token, same_secret
+from agentid.auth import ADMIN
+from agentid.auth import Principal
+from agentid.crypto import hash_token
+from agentid.crypto import same_secret
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
-from agentid.store.tables import Token, UiSession
+from agentid.store.tables import Token
+from agentid.store.tables import UiSession
 from agentid.times import utcnow
 from agentid.web.repository import UiSessionRepository
 

@@ -3,9 +3,11 @@ and the filters they share."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
+from typing import TypedDict
 from urllib.parse import urlencode
 
 from fastapi import Request

@@ -7,26 +7,31 @@ dependencies, but not its door: the API's token gate lets /ui through, and the c
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from agentid.api.store_errors import unavailable
-from agentid.errors import AgentIDError, Unauthorized
+from agentid.errors import AgentIDError
+from agentid.errors import Unauthorized
 from agentid.web import PREFIX as PREFIX  # re-exported: where the page lives
 from agentid.web.activity_routes import router as activity_router
 from agentid.web.auth_routes import router as auth_router
 from agentid.web.code_routes import router as code_router
-from agentid.web.gate import SIGN_IN_PATH, CookieGate
+from agentid.web.gate import SIGN_IN_PATH
+from agentid.web.gate import CookieGate
 from agentid.web.headers import SecurityHeaders
 from agentid.web.limiter import SignInLimiter
 from agentid.web.mail_routes import router as mail_router
 from agentid.web.project_routes import router as project_router
-from agentid.web.templating import HERE, error_page
+from agentid.web.templating import HERE
+from agentid.web.templating import error_page
 
 
 def create_ui(state: State) -> FastAPI:

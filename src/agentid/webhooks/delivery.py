@@ -20,7 +20,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from agentid.errors import ValidationFailed
-from agentid.webhooks import signing, targets
+from agentid.webhooks import signing
+from agentid.webhooks import targets
 
 ERROR_CHARS = 300
 USER_AGENT = "agentid-webhooks/1"

@@ -21,21 +21,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from agentid.events import Kind, Signal
+from agentid.events import Kind
+from agentid.events import Signal
 from agentid.ids import new_id
 from agentid.queue_worker import QueueWorker
 from agentid.runtime import Runtime
 from agentid.store.event_log import Logged
 from agentid.store.tables import Webhook
 from agentid.times import utcnow
-from agentid.webhooks import delivery, payloads, service
+from agentid.webhooks import delivery
+from agentid.webhooks import payloads
+from agentid.webhooks import service
 from agentid.webhooks.delivery import Outcome
-from agentid.webhooks.repository import Claimed, WebhookRepository
+from agentid.webhooks.repository import Claimed
+from agentid.webhooks.repository import WebhookRepository
 
 if TYPE_CHECKING:
     import httpx

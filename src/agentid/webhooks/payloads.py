@@ -28,7 +28,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, get_args
+from typing import Any
+from typing import get_args
 
 from agentid.events import Kind
 from agentid.times import json_time

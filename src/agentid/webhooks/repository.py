@@ -3,16 +3,29 @@ reads the events table from."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement
+from sqlalchemy import bindparam
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
 
 from agentid.store.event_log import Logged
-from agentid.store.repository import Page, Repository
-from agentid.store.tables import EventRow, Webhook, WebhookCursor, WebhookDelivery, table_of
+from agentid.store.repository import Page
+from agentid.store.repository import Repository
+from agentid.store.tables import EventRow
+from agentid.store.tables import Webhook
+from agentid.store.tables import WebhookCursor
+from agentid.store.tables import WebhookDelivery
+from agentid.store.tables import table_of
 
 OPERATOR_ID = "operator"  # the operator's webhook (AGENTID_OPERATOR_WEBHOOK_URL)
 CURSOR = "events"

@@ -6,22 +6,23 @@ from __future__ import annotations
 from fastapi import status
 
 from agentid.api.paging import IdPaging
-from agentid.api.project import ProjectAdminDep, project_router
-from agentid.api.responses import CREATES, DELETES, errors
+from agentid.api.project import ProjectAdminDep
+from agentid.api.project import project_router
+from agentid.api.responses import CREATES
+from agentid.api.responses import DELETES
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
 from agentid.api.state import DispatcherDep
 from agentid.auth import RuntimeDep
 from agentid.errors import Conflict
 from agentid.filters import cursor_filter
 from agentid.webhooks import service
-from agentid.webhooks.schemas import (
-    DeliveryList,
-    DeliveryOut,
-    WebhookCreate,
-    WebhookCreated,
-    WebhookList,
-    WebhookOut,
-)
+from agentid.webhooks.schemas import DeliveryList
+from agentid.webhooks.schemas import DeliveryOut
+from agentid.webhooks.schemas import WebhookCreate
+from agentid.webhooks.schemas import WebhookCreated
+from agentid.webhooks.schemas import WebhookList
+from agentid.webhooks.schemas import WebhookOut
 
 router = project_router("/webhooks", "webhooks")
 

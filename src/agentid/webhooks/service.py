@@ -10,24 +10,28 @@ from __future__ import annotations
 
 from agentid.config import Settings
 from agentid.crypto import SecretBox
-from agentid.errors import Conflict, NotFound, ValidationFailed
-from agentid.ids import is_valid, new_id
+from agentid.errors import Conflict
+from agentid.errors import NotFound
+from agentid.errors import ValidationFailed
+from agentid.ids import is_valid
+from agentid.ids import new_id
 from agentid.projects.repository import audit
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
-from agentid.store.tables import Webhook, WebhookDelivery
+from agentid.store.tables import Webhook
+from agentid.store.tables import WebhookDelivery
 from agentid.times import utcnow
-from agentid.webhooks import signing, targets
+from agentid.webhooks import signing
+from agentid.webhooks import targets
 from agentid.webhooks.payloads import OPERATOR_KINDS
-from agentid.webhooks.repository import OPERATOR_ID, WebhookRepository
-from agentid.webhooks.schemas import (
-    DeliveryList,
-    DeliveryOut,
-    WebhookCreate,
-    WebhookCreated,
-    WebhookList,
-    WebhookOut,
-)
+from agentid.webhooks.repository import OPERATOR_ID
+from agentid.webhooks.repository import WebhookRepository
+from agentid.webhooks.schemas import DeliveryList
+from agentid.webhooks.schemas import DeliveryOut
+from agentid.webhooks.schemas import WebhookCreate
+from agentid.webhooks.schemas import WebhookCreated
+from agentid.webhooks.schemas import WebhookList
+from agentid.webhooks.schemas import WebhookOut
 
 MAX_WEBHOOKS = 20  # per project
 

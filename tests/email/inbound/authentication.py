@@ -18,7 +18,8 @@ import dkim
 from agentid.crypto import SecretBox
 from agentid.email import dkim as dkim_keys
 from tests.conftest import Service
-from tests.dns.nameserver import nsd, write_zone
+from tests.dns.nameserver import nsd
+from tests.dns.nameserver import write_zone
 from tests.service import HOST
 
 SITE, OTHER, FORWARDER = "example.com", "example.net", "example.org"

@@ -20,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentid.email.inbound.postfix import Setup, main_cf, map_files
+from agentid.email.inbound.postfix import Setup
+from agentid.email.inbound.postfix import main_cf
+from agentid.email.inbound.postfix import map_files
 from tests.external import unavailable
 
 HOST = "127.0.0.1"

@@ -9,36 +9,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
+from typing import cast
 
 import httpx
 import pytest
 
 from agentid.client import AsyncClient
 from agentid.errors import Timeout
-from tests.conftest import ADMIN, Service, pg_schema, serving
-from tests.dns.nameserver import HOST, require_nsd
-from tests.email.inbound.authentication import (
-    ALLOWED,
-    DISALLOWED,
-    FORWARDER,
-    OTHER,
-    RELAY,
-    SITE,
-    mail,
-    name_server,
-    sealed,
-    send_from,
-    signed,
-    silent_server,
-    verdict_of,
-)
-from tests.processes import end_group, serve
-from tests.service import hosted, listening, new_alias, new_token, newest_id
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.conftest import pg_schema
+from tests.conftest import serving
+from tests.dns.nameserver import HOST
+from tests.dns.nameserver import require_nsd
+from tests.email.inbound.authentication import ALLOWED
+from tests.email.inbound.authentication import DISALLOWED
+from tests.email.inbound.authentication import FORWARDER
+from tests.email.inbound.authentication import OTHER
+from tests.email.inbound.authentication import RELAY
+from tests.email.inbound.authentication import SITE
+from tests.email.inbound.authentication import mail
+from tests.email.inbound.authentication import name_server
+from tests.email.inbound.authentication import sealed
+from tests.email.inbound.authentication import send_from
+from tests.email.inbound.authentication import signed
+from tests.email.inbound.authentication import silent_server
+from tests.email.inbound.authentication import verdict_of
+from tests.processes import end_group
+from tests.processes import serve
+from tests.service import hosted
+from tests.service import listening
+from tests.service import new_alias
+from tests.service import new_token
+from tests.service import newest_id
 
 AUTHSERV = "mx.agentid.test"
 BOUNCE = f"bounce@{SITE}"

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from agentid.email.inbound.budget import Reading, cpu_seconds
+from agentid.email.inbound.budget import Reading
+from agentid.email.inbound.budget import cpu_seconds
 
 
 def test_a_busy_worker_spends_its_budget() -> None:

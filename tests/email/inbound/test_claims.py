@@ -8,27 +8,39 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import aiosmtplib
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy import select
 
 from agentid.email.inbound import claims
 from agentid.email.inbound.digest import digest
-from agentid.email.inbound.spool import Arrival, batch_of
+from agentid.email.inbound.spool import Arrival
+from agentid.email.inbound.spool import batch_of
 from agentid.email.inbound.spool_writer import write_batch
 from agentid.ids import new_id
 from agentid.store import leader
 from agentid.store.leader import Leadership
 from agentid.store.tables import Message
-from tests.conftest import ADMIN, PG_URL, Service, pg_schema, require_backend, serving
-from tests.email.inbound.test_undigestible import commit_unparsed, in_store
-from tests.processes import end_group, serve
-from tests.service import HOST, message, queued_ids
+from tests.conftest import ADMIN
+from tests.conftest import PG_URL
+from tests.conftest import Service
+from tests.conftest import pg_schema
+from tests.conftest import require_backend
+from tests.conftest import serving
+from tests.email.inbound.test_undigestible import commit_unparsed
+from tests.email.inbound.test_undigestible import in_store
+from tests.processes import end_group
+from tests.processes import serve
+from tests.service import HOST
+from tests.service import message
+from tests.service import queued_ids
 
 # A killed owner lets its lock go at once; the job's runner (or the process taking the
 # job over) claims within its period, and the claimer digests a small message at once.

@@ -10,18 +10,23 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from agentid.email.inbound.data import Unstuffer, receive
-from agentid.email.inbound.incoming import PREFIX, Content, Incoming, Spooled, clear_leftovers
-from agentid.email.inbound.line_endings import (
-    LineEndingFixer,
-    LineEndings,
-    fix_line_endings,
-    has_bare_line_ending_or_nul,
-)
-from agentid.email.inbound.replies import NOT_STORED, TOO_BIG
+from agentid.email.inbound.data import Unstuffer
+from agentid.email.inbound.data import receive
+from agentid.email.inbound.incoming import PREFIX
+from agentid.email.inbound.incoming import Content
+from agentid.email.inbound.incoming import Incoming
+from agentid.email.inbound.incoming import Spooled
+from agentid.email.inbound.incoming import clear_leftovers
+from agentid.email.inbound.line_endings import LineEndingFixer
+from agentid.email.inbound.line_endings import LineEndings
+from agentid.email.inbound.line_endings import fix_line_endings
+from agentid.email.inbound.line_endings import has_bare_line_ending_or_nul
+from agentid.email.inbound.replies import NOT_STORED
+from agentid.email.inbound.replies import TOO_BIG
 
 PIECES = [b"a", b".", b"..", b"\r", b"\n", b"\r\n", b"\r\n.", b".\r\n", b"\x00", b"x" * 40]
 BODIES = st.lists(st.sampled_from(PIECES), max_size=60).map(b"".join)

@@ -4,12 +4,16 @@ second finds it digested and stores nothing, so no code or event is there twice.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
+from sqlalchemy import func
+from sqlalchemy import select
 
 from agentid.email.inbound.digest import digest
-from agentid.store.tables import CodeRow, EventRow
+from agentid.store.tables import CodeRow
+from agentid.store.tables import EventRow
 from tests.conftest import Service
-from tests.email.inbound.test_undigestible import commit_unparsed, in_store
+from tests.email.inbound.test_undigestible import commit_unparsed
+from tests.email.inbound.test_undigestible import in_store
 from tests.service import message
 
 

@@ -12,8 +12,14 @@ from pathlib import Path
 from agentid.email.inbound.budget import cpu_seconds
 from agentid.email.inbound.lanes import ProcessLane
 from agentid.email.inbound.parse import parse_message
-from tests.conftest import Service, serving
-from tests.service import eventually, inbox, listed, new_project, send, simple_message
+from tests.conftest import Service
+from tests.conftest import serving
+from tests.service import eventually
+from tests.service import inbox
+from tests.service import listed
+from tests.service import new_project
+from tests.service import send
+from tests.service import simple_message
 
 
 def lanes(service: Service) -> list[ProcessLane]:

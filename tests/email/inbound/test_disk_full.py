@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import start_service
-from tests.service import inbox, listed, new_project, send, simple_message
+from tests.service import inbox
+from tests.service import listed
+from tests.service import new_project
+from tests.service import send
+from tests.service import simple_message
 
 REQUIRE = os.environ.get("AGENTID_REQUIRE_EXTERNAL") == "1"
 

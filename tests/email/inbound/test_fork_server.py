@@ -19,8 +19,12 @@ import pytest
 
 from agentid.config import default_parse_processes
 from tests.conftest import ADMIN
-from tests.processes import Process, children, end_group, serve
-from tests.service import HOST, queued_ids
+from tests.processes import Process
+from tests.processes import children
+from tests.processes import end_group
+from tests.processes import serve
+from tests.service import HOST
+from tests.service import queued_ids
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 

@@ -8,15 +8,13 @@ import asyncio
 import pytest
 
 from tests.conftest import Service
-from tests.service import (
-    Project,
-    RawSMTP,
-    inbox,
-    new_project,
-    send,
-    simple_message,
-    wait_for,
-)
+from tests.service import Project
+from tests.service import RawSMTP
+from tests.service import inbox
+from tests.service import new_project
+from tests.service import send
+from tests.service import simple_message
+from tests.service import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

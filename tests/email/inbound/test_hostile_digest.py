@@ -8,7 +8,11 @@ import time
 import pytest
 
 from tests.conftest import Service
-from tests.service import listed, new_project, send, simple_message, split_long_lines
+from tests.service import listed
+from tests.service import new_project
+from tests.service import send
+from tests.service import simple_message
+from tests.service import split_long_lines
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OVERRIDES = {"parse_processes": 1}

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Service
-from tests.service import Project, RawSMTP, inbox, queued_ids
+from tests.service import Project
+from tests.service import RawSMTP
+from tests.service import inbox
+from tests.service import queued_ids
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -23,24 +23,25 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, Service, pg_schema, serving
-from tests.email.inbound.test_supervision_spool import (
-    kill_writer_holding_one,
-    stored_ids,
-    write_lock,
-)
-from tests.processes import end_group, serve, tree_pss_mb
-from tests.service import (
-    HOST,
-    Project,
-    RawSMTP,
-    eventually,
-    new_project,
-    queued_ids,
-    send,
-    simple_message,
-    wait_for,
-)
+from tests.conftest import ADMIN
+from tests.conftest import Service
+from tests.conftest import pg_schema
+from tests.conftest import serving
+from tests.email.inbound.test_supervision_spool import kill_writer_holding_one
+from tests.email.inbound.test_supervision_spool import stored_ids
+from tests.email.inbound.test_supervision_spool import write_lock
+from tests.processes import end_group
+from tests.processes import serve
+from tests.processes import tree_pss_mb
+from tests.service import HOST
+from tests.service import Project
+from tests.service import RawSMTP
+from tests.service import eventually
+from tests.service import new_project
+from tests.service import queued_ids
+from tests.service import send
+from tests.service import simple_message
+from tests.service import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 

@@ -10,15 +10,13 @@ import aiosmtplib
 import pytest
 
 from tests.conftest import Service
-from tests.service import (
-    HOST,
-    RawSMTP,
-    inbox,
-    new_project,
-    queued_ids,
-    simple_message,
-    wait_for,
-)
+from tests.service import HOST
+from tests.service import RawSMTP
+from tests.service import inbox
+from tests.service import new_project
+from tests.service import queued_ids
+from tests.service import simple_message
+from tests.service import wait_for
 from tests.tls import self_signed
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

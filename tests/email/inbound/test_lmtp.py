@@ -18,8 +18,13 @@ from agentid.email.inbound.lmtp import relay_key
 from agentid.store.db import create_sync_engine
 from tests.conftest import Service
 from tests.email.inbound.test_smuggling import smuggling_body
-from tests.service import Project, RawSMTP, inbox, new_project, queued_ids, simple_message
+from tests.service import Project
+from tests.service import RawSMTP
+from tests.service import inbox
 from tests.service import listed as listed_in
+from tests.service import new_project
+from tests.service import queued_ids
+from tests.service import simple_message
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

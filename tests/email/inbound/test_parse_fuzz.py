@@ -7,7 +7,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from agentid.email.inbound.parse import parse_message

@@ -10,16 +10,15 @@ from email.message import EmailMessage
 import pytest
 
 from tests.conftest import Service
-from tests.email.inbound.authentication import unproven, verdict_of
-from tests.service import (
-    Project,
-    RawSMTP,
-    inbox,
-    new_project,
-    queued_ids,
-    split_long_lines,
-    wait_for,
-)
+from tests.email.inbound.authentication import unproven
+from tests.email.inbound.authentication import verdict_of
+from tests.service import Project
+from tests.service import RawSMTP
+from tests.service import inbox
+from tests.service import new_project
+from tests.service import queued_ids
+from tests.service import split_long_lines
+from tests.service import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

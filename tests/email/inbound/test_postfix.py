@@ -10,7 +10,9 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import aiosmtplib
@@ -19,11 +21,21 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from agentid.email.inbound.postfix import Setup, map_files, role_sql
-from tests.conftest import ADMIN, PG_URL, pg_schema, require_backend
-from tests.email.inbound.postfix import EdgeMTA, require_postfix
-from tests.processes import Process, end_group, free_port, serve
-from tests.service import HOST, message
+from agentid.email.inbound.postfix import Setup
+from agentid.email.inbound.postfix import map_files
+from agentid.email.inbound.postfix import role_sql
+from tests.conftest import ADMIN
+from tests.conftest import PG_URL
+from tests.conftest import pg_schema
+from tests.conftest import require_backend
+from tests.email.inbound.postfix import EdgeMTA
+from tests.email.inbound.postfix import require_postfix
+from tests.processes import Process
+from tests.processes import end_group
+from tests.processes import free_port
+from tests.processes import serve
+from tests.service import HOST
+from tests.service import message
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

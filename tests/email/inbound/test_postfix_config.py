@@ -9,7 +9,11 @@ from typer.testing import CliRunner
 
 from agentid.cli import app
 from agentid.config import Settings
-from agentid.email.inbound.postfix import ROLE, Setup, main_cf, map_files, role_sql
+from agentid.email.inbound.postfix import ROLE
+from agentid.email.inbound.postfix import Setup
+from agentid.email.inbound.postfix import main_cf
+from agentid.email.inbound.postfix import map_files
+from agentid.email.inbound.postfix import role_sql
 from tests.email.inbound.postfix import DEPLOY
 
 BEGIN, END = "# agentid: begin\n", "# agentid: end\n"

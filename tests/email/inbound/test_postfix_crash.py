@@ -15,11 +15,16 @@ import aiosmtplib
 import asyncpg
 import pytest
 
-from tests.conftest import PG_URL, pg_schema
+from tests.conftest import PG_URL
+from tests.conftest import pg_schema
 from tests.email.inbound.postfix import EdgeMTA
-from tests.email.inbound.test_postfix import externals, project, setup_for, start_node
+from tests.email.inbound.test_postfix import externals
+from tests.email.inbound.test_postfix import project
+from tests.email.inbound.test_postfix import setup_for
+from tests.email.inbound.test_postfix import start_node
 from tests.processes import end_group
-from tests.service import HOST, message
+from tests.service import HOST
+from tests.service import message
 
 __all__ = ["externals"]  # the fixture, shared with test_postfix.py
 pytestmark = pytest.mark.asyncio(loop_scope="function")

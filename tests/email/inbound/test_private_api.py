@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 
-from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import Envelope
 
 from agentid.email.inbound.listener import Listener
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 
 from tests.conftest import Service
-from tests.service import (
-    RawSMTP,
-    inbox,
-    new_alias,
-    new_project,
-    queued_ids,
-    send,
-    simple_message,
-    wait_for,
-)
+from tests.service import RawSMTP
+from tests.service import inbox
+from tests.service import new_alias
+from tests.service import new_project
+from tests.service import queued_ids
+from tests.service import send
+from tests.service import simple_message
+from tests.service import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

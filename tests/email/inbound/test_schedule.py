@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from agentid.email.inbound.schedule import WAITED_BATCH, DigestQueue, Item
+from agentid.email.inbound.schedule import WAITED_BATCH
+from agentid.email.inbound.schedule import DigestQueue
+from agentid.email.inbound.schedule import Item
 
 
 def ids(batch: list[Item]) -> list[str]:

@@ -14,25 +14,31 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from contextlib import contextmanager
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 
-from agentid.email.inbound.replies import (
-    QUEUED_AS,
-    RECIPIENT_OK,
-    START_DATA,
-    TIMED_OUT,
-    TOO_MANY_CONNECTIONS,
-    TOO_MANY_ERRORS,
-    TOO_MANY_FROM_CLIENT,
-    TOO_MANY_JUNK_COMMANDS,
-)
+from agentid.email.inbound.replies import QUEUED_AS
+from agentid.email.inbound.replies import RECIPIENT_OK
+from agentid.email.inbound.replies import START_DATA
+from agentid.email.inbound.replies import TIMED_OUT
+from agentid.email.inbound.replies import TOO_MANY_CONNECTIONS
+from agentid.email.inbound.replies import TOO_MANY_ERRORS
+from agentid.email.inbound.replies import TOO_MANY_FROM_CLIENT
+from agentid.email.inbound.replies import TOO_MANY_JUNK_COMMANDS
 from agentid.email.inbound.routing import RELAY_DENIED
-from tests.conftest import Service, start_service
-from tests.service import HOST, RawSMTP, new_project, queued_ids, simple_message
+from tests.conftest import Service
+from tests.conftest import start_service
+from tests.service import HOST
+from tests.service import RawSMTP
+from tests.service import new_project
+from tests.service import queued_ids
+from tests.service import simple_message
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

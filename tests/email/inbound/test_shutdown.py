@@ -10,16 +10,21 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 import aiosmtplib
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, backend_store
-from tests.processes import end_group, serve
-from tests.service import HOST, queued_ids, simple_message
+from tests.conftest import ADMIN
+from tests.conftest import backend_store
+from tests.processes import end_group
+from tests.processes import serve
+from tests.service import HOST
+from tests.service import queued_ids
+from tests.service import simple_message
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 

@@ -14,17 +14,17 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from tests.conftest import Service, pg_schema, start_service
-from tests.service import (
-    Project,
-    RawSMTP,
-    inbox,
-    new_project,
-    queued_ids,
-    send,
-    simple_message,
-    wait_for,
-)
+from tests.conftest import Service
+from tests.conftest import pg_schema
+from tests.conftest import start_service
+from tests.service import Project
+from tests.service import RawSMTP
+from tests.service import inbox
+from tests.service import new_project
+from tests.service import queued_ids
+from tests.service import send
+from tests.service import simple_message
+from tests.service import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

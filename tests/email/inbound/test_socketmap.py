@@ -6,12 +6,15 @@ malformed request."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 
 from tests.conftest import Service
-from tests.service import HOST, new_project
+from tests.service import HOST
+from tests.service import new_project
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

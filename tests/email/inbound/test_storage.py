@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import aiosmtplib
@@ -13,19 +14,21 @@ import pytest
 from sqlalchemy import select
 
 from agentid.ids import new_id
-from agentid.store.tables import Message, MessageRaw, MessageRecipient
-from tests.conftest import Service, pg_schema, start_service
-from tests.service import (
-    HOST,
-    inbox,
-    listening,
-    new_alias,
-    new_project,
-    queued_ids,
-    send,
-    simple_message,
-    wait_for,
-)
+from agentid.store.tables import Message
+from agentid.store.tables import MessageRaw
+from agentid.store.tables import MessageRecipient
+from tests.conftest import Service
+from tests.conftest import pg_schema
+from tests.conftest import start_service
+from tests.service import HOST
+from tests.service import inbox
+from tests.service import listening
+from tests.service import new_alias
+from tests.service import new_project
+from tests.service import queued_ids
+from tests.service import send
+from tests.service import simple_message
+from tests.service import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

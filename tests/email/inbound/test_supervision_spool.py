@@ -14,21 +14,37 @@ import signal
 import sqlite3
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import aiosmtplib
 import asyncpg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
-from agentid.email.inbound.spool import Arrival, Spool, batch_of
-from agentid.email.inbound.spool_writer import RETRY_DELAYS, write_batch
+from agentid.email.inbound.spool import Arrival
+from agentid.email.inbound.spool import Spool
+from agentid.email.inbound.spool import batch_of
+from agentid.email.inbound.spool_writer import RETRY_DELAYS
+from agentid.email.inbound.spool_writer import write_batch
 from agentid.ids import new_id
 from agentid.store.db import create_sync_engine
-from agentid.store.tables import Message, MessageRaw, MessageRecipient
-from tests.conftest import PG_URL, Service, require_backend, serving
-from tests.service import Project, eventually, inbox, new_project, send, simple_message, wait_for
+from agentid.store.tables import Message
+from agentid.store.tables import MessageRaw
+from agentid.store.tables import MessageRecipient
+from tests.conftest import PG_URL
+from tests.conftest import Service
+from tests.conftest import require_backend
+from tests.conftest import serving
+from tests.service import Project
+from tests.service import eventually
+from tests.service import inbox
+from tests.service import new_project
+from tests.service import send
+from tests.service import simple_message
+from tests.service import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 

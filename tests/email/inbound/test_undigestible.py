@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
 from agentid.email.inbound.digested import mark_undigestible
-from agentid.email.inbound.spool import Arrival, batch_of
+from agentid.email.inbound.spool import Arrival
+from agentid.email.inbound.spool import batch_of
 from agentid.email.inbound.spool_writer import write_batch
 from agentid.ids import new_id
 from agentid.store.db import create_sync_engine
-from tests.conftest import Service, start_service
+from tests.conftest import Service
+from tests.conftest import start_service
 
 T = TypeVar("T")
 

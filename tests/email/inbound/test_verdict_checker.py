@@ -16,10 +16,19 @@ from typing import Any
 import pytest
 
 from agentid.email.inbound import verdict_lane
-from agentid.email.inbound.verdict_lane import PART, VerdictProcess
-from tests.conftest import Service, backend_store, serving, start_service
-from tests.email.inbound.authentication import silent_server, verdict_of
-from tests.service import eventually, new_project, send, simple_message, wait_for
+from agentid.email.inbound.verdict_lane import PART
+from agentid.email.inbound.verdict_lane import VerdictProcess
+from tests.conftest import Service
+from tests.conftest import backend_store
+from tests.conftest import serving
+from tests.conftest import start_service
+from tests.email.inbound.authentication import silent_server
+from tests.email.inbound.authentication import verdict_of
+from tests.service import eventually
+from tests.service import new_project
+from tests.service import send
+from tests.service import simple_message
+from tests.service import wait_for
 
 
 @pytest.fixture

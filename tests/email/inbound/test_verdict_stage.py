@@ -25,10 +25,17 @@ import pytest
 
 from agentid.dns import auth_checker
 from agentid.dns.auth_checker import Checker
-from tests.conftest import Service, make_settings, serving
+from tests.conftest import Service
+from tests.conftest import make_settings
+from tests.conftest import serving
 from tests.dns.nameserver import HOST
-from tests.email.inbound.authentication import ALLOWED, mail, send_from, verdict_of
-from tests.service import hosted, new_alias, newest_id
+from tests.email.inbound.authentication import ALLOWED
+from tests.email.inbound.authentication import mail
+from tests.email.inbound.authentication import send_from
+from tests.email.inbound.authentication import verdict_of
+from tests.service import hosted
+from tests.service import new_alias
+from tests.service import newest_id
 
 SLOW = "slow.test"
 

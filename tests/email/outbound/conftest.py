@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.providers.sink import Sink, running_sink
+from tests.providers.sink import Sink
+from tests.providers.sink import running_sink
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from agentid.config import Settings
 from agentid.crypto import SecretBox
-from agentid.dns.plan import mail_domain, plan
+from agentid.dns.plan import mail_domain
+from agentid.dns.plan import plan
 from agentid.email import dkim
 from agentid.email.outbound.dkim_sign import DkimSigner
 

@@ -11,10 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Service, serving
-from tests.providers.mail.ses_stub import MESSAGE_ID, SesStub, running_stub
+from tests.conftest import Service
+from tests.conftest import serving
+from tests.providers.mail.ses_stub import MESSAGE_ID
+from tests.providers.mail.ses_stub import SesStub
+from tests.providers.mail.ses_stub import running_stub
 from tests.providers.sink import Sink
-from tests.service import eventually, hosted
+from tests.service import eventually
+from tests.service import hosted
 
 SEND = "/projects/acme/email/send"
 

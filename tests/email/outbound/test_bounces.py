@@ -13,12 +13,18 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.conftest import Service
-from tests.providers.mail.sendgrid_server import KEY, SendGrid, running_sendgrid
-from tests.service import assert_error, eventually, hosted, sse_events
+from tests.providers.mail.sendgrid_server import KEY
+from tests.providers.mail.sendgrid_server import SendGrid
+from tests.providers.mail.sendgrid_server import running_sendgrid
+from tests.service import assert_error
+from tests.service import eventually
+from tests.service import hosted
+from tests.service import sse_events
 
 SIGNING = ec.generate_private_key(ec.SECP256R1())
 VERIFY = base64.b64encode(

@@ -13,9 +13,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from dkim.util import parse_tag_value
 
-from agentid.email.outbound.dkim_sign import DkimSigner, relaxed_body, to_crlf
+from agentid.email.outbound.dkim_sign import DkimSigner
+from agentid.email.outbound.dkim_sign import relaxed_body
+from agentid.email.outbound.dkim_sign import to_crlf
 from agentid.errors import ValidationFailed
-from tests.email.outbound.keys import SELECTOR, provisioned
+from tests.email.outbound.keys import SELECTOR
+from tests.email.outbound.keys import provisioned
 
 MESSAGE = (
     b"Received: from relay.example by mx.example; Mon, 1 Jan 2024 00:00:00 +0000\r\n"

@@ -15,16 +15,16 @@ from email.header import Header
 import dkim as dkimpy
 from dkim.canonicalization import Relaxed
 from dkim.util import parse_tag_value
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from agentid.email.outbound.dkim_sign import (
-    SIGNED_FIELDS,
-    relaxed_body,
-    relaxed_header,
-    split_message,
-    to_crlf,
-)
+from agentid.email.outbound.dkim_sign import SIGNED_FIELDS
+from agentid.email.outbound.dkim_sign import relaxed_body
+from agentid.email.outbound.dkim_sign import relaxed_header
+from agentid.email.outbound.dkim_sign import split_message
+from agentid.email.outbound.dkim_sign import to_crlf
 from tests.email.outbound.keys import provisioned
 
 FIELD_NAMES = [*SIGNED_FIELDS, "received", "x-mailer", "list-id", "sender", "x-a"]

@@ -11,18 +11,18 @@ import unicodedata
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from agentid.email.outbound.guard import (
-    REFUSAL_CODE,
-    Leak,
-    Outgoing,
-    ReceivedSecret,
-    Where,
-    find_leaks,
-    refusal,
-)
+from agentid.email.outbound.guard import REFUSAL_CODE
+from agentid.email.outbound.guard import Leak
+from agentid.email.outbound.guard import Outgoing
+from agentid.email.outbound.guard import ReceivedSecret
+from agentid.email.outbound.guard import Where
+from agentid.email.outbound.guard import find_leaks
+from agentid.email.outbound.guard import refusal
 
 CODE = ReceivedSecret("482913", "code", "email", "m-code")
 LETTERED = ReceivedSecret("G-830829", "code", "sms", "s-code")

@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Service
-from tests.service import eventually, hosted, inbox
+from tests.service import eventually
+from tests.service import hosted
+from tests.service import inbox
 
 
 async def test_without_a_relay_hosted_mail_arrives_and_the_rest_fails_at_once(

@@ -10,7 +10,12 @@ import pytest
 
 from tests.conftest import Service
 from tests.providers.sink import Sink
-from tests.service import assert_error, create_project, deliver, hosted, message, new_token
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import deliver
+from tests.service import hosted
+from tests.service import message
+from tests.service import new_token
 
 SEND = "/projects/acme/email/send"
 OUTBOX = "/projects/acme/email/outbox"

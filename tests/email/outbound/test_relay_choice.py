@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import Service
-from tests.providers.sink import HOST, Sink, free_port
-from tests.service import eventually, hosted
+from tests.providers.sink import HOST
+from tests.providers.sink import Sink
+from tests.providers.sink import free_port
+from tests.service import eventually
+from tests.service import hosted
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 
 from tests.conftest import ADMIN
-from tests.processes import end_group, serve
+from tests.processes import end_group
+from tests.processes import serve
 from tests.providers.sink import Sink
 from tests.service import eventually
 

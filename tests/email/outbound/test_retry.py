@@ -5,7 +5,10 @@ page's outbox retry calls the same service: tests/web/test_pages.py)."""
 from __future__ import annotations
 
 from tests.conftest import Service
-from tests.service import assert_error, eventually, hosted, new_token
+from tests.service import assert_error
+from tests.service import eventually
+from tests.service import hosted
+from tests.service import new_token
 
 
 async def test_retry_answers_what_it_did(service: Service) -> None:

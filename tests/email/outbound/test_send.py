@@ -14,16 +14,15 @@ import pytest
 
 from agentid.email.outbound.schemas import OutboundOut
 from tests.conftest import Service
-from tests.providers.sink import Received, Sink
-from tests.service import (
-    assert_error,
-    deliver,
-    eventually,
-    hosted,
-    inbox,
-    message,
-    read_events,
-)
+from tests.providers.sink import Received
+from tests.providers.sink import Sink
+from tests.service import assert_error
+from tests.service import deliver
+from tests.service import eventually
+from tests.service import hosted
+from tests.service import inbox
+from tests.service import message
+from tests.service import read_events
 
 SEND = "/projects/acme/email/send"
 OUTBOX = "/projects/acme/email/outbox"

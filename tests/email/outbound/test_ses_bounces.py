@@ -8,7 +8,9 @@ recipient; a subscription confirmation is confirmed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -16,9 +18,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import Service
-from tests.providers.mail.ses_stub import MESSAGE_ID, SesStub, running_stub
-from tests.providers.mail.sns_server import CERT_PATH, TOPIC, Sns, bounce, running_sns
-from tests.service import assert_error, eventually, hosted
+from tests.providers.mail.ses_stub import MESSAGE_ID
+from tests.providers.mail.ses_stub import SesStub
+from tests.providers.mail.ses_stub import running_stub
+from tests.providers.mail.sns_server import CERT_PATH
+from tests.providers.mail.sns_server import TOPIC
+from tests.providers.mail.sns_server import Sns
+from tests.providers.mail.sns_server import bounce
+from tests.providers.mail.sns_server import running_sns
+from tests.service import assert_error
+from tests.service import eventually
+from tests.service import hosted
 
 HOOK = "/webhooks/mail/acme"
 SNS_HEADERS = {"Content-Type": "text/plain; charset=UTF-8"}

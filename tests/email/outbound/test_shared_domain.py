@@ -14,7 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import Service
 from tests.providers.sink import Sink
-from tests.service import assert_error, create_project, eventually, provision
+from tests.service import assert_error
+from tests.service import create_project
+from tests.service import eventually
+from tests.service import provision
 
 SHARED = "agents.example"
 

@@ -9,7 +9,11 @@ import pytest
 
 from tests.conftest import Service
 from tests.providers.sink import Sink
-from tests.service import assert_error, deliver, eventually, hosted, message
+from tests.service import assert_error
+from tests.service import deliver
+from tests.service import eventually
+from tests.service import hosted
+from tests.service import message
 
 
 @pytest.fixture

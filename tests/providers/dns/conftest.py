@@ -7,7 +7,9 @@ unless ``AGENTID_REQUIRE_EXTERNAL=1`` makes that a failure.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,10 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from agentid.providers.base import DnsProvider, DnsRecord
+from agentid.providers.base import DnsProvider
+from agentid.providers.base import DnsRecord
 from agentid.providers.dns.rdata import parse
-from agentid.providers.registry import Registry, Transports, register_builtins
-from tests.providers.dns.cloudflare_server import CloudflareState, running_cloudflare
+from agentid.providers.registry import Registry
+from agentid.providers.registry import Transports
+from agentid.providers.registry import register_builtins
+from tests.providers.dns.cloudflare_server import CloudflareState
+from tests.providers.dns.cloudflare_server import running_cloudflare
 
 ZONE = "acme.test"
 HOST = "127.0.0.1"

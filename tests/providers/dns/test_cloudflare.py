@@ -11,11 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentid.errors import ProviderAuth, ProviderRejected, ValidationFailed
-from agentid.providers.base import DnsAction, DnsChange, DnsRecord
-from agentid.providers.dns.cloudflare import Cloudflare, _record
-from tests.providers.dns.cloudflare_server import TOKEN, CloudflareState
-from tests.providers.dns.conftest import ZONE, build
+from agentid.errors import ProviderAuth
+from agentid.errors import ProviderRejected
+from agentid.errors import ValidationFailed
+from agentid.providers.base import DnsAction
+from agentid.providers.base import DnsChange
+from agentid.providers.base import DnsRecord
+from agentid.providers.dns.cloudflare import Cloudflare
+from agentid.providers.dns.cloudflare import _record
+from tests.providers.dns.cloudflare_server import TOKEN
+from tests.providers.dns.cloudflare_server import CloudflareState
+from tests.providers.dns.conftest import ZONE
+from tests.providers.dns.conftest import build
 
 
 @pytest.fixture

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 
-from agentid.dns.apply import apply_plan, conflict_message
-from agentid.dns.plan import MailDomain, Role
+from agentid.dns.apply import apply_plan
+from agentid.dns.apply import conflict_message
+from agentid.dns.plan import MailDomain
+from agentid.dns.plan import Role
 from agentid.dns.reconcile import Outcome
 from agentid.providers.base import DnsRecord
-from tests.providers.dns.conftest import ZONE, Zone
+from tests.providers.dns.conftest import ZONE
+from tests.providers.dns.conftest import Zone
 
 KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" * 9  # a TXT value over 255 bytes
 MAIL = MailDomain(

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from agentid.errors import ProviderRejected, ValidationFailed
-from agentid.providers.base import DnsAction, DnsChange, DnsRecord
+from agentid.errors import ProviderRejected
+from agentid.errors import ValidationFailed
+from agentid.providers.base import DnsAction
+from agentid.providers.base import DnsChange
+from agentid.providers.base import DnsRecord
 from agentid.providers.dns.route53 import Route53
-from tests.providers.dns.conftest import KEY_ID, SECRET, ZONE, build, route53_zone
+from tests.providers.dns.conftest import KEY_ID
+from tests.providers.dns.conftest import SECRET
+from tests.providers.dns.conftest import ZONE
+from tests.providers.dns.conftest import build
+from tests.providers.dns.conftest import route53_zone
 
 LOGIN = f"{KEY_ID}:{SECRET.replace('/', '%2F').replace('+', '%2B')}"
 

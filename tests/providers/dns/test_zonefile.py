@@ -12,10 +12,14 @@ import dns.rdatatype
 import dns.zone
 import pytest
 
-from agentid.errors import ProviderError, ProviderRejected
-from agentid.providers.base import DnsProvider, DnsRecord
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRejected
+from agentid.providers.base import DnsProvider
+from agentid.providers.base import DnsRecord
 from agentid.providers.dns.zonefile import ZoneFile
-from agentid.providers.registry import Registry, Transports, register_builtins
+from agentid.providers.registry import Registry
+from agentid.providers.registry import Transports
+from agentid.providers.registry import register_builtins
 
 ZONE = "acme.test"
 DKIM = "v=DKIM1; k=rsa; p=" + "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" * 9  # > 255 bytes

@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from agentid.providers.mail.sendgrid import SendGridRelay
-from agentid.providers.registry import Registry, Transports, register_builtins
-from tests.providers.mail.sendgrid_server import KEY, SendGrid, running_sendgrid
+from agentid.providers.registry import Registry
+from agentid.providers.registry import Transports
+from agentid.providers.registry import register_builtins
+from tests.providers.mail.sendgrid_server import KEY
+from tests.providers.mail.sendgrid_server import SendGrid
+from tests.providers.mail.sendgrid_server import running_sendgrid
 
 
 def build(url: str, http: httpx.AsyncClient | None = None) -> SendGridRelay:

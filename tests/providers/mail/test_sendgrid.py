@@ -5,15 +5,19 @@ URL's checks: test_sendgrid_failures.py."""
 from __future__ import annotations
 
 import base64
-from email.header import decode_header, make_header
+from email.header import decode_header
+from email.header import make_header
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from agentid.providers.base import MailRelay
 from agentid.providers.mail.sendgrid import SendGridRelay
-from tests.providers.mail.sendgrid_server import KEY, SendGrid
+from tests.providers.mail.sendgrid_server import KEY
+from tests.providers.mail.sendgrid_server import SendGrid
 
 PLAIN = (
     b"From: Agent <agent@acme.test>\r\n"

@@ -4,23 +4,25 @@ message ever shows the API key."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from urllib.parse import quote
 
 import httpx
 import pytest
 
-from agentid.errors import (
-    ProviderAuth,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderRejected,
-    ProviderUnavailable,
-    ValidationFailed,
-)
+from agentid.errors import ProviderAuth
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRateLimited
+from agentid.errors import ProviderRejected
+from agentid.errors import ProviderUnavailable
+from agentid.errors import ValidationFailed
 from agentid.providers.mail.sendgrid import SendGridRelay
 from tests.providers.mail.conftest import build
-from tests.providers.mail.sendgrid_server import BAD_KEY, HOST, KEY, SendGrid
+from tests.providers.mail.sendgrid_server import BAD_KEY
+from tests.providers.mail.sendgrid_server import HOST
+from tests.providers.mail.sendgrid_server import KEY
+from tests.providers.mail.sendgrid_server import SendGrid
 from tests.providers.sink import free_port
 
 MESSAGE = (

@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.providers.mail.sendgrid_server import KEY, SendGrid, validate
+from tests.providers.mail.sendgrid_server import KEY
+from tests.providers.mail.sendgrid_server import SendGrid
+from tests.providers.mail.sendgrid_server import validate
 
 VALID: dict[str, Any] = {
     "personalizations": [{"to": [{"email": "a@example.test", "name": "A, B"}]}],

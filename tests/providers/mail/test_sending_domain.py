@@ -8,10 +8,12 @@ import httpx
 import pytest
 
 from agentid.errors import ProviderAuth
-from agentid.providers.base import DnsRecord, SendingDomain
+from agentid.providers.base import DnsRecord
+from agentid.providers.base import SendingDomain
 from agentid.providers.mail.sendgrid import SendGridRelay
 from tests.providers.mail.conftest import build
-from tests.providers.mail.sendgrid_server import KEY, SendGrid
+from tests.providers.mail.sendgrid_server import KEY
+from tests.providers.mail.sendgrid_server import SendGrid
 from tests.providers.mail.ses_stub import running_stub
 from tests.providers.mail.test_ses import local
 from tests.providers.mail.test_ses import relay as ses_relay

@@ -20,12 +20,20 @@ import boto3
 import httpx
 import pytest
 
-from agentid.errors import ProviderAuth, ProviderRateLimited, ProviderRejected, ProviderUnavailable
+from agentid.errors import ProviderAuth
+from agentid.errors import ProviderRateLimited
+from agentid.errors import ProviderRejected
+from agentid.errors import ProviderUnavailable
 from agentid.providers.base import MailRelay
 from agentid.providers.mail.ses import SesRelay
-from agentid.providers.registry import Registry, Transports, register_builtins
-from tests.providers.mail.ses_stub import MESSAGE_ID, SesStub, running_stub
-from tests.providers.sink import HOST, free_port
+from agentid.providers.registry import Registry
+from agentid.providers.registry import Transports
+from agentid.providers.registry import register_builtins
+from tests.providers.mail.ses_stub import MESSAGE_ID
+from tests.providers.mail.ses_stub import SesStub
+from tests.providers.mail.ses_stub import running_stub
+from tests.providers.sink import HOST
+from tests.providers.sink import free_port
 
 MESSAGE = (
     b"From: Agent <agent@acme.test>\r\n"

@@ -9,7 +9,10 @@ import json
 import pytest
 
 from agentid.errors import ValidationFailed
-from agentid.providers.mail.ses_events import Trust, canonical, ses_bounces, topics
+from agentid.providers.mail.ses_events import Trust
+from agentid.providers.mail.ses_events import canonical
+from agentid.providers.mail.ses_events import ses_bounces
+from agentid.providers.mail.ses_events import topics
 from tests.providers.mail.sns_server import bounce
 
 

@@ -11,17 +11,21 @@ from urllib.parse import quote
 import aiosmtplib
 import pytest
 
-from agentid.errors import (
-    ProviderAuth,
-    ProviderError,
-    ProviderRejected,
-    ProviderUnavailable,
-    ValidationFailed,
-)
-from agentid.providers.base import MailRelay, Refusal
+from agentid.errors import ProviderAuth
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRejected
+from agentid.errors import ProviderUnavailable
+from agentid.errors import ValidationFailed
+from agentid.providers.base import MailRelay
+from agentid.providers.base import Refusal
 from agentid.providers.mail.smtp import SmtpRelay
-from agentid.providers.registry import Registry, Transports, register_builtins
-from tests.providers.sink import HOST, Sink, free_port, running_sink
+from agentid.providers.registry import Registry
+from agentid.providers.registry import Transports
+from agentid.providers.registry import register_builtins
+from tests.providers.sink import HOST
+from tests.providers.sink import Sink
+from tests.providers.sink import free_port
+from tests.providers.sink import running_sink
 from tests.tls import self_signed
 
 MESSAGE = (

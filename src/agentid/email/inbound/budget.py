@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 WALL_SLACK = 30.0  # seconds past the budget a worker may take on one message, however starved

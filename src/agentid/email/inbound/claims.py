@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
 
 from agentid.email.inbound.schedule import Item
 from agentid.runtime import Runtime

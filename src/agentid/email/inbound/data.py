@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from typing import Any
+from typing import Protocol
 
-from agentid.email.inbound.incoming import Content, Incoming
-from agentid.email.inbound.replies import NOT_STORED, TOO_BIG
+from agentid.email.inbound.incoming import Content
+from agentid.email.inbound.incoming import Incoming
+from agentid.email.inbound.replies import NOT_STORED
+from agentid.email.inbound.replies import TOO_BIG
 
 log = logging.getLogger("agentid.smtp")
 

@@ -14,44 +14,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    bindparam,
-    case,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import bindparam
+from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
 
-from agentid.codes.found import Source, code_rows
+from agentid.codes.found import Source
+from agentid.codes.found import code_rows
 from agentid.email import threads
-from agentid.email.inbound.digested import (
-    ENVELOPE,
-    RAW_SLICE,
-    AuthInput,
-    Digested,
-    Row,
-    digested,
-    entry,
-    head_of,
-    raw_in_slices,
-    received_events,
-    signals,
-)
-from agentid.email.inbound.parse import Parsed, parse_message
-from agentid.mime import DEFAULT_LIMITS, Limits
+from agentid.email.inbound.digested import ENVELOPE
+from agentid.email.inbound.digested import RAW_SLICE
+from agentid.email.inbound.digested import AuthInput
+from agentid.email.inbound.digested import Digested
+from agentid.email.inbound.digested import Row
+from agentid.email.inbound.digested import digested
+from agentid.email.inbound.digested import entry
+from agentid.email.inbound.digested import head_of
+from agentid.email.inbound.digested import raw_in_slices
+from agentid.email.inbound.digested import received_events
+from agentid.email.inbound.digested import signals
+from agentid.email.inbound.parse import Parsed
+from agentid.email.inbound.parse import parse_message
+from agentid.mime import DEFAULT_LIMITS
+from agentid.mime import Limits
 from agentid.store import event_log
 from agentid.store.notices import Notifier
-from agentid.store.tables import (
-    CodeRow,
-    Message,
-    MessageAttachment,
-    MessageRaw,
-    Outbound,
-    table_of,
-)
+from agentid.store.tables import CodeRow
+from agentid.store.tables import Message
+from agentid.store.tables import MessageAttachment
+from agentid.store.tables import MessageRaw
+from agentid.store.tables import Outbound
+from agentid.store.tables import table_of
 
 PARSED_COLUMNS = (
     "status",

@@ -10,11 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, select, update
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import LargeBinary
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 
-from agentid.events import Kind, Signal
+from agentid.events import Kind
+from agentid.events import Signal
 from agentid.store import event_log
-from agentid.store.tables import Message, MessageRaw, table_of
+from agentid.store.tables import Message
+from agentid.store.tables import MessageRaw
+from agentid.store.tables import table_of
 from agentid.times import json_time
 
 _MESSAGES = table_of(Message)

@@ -21,9 +21,11 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+from typing import Any
 
-from agentid.email.inbound.line_endings import LineEndingFixer, LineEndings
+from agentid.email.inbound.line_endings import LineEndingFixer
+from agentid.email.inbound.line_endings import LineEndings
 
 PREFIX, SUFFIX = "incoming-", ".eml"
 WRITE_BYTES = 256 * 1024  # gathered in memory before each write to the file

@@ -19,13 +19,16 @@ from typing import Any
 from sqlalchemy import Engine
 
 from agentid.config import Settings
-from agentid.email.inbound import frames, processes
+from agentid.email.inbound import frames
+from agentid.email.inbound import processes
 from agentid.email.inbound.budget import Reading
 from agentid.email.inbound.digested import Digested
-from agentid.email.inbound.parse_process import Terms, digest_forever
+from agentid.email.inbound.parse_process import Terms
+from agentid.email.inbound.parse_process import digest_forever
 from agentid.health import Health
 from agentid.store.db import create_sync_engine
-from agentid.store.engines import describe, transient
+from agentid.store.engines import describe
+from agentid.store.engines import transient
 
 log = logging.getLogger("agentid.parse")
 

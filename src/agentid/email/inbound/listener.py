@@ -24,29 +24,35 @@ import math
 import resource
 import ssl
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
-from typing import Any, AnyStr
+from ipaddress import IPv4Network
+from ipaddress import IPv6Address
+from ipaddress import IPv6Network
+from ipaddress import ip_address
+from typing import Any
+from typing import AnyStr
 
-from aiosmtpd.smtp import MISSING, SMTP, syntax
+from aiosmtpd.smtp import MISSING
+from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import syntax
 
 from agentid.config import Settings
 from agentid.email.inbound.data import receive
-from agentid.email.inbound.incoming import attach, incoming_of
-from agentid.email.inbound.replies import (
-    DATA_OK,
-    DATA_SYNTAX,
-    NEED_RCPT,
-    SHUTTING_DOWN,
-    START_DATA,
-    TIMED_OUT,
-    TOO_MANY_CONNECTIONS,
-    TOO_MANY_ERRORS,
-    TOO_MANY_FROM_CLIENT,
-    TOO_MANY_JUNK_COMMANDS,
-    is_error,
-)
+from agentid.email.inbound.incoming import attach
+from agentid.email.inbound.incoming import incoming_of
+from agentid.email.inbound.replies import DATA_OK
+from agentid.email.inbound.replies import DATA_SYNTAX
+from agentid.email.inbound.replies import NEED_RCPT
+from agentid.email.inbound.replies import SHUTTING_DOWN
+from agentid.email.inbound.replies import START_DATA
+from agentid.email.inbound.replies import TIMED_OUT
+from agentid.email.inbound.replies import TOO_MANY_CONNECTIONS
+from agentid.email.inbound.replies import TOO_MANY_ERRORS
+from agentid.email.inbound.replies import TOO_MANY_FROM_CLIENT
+from agentid.email.inbound.replies import TOO_MANY_JUNK_COMMANDS
+from agentid.email.inbound.replies import is_error
 
 log = logging.getLogger("agentid.smtp")
 

@@ -21,12 +21,19 @@ import asyncio
 import re
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
+from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import Envelope
+from aiosmtpd.smtp import Session
+from aiosmtpd.smtp import syntax
 
 from agentid.email.inbound.incoming import Content
 from agentid.email.inbound.listener import Listener
 from agentid.email.inbound.replies import NO_HELO_IN_LMTP
-from agentid.email.inbound.smtp import InboundHandler, accepted, arrival_of, by_project, refused
+from agentid.email.inbound.smtp import InboundHandler
+from agentid.email.inbound.smtp import accepted
+from agentid.email.inbound.smtp import arrival_of
+from agentid.email.inbound.smtp import by_project
+from agentid.email.inbound.smtp import refused
 
 HEAD_BYTES = 16 * 1024  # where the top Received header is looked for
 _FOLD = re.compile(rb"\r?\n[ \t]+")

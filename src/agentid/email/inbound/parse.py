@@ -8,12 +8,18 @@ the reader's limits is flagged with that limit and keeps what was read within it
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from email.utils import getaddresses
 from typing import Any
 
 from agentid.extract.mime import extract_mime
-from agentid.mime import DEFAULT_LIMITS, Attachment, Limits, Mime, clean, read
+from agentid.mime import DEFAULT_LIMITS
+from agentid.mime import Attachment
+from agentid.mime import Limits
+from agentid.mime import Mime
+from agentid.mime import clean
+from agentid.mime import read
 
 MAX_ADDRESS = 320  # the stored column's length
 

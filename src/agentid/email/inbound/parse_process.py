@@ -23,7 +23,8 @@ from sqlalchemy import Engine
 
 from agentid.email.inbound import frames
 from agentid.mime import Limits
-from agentid.store.engines import describe, transient
+from agentid.store.engines import describe
+from agentid.store.engines import transient
 from agentid.store.notices import Notifier
 
 log = logging.getLogger("agentid.parse")

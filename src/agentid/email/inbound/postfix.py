@@ -17,7 +17,8 @@ Postfix receives on port 25 (TLS, queueing, retries, filters) and:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
 HEADER_ROOM = 64 * 1024  # bytes Postfix (and filters before agentid) may add to a message
 VIEWS = ("postfix_domains", "postfix_recipients")

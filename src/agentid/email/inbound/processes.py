@@ -27,8 +27,15 @@ import os
 import socket
 import threading
 from collections.abc import Sequence
-from multiprocessing import connection, forkserver, popen_forkserver, reduction, spawn, util
-from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
+from multiprocessing import connection
+from multiprocessing import forkserver
+from multiprocessing import popen_forkserver
+from multiprocessing import reduction
+from multiprocessing import spawn
+from multiprocessing import util
+from multiprocessing.context import ForkServerContext
+from multiprocessing.context import ForkServerProcess
+from multiprocessing.context import set_spawning_popen
 from multiprocessing.process import BaseProcess
 
 from agentid.malloc import limit_malloc_arenas

@@ -13,7 +13,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Network
+from ipaddress import IPv6Network
 
 Network = IPv4Network | IPv6Network
 

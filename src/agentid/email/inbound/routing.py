@@ -9,16 +9,16 @@ may have missed a change meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import TypeVar
 
-from agentid.email.inbound.replies import (
-    BAD_ADDRESS_REPLY,
-    NO_MAILBOX_REPLY,
-    RELAY_DENIED_REPLY,
-)
+from agentid.email.inbound.replies import BAD_ADDRESS_REPLY
+from agentid.email.inbound.replies import NO_MAILBOX_REPLY
+from agentid.email.inbound.replies import RELAY_DENIED_REPLY
 from agentid.email.repository import AliasRepository
 from agentid.events import Kind
 from agentid.names import split

@@ -9,19 +9,20 @@ import logging
 import os
 import ssl
 
-from agentid.email.inbound.listener import (
-    Connections,
-    Doorway,
-    Listener,
-    SessionLimits,
-    tls_context,
-)
-from agentid.email.inbound.lmtp import LmtpHandler, LmtpSession
+from agentid.email.inbound.listener import Connections
+from agentid.email.inbound.listener import Doorway
+from agentid.email.inbound.listener import Listener
+from agentid.email.inbound.listener import SessionLimits
+from agentid.email.inbound.listener import tls_context
+from agentid.email.inbound.lmtp import LmtpHandler
+from agentid.email.inbound.lmtp import LmtpSession
 from agentid.email.inbound.routing import RecipientRouter
 from agentid.email.inbound.smtp import InboundHandler
-from agentid.email.inbound.socketmap import MAX_REQUEST, SocketmapServer
+from agentid.email.inbound.socketmap import MAX_REQUEST
+from agentid.email.inbound.socketmap import SocketmapServer
 from agentid.email.inbound.spool import Spool
-from agentid.email.inbound.verdict_lane import VerdictProcess, Verdicts
+from agentid.email.inbound.verdict_lane import VerdictProcess
+from agentid.email.inbound.verdict_lane import Verdicts
 from agentid.email.inbound.verdict_records import left_unchecked
 from agentid.email.inbound.verdicts import VerdictStage
 from agentid.email.inbound.worker import ParseWorker

@@ -7,23 +7,30 @@ enhanced status code. Nothing is acknowledged before the spool has committed it.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import Envelope
+from aiosmtpd.smtp import Session
 
-from agentid.config import BareLineEndings, Settings
-from agentid.email.inbound.incoming import Content, Incoming, attached
-from agentid.email.inbound.replies import (
-    BARE_REFUSED,
-    INTERNAL_ERROR,
-    NOT_STORED,
-    NUL_REFUSED,
-    QUEUED_AS,
-    RECIPIENT_OK,
-    TOO_MANY_RECIPIENTS,
-)
-from agentid.email.inbound.routing import Accept, RecipientRouter
-from agentid.email.inbound.spool import Arrival, Spool, SpoolError
+from agentid.config import BareLineEndings
+from agentid.config import Settings
+from agentid.email.inbound.incoming import Content
+from agentid.email.inbound.incoming import Incoming
+from agentid.email.inbound.incoming import attached
+from agentid.email.inbound.replies import BARE_REFUSED
+from agentid.email.inbound.replies import INTERNAL_ERROR
+from agentid.email.inbound.replies import NOT_STORED
+from agentid.email.inbound.replies import NUL_REFUSED
+from agentid.email.inbound.replies import QUEUED_AS
+from agentid.email.inbound.replies import RECIPIENT_OK
+from agentid.email.inbound.replies import TOO_MANY_RECIPIENTS
+from agentid.email.inbound.routing import Accept
+from agentid.email.inbound.routing import RecipientRouter
+from agentid.email.inbound.spool import Arrival
+from agentid.email.inbound.spool import Spool
+from agentid.email.inbound.spool import SpoolError
 
 log = logging.getLogger("agentid.smtp")
 

@@ -25,7 +25,8 @@ import asyncio
 import contextlib
 import logging
 
-from agentid.email.inbound.routing import Accept, RecipientRouter
+from agentid.email.inbound.routing import Accept
+from agentid.email.inbound.routing import RecipientRouter
 
 log = logging.getLogger("agentid.socketmap")
 

@@ -32,14 +32,20 @@ import logging
 import multiprocessing
 import signal
 import socket
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
-from agentid.email.inbound import frames, processes
-from agentid.email.inbound.incoming import Spooled, clear_leftovers
-from agentid.email.inbound.spool_writer import Batch, Reply, write_forever
+from agentid.email.inbound import frames
+from agentid.email.inbound import processes
+from agentid.email.inbound.incoming import Spooled
+from agentid.email.inbound.incoming import clear_leftovers
+from agentid.email.inbound.spool_writer import Batch
+from agentid.email.inbound.spool_writer import Reply
+from agentid.email.inbound.spool_writer import write_forever
 from agentid.email.inbound.spooled_raw import SpooledRaw
 from agentid.ids import new_id
 from agentid.runtime import Runtime

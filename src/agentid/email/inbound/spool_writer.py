@@ -28,21 +28,28 @@ import logging
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Literal
 
-from sqlalchemy import Connection, Engine, select, tuple_
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import select
+from sqlalchemy import tuple_
 
 from agentid.email.inbound import frames
-from agentid.email.inbound.spooled_raw import SpooledRaw, write_spooled
-from agentid.store.engines import describe, engine_for_url, insert_ignoring_duplicates, transient
-from agentid.store.tables import (
-    Message,
-    MessageRaw,
-    MessageRecipient,
-    RelayDelivery,
-    table_of,
-)
+from agentid.email.inbound.spooled_raw import SpooledRaw
+from agentid.email.inbound.spooled_raw import write_spooled
+from agentid.store.engines import describe
+from agentid.store.engines import engine_for_url
+from agentid.store.engines import insert_ignoring_duplicates
+from agentid.store.engines import transient
+from agentid.store.tables import Message
+from agentid.store.tables import MessageRaw
+from agentid.store.tables import MessageRecipient
+from agentid.store.tables import RelayDelivery
+from agentid.store.tables import table_of
 
 log = logging.getLogger("agentid.spool")
 RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)  # seconds before each retry of a failing batch

@@ -16,13 +16,18 @@ import sqlite3
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import cast
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
-from agentid.store.tables import MessageRaw, table_of
+from agentid.store.tables import MessageRaw
+from agentid.store.tables import table_of
 
 if TYPE_CHECKING:
     import psycopg

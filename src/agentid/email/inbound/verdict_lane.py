@@ -17,13 +17,17 @@ import multiprocessing
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Iterable
 
 from agentid.config import Settings
-from agentid.email.inbound import frames, processes
+from agentid.email.inbound import frames
+from agentid.email.inbound import processes
 from agentid.email.inbound.digested import Digested
 from agentid.email.inbound.verdict_process import check_forever
-from agentid.email.inbound.verdict_records import Pending, pending
+from agentid.email.inbound.verdict_records import Pending
+from agentid.email.inbound.verdict_records import pending
 from agentid.email.inbound.verdicts import VerdictStage
 from agentid.events import Signal
 from agentid.health import Health

@@ -15,10 +15,18 @@ import threading
 import time
 from typing import cast
 
-from sqlalchemy import Connection, LargeBinary, func, literal_column, select
+from sqlalchemy import Connection
+from sqlalchemy import LargeBinary
+from sqlalchemy import func
+from sqlalchemy import literal_column
+from sqlalchemy import select
 
-from agentid.email.inbound.digested import HEAD_BYTES, RAW_SLICE, AuthInput, raw_in_slices
-from agentid.store.tables import Message, MessageRaw
+from agentid.email.inbound.digested import HEAD_BYTES
+from agentid.email.inbound.digested import RAW_SLICE
+from agentid.email.inbound.digested import AuthInput
+from agentid.email.inbound.digested import raw_in_slices
+from agentid.store.tables import Message
+from agentid.store.tables import MessageRaw
 
 BODY_BUDGET = 32 * 1024 * 1024  # whole messages held by checks at once (a larger one alone)
 

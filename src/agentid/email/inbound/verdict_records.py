@@ -11,14 +11,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, select, update
+from sqlalchemy import Engine
+from sqlalchemy import Select
+from sqlalchemy import bindparam
+from sqlalchemy import select
+from sqlalchemy import update
 
 from agentid.codes.sites import signed_by
-from agentid.email.inbound.digested import AuthInput, Digested
-from agentid.events import Kind, Signal
+from agentid.email.inbound.digested import AuthInput
+from agentid.email.inbound.digested import Digested
+from agentid.events import Kind
+from agentid.events import Signal
 from agentid.store import event_log
 from agentid.store.notices import Notifier
-from agentid.store.tables import CodeRow, Message, table_of
+from agentid.store.tables import CodeRow
+from agentid.store.tables import Message
+from agentid.store.tables import table_of
 from agentid.times import utcnow
 
 RECOVER_WITHIN = timedelta(days=1)  # unchecked messages older than this stay unchecked

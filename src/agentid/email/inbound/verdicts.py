@@ -25,8 +25,10 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,16 +36,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from agentid.config import Settings
 from agentid.dns.gate import Gate
 from agentid.email.inbound import verdict_reads as reads
-from agentid.email.inbound.digested import AuthInput, Digested
+from agentid.email.inbound.digested import AuthInput
+from agentid.email.inbound.digested import Digested
 from agentid.email.inbound.relayed import client
-from agentid.email.inbound.verdict_records import (
-    RECOVER_MAX,
-    Done,
-    Pending,
-    left_unchecked,
-    pending,
-    store,
-)
+from agentid.email.inbound.verdict_records import RECOVER_MAX
+from agentid.email.inbound.verdict_records import Done
+from agentid.email.inbound.verdict_records import Pending
+from agentid.email.inbound.verdict_records import left_unchecked
+from agentid.email.inbound.verdict_records import pending
+from agentid.email.inbound.verdict_records import store
 from agentid.events import Signal
 from agentid.store.db import create_sync_engine
 from agentid.store.notices import Notifier

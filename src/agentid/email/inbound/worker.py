@@ -20,15 +20,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
+from sqlalchemy import update
 
 from agentid.email.inbound import claims
-from agentid.email.inbound.digested import Digested, mark_undigestible, signals
-from agentid.email.inbound.lanes import PART, Outcome, ProcessLane, ThreadLane
+from agentid.email.inbound.digested import Digested
+from agentid.email.inbound.digested import mark_undigestible
+from agentid.email.inbound.digested import signals
+from agentid.email.inbound.lanes import PART
+from agentid.email.inbound.lanes import Outcome
+from agentid.email.inbound.lanes import ProcessLane
+from agentid.email.inbound.lanes import ThreadLane
 from agentid.email.inbound.parse_process import Terms
-from agentid.email.inbound.schedule import DigestQueue, Item
+from agentid.email.inbound.schedule import DigestQueue
+from agentid.email.inbound.schedule import Item
 from agentid.email.inbound.spool import Arrival
 from agentid.runtime import Runtime
 from agentid.store.db import create_sync_engine

@@ -7,17 +7,24 @@ one, 403 and nothing changes. Which project a bounce is filed under:
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter
+from fastapi import Request
+from fastapi import status
 
-from agentid.api.responses import GATED, WITH_BODY, errors
+from agentid.api.responses import GATED
+from agentid.api.responses import WITH_BODY
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
 from agentid.api.state import SenderDep
 from agentid.auth import RuntimeDep
 from agentid.email.outbound import bounces as reported
-from agentid.errors import Forbidden, NotFound, ProviderError
+from agentid.errors import Forbidden
+from agentid.errors import NotFound
+from agentid.errors import ProviderError
 from agentid.names import SLUG
 from agentid.projects.repository import ProjectRepository
-from agentid.providers.base import BounceReports, WebhookRequest
+from agentid.providers.base import BounceReports
+from agentid.providers.base import WebhookRequest
 from agentid.times import utcnow
 
 router = APIRouter(prefix="/webhooks/mail", tags=["sending"])

@@ -23,8 +23,10 @@ import logging
 from collections.abc import Sequence
 
 from agentid.email.outbound.repository import OutboxRepository
-from agentid.email.outbound.service import outbound_event, settle
-from agentid.events import Kind, Signal
+from agentid.email.outbound.service import outbound_event
+from agentid.email.outbound.service import settle
+from agentid.events import Kind
+from agentid.events import Signal
 from agentid.providers.base import Bounce
 from agentid.providers.schemas import AccountSource
 from agentid.runtime import Runtime

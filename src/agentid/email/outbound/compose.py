@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
+from email.utils import make_msgid
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
+from email_validator import validate_email
 
 from agentid.email.outbound.schemas import SendRequest
-from agentid.errors import PayloadTooLarge, ValidationFailed
+from agentid.errors import PayloadTooLarge
+from agentid.errors import ValidationFailed
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 from agentid.email.outbound.repository import OutboxRepository
-from agentid.email.outbound.schemas import (
-    SendPolicyIn,
-    SendPolicyOut,
-    SuppressionList,
-    SuppressionOut,
-)
+from agentid.email.outbound.schemas import SendPolicyIn
+from agentid.email.outbound.schemas import SendPolicyOut
+from agentid.email.outbound.schemas import SuppressionList
+from agentid.email.outbound.schemas import SuppressionOut
 from agentid.names import normalize_domain
 from agentid.store.db import AsyncSession
 from agentid.store.tables import SendPolicy

@@ -18,10 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentid.errors import ValidationFailed
-from agentid.providers.accounts import Accounts, service_url
+from agentid.providers.accounts import Accounts
+from agentid.providers.accounts import service_url
 from agentid.providers.base import MailRelay
-from agentid.providers.registry import REGISTRY, Registry, Transports
-from agentid.providers.schemas import AccountSource, ProviderKind
+from agentid.providers.registry import REGISTRY
+from agentid.providers.registry import Registry
+from agentid.providers.registry import Transports
+from agentid.providers.schemas import AccountSource
+from agentid.providers.schemas import ProviderKind
 from agentid.runtime import Runtime
 
 RELAY = ProviderKind.RELAY

@@ -8,18 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import tuple_
+from sqlalchemy import update
 
-from agentid.store.repository import Page, Repository
-from agentid.store.tables import (
-    CodeRow,
-    Domain,
-    Message,
-    Outbound,
-    OutboundRecipient,
-    SendPolicy,
-    Suppression,
-)
+from agentid.store.repository import Page
+from agentid.store.repository import Repository
+from agentid.store.tables import CodeRow
+from agentid.store.tables import Domain
+from agentid.store.tables import Message
+from agentid.store.tables import Outbound
+from agentid.store.tables import OutboundRecipient
+from agentid.store.tables import SendPolicy
+from agentid.store.tables import Suppression
 
 PENDING = ("queued", "deferred")  # waiting for an attempt
 OPEN = ("queued", "sending", "deferred")  # not settled yet

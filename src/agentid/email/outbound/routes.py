@@ -4,40 +4,39 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Header, status
+from fastapi import Header
+from fastapi import status
 
 from agentid.api.paging import IdPaging
-from agentid.api.project import (
-    ProjectAdminDep,
-    ProjectReadDep,
-    ProjectSendDep,
-    ProjectWriteDep,
-    project_router,
-)
-from agentid.api.responses import WITH_BODY, errors
+from agentid.api.project import ProjectAdminDep
+from agentid.api.project import ProjectReadDep
+from agentid.api.project import ProjectSendDep
+from agentid.api.project import ProjectWriteDep
+from agentid.api.project import project_router
+from agentid.api.responses import WITH_BODY
+from agentid.api.responses import errors
 from agentid.api.session import SessionDep
 from agentid.api.state import SenderDep
-from agentid.auth import PrincipalDep, RuntimeDep
+from agentid.auth import PrincipalDep
+from agentid.auth import RuntimeDep
 from agentid.email.outbound import policy as send_policy
 from agentid.email.outbound import service
-from agentid.email.outbound.schemas import (
-    OutboundOut,
-    Outbox,
-    SendAccepted,
-    SendPolicyIn,
-    SendPolicyOut,
-    SendRequest,
-    SuppressionList,
-)
+from agentid.email.outbound.schemas import OutboundOut
+from agentid.email.outbound.schemas import Outbox
+from agentid.email.outbound.schemas import SendAccepted
+from agentid.email.outbound.schemas import SendPolicyIn
+from agentid.email.outbound.schemas import SendPolicyOut
+from agentid.email.outbound.schemas import SendRequest
+from agentid.email.outbound.schemas import SuppressionList
 from agentid.email.outbound.signing import sign_for
-from agentid.errors import (
-    Conflict,
-    ContainsReceivedCode,
-    NotFound,
-    RateLimited,
-    ValidationFailed,
-)
-from agentid.filters import address_filter, cursor_filter, path_id
+from agentid.errors import Conflict
+from agentid.errors import ContainsReceivedCode
+from agentid.errors import NotFound
+from agentid.errors import RateLimited
+from agentid.errors import ValidationFailed
+from agentid.filters import address_filter
+from agentid.filters import cursor_filter
+from agentid.filters import path_id
 
 router = project_router("/email", "sending")
 

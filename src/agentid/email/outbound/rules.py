@@ -10,11 +10,16 @@ not counted: they never reach the outside.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 
 from agentid.config import Settings
-from agentid.email.outbound.compose import address, domain_of
-from agentid.errors import Forbidden, RateLimited, ValidationFailed
+from agentid.email.outbound.compose import address
+from agentid.email.outbound.compose import domain_of
+from agentid.errors import Forbidden
+from agentid.errors import RateLimited
+from agentid.errors import ValidationFailed
 from agentid.names import normalize_domain
 from agentid.store.tables import Project
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import field_validator
 
 MAX_RECIPIENTS = 50  # To, Cc and Bcc together
 _FORBIDDEN = ("\r", "\n", "\x00")

@@ -23,22 +23,31 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from agentid.email.inbound.routing import RELAY_DENIED, Accept, RecipientRouter
-from agentid.email.inbound.spool import Arrival, Spool, SpoolError
+from agentid.email.inbound.routing import RELAY_DENIED
+from agentid.email.inbound.routing import Accept
+from agentid.email.inbound.routing import RecipientRouter
+from agentid.email.inbound.spool import Arrival
+from agentid.email.inbound.spool import Spool
+from agentid.email.inbound.spool import SpoolError
 from agentid.email.outbound.relays import Relays
-from agentid.email.outbound.repository import Due, OutboxRepository, Stored
-from agentid.email.outbound.service import outbound_event, settle
-from agentid.errors import (
-    ProviderError,
-    ProviderRateLimited,
-    ProviderUnavailable,
-    ValidationFailed,
-)
-from agentid.events import Kind, Signal
-from agentid.providers.base import MailRelay, Refusal, Sent
+from agentid.email.outbound.repository import Due
+from agentid.email.outbound.repository import OutboxRepository
+from agentid.email.outbound.repository import Stored
+from agentid.email.outbound.service import outbound_event
+from agentid.email.outbound.service import settle
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRateLimited
+from agentid.errors import ProviderUnavailable
+from agentid.errors import ValidationFailed
+from agentid.events import Kind
+from agentid.events import Signal
+from agentid.providers.base import MailRelay
+from agentid.providers.base import Refusal
+from agentid.providers.base import Sent
 from agentid.providers.registry import Transports
 from agentid.queue_worker import QueueWorker
 from agentid.runtime import Runtime

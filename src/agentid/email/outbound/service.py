@@ -10,7 +10,8 @@ returns that message, the same key with another request is 409.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -19,23 +20,32 @@ from sqlalchemy.exc import IntegrityError
 from agentid.auth import Principal
 from agentid.email import threads
 from agentid.email.outbound import rules
-from agentid.email.outbound.compose import Composed, Original, compose
-from agentid.email.outbound.guard import Outgoing, ReceivedSecret, find_leaks, refusal
-from agentid.email.outbound.repository import OPEN, OutboxRepository
-from agentid.email.outbound.schemas import (
-    OutboundOut,
-    RecipientOut,
-    SendAccepted,
-    SendRequest,
-)
-from agentid.errors import Conflict, ContainsReceivedCode, Forbidden, NotFound
+from agentid.email.outbound.compose import Composed
+from agentid.email.outbound.compose import Original
+from agentid.email.outbound.compose import compose
+from agentid.email.outbound.guard import Outgoing
+from agentid.email.outbound.guard import ReceivedSecret
+from agentid.email.outbound.guard import find_leaks
+from agentid.email.outbound.guard import refusal
+from agentid.email.outbound.repository import OPEN
+from agentid.email.outbound.repository import OutboxRepository
+from agentid.email.outbound.schemas import OutboundOut
+from agentid.email.outbound.schemas import RecipientOut
+from agentid.email.outbound.schemas import SendAccepted
+from agentid.email.outbound.schemas import SendRequest
+from agentid.errors import Conflict
+from agentid.errors import ContainsReceivedCode
+from agentid.errors import Forbidden
+from agentid.errors import NotFound
 from agentid.events import Kind
 from agentid.ids import new_id
 from agentid.providers.schemas import AccountSource
 from agentid.runtime import Runtime
 from agentid.store import event_log
 from agentid.store.db import AsyncSession
-from agentid.store.tables import Outbound, OutboundRecipient, Project
+from agentid.store.tables import Outbound
+from agentid.store.tables import OutboundRecipient
+from agentid.store.tables import Project
 from agentid.times import utcnow
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)

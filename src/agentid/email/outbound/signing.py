@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 
 from agentid.email.dkim import private_key_pem
 from agentid.email.outbound.compose import Composed

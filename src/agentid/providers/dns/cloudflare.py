@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
+from urllib.parse import urlsplit
 
 import dns.exception
 import dns.rdata
@@ -30,11 +31,22 @@ import dns.rdataclass
 import dns.rdatatype
 import httpx
 
-from agentid.errors import ProviderError, ProviderRejected, ValidationFailed
-from agentid.providers.base import DnsAction, DnsChange, DnsChanged, DnsRecord
-from agentid.providers.dns.rdata import canonical, from_rdata, rdata_text, zone_name
-from agentid.providers.failures import check_response, map_failures
-from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRejected
+from agentid.errors import ValidationFailed
+from agentid.providers.base import DnsAction
+from agentid.providers.base import DnsChange
+from agentid.providers.base import DnsChanged
+from agentid.providers.base import DnsRecord
+from agentid.providers.dns.rdata import canonical
+from agentid.providers.dns.rdata import from_rdata
+from agentid.providers.dns.rdata import rdata_text
+from agentid.providers.dns.rdata import zone_name
+from agentid.providers.failures import check_response
+from agentid.providers.failures import map_failures
+from agentid.providers.registry import HTTP_TIMEOUT_SECONDS
+from agentid.providers.registry import ProviderUrl
+from agentid.providers.registry import Transports
 
 Json = dict[str, Any]
 VENDOR = "https://api.cloudflare.com"

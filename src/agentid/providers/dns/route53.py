@@ -29,13 +29,22 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from agentid.errors import ProviderError, ProviderRejected, ValidationFailed
-from agentid.providers.aws import AwsAccess, aws_access
-from agentid.providers.base import DnsChange, DnsChanged, DnsRecord
+from agentid.errors import ProviderError
+from agentid.errors import ProviderRejected
+from agentid.errors import ValidationFailed
+from agentid.providers.aws import AwsAccess
+from agentid.providers.aws import aws_access
+from agentid.providers.base import DnsChange
+from agentid.providers.base import DnsChanged
+from agentid.providers.base import DnsRecord
 from agentid.providers.dns import rrsets
-from agentid.providers.dns.rdata import canonical, from_rdata, parse, zone_name
+from agentid.providers.dns.rdata import canonical
+from agentid.providers.dns.rdata import from_rdata
+from agentid.providers.dns.rdata import parse
+from agentid.providers.dns.rdata import zone_name
 from agentid.providers.failures import map_failures
-from agentid.providers.registry import ProviderUrl, Transports
+from agentid.providers.registry import ProviderUrl
+from agentid.providers.registry import Transports
 
 _ZONE_ID = re.compile(r"[A-Z0-9]{1,32}")
 

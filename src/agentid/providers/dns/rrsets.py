@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentid.providers.base import DnsAction, DnsChange, DnsChanged, DnsRecord
+from agentid.providers.base import DnsAction
+from agentid.providers.base import DnsChange
+from agentid.providers.base import DnsChanged
+from agentid.providers.base import DnsRecord
 
 Key = tuple[str, str]
 

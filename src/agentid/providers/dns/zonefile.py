@@ -27,11 +27,17 @@ from pathlib import Path
 import dns.zone
 
 from agentid.errors import ValidationFailed
-from agentid.providers.base import DnsChange, DnsChanged, DnsRecord
+from agentid.providers.base import DnsChange
+from agentid.providers.base import DnsChanged
+from agentid.providers.base import DnsRecord
 from agentid.providers.dns import rrsets
-from agentid.providers.dns.rdata import canonical, from_rdata, zone_line, zone_name
+from agentid.providers.dns.rdata import canonical
+from agentid.providers.dns.rdata import from_rdata
+from agentid.providers.dns.rdata import zone_line
+from agentid.providers.dns.rdata import zone_name
 from agentid.providers.failures import map_failures
-from agentid.providers.registry import ProviderUrl, Transports
+from agentid.providers.registry import ProviderUrl
+from agentid.providers.registry import Transports
 
 _HEADER = (
     "; {zone}: records written by agentid (zonefile://). On each apply, the records it\n"

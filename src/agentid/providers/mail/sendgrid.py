@@ -41,25 +41,35 @@ import base64
 import json
 import mimetypes
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from collections.abc import Sequence
 from datetime import datetime
 from email import policy
 from email.errors import MessageError
 from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage, MIMEPart
+from email.message import EmailMessage
+from email.message import MIMEPart
 from email.parser import BytesParser
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from agentid.errors import ProviderRejected, ValidationFailed
-from agentid.providers.base import Bounce, DnsRecord, Sent, WebhookRequest
+from agentid.errors import ProviderRejected
+from agentid.errors import ValidationFailed
+from agentid.providers.base import Bounce
+from agentid.providers.base import DnsRecord
+from agentid.providers.base import Sent
+from agentid.providers.base import WebhookRequest
 from agentid.providers.failures import scrub
-from agentid.providers.mail import sendgrid_domains, sendgrid_events
-from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
-from agentid.providers.vendor_api import VendorApi, failure_body
+from agentid.providers.mail import sendgrid_domains
+from agentid.providers.mail import sendgrid_events
+from agentid.providers.registry import HTTP_TIMEOUT_SECONDS
+from agentid.providers.registry import ProviderUrl
+from agentid.providers.registry import Transports
+from agentid.providers.vendor_api import VendorApi
+from agentid.providers.vendor_api import failure_body
 
 Json = dict[str, Any]
 

@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from agentid.errors import ValidationFailed
-from agentid.providers.base import Bounce, WebhookRequest
+from agentid.providers.base import Bounce
+from agentid.providers.base import WebhookRequest
 
 SIGNATURE = "x-twilio-email-event-webhook-signature"
 TIMESTAMP = "x-twilio-email-event-webhook-timestamp"

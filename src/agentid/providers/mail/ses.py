@@ -33,14 +33,23 @@ import re
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
-from agentid.errors import ProviderRejected, ValidationFailed
-from agentid.providers.aws import AwsAccess, aws_access
-from agentid.providers.base import Bounce, DnsRecord, Sent, WebhookRequest
+from agentid.errors import ProviderRejected
+from agentid.errors import ValidationFailed
+from agentid.providers.aws import AwsAccess
+from agentid.providers.aws import aws_access
+from agentid.providers.base import Bounce
+from agentid.providers.base import DnsRecord
+from agentid.providers.base import Sent
+from agentid.providers.base import WebhookRequest
 from agentid.providers.failures import map_failures
-from agentid.providers.mail.ses_events import SnsReports, Trust, topics
-from agentid.providers.registry import ProviderUrl, Transports
+from agentid.providers.mail.ses_events import SnsReports
+from agentid.providers.mail.ses_events import Trust
+from agentid.providers.mail.ses_events import topics
+from agentid.providers.registry import ProviderUrl
+from agentid.providers.registry import Transports
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client

@@ -51,11 +51,13 @@ import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from agentid.errors import ValidationFailed
 from agentid.providers.base import Bounce
-from agentid.providers.failures import check_response, map_failures
+from agentid.providers.failures import check_response
+from agentid.providers.failures import map_failures
 
 log = logging.getLogger("agentid.providers")
 

@@ -25,10 +25,14 @@ from functools import partial
 
 import aiosmtplib
 
-from agentid.errors import ProviderRejected, ValidationFailed
-from agentid.providers.base import Refusal, Sent
+from agentid.errors import ProviderRejected
+from agentid.errors import ValidationFailed
+from agentid.providers.base import Refusal
+from agentid.providers.base import Sent
 from agentid.providers.failures import map_failures
-from agentid.providers.registry import ProviderUrl, SmtpClientFactory, Transports
+from agentid.providers.registry import ProviderUrl
+from agentid.providers.registry import SmtpClientFactory
+from agentid.providers.registry import Transports
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_RECIPIENTS = 100

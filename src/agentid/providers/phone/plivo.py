@@ -31,20 +31,22 @@ from typing import Any
 
 import httpx
 
-from agentid.errors import ProviderRejected, ValidationFailed
-from agentid.providers.base import (
-    AvailableNumber,
-    Capability,
-    InboundSms,
-    NumberSearch,
-    NumberStatus,
-    OwnedNumber,
-    WebhookRequest,
-)
+from agentid.errors import ProviderRejected
+from agentid.errors import ValidationFailed
+from agentid.providers.base import AvailableNumber
+from agentid.providers.base import Capability
+from agentid.providers.base import InboundSms
+from agentid.providers.base import NumberSearch
+from agentid.providers.base import NumberStatus
+from agentid.providers.base import OwnedNumber
+from agentid.providers.base import WebhookRequest
 from agentid.providers.phone.signatures import plivo_v3_valid
 from agentid.providers.phone.sms_form import read_sms_form
-from agentid.providers.registry import HTTP_TIMEOUT_SECONDS, ProviderUrl, Transports
-from agentid.providers.vendor_api import VendorApi, failure_body
+from agentid.providers.registry import HTTP_TIMEOUT_SECONDS
+from agentid.providers.registry import ProviderUrl
+from agentid.providers.registry import Transports
+from agentid.providers.vendor_api import VendorApi
+from agentid.providers.vendor_api import failure_body
 
 VENDOR_HOST = "api.plivo.com"
 WEBHOOK_PATH = "/webhooks/plivo/sms"

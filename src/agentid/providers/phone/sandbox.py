@@ -14,16 +14,15 @@ import re
 from collections.abc import Sequence
 
 from agentid.errors import ValidationFailed
-from agentid.providers.base import (
-    AvailableNumber,
-    Capability,
-    InboundSms,
-    NumberSearch,
-    NumberStatus,
-    OwnedNumber,
-    WebhookRequest,
-)
-from agentid.providers.registry import ProviderUrl, Transports
+from agentid.providers.base import AvailableNumber
+from agentid.providers.base import Capability
+from agentid.providers.base import InboundSms
+from agentid.providers.base import NumberSearch
+from agentid.providers.base import NumberStatus
+from agentid.providers.base import OwnedNumber
+from agentid.providers.base import WebhookRequest
+from agentid.providers.registry import ProviderUrl
+from agentid.providers.registry import Transports
 
 _AREA = re.compile(r"[2-9][0-9]{2}")
 CAPABILITIES = frozenset({Capability.SMS, Capability.MMS, Capability.VOICE})

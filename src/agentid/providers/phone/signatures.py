@@ -20,8 +20,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
-from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
+from collections.abc import Iterable
+from collections.abc import Sequence
+from urllib.parse import SplitResult
+from urllib.parse import parse_qsl
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
 
 Params = Sequence[tuple[str, str]]
 MAX_SIGNATURES = 8  # Plivo sends one per active auth token: a few at most

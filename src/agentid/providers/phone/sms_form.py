@@ -9,10 +9,12 @@ field the vendor sent stays in ``InboundSms.params``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 from agentid.errors import ValidationFailed
-from agentid.providers.base import InboundSms, WebhookRequest
+from agentid.providers.base import InboundSms
+from agentid.providers.base import WebhookRequest
 
 
 def read_sms_form(

@@ -5,28 +5,36 @@ here: ``from agentid.store.tables import Message``."""
 
 from __future__ import annotations
 
-from agentid.store.tables.base import NAMING, Base, UTCDateTime, table_of
-from agentid.store.tables.codes import CodeRow, Escalation, TotpSecret
-from agentid.store.tables.mail import (
-    Alias,
-    Domain,
-    Message,
-    MessageAttachment,
-    MessageRaw,
-    MessageRecipient,
-    RelayDelivery,
-)
-from agentid.store.tables.outbound import Outbound, OutboundRecipient, SendPolicy, Suppression
-from agentid.store.tables.phone import Forwarder, PhoneNumber, Sms
-from agentid.store.tables.projects import (
-    AuditEvent,
-    EventRow,
-    Project,
-    ProjectProvider,
-    Token,
-    UiSession,
-)
-from agentid.store.tables.webhooks import Webhook, WebhookCursor, WebhookDelivery
+from agentid.store.tables.base import NAMING
+from agentid.store.tables.base import Base
+from agentid.store.tables.base import UTCDateTime
+from agentid.store.tables.base import table_of
+from agentid.store.tables.codes import CodeRow
+from agentid.store.tables.codes import Escalation
+from agentid.store.tables.codes import TotpSecret
+from agentid.store.tables.mail import Alias
+from agentid.store.tables.mail import Domain
+from agentid.store.tables.mail import Message
+from agentid.store.tables.mail import MessageAttachment
+from agentid.store.tables.mail import MessageRaw
+from agentid.store.tables.mail import MessageRecipient
+from agentid.store.tables.mail import RelayDelivery
+from agentid.store.tables.outbound import Outbound
+from agentid.store.tables.outbound import OutboundRecipient
+from agentid.store.tables.outbound import SendPolicy
+from agentid.store.tables.outbound import Suppression
+from agentid.store.tables.phone import Forwarder
+from agentid.store.tables.phone import PhoneNumber
+from agentid.store.tables.phone import Sms
+from agentid.store.tables.projects import AuditEvent
+from agentid.store.tables.projects import EventRow
+from agentid.store.tables.projects import Project
+from agentid.store.tables.projects import ProjectProvider
+from agentid.store.tables.projects import Token
+from agentid.store.tables.projects import UiSession
+from agentid.store.tables.webhooks import Webhook
+from agentid.store.tables.webhooks import WebhookCursor
+from agentid.store.tables.webhooks import WebhookDelivery
 
 __all__ = [
     "NAMING",

@@ -4,12 +4,18 @@ one kind of reference between tables."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, Table
+from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
+from sqlalchemy import MetaData
+from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import MappedColumn
+from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
