@@ -59,6 +59,8 @@ class MailDomain:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
+    """One record of the plan and what it is for (MX, SPF, DKIM, DMARC...)."""
+
     role: Role
     record: DnsRecord
 
@@ -74,6 +76,8 @@ class PtrCheck:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """Every record a domain needs for mail, and the reverse names to check by hand."""
+
     domain: str
     records: tuple[Planned, ...]
     ptr: tuple[PtrCheck, ...]

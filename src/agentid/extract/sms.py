@@ -19,6 +19,8 @@ _WEBOTP_RE = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class OriginBound:
+    """A WebOTP line's code (``@site.example #123456``): the site it is bound to."""
+
     code: str
     raw: str
     origin: str
@@ -26,6 +28,8 @@ class OriginBound:
 
 @dataclass(frozen=True, slots=True)
 class PreparedSms:
+    """An SMS body without its machine-read markers, and the WebOTP code they held."""
+
     body: str
     origin_bound: OriginBound | None
 

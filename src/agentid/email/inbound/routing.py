@@ -33,12 +33,16 @@ CACHE_MAX = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Accept:
+    """A recipient we take: the project it belongs to and its address as stored."""
+
     project_id: str
     address: str
 
 
 @dataclass(frozen=True, slots=True)
 class Refuse:
+    """A recipient we refuse, with the SMTP reply that says why."""
+
     reply: str
 
 
