@@ -29,6 +29,7 @@ from agentid.codes.repository import CodeQuery
 from agentid.codes.schemas import EscalationAnswer
 from agentid.errors import ValidationFailed
 from agentid.filters import cursor_filter
+from agentid.store.db import AsyncSession
 from agentid.web.deps import Checkbox
 from agentid.web.templating import filtered
 from agentid.web.templating import page
@@ -73,32 +74,34 @@ async def escalations_page(
     session: SessionDep,
     before: IdCursor = None,
 ) -> HTMLResponse:
-    listed = await escalations.listed(
-        session, project.id, cursor_filter(before or None, "before", "an escalation id"), PAGE
-    )
-    await session.commit()
-    return page(
-        request, "escalations.html", escalations=listed.escalations, next=listed.next,
-        everywhere=False, project_id=project.id, section="escalations",
-        title=f"{project.id}: escalations",
-    )  # fmt: skip
+    """The project's escalations, open or answered, newest first."""
+    return await _escalations(request, session, before, project.id)
 
 
 @router.get("/escalations")
 async def open_everywhere(
-    request: Request,
-    _: AdminDep,
-    session: SessionDep,
-    before: IdCursor = None,
+    request: Request, _: AdminDep, session: SessionDep, before: IdCursor = None
 ) -> HTMLResponse:
     """Every project's open escalations (the operator's session only)."""
-    listed = await escalations.open_everywhere(
-        session, cursor_filter(before or None, "before", "an escalation id"), PAGE
-    )
+    return await _escalations(request, session, before, None)
+
+
+async def _escalations(
+    request: Request, session: AsyncSession, before: str | None, project_id: str | None
+) -> HTMLResponse:
+    """One project's escalations, or (``project_id`` None) every project's open ones."""
+    cursor = cursor_filter(before or None, "before", "an escalation id")
+    if project_id is None:
+        listed = await escalations.open_everywhere(session, cursor, PAGE)
+        title = "Escalations waiting for an answer"
+    else:
+        listed = await escalations.listed(session, project_id, cursor, PAGE)
+        title = f"{project_id}: escalations"
     await session.commit()
     return page(
         request, "escalations.html", escalations=listed.escalations, next=listed.next,
-        everywhere=True, title="Escalations waiting for an answer",
+        everywhere=project_id is None, project_id=project_id, section="escalations",
+        title=title,
     )  # fmt: skip
 
 
