@@ -144,6 +144,13 @@ class ProviderUrl:
             )
         return self.username, self.password
 
+    def reach(self, vendor: str, transports: Transports) -> HttpReach:
+        """How an HTTP adapter calls its vendor: ``endpoint(vendor)``, the shared client,
+        and the ``?timeout=`` seconds (default 30) each call may take."""
+        return HttpReach(
+            self.endpoint(vendor), transports.http, self.number("timeout", HTTP_TIMEOUT_SECONDS)
+        )
+
     def endpoint(self, vendor: str) -> str:
         """The base URL an HTTP adapter calls: the vendor's, or with ``+http`` the local
         ``http://host:port/path`` the URL names."""
@@ -153,6 +160,16 @@ class ProviderUrl:
         host = f"[{host}]" if ":" in host else host
         port = f":{self.port}" if self.port else ""
         return f"http://{host}{port}{self.path.rstrip('/')}"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpReach:
+    """Where an HTTP adapter's calls go (its base URL, without a trailing "/"), through
+    which client, and how long each may take."""
+
+    endpoint: str
+    http: httpx.AsyncClient
+    timeout: float
 
 
 def parse_url(raw: str) -> ProviderUrl:

@@ -20,6 +20,7 @@ import httpx
 from agentid.errors import ProviderRejected
 from agentid.providers.failures import check_response
 from agentid.providers.failures import map_failures
+from agentid.providers.registry import HttpReach
 
 JSON_ACCEPTED = {"Accept": "application/json"}
 
@@ -27,9 +28,7 @@ JSON_ACCEPTED = {"Accept": "application/json"}
 @dataclass(frozen=True, slots=True)
 class VendorApi:
     vendor: str  # names it in messages: "twilio", "sendgrid"
-    endpoint: str  # the base URL, without a trailing "/"
-    http: httpx.AsyncClient
-    timeout: float
+    reach: HttpReach  # the base URL, the client, the timeout
     said: Callable[[httpx.Response], str | None]  # what the vendor said about a failure
     secrets: tuple[str, ...] = field(repr=False)  # never in a message
     auth: tuple[str, str] | None = field(default=None, repr=False)  # HTTP Basic
@@ -37,7 +36,7 @@ class VendorApi:
 
     @property
     def name(self) -> str:
-        return f"{self.vendor} {httpx.URL(self.endpoint).netloc.decode()}"
+        return f"{self.vendor} {httpx.URL(self.reach.endpoint).netloc.decode()}"
 
     async def request(
         self, method: str, url: str, *, headers: Mapping[str, str] | None = None, **options: Any
@@ -48,11 +47,11 @@ class VendorApi:
         if self.auth is not None:
             options["auth"] = self.auth
         with map_failures(self.name, secrets=self.secrets):
-            return await self.http.request(
+            return await self.reach.http.request(
                 method,
                 url,
                 headers=self.headers if headers is None else headers,
-                timeout=self.timeout,
+                timeout=self.reach.timeout,
                 **options,
             )
 

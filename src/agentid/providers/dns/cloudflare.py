@@ -29,7 +29,6 @@ import dns.exception
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import httpx
 
 from agentid.errors import ProviderError
 from agentid.errors import ProviderRejected
@@ -44,7 +43,7 @@ from agentid.providers.dns.rdata import rdata_text
 from agentid.providers.dns.rdata import zone_name
 from agentid.providers.failures import check_response
 from agentid.providers.failures import map_failures
-from agentid.providers.registry import HTTP_TIMEOUT_SECONDS
+from agentid.providers.registry import HttpReach
 from agentid.providers.registry import ProviderUrl
 from agentid.providers.registry import Transports
 
@@ -60,13 +59,10 @@ _TYPE = re.compile(r"[A-Z][A-Z0-9]{0,9}")
 class Cloudflare:
     """A ``DnsProvider`` over Cloudflare's API v4, through the HTTP client it is given."""
 
-    def __init__(
-        self, *, token: str, endpoint: str, http: httpx.AsyncClient, timeout: float
-    ) -> None:
-        self.endpoint = endpoint.rstrip("/")
+    def __init__(self, *, token: str, reach: HttpReach) -> None:
+        self.endpoint = reach.endpoint
         self._token = token
-        self._http = http
-        self._timeout = timeout
+        self._reach = reach
         self._zones: dict[str, str] = {}  # zone name -> Cloudflare's zone id
 
     @property
@@ -151,13 +147,13 @@ class Cloudflare:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         secrets = (self._token,)
         with map_failures(self.name, secrets=secrets):
-            response = await self._http.request(
+            response = await self._reach.http.request(
                 method,
                 self.endpoint + API + path,
                 params=params,
                 json=json,
                 headers=headers,
-                timeout=self._timeout,
+                timeout=self._reach.timeout,
             )
         try:
             answer = response.json()
@@ -238,7 +234,5 @@ def from_url(url: ProviderUrl, transports: Transports) -> Cloudflare:
         raise ValidationFailed("cloudflare:// talks to api.cloudflare.com only")
     return Cloudflare(
         token=token,
-        endpoint=url.endpoint(VENDOR),
-        http=transports.http,
-        timeout=url.number("timeout", HTTP_TIMEOUT_SECONDS),
+        reach=url.reach(VENDOR, transports),
     )

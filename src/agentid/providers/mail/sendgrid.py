@@ -65,7 +65,7 @@ from agentid.providers.base import WebhookRequest
 from agentid.providers.failures import scrub
 from agentid.providers.mail import sendgrid_domains
 from agentid.providers.mail import sendgrid_events
-from agentid.providers.registry import HTTP_TIMEOUT_SECONDS
+from agentid.providers.registry import HttpReach
 from agentid.providers.registry import ProviderUrl
 from agentid.providers.registry import Transports
 from agentid.providers.vendor_api import VendorApi
@@ -110,17 +110,13 @@ class SendGridRelay:
         self,
         *,
         api_key: str,
-        endpoint: str,
-        http: httpx.AsyncClient,
-        timeout: float = HTTP_TIMEOUT_SECONDS,
+        reach: HttpReach,
         webhook_key: ec.EllipticCurvePublicKey | None = None,
     ) -> None:
-        self.endpoint = endpoint.rstrip("/")
+        self.endpoint = reach.endpoint
         self._webhook_key = webhook_key
         headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
-        self._api = VendorApi(
-            "sendgrid", self.endpoint, http, timeout, first_error, (api_key,), headers=headers
-        )
+        self._api = VendorApi("sendgrid", reach, first_error, (api_key,), headers=headers)
         self.name = self._api.name
 
     def __repr__(self) -> str:  # never the key
@@ -182,9 +178,7 @@ def from_url(url: ProviderUrl, transports: Transports) -> SendGridRelay:
             raise ValidationFailed("sendgrid:// takes no port or path")
     return SendGridRelay(
         api_key=url.username,
-        endpoint=url.endpoint(f"https://{url.host}"),
-        http=transports.http,
-        timeout=url.number("timeout", HTTP_TIMEOUT_SECONDS),
+        reach=url.reach(f"https://{url.host}", transports),
         webhook_key=sendgrid_events.public_key(url.query["webhook_key"])
         if "webhook_key" in url.query
         else None,

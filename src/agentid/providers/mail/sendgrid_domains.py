@@ -23,7 +23,7 @@ async def domain_records(api: VendorApi, domain: str) -> list[DnsRecord]:
     """The CNAMEs of ``domain``'s authentication, through SendGrid's ``api``."""
 
     async def call(method: str, **kwargs: Any) -> Any:
-        response = await api.request(method, api.endpoint + PATH, **kwargs)
+        response = await api.request(method, api.reach.endpoint + PATH, **kwargs)
         api.check(response)
         try:
             return response.json()

@@ -42,7 +42,7 @@ from agentid.providers.base import OwnedNumber
 from agentid.providers.base import WebhookRequest
 from agentid.providers.phone.signatures import plivo_v3_valid
 from agentid.providers.phone.sms_form import read_sms_form
-from agentid.providers.registry import HTTP_TIMEOUT_SECONDS
+from agentid.providers.registry import HttpReach
 from agentid.providers.registry import ProviderUrl
 from agentid.providers.registry import Transports
 from agentid.providers.vendor_api import VendorApi
@@ -93,17 +93,15 @@ class PlivoPhone:
         *,
         auth_id: str,
         auth_token: str,
-        endpoint: str,
-        http: httpx.AsyncClient,
-        timeout: float = HTTP_TIMEOUT_SECONDS,
+        reach: HttpReach,
         app_name: str = DEFAULT_APP,
     ) -> None:
         self.auth_id = auth_id
         self._token = auth_token
-        self.endpoint = endpoint.rstrip("/")
+        self.endpoint = reach.endpoint
         self.app_name = app_name
         secrets, auth = (auth_token,), (auth_id, auth_token)
-        self._api = VendorApi("plivo", self.endpoint, http, timeout, first_error, secrets, auth)
+        self._api = VendorApi("plivo", reach, first_error, secrets, auth)
         self.name = self._api.name
 
     def __repr__(self) -> str:  # never the token
@@ -247,8 +245,6 @@ def from_url(url: ProviderUrl, transports: Transports) -> PlivoPhone:
     return PlivoPhone(
         auth_id=auth_id,
         auth_token=auth_token,
-        endpoint=url.endpoint(f"https://{VENDOR_HOST}"),
-        http=transports.http,
-        timeout=url.number("timeout", HTTP_TIMEOUT_SECONDS),
+        reach=url.reach(f"https://{VENDOR_HOST}", transports),
         app_name=app,
     )

@@ -45,7 +45,7 @@ from agentid.providers.base import OwnedNumber
 from agentid.providers.base import WebhookRequest
 from agentid.providers.phone.signatures import twilio_valid
 from agentid.providers.phone.sms_form import read_sms_form
-from agentid.providers.registry import HTTP_TIMEOUT_SECONDS
+from agentid.providers.registry import HttpReach
 from agentid.providers.registry import ProviderUrl
 from agentid.providers.registry import Transports
 from agentid.providers.vendor_api import VendorApi
@@ -97,9 +97,7 @@ class TwilioPhone:
         *,
         account_sid: str,
         auth_token: str,
-        endpoint: str,
-        http: httpx.AsyncClient,
-        timeout: float = HTTP_TIMEOUT_SECONDS,
+        reach: HttpReach,
         lookup_endpoint: str | None = None,
         subaccounts: bool = False,
     ) -> None:
@@ -107,9 +105,9 @@ class TwilioPhone:
         self.lookup_endpoint = lookup_endpoint.rstrip("/") if lookup_endpoint else None
         self.account_sid = account_sid
         self._token = auth_token
-        self.endpoint = endpoint.rstrip("/")
+        self.endpoint = reach.endpoint
         secrets, auth = (auth_token,), (account_sid, auth_token)
-        self._api = VendorApi("twilio", self.endpoint, http, timeout, first_error, secrets, auth)
+        self._api = VendorApi("twilio", reach, first_error, secrets, auth)
         self.name = self._api.name
 
     def __repr__(self) -> str:  # never the token
@@ -303,9 +301,7 @@ def from_url(url: ProviderUrl, transports: Transports) -> TwilioPhone:
     return TwilioPhone(
         account_sid=account_sid,
         auth_token=auth_token,
-        endpoint=url.endpoint(f"https://{VENDOR_HOST}"),
-        http=transports.http,
-        timeout=url.number("timeout", HTTP_TIMEOUT_SECONDS),
+        reach=url.reach(f"https://{VENDOR_HOST}", transports),
         lookup_endpoint=url.endpoint(f"https://{LOOKUP_HOST}") if url.flag("lookup") else None,
         subaccounts=bool(url.flag("subaccounts")),
     )
