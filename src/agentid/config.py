@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic import IPvAnyNetwork
 from pydantic import SecretStr
+from pydantic import field_validator
 from pydantic_settings import BaseSettings
 from pydantic_settings import SettingsConfigDict
 
@@ -42,6 +43,10 @@ class DmarcPolicy(StrEnum):
     NONE = "none"
     QUARANTINE = "quarantine"
     REJECT = "reject"
+
+
+MIN_ADMIN_TOKEN = 16  # generated ones have 43 random characters after "aid_admin_"
+PLACEHOLDERS = frozenset({"", "CHANGE-ME"})  # deploy/'s example files say CHANGE-ME
 
 
 class Settings(BaseSettings):
@@ -138,6 +143,27 @@ class Settings(BaseSettings):
     # The operator's web page (agentid.web): /ui on the API's port, cookie sessions
     ui: bool = True
     ui_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # a sign-in lasts this long
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_admin_token(cls, token: SecretStr | None) -> SecretStr | None:
+        """The operator token opens every project, the web page's sign-in included: one
+        anyone could guess (empty, short, the example files' placeholder) is refused."""
+        if token is not None:
+            value = token.get_secret_value()
+            if len(value.strip()) < MIN_ADMIN_TOKEN or value.strip() != value:
+                raise ValueError(
+                    f"the admin token must be at least {MIN_ADMIN_TOKEN} characters, without"
+                    " spaces around it (unset, one is generated into the data dir)"
+                )
+        return token
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_set(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and key.get_secret_value().strip() in PLACEHOLDERS:
+            raise ValueError("the secret key is empty or the example's placeholder")
+        return key
 
     def authserv(self) -> str:
         """The authserv-id agentid's Authentication-Results headers carry (RFC 8601)."""

@@ -3,6 +3,7 @@ a signed-out or revoked browser can read (nothing)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC
 from datetime import datetime
@@ -131,6 +132,31 @@ async def test_a_wrong_token_is_refused_and_repeated_failures_are_bounded(
         r = await sign_in(client, ADMIN)  # even the right one waits now
         assert r.status_code == 429 and "try again" in r.text
         assert int(r.headers["retry-after"]) >= 1
+
+
+async def test_a_right_token_does_not_clear_the_failures_before_it(service: Service) -> None:
+    """A guesser holding some valid token (any agent's) cannot sign in with it between
+    guesses to start counting afresh: a right token forgives its own attempt only."""
+    project = await new_project(service)
+    mine = await new_token(service, project.id, ["read"])
+    async with browser(service) as client:
+        for _ in range(9):
+            assert (await sign_in(client, "aid_nobody_" + "x" * 43)).status_code == 401
+        assert (await sign_in(client, mine)).status_code == 303
+        client.cookies.clear()  # signed out again, on the same address
+        assert (await sign_in(client, "aid_nobody_" + "y" * 43)).status_code == 401
+        assert (await sign_in(client, mine)).status_code == 429  # ten failures this minute
+
+
+async def test_sign_ins_sent_at_once_cannot_pass_the_limit_together(service: Service) -> None:
+    """Each attempt is counted before its token is looked up, so 30 posts racing each
+    other get at most ten answers; the others are refused at once."""
+    async with browser(service) as client:
+        form = await client.get("/ui/login")
+        data = {"csrf": csrf_of(form.text), "token": "aid_nobody_" + "z" * 43}
+        answers = await asyncio.gather(*(client.post("/ui/login", data=data) for _ in range(30)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [401] * 10 + [429] * 20
 
 
 async def test_form_posts_without_the_csrf_token_are_refused(service: Service) -> None:

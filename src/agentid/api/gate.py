@@ -51,7 +51,7 @@ async def identify(rt: Runtime, authorization: str) -> Principal:
 async def identify_token(rt: Runtime, token: str) -> tuple[Principal, str | None]:
     """The caller ``token`` names, and its token row's id (None: the operator); else 401.
     The web page's sign-in asks the same question (agentid.web.sessions)."""
-    if len(token) > MAX_TOKEN_LENGTH:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthorized("invalid token")
     if same_secret(token, rt.admin_token):
         return ADMIN, None

@@ -64,7 +64,7 @@ async def sign_in_now(
 ) -> Response:
     limiter: SignInLimiter = request.app.state.ui_sign_ins
     client = request.client.host if request.client else "unknown"
-    if (wait := limiter.retry_after(client)) is not None:
+    if (wait := limiter.attempt(client)) is not None:
         raise RateLimited(
             f"too many failed sign-ins: try again in {int(wait)} s",
             resets_at=utcnow() + timedelta(seconds=wait),
@@ -72,7 +72,6 @@ async def sign_in_now(
     try:
         session_id, signed = await sign_in(rt, session, token)
     except Unauthorized:
-        limiter.failed(client)
         return _sign_in_form(request, 401, "That token is not valid (or was revoked).")
     limiter.succeeded(client)
     response = RedirectResponse(_home(signed.principal.project_id), status_code=303)

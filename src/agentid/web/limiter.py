@@ -1,10 +1,16 @@
-"""How many failed sign-ins the web page takes: at most ATTEMPTS per client address a
-minute, in this process (a token carries 256 random bits, so this bounds the work a
-guesser makes, not its odds). Past it, a sign-in is refused (429) before the token is
-looked up. At most CLIENTS addresses are remembered; the oldest goes first."""
+"""How many failed sign-ins the web page takes: at most ATTEMPTS per client a minute, in
+this process (a token carries 256 random bits, so this bounds the work a guesser makes,
+not its odds). Past it, a sign-in is refused (429) before the token is looked up.
+
+An attempt is counted when it begins, before the lookup awaits anything, so that many
+posts sent at once cannot all pass the check; a right token forgives its own attempt and
+no other, so that a guesser holding some valid token cannot clear its failures with it.
+A client is its IPv4 address, or its IPv6 /64 (one host's share of a network: a guesser
+has the whole of it). At most CLIENTS are remembered; the oldest goes first."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict
 from collections import deque
@@ -27,22 +33,36 @@ class SignInLimiter:
             times.popleft()
         return times
 
-    def retry_after(self, client: str) -> float | None:
-        """Seconds until ``client`` may try again; None: it may now."""
-        now = time.monotonic()
+    def attempt(self, address: str) -> float | None:
+        """Count a sign-in from ``address`` beginning now; or, when its client has used up
+        its attempts, the seconds until it may try again (nothing counted)."""
+        client, now = client_of(address), time.monotonic()
         times = self._recent(client, now)
-        if len(times) < self.attempts:
-            return None
-        return max(1.0, times[0] + self.window - now)
-
-    def failed(self, client: str) -> None:
-        now = time.monotonic()
-        times = self._recent(client, now)
+        if len(times) >= self.attempts:
+            return max(1.0, times[0] + self.window - now)
         times.append(now)
         self._failed[client] = times
         self._failed.move_to_end(client)
         while len(self._failed) > self.clients:
             self._failed.popitem(last=False)
+        return None
 
-    def succeeded(self, client: str) -> None:
-        self._failed.pop(client, None)
+    def succeeded(self, address: str) -> None:
+        """The attempt from ``address`` was a right token: it is not counted (its client's
+        failures still are)."""
+        times = self._failed.get(client_of(address))
+        if times:
+            times.pop()
+
+
+def client_of(address: str) -> str:
+    """Who the limit counts: an IPv4 address as it is, an IPv6 one by its /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown", a unix socket's peer
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
