@@ -46,6 +46,7 @@ EVENT_TYPES: dict[Kind, type[BaseModel]] = {
     Kind.ESCALATION_ANSWERED: EscalationOut,
 }
 STREAMED = tuple(EVENT_TYPES)
+SEQ_MAX = 2**63 - 1  # the largest seq the events table holds
 
 
 def resume_point(last_event_id: str | None) -> int | None:
@@ -53,7 +54,8 @@ def resume_point(last_event_id: str | None) -> int | None:
     if last_event_id is None or not last_event_id.strip():
         return None
     value = last_event_id.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 19:
+    # an event's seq is a BIGINT: 19 digits can still be past it (9999999999999999999)
+    if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) > SEQ_MAX:
         raise ValidationFailed("Last-Event-ID must be the id of an event this stream sent")
     return int(value)
 
