@@ -8,6 +8,7 @@ import hashlib
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy import update
 from agentid.store.tables import UiSession
 from tests.conftest import ADMIN
 from tests.conftest import Service
+from tests.conftest import serving
 from tests.service import create_project
 from tests.service import new_project
 from tests.service import new_token
@@ -48,6 +50,7 @@ async def test_sign_in_sets_a_strict_http_only_cookie_naming_a_session_not_the_t
         cookie = session_cookie(r)
         attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
         assert {"httponly", "path", "samesite"} <= attributes and "secure" not in attributes
+        assert "strict-transport-security" not in r.headers  # plain http, no https URL
         assert "samesite=strict" in cookie.lower() and "path=/ui" in cookie.lower()
         value = cookie.split(";")[0].split("=", 1)[1]
         assert token not in cookie and value not in token
@@ -75,6 +78,21 @@ async def test_the_cookie_is_secure_when_the_request_came_over_https(service: Se
         )
         assert r.status_code == 303, r.text
         assert "; secure" in session_cookie(r).lower()
+
+
+async def test_the_cookie_is_secure_and_https_required_when_the_public_url_is_https(
+    backend: str, tmp_path: Path
+) -> None:
+    """A TLS proxy on another host (its X-Forwarded-Proto not trusted): the request arrives
+    as http, yet the browser is on https, so the cookie keeps Secure and HSTS is sent."""
+    public = {"public_url": "https://agentid.example"}
+    async with (
+        serving(tmp_path / "data", backend, **public) as (service, _),
+        browser(service) as client,
+    ):
+        form = await client.get("/ui/login")
+        assert "; secure" in form.headers["set-cookie"].lower()
+        assert form.headers["strict-transport-security"] == "max-age=31536000"
 
 
 async def test_sign_out_ends_the_session_on_the_server(service: Service) -> None:

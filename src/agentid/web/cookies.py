@@ -1,9 +1,12 @@
 """The web page's cookies: what they are named and how they are set.
 
 Both are ``HttpOnly`` (no script reads them), ``SameSite=Strict`` (no other site's page
-sends them) and ``Secure`` when the request came over HTTPS (directly, or through a proxy
-whose ``X-Forwarded-Proto`` the server trusts). ``agentid_session`` names a server-side
-session (agentid.web.sessions) and is scoped to ``/ui``: the API never reads a cookie.
+sends them) and ``Secure`` when the browser reached us over HTTPS: the request came over it
+(directly, or through a proxy whose ``X-Forwarded-Proto`` the server trusts), or
+``AGENTID_PUBLIC_URL`` is https (a proxy elsewhere, whose header it does not trust: the
+cookie must not lose ``Secure`` because of where the proxy runs). ``agentid_session``
+names a server-side session (agentid.web.sessions) and is scoped to ``/ui``: the API never
+reads a cookie.
 ``agentid_signin`` carries the sign-in form's CSRF token, double-submitted with the form.
 """
 
@@ -22,7 +25,10 @@ SIGN_IN_SECONDS = 3600
 
 
 def secure(scope: Scope) -> bool:
-    return scope.get("scheme") == "https"
+    if scope.get("scheme") == "https":
+        return True
+    public_url = scope["app"].state.runtime.settings.public_url
+    return isinstance(public_url, str) and public_url.lower().startswith("https://")
 
 
 def read(scope: Scope, name: str) -> str | None:

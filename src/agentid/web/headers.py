@@ -4,7 +4,9 @@ The pages load nothing but their own static files: no inline script or style, no
 origin (``default-src 'self'``), never framed by another page (``frame-ancestors 'none'``,
 ``X-Frame-Options: DENY``), no referrer sent anywhere, nothing cached. A route that sets
 its own ``Content-Security-Policy`` keeps it (a message's HTML has a stricter one,
-agentid.web.message_html).
+agentid.web.message_html). Where the page is reached over HTTPS (agentid.web.cookies),
+``Strict-Transport-Security`` tells the browser never to ask for it over plain http, where
+the session cookie could be read on the way.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from starlette.types import Message
 from starlette.types import Receive
 from starlette.types import Scope
 from starlette.types import Send
+
+from agentid.web import cookies
 
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -33,6 +37,7 @@ UNLESS_SET = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+HSTS = "max-age=31536000"  # a year; no includeSubDomains: other names are not ours to say
 
 
 class SecurityHeaders:
@@ -52,6 +57,8 @@ class SecurityHeaders:
                 for name, value in UNLESS_SET.items():
                     if name not in headers:
                         headers[name] = value
+                if cookies.secure(scope):
+                    headers["Strict-Transport-Security"] = HSTS
             await send(message)
 
         await self.app(scope, receive, with_headers)
