@@ -379,7 +379,7 @@ def app_routes(settings: Settings) -> list[tuple[str, str, APIRoute]]:
     def walk(routes: list[Any], prefix: str) -> list[tuple[str, str, APIRoute]]:
         out: list[tuple[str, str, APIRoute]] = []
         for route in routes:
-            if isinstance(route, APIRoute):
+            if isinstance(route, APIRoute) and route.include_in_schema:  # not the docs pages
                 out += [(m, prefix + route.path_format, route) for m in sorted(route.methods)]
             elif hasattr(route, "original_router"):  # FastAPI >= 0.16x keeps included routers
                 context = getattr(route, "include_context", None)

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import State
@@ -77,6 +78,10 @@ from agentid.workers import Worker
 from agentid.workers import start_all
 
 log = logging.getLogger("agentid")
+
+DOCS_PAGES = ("/docs", "/redoc")
+DOCS_STATIC = "/docs-static"  # their scripts and styles
+DOCS_STATIC_FILES = DOCS_STATIC + "/{path:path}"
 
 
 class HealthReport(BaseModel):
@@ -177,11 +182,16 @@ def create_app(settings: Settings) -> FastAPI:
             await start_all(stack, workers)
             yield
 
-    app = FastAPI(
+    # The docs pages' scripts come from this origin (fastapi-offline bundles them), never a
+    # CDN: a script on the origin /ui is served from could read its pages with the cookie.
+    app = FastAPIOffline(
         title="agentid",
         version="0.1.0",
         summary="Email, phone and verification codes for AI agents.",
         lifespan=lifespan,
+        docs_url=DOCS_PAGES[0],
+        redoc_url=DOCS_PAGES[1],
+        static_url=DOCS_STATIC,
     )
     app.state.transports = transports
 
@@ -264,7 +274,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.
-    docs = (app.openapi_url, app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url)
+    docs = (app.openapi_url, app.swagger_ui_oauth2_redirect_url, *DOCS_PAGES, DOCS_STATIC_FILES)
     public = ["/healthz", WEBHOOKS, *(path for path in docs if path)]
     elsewhere = [UI_PREFIX] if settings.ui else []  # the web page's cookie gate decides there
     app.add_middleware(BodyLimit, caps=body_caps(settings))

@@ -3,6 +3,7 @@ every route declares the error statuses it answers, with the error body it sends
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -149,3 +150,20 @@ async def test_errors_answered_are_declared_with_their_schema(service: Service) 
     assert problems({"error": {"code": "x"}}, body, components)
     assert problems({"error": {"code": "x", "message": "y", "extra": 1}}, body, components)
     assert problems({"detail": []}, body, components)
+
+
+async def test_the_docs_pages_load_nothing_from_another_origin(service: Service) -> None:
+    """/docs and /redoc share their origin with the operator's page (/ui): a script they
+    load could read its pages with the session cookie, so every script and style they load
+    is our own, served without a token (the schema they read too)."""
+    async with httpx.AsyncClient(base_url=service.running.url) as anonymous:
+        for page in ("/docs", "/redoc"):
+            r = await anonymous.get(page)
+            assert r.status_code == 200, page
+            loaded = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+            assert loaded and all(url.startswith("/") for url in loaded), (page, loaded)
+            assert "cdn." not in r.text and "fonts.googleapis" not in r.text
+            for url in loaded:
+                asset = await anonymous.get(url)
+                assert asset.status_code == 200 and asset.content, url
+        assert (await anonymous.get("/docs-static/nothing.js")).status_code == 404
