@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import ssl
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import aiosmtplib
@@ -19,6 +20,7 @@ from agentid.errors import ValidationFailed
 from agentid.providers.base import MailRelay
 from agentid.providers.base import Refusal
 from agentid.providers.mail.smtp import SmtpRelay
+from agentid.providers.registry import AioSmtpClients
 from agentid.providers.registry import Registry
 from agentid.providers.registry import Transports
 from agentid.providers.registry import register_builtins
@@ -219,3 +221,15 @@ def test_smtps_and_dkim_parameters(url: str, says: str) -> None:
         registry.relay(url, Transports())
     assert says in str(err.value)
     assert registry.relay("smtps://u:p@h", Transports()).port == 465  # type: ignore[attr-defined]
+
+
+def test_relay_connections_share_one_tls_context() -> None:
+    """Making a TLS context reads the CA bundle (about 20 ms, in the event loop): it is made
+    once, not for every connection; a context handed in is kept."""
+    clients = AioSmtpClients(local_hostname="mx.agentid.test")
+    options: dict[str, Any] = {"hostname": "relay.example", "port": 465, "use_tls": True}
+    first, second = clients(**options), clients(**options)
+    assert first.tls_context is not None and first.tls_context is second.tls_context
+    assert first.tls_context.verify_mode == ssl.CERT_REQUIRED
+    own = ssl.create_default_context()
+    assert clients(**options, tls_context=own).tls_context is own
