@@ -292,3 +292,28 @@ async def test_every_field_is_kept(service: Service) -> None:
     await create_project(service, "other")
     assert_error(await service.http.get(f"/projects/other/phone/messages/{sms['id']}"), 404)
     assert_error(await service.http.get("/projects/acme/phone/messages/nope"), 404)
+
+
+async def test_a_to_that_is_no_number_is_refused_before_any_lookup(service: Service) -> None:
+    """A ``To`` holding a NUL, a lone surrogate or anything but ASCII digits names none of
+    our numbers: unsigned, it is the 403 of any unsigned request (it was a 500 on
+    PostgreSQL, whose text cannot hold a NUL, and for a surrogate on both stores); signed
+    by the service, acknowledged and dropped."""
+    await provision(service)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with httpx.AsyncClient(base_url=service.running.url, timeout=30) as anyone:
+        for scheme in ("twilio", "plivo", "sandbox"):
+            r = await anyone.post(
+                f"/webhooks/{scheme}/sms",
+                content=b"To=%2B1555%00&From=x&Body=y&MessageSid=S",
+                headers=headers,
+            )
+            assert_error(r, 403, "forbidden")
+    for to in ("+1555\x00", "+14155550100\x00", "+1 (415) 555-0100", "١٤١٥٥٥٥٠١٠٠"):
+        form = twilio_form(to, "+15005550006", "code 123456")
+        assert (await post_twilio(service, form, TOKEN)).text == TWIML
+        assert_error(await post_twilio(service, form, TOKEN, sign=False), 403)
+    for to in ("\x00", "\ud800", "+1555\x00"):
+        assert (await post_alert(service, alert(to, "30038"))).status_code == 200
+        assert_error(await post_alert(service, alert(to, "30038"), sign=False), 403)
+    assert await listed(service) == []

@@ -25,6 +25,7 @@ from agentid.events import Signal
 from agentid.phone.repository import PhoneRepository
 from agentid.phone.service import account_secret
 from agentid.phone.webhooks import NOT_SIGNED
+from agentid.phone.webhooks import our_number
 from agentid.providers.accounts import phone_for
 from agentid.providers.base import WebhookRequest
 from agentid.providers.registry import Transports
@@ -51,7 +52,7 @@ def _to(payload: dict[str, Any]) -> str | None:
     if not isinstance(more, dict):
         return None
     to = next((more[k] for k in ("To", "to", "msgTo") if isinstance(more.get(k), str)), None)
-    return to if to is not None and len(to) <= 32 else None
+    return our_number(to)
 
 
 async def handle(

@@ -17,6 +17,7 @@ The rules this module keeps:
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import parse_qsl
 
 from agentid.errors import Forbidden
@@ -35,6 +36,10 @@ log = logging.getLogger("agentid.phone")
 MAX_FIELDS = 500
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 NOT_SIGNED = "the provider's signature is missing or wrong"
+# What could be one of our numbers: ASCII digits only (``str.isdigit`` takes any script's),
+# so a NUL, a lone surrogate or stray text never reaches a lookup that PostgreSQL (no NUL
+# in text) or the driver (no surrogate in UTF-8) would answer with an error.
+_E164 = re.compile(r"\+?[0-9]{6,15}")
 
 
 def form_params(body: bytes) -> tuple[tuple[str, str], ...]:
@@ -57,10 +62,11 @@ def public_url(rt: Runtime, path: str, query: str) -> str:
     return base.rstrip("/") + path + (f"?{query}" if query else "")
 
 
-def _number(to: str | None) -> str | None:
-    if to is None or len(to) > 32:
+def our_number(to: str | None) -> str | None:
+    """``to`` as the E.164 it may be one of ours under; None when it cannot be one."""
+    if to is None or not _E164.fullmatch(to):
         return None
-    return "+" + to if to.isdigit() else to  # E.164 as some providers write it (Plivo): no +
+    return to if to.startswith("+") else "+" + to  # E.164 as some providers write it (Plivo)
 
 
 async def handle(
@@ -72,7 +78,7 @@ async def handle(
 ) -> str | None:
     """Verify and store one SMS webhook of ``scheme``; the stored SMS's id, or None when
     nothing new was stored (a retry, or a number that is not ours)."""
-    to = _number(hook.param("To"))
+    to = our_number(hook.param("To"))
     row = await PhoneRepository(session).live_by_e164(scheme, to) if to else None
     await session.commit()
     if row is None:
