@@ -317,3 +317,11 @@ async def test_a_to_that_is_no_number_is_refused_before_any_lookup(service: Serv
         assert (await post_alert(service, alert(to, "30038"))).status_code == 200
         assert_error(await post_alert(service, alert(to, "30038"), sign=False), 403)
     assert await listed(service) == []
+
+
+async def test_a_deeply_nested_alert_payload_is_no_alert(service: Service) -> None:
+    """JSON nested past Python's recursion limit was a 500: it is a payload naming nothing,
+    403 unsigned, acknowledged when signed."""
+    form = [*alert("+14155550100", "30038")[:-1], ("Payload", "[" * 5000)]
+    assert_error(await post_alert(service, form, sign=False), 403)
+    assert (await post_alert(service, form)).status_code == 200

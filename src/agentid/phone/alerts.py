@@ -42,7 +42,7 @@ FILTERED = frozenset({"30038", "30039"})
 def _payload(hook: WebhookRequest) -> dict[str, Any]:
     try:
         found = json.loads(hook.param("Payload") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser recurses
         return {}
     return found if isinstance(found, dict) else {}
 

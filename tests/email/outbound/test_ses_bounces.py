@@ -157,3 +157,15 @@ async def test_a_subscription_is_confirmed_at_its_sns_address_only(
     )
     assert (await post(service, other)).status_code == 403
     assert len(sns.requests) == 2
+
+
+async def test_json_nested_past_the_recursion_limit_is_refused(service: Service, sns: Sns) -> None:
+    """JSON nested past Python's recursion limit was a 500 (a RecursionError where a
+    ValueError was caught): as the envelope, a report that cannot be believed (403); as
+    the ``Message`` of a signed one, no SES notification (422)."""
+    await hosted(service, "acme", "acme.test")
+    for body in (b"[" * 5000, b'{"Type": ' + b"[" * 5000):
+        assert_error(await post(service, body), 403)
+    signed = sns.message(body="[" * 5000)
+    assert_error(await post(service, signed), 422)
+    assert await suppressed(service) == []

@@ -126,7 +126,7 @@ def canonical(message: dict[str, Any]) -> bytes | None:
 def _parse(body: bytes) -> dict[str, Any] | None:
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # Recursion: nested too deep
         return None
     return message if isinstance(message, dict) else None
 
@@ -233,7 +233,7 @@ def ses_bounces(notification: object) -> list[Bounce]:
         return []
     try:
         ses: Any = json.loads(notification)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValidationFailed("the SNS Message is not SES's JSON notification") from None
     if not isinstance(ses, dict):
         return []
