@@ -7,6 +7,7 @@ recipient; a subscription confirmation is confirmed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
@@ -168,4 +169,18 @@ async def test_json_nested_past_the_recursion_limit_is_refused(service: Service,
         assert_error(await post(service, body), 403)
     signed = sns.message(body="[" * 5000)
     assert_error(await post(service, signed), 422)
+    assert await suppressed(service) == []
+
+
+async def test_a_lone_surrogate_in_a_signed_field_is_refused(service: Service, sns: Sns) -> None:
+    """A message of our topic, fresh, whose ``Message`` holds a lone surrogate has no
+    UTF-8 form a signature could cover, and a ``SigningCertURL`` holding one is no URL to
+    fetch: each is refused (403) like any unsigned message, where encoding it was a 500."""
+    await hosted(service, "acme", "acme.test")
+    for name in ("Message", "MessageId", "Subject"):
+        message = json.loads(sns.message(body="x"))
+        message[name] = "a\ud800"
+        assert_error(await post(service, json.dumps(message).encode()), 403)
+    unfetchable = sns.message(body="x", cert_url=sns.url("/cert\ud800.pem"))
+    assert_error(await post(service, unfetchable), 403)
     assert await suppressed(service) == []

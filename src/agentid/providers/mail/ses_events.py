@@ -91,7 +91,9 @@ class Trust:
     local: str | None = None  # the ses+http:// host: http or https there, any port
 
     def allows(self, url: object) -> bool:
-        if not isinstance(url, str) or len(url) > 2048:
+        # SNS's addresses are ASCII; anything else (a lone surrogate, which no HTTP client
+        # can put in a request) is none of them
+        if not isinstance(url, str) or len(url) > 2048 or not url.isascii():
             return False
         try:
             parts = urlsplit(url)
@@ -110,7 +112,8 @@ class Trust:
 
 
 def canonical(message: dict[str, Any]) -> bytes | None:
-    """The string SNS signed for ``message``; None when a field it covers is missing."""
+    """The string SNS signed for ``message``; None when a field it covers is missing, or
+    holds a lone surrogate (JSON can say ``\\ud800``; UTF-8, so SNS's signature, cannot)."""
     fields = NOTIFICATION_FIELDS if message.get("Type") == "Notification" else CONFIRMATION_FIELDS
     out = []
     for name in fields:
@@ -120,7 +123,10 @@ def canonical(message: dict[str, Any]) -> bytes | None:
         if not isinstance(value, str):
             return None
         out.append(f"{name}\n{value}\n")
-    return "".join(out).encode("utf-8")
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 def _parse(body: bytes) -> dict[str, Any] | None:
