@@ -158,3 +158,21 @@ async def test_urls_tokens_and_bad_bodies(service: Service) -> None:
     assert (await service.http.get("/projects/acme/phone/forwarders")).json() == {"forwarders": []}
     await create_project(service, "other")
     assert await sms(service, "other") == []
+
+
+async def test_nul_and_lone_surrogates_are_stored_as_text_can_hold_them(service: Service) -> None:
+    """JSON can say ``\\u0000`` (which PostgreSQL text cannot hold) and ``\\ud800`` (which
+    no store can encode): each was a 500; the SMS is stored without the NUL and with the
+    surrogate replaced, the rest as posted."""
+    url = (await forwarder(service))["webhook_url"]
+    for body in (
+        b'{"from": "+1555", "body": "a\\ud800b"}',
+        b'{"from": "+1555", "body": "a\\u0000b"}',
+        b'{"from": "+1\\u00005\\udc80", "body": "c", "sent_at": "\\u0000"}',
+    ):
+        r = await post(service, url, body, JSON)
+        assert r.status_code == 200 and r.json()["stored"] is True, r.text
+    listed = sorted((m["from"], m["body"]) for m in await sms(service))
+    assert listed == [("+1555", "a?b"), ("+1555", "ab"), ("+15?", "c")]
+    detail = await service.http.get(f"/projects/acme/phone/messages/{r.json()['id']}")
+    assert detail.json()["params"] == [["from", "+15?"], ["body", "c"], ["sent_at", ""]]

@@ -142,3 +142,13 @@ async def test_project_account_verifies_with_its_own_token(service: Service, pli
         assert_error(await post_plivo(service, other, "own-token"), 403)
         assert (await post_plivo(service, other, TOKEN)).status_code == 200
         assert [m["body"] for m in await listed(service, "beta")] == ["code 777888"]
+
+
+async def test_a_signed_text_with_nul_is_stored_without_it(service: Service) -> None:
+    """A V3-signed SMS whose Text holds a NUL was a 500 on PostgreSQL (its text cannot
+    hold one): it is stored without it."""
+    number = str((await provision(service))["number"])
+    r = await post_plivo(service, plivo_form(number, "+15005550006", "a\x00b 123456"), TOKEN)
+    assert r.status_code == 200, r.text
+    (sms,) = await listed(service)
+    assert sms["body"] == "ab 123456"

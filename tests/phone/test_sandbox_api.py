@@ -219,3 +219,12 @@ async def test_collector_releases_inactive_numbers(service: Service) -> None:
     assert_error(await service.http.get("/projects/old/phone"), 404)
     assert (await service.http.get("/projects/pinned/phone")).status_code == 200
     assert (await service.http.get("/projects/fresh/phone")).status_code == 200
+
+
+async def test_an_injected_nul_is_stored_without_it(service: Service) -> None:
+    """``{"body": "a\\u0000b"}`` passed validation and was a 500 on PostgreSQL (its text
+    cannot hold a NUL): the SMS is stored without it."""
+    number = (await provisioned(service, "acme"))["number"]
+    sms = await inject(service, number, "a\x00b code 123456", sender="+1555\x000006")
+    assert (sms["body"], sms["from"]) == ("ab code 123456", "+15550006")
+    assert [c["value"] for c in sms["codes"]] == ["123456"]

@@ -6,6 +6,7 @@ decides, so a retry answers as the first delivery did and writes nothing. The SM
 codes (``source.type = "sms"``, ``channel = "sms"``, in ``GET /projects/{id}/codes``),
 the touch of its number's last activity and its events (``sms.received``, then
 ``code.found`` per code) are one transaction; the bus hears of them after the commit.
+Its text is stored as both stores can hold it: no NUL, no lone surrogate.
 Logs name the SMS and the project, never its body nor its sender.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -76,8 +78,31 @@ def _kept(params: tuple[tuple[str, str], ...]) -> list[list[str]]:
     return [[k[:100], v[:MAX_PARAM_CHARS]] for k, v in params[:MAX_PARAMS]]
 
 
+def _storable(text: str) -> str:
+    """``text`` as both stores can hold it: without NUL (PostgreSQL text and jsonb cannot
+    hold one) and with each lone surrogate (JSON can say ``\\ud800``; UTF-8 cannot) as
+    ``?``. The rest is what the sender sent."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def _storable_sms(sms: InboundSms) -> InboundSms:
+    """Every text of ``sms`` storable. Done here, the one way in, because every source
+    lets its sender choose the characters: a forwarder's JSON, the sandbox's API, a
+    provider's signed form relaying what a phone sent."""
+    return replace(
+        sms,
+        from_number=_storable(sms.from_number),
+        to_number=_storable(sms.to_number),
+        body=_storable(sms.body),
+        provider_id=_storable(sms.provider_id),
+        media=tuple(_storable(url) for url in sms.media),
+        params=tuple((_storable(k), _storable(v)) for k, v in sms.params),
+    )
+
+
 async def receive(rt: Runtime, session: AsyncSession, to: Recipient, sms: InboundSms) -> str | None:
     """Store ``sms`` for ``to``; its id, or None when it was stored before."""
+    sms = _storable_sms(sms)
     body = sms.body[:MAX_SMS_CHARS]
     found = await asyncio.to_thread(_codes_in, body)
     sms_id = new_id()
