@@ -4,6 +4,7 @@ codes, and more than the rate or the warm-up quota allow. Nothing is queued for 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from tests.service import new_token
 
 SEND = "/projects/acme/email/send"
 OUTBOX = "/projects/acme/email/outbox"
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -87,6 +89,40 @@ async def test_bad_requests_queue_nothing(
     await hosted(service, "acme", "acme.test")
     r = await service.http.post(SEND, json=body(**extra))
     assert_error(r, status)
+    await nothing_queued(service)
+
+
+LONE = "\ud800"  # a lone surrogate: JSON may escape one, no UTF-8 holds it
+FILE = {"filename": "a.bin", "content_base64": "AAAA"}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({"from": f"agent{LONE}@acme.test"}, id="from"),
+        pytest.param({"to": [f"bob{LONE}@vendor.example"]}, id="to"),
+        pytest.param({"cc": [LONE]}, id="cc"),
+        pytest.param({"bcc": [LONE]}, id="bcc"),
+        pytest.param({"reply_to": LONE}, id="reply_to"),
+        pytest.param({"subject": LONE}, id="subject"),
+        pytest.param({"text": LONE}, id="text"),
+        pytest.param({"html": LONE}, id="html"),
+        pytest.param({"in_reply_to": LONE}, id="in_reply_to"),
+        pytest.param({"idempotency_key": LONE}, id="idempotency_key"),
+        pytest.param({"attachments": [{**FILE, "filename": LONE}]}, id="filename"),
+        pytest.param({"attachments": [{**FILE, "content_type": LONE}]}, id="content_type"),
+        pytest.param({"attachments": [{**FILE, "content_base64": LONE}]}, id="content_base64"),
+    ],
+)
+async def test_a_lone_surrogate_anywhere_is_refused(
+    service: Service, extra: dict[str, Any]
+) -> None:
+    """Every string of the request is hashed before it is stored: one that UTF-8 cannot
+    hold was a 500 there (text, html, addresses and attachment content were unchecked)."""
+    await hosted(service, "acme", "acme.test")
+    r = await service.http.post(SEND, content=json.dumps(body(**extra)), headers=JSON)
+    assert_error(r, 422, "validation_failed")
+    assert LONE not in r.text
     await nothing_queued(service)
 
 
