@@ -79,6 +79,8 @@ async def nothing_queued(service: Service) -> None:
             },
             413,
         ),
+        ({"in_reply_to": "\x00"}, 404),  # was a 500 on PostgreSQL (NUL in the lookup)
+        ({"in_reply_to": "not an id"}, 404),
         ({"from": "ceo@bank.example"}, 403),
         ({"from": "agent@acme.test.evil.example"}, 403),
     ],

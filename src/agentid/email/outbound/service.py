@@ -38,6 +38,7 @@ from agentid.errors import ContainsReceivedCode
 from agentid.errors import Forbidden
 from agentid.errors import NotFound
 from agentid.events import Kind
+from agentid.ids import is_valid
 from agentid.ids import new_id
 from agentid.providers.schemas import AccountSource
 from agentid.runtime import Runtime
@@ -64,7 +65,8 @@ async def _original(
     """The stored message a reply answers, and its thread."""
     if mid is None:
         return None, None
-    found = await repo.message_for_reply(project_id, mid)
+    # One that cannot be an id is not looked up (PostgreSQL refuses a NUL in a query).
+    found = await repo.message_for_reply(project_id, mid) if is_valid(mid) else None
     if found is None:
         raise NotFound(f"in_reply_to: no stored message {mid[:26]!r} in this project")
     references = next(
