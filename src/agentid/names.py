@@ -16,6 +16,9 @@ _LOCAL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"  # a project id: a DNS label
 SLUG = re.compile(SLUG_PATTERN)
+# A name or label on one line: no control characters (NUL cannot be stored) and, as a
+# pattern makes pydantic check the string, no lone surrogates (not encodable).
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 
 
 def a_label(domain: str) -> str:

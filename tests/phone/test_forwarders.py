@@ -148,8 +148,13 @@ async def test_urls_tokens_and_bad_bodies(service: Service) -> None:
         {"number": "07700 900123"},
         {"number": "+15550001", "extra": 1},
         {"number": "+15550001", "label": ""},
+        {"number": "+15550001", "label": "nul\u0000"},  # was a 500 on PostgreSQL
+        {"number": "+15550001", "label": "two\r\nlines"},
     ):
         assert_error(await service.http.post("/projects/acme/phone/forwarders", json=body_), 422)
+    for wrong in ("%00", "not-an-id", made["id"][:-1]):  # %00 was a 500 on PostgreSQL
+        r = await service.http.delete(f"/projects/acme/phone/forwarders/{wrong}")
+        assert_error(r, 404, "not_found")
 
     r = await service.http.delete(f"/projects/acme/phone/forwarders/{made['id']}")
     assert r.status_code == 204

@@ -11,11 +11,10 @@ from pydantic import Field
 from pydantic import field_validator
 from pydantic import model_validator
 
+from agentid.names import ONE_LINE
 from agentid.names import SLUG
 
-# No control characters (NUL cannot be stored) and no lone surrogates (not encodable):
-# one line, or text whose lines may be separated (and indented with tabs).
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+# Text whose lines may be separated (and indented with tabs); otherwise as ONE_LINE.
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 

@@ -58,11 +58,12 @@ async def listed(session: AsyncSession, project_id: str) -> ForwarderList:
 
 
 async def revoke(session: AsyncSession, project_id: str, forwarder_id: str) -> None:
-    """Its URL answers 404 from now on; what it forwarded stays."""
+    """Its URL answers 404 from now on; what it forwarded stays. ``forwarder_id`` is an
+    id (``path_id``)."""
     repo = PhoneRepository(session)
-    row = await repo.forwarder(project_id, forwarder_id[:26])
+    row = await repo.forwarder(project_id, forwarder_id)
     if row is None:
-        raise NotFound(f"forwarder {forwarder_id[:26]!r} not found")
+        raise NotFound(f"forwarder {forwarder_id!r} not found")
     row.revoked_at = utcnow()
     repo.add(audit(project_id, "phone.forwarder.revoked", {"forwarder_id": row.id}))
     await session.commit()

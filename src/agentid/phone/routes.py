@@ -168,4 +168,4 @@ async def revoke_forwarder(
     project: ProjectAdminDep, forwarder_id: str, session: SessionDep
 ) -> None:
     """Revoke a forwarder: its URL answers 404 from now on."""
-    await forwarder_service.revoke(session, project.id, forwarder_id)
+    await forwarder_service.revoke(session, project.id, path_id(forwarder_id, "forwarder"))

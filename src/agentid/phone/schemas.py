@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
 
+from agentid.names import ONE_LINE
 from agentid.providers.base import LineType
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
@@ -111,7 +112,7 @@ class ForwarderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     number: str = Field(pattern=E164)
-    label: str | None = Field(default=None, min_length=1, max_length=64)
+    label: str | None = Field(default=None, min_length=1, max_length=64, pattern=ONE_LINE)
 
 
 class ForwarderOut(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import Field
 from pydantic import StringConstraints
 from pydantic import computed_field
 
+from agentid.names import ONE_LINE
 from agentid.names import SLUG_PATTERN
 from agentid.names import u_label
 
@@ -64,8 +65,7 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scopes: list[str] = Field(default_factory=lambda: ["read", "write", "send"], max_length=10)
-    # No control characters (NUL cannot be stored) and no lone surrogates (not encodable).
-    name: str | None = Field(default=None, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
+    name: str | None = Field(default=None, max_length=100, pattern=ONE_LINE)
 
 
 class TokenOut(BaseModel):
