@@ -248,3 +248,23 @@ async def test_one_refused_recipient_is_judged_by_its_reply(service: Service, si
     await sent(service, spam, ("failed",))
     listed = (await service.http.get("/projects/acme/email/suppressions")).json()
     assert [s["address"] for s in listed["suppressions"]] == ["gone@vendor.example"]
+
+
+async def test_a_large_message_is_guarded_and_sent(service: Service, sink: Sink) -> None:
+    """Composing and guarding megabytes of text run in a thread, off the event loop (a
+    test of the loop's latency would be one of timing): the message still goes out whole,
+    and a received code at its very end is still refused."""
+    await acme(service)
+    await deliver(
+        service, "acme", "agent@acme.test", message("agent@acme.test", body="code 482913")
+    )
+    text = "Lorem ipsum dolor sit amet.\n" * 100_000  # 2.8 MB
+    html = f"<pre>{text}</pre>\n"
+    r = await service.http.post(SEND, json={"to": ["bob@vendor.example"], "text": text + "482913"})
+    assert_error(r, 422, "contains_received_code")
+    mid = await queue(service, to=["bob@vendor.example"], text=text, html=html)
+    await sent(service, mid)
+    msg = parsed(sink.received[0])
+    for subtype, content in (("plain", text), ("html", html)):
+        got = msg.get_body((subtype,)).get_content()  # type: ignore[union-attr]
+        assert got.replace("\r\n", "\n") == content  # lines end CRLF on the wire

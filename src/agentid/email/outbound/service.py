@@ -9,6 +9,7 @@ returns that message, the same key with another request is 409.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -106,7 +107,9 @@ async def _guard(
         html=request.html,
         attachment_names=[a.filename for a in request.attachments],
     )
-    if leaks := find_leaks(outgoing, received):
+    # CPU work over the whole body (tenths of a second for megabytes): off the loop, which
+    # serves SMTP, the API and event streams meanwhile. It reads plain values only.
+    if leaks := await asyncio.to_thread(find_leaks, outgoing, received):
         raise ContainsReceivedCode(
             f"{refusal(leaks)}. Received codes and links never leave (the operator may "
             "allow it with the admin token)"
@@ -140,7 +143,10 @@ async def queue(
         stale = None
     mail_from = rules.sender(rt.settings, project, request.from_)
     original, thread_id = await _original(repo, project.id, request.in_reply_to)
-    message = compose(
+    # Like the guard, CPU work over the whole body (validating, encoding, MIME): in a
+    # thread, reading the request and plain values only (no session, nothing of the loop).
+    message = await asyncio.to_thread(
+        compose,
         request,
         mail_from,
         now=now,
