@@ -37,11 +37,14 @@ def relay_signs(chosen: Chosen) -> bool:
     return chosen.relay is not None and chosen.relay.signs_dkim
 
 
-def signer(domain: str, selector: str, pem: bytes) -> DkimSigner:
+async def signer(domain: str, selector: str, pem: bytes) -> DkimSigner:
     key = (domain, selector, hashlib.sha256(pem).digest())
     found = _signers.get(key)
     if found is None:
-        found = _signers[key] = DkimSigner(domain, selector, pem)
+        # Loading the RSA key takes tens of milliseconds: in a thread. The cache itself is
+        # only touched here, on the loop, so no two threads change it at once.
+        found = await asyncio.to_thread(DkimSigner, domain, selector, pem)
+        _signers[key] = found
         if len(_signers) > _CACHE_SIZE:
             _signers.popitem(last=False)
     _signers.move_to_end(key)
@@ -54,12 +57,12 @@ async def _key(rt: Runtime, session: AsyncSession, project: Project) -> DkimSign
         if path is None or shared is None:
             return None
         pem = await asyncio.to_thread(path.read_bytes)
-        return signer(shared.lower(), rt.settings.dkim_selector, pem)
+        return await signer(shared.lower(), rt.settings.dkim_selector, pem)
     domain = await OutboxRepository(session).domain_key(project.id)
     if domain is None:
         return None
     pem = private_key_pem(rt.secrets, domain.dkim_private_key)
-    return signer(domain.name, domain.dkim_selector, pem)
+    return await signer(domain.name, domain.dkim_selector, pem)
 
 
 def sign_for(
