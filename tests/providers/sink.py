@@ -2,14 +2,15 @@
 
 It keeps every message it accepts (envelope and bytes as they arrived) and answers what a
 test tells it to: a reply per recipient at RCPT, one reply at DATA (or a script of replies
-for the next ones), a pause or a hang-up at DATA, and optionally AUTH with one user and
-password, and SMTPUTF8.
+for the next ones), a pause, a hold until released or a hang-up at DATA, and optionally
+AUTH with one user and password, and SMTPUTF8.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class Sink:
     data_reply: str = "250 2.0.0 Ok: queued as 4Xk9ZQ1"
     data_script: list[str] = field(default_factory=list)  # replies to the next DATAs, first
     data_delay: float = 0.0
+    held: threading.Event | None = None  # DATA is answered once it is set (the sink's thread)
     hang_up_at_data: bool = False
     port: int = 0
 
@@ -53,6 +55,8 @@ class Sink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
+        if self.held is not None:
+            await asyncio.to_thread(self.held.wait)
         if self.hang_up_at_data:
             server.transport.close()
             return "250 never heard"

@@ -72,6 +72,22 @@ def insert_ignoring_duplicates(dialect: str, table: Any) -> Any:
     return sqlite_insert(table).on_conflict_do_nothing()
 
 
+def upsert(dialect: str, table: Any, keys: list[str], changed: list[str]) -> Any:
+    """An INSERT whose row, when its ``keys`` already exist, sets ``changed`` instead: one
+    statement, so two writers cannot both find no row and both insert it."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={name: stmt.excluded[name] for name in changed}
+    )
+
+
 def transient(exc: Exception) -> bool:
     """Store errors that may pass by themselves: disk full, database locked, a dropped or
     refused connection, no connection free in the pool. A constraint or bad SQL will not."""

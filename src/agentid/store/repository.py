@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from typing import Generic
 from typing import TypeVar
 
@@ -29,7 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from agentid.store.engines import upsert
 from agentid.store.tables import Base
+from agentid.store.tables import table_of
 
 T = TypeVar("T")
 
@@ -61,6 +64,19 @@ class Repository:
         cursor), and whether more remain."""
         rows = await self.get_all(statement.limit(limit + 1))
         return Page(rows[:limit], len(rows) > limit)
+
+    async def upsert(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
+        """Insert ``rows`` of ``model``; one whose primary key exists gets the other values
+        given instead (no read-then-insert, which two requests at once both pass)."""
+        if not rows:
+            return
+        table = table_of(model)
+        keys = [column.name for column in table.primary_key.columns]
+        # one row a key: a statement may not change a row twice (PostgreSQL refuses it)
+        rows = list({tuple(row[k] for k in keys): row for row in rows}.values())
+        changed = [name for name in rows[0] if name not in keys]
+        dialect = self.session.get_bind().dialect.name
+        await self.session.execute(upsert(dialect, table, keys, changed), rows)
 
     async def count_where(self, model: type[Base], *where: ColumnElement[bool]) -> int:
         """How many rows of ``model`` match ``where``."""

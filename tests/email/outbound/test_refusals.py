@@ -3,6 +3,7 @@ codes, and more than the rate or the warm-up quota allow. Nothing is queued for 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -157,6 +158,19 @@ async def nothing_queued_but(service: Service, count: int) -> None:
 async def test_a_project_without_email_or_on_the_shared_domain(service: Service) -> None:
     await create_project(service, "acme", "acme.test")
     assert_error(await service.http.post(SEND, json=body()), 403)  # not provisioned
+
+
+async def test_first_policies_put_at_once_all_land(service: Service) -> None:
+    """A project's first policy was read, found missing, then inserted: two PUTs at once
+    both inserted, and the second was a 500. One statement now inserts or replaces it."""
+    await hosted(service, "acme", "acme.test")
+    policy = "/projects/acme/email/policy"
+    blocks = [[f"b{n}.example"] for n in range(4)]
+    answers = await asyncio.gather(
+        *(service.http.put(policy, json={"send_block": block}) for block in blocks)
+    )
+    assert [r.status_code for r in answers] == [200] * 4, [r.text for r in answers]
+    assert (await service.http.get(policy)).json()["send_block"] in blocks
 
 
 async def test_send_policy_blocks_and_allows(service: Service) -> None:

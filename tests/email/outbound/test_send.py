@@ -6,13 +6,17 @@ from __future__ import annotations
 import base64
 import email
 import json
+import logging
+import threading
 from email import policy
 from typing import Any
 
 import dkim
 import pytest
 
+from agentid.email.outbound.repository import OutboxRepository
 from agentid.email.outbound.schemas import OutboundOut
+from agentid.times import utcnow
 from tests.conftest import Service
 from tests.providers.sink import Received
 from tests.providers.sink import Sink
@@ -268,3 +272,31 @@ async def test_a_large_message_is_guarded_and_sent(service: Service, sink: Sink)
     for subtype, content in (("plain", text), ("html", html)):
         got = msg.get_body((subtype,)).get_content()  # type: ignore[union-attr]
         assert got.replace("\r\n", "\n") == content  # lines end CRLF on the wire
+
+
+async def test_a_late_result_is_not_written_over_a_newer_claim(
+    service: Service, sink: Sink, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process that takes the outbox over (the one sending lost its leader lock) queues
+    again what was being sent and claims it anew. The first sender's answer, coming back
+    after that, is not written over the newer claim: it wrote its status and attempts over
+    them before."""
+    caplog.set_level(logging.INFO, logger="agentid.outbox")
+    await acme(service)
+    sink.held = threading.Event()  # the first attempt waits at the relay meanwhile
+    mid = await queue(service, to=["far@vendor.example"])
+    await sent(service, mid, ("sending",))
+    async with service.running.runtime.sessions() as session:
+        repo = OutboxRepository(session)
+        assert await repo.restart_interrupted(utcnow()) == 1
+        (again,) = await repo.claim_due(utcnow(), 10)
+        await session.commit()
+    assert again.attempts == {"far@vendor.example": 2}
+    sink.held.set()
+    await eventually(
+        lambda: any(r.getMessage() == "outbox recipient sent" for r in caplog.records),
+        "the first attempt's answer came back",
+    )
+    assert len(sink.received) == 1
+    (recipient,) = (await sent(service, mid, ("sending",)))["recipients"]
+    assert (recipient["status"], recipient["attempts"]) == ("sending", 2)

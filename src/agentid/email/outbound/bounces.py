@@ -32,7 +32,6 @@ from agentid.providers.schemas import AccountSource
 from agentid.runtime import Runtime
 from agentid.store import event_log
 from agentid.store.db import AsyncSession
-from agentid.store.tables import Suppression
 from agentid.times import utcnow
 
 log = logging.getLogger("agentid.outbox")
@@ -78,9 +77,9 @@ async def record(
         if "@" not in address:
             continue
         filed += 1
-        await session.merge(
-            Suppression(project_id=project_id, address=address, reason=bounce.reason,
-                        created_at=now)
+        await repo.suppress(
+            [{"project_id": project_id, "address": address, "reason": bounce.reason,
+              "created_at": now}]
         )  # fmt: skip
         if bounce.provider_message_id:
             changed.update(

@@ -10,7 +10,6 @@ from agentid.email.outbound.schemas import SuppressionList
 from agentid.email.outbound.schemas import SuppressionOut
 from agentid.names import normalize_domain
 from agentid.store.db import AsyncSession
-from agentid.store.tables import SendPolicy
 
 
 def _domains(values: list[str]) -> list[str]:
@@ -28,7 +27,7 @@ async def read(session: AsyncSession, project_id: str) -> SendPolicyOut:
 async def write(session: AsyncSession, project_id: str, body: SendPolicyIn) -> SendPolicyOut:
     allow = _domains(body.send_allow)
     block = _domains(body.send_block)
-    await session.merge(SendPolicy(project_id=project_id, allow=allow, block=block))
+    await OutboxRepository(session).set_policy(project_id, allow, block)
     await session.commit()
     return SendPolicyOut(send_allow=allow, send_block=block)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -24,9 +25,13 @@ from agentid.store.tables import Outbound
 from agentid.store.tables import OutboundRecipient
 from agentid.store.tables import SendPolicy
 from agentid.store.tables import Suppression
+from agentid.store.tables import table_of
 
 PENDING = ("queued", "deferred")  # waiting for an attempt
 OPEN = ("queued", "sending", "deferred")  # not settled yet
+
+
+_RECIPIENTS = table_of(OutboundRecipient)  # results are written in Core executemany
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +170,15 @@ class OutboxRepository(Repository):
     async def policy(self, project_id: str) -> SendPolicy | None:
         return await self.session.get(SendPolicy, project_id)
 
+    async def set_policy(self, project_id: str, allow: list[str], block: list[str]) -> None:
+        await self.upsert(SendPolicy, [{"project_id": project_id, "allow": allow, "block": block}])
+
+    async def suppress(self, rows: list[dict[str, Any]]) -> None:
+        """Suppress addresses (``project_id``, ``address``, ``reason``, ``created_at``): an
+        address suppressed already, by a bounce report at the same moment say, takes the
+        newer reason."""
+        await self.upsert(Suppression, rows)
+
     # --- the guard ------------------------------------------------------------------------
 
     async def received_secrets(self, project_id: str, since: datetime) -> list[dict[str, Any]]:
@@ -272,9 +286,27 @@ class OutboxRepository(Repository):
         return {i: Stored(mail_from, raw, relay) for i, mail_from, raw, relay in found}
 
     async def record_all(self, rows: list[dict[str, Any]]) -> None:
-        """Each recipient's result (rows keyed by outbound_id and address)."""
-        if rows:
-            await self.session.execute(update(OutboundRecipient), rows)
+        """Each recipient's result (rows keyed by ``outbound_id`` and ``address``, with
+        ``claimed``: the attempt the result answers). A recipient claimed again since
+        (another process took the job over while this one was sending) keeps that claim's
+        result: this one is not written over it."""
+        shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
+        for row in rows:  # one executemany per set of columns written
+            shapes.setdefault(frozenset(row), []).append(row)
+        for shape, same in shapes.items():
+            written = sorted(shape - {"outbound_id", "address", "claimed"})
+            params = [{f"b_{k}": v for k, v in row.items()} for row in same]
+            await self.session.execute(
+                update(_RECIPIENTS)
+                .where(
+                    _RECIPIENTS.c.outbound_id == bindparam("b_outbound_id"),
+                    _RECIPIENTS.c.address == bindparam("b_address"),
+                    _RECIPIENTS.c.status == "sending",
+                    _RECIPIENTS.c.attempts == bindparam("b_claimed"),
+                )
+                .values({name: bindparam(f"b_{name}") for name in written}),
+                params,
+            )
 
     async def messages(self, outbound_ids: Sequence[str]) -> list[Outbound]:
         if not outbound_ids:

@@ -52,7 +52,6 @@ from agentid.providers.registry import Transports
 from agentid.queue_worker import QueueWorker
 from agentid.runtime import Runtime
 from agentid.store import event_log
-from agentid.store.tables import Suppression
 from agentid.times import utcnow
 
 JOB = "outbox"  # its name for store/leader
@@ -270,7 +269,8 @@ class OutboxSender(QueueWorker):
         fails; before it, the next attempt is set (backoff, never before Retry-After)."""
         settings = self._rt.settings
         values: dict[str, Any] = {
-            "outbound_id": due.outbound_id, "address": address, "status": result.status,
+            "outbound_id": due.outbound_id, "address": address,
+            "claimed": due.attempts.get(address, 1), "status": result.status,
             "error": result.error, "updated_at": now, "next_attempt_at": None,
         }  # fmt: skip
         if result.provider_id is not None:
@@ -292,15 +292,14 @@ class OutboxSender(QueueWorker):
         now = utcnow()
         rows = [self._values(d, a, r, now) for d, results in done for a, r in results.items()]
         gone = [
-            Suppression(project_id=d.project_id, address=a.lower(),
-                        reason=r.error or "refused", created_at=now)
+            {"project_id": d.project_id, "address": a.lower(), "reason": r.error or "refused",
+             "created_at": now}
             for d, results in done for a, r in results.items() if r.suppress
         ]  # fmt: skip
         async with self._rt.sessions.begin() as session:
             repo = OutboxRepository(session)
             await repo.record_all(rows)
-            for suppression in gone:
-                await session.merge(suppression)
+            await repo.suppress(gone)
             events = await self._settle(repo, [d.outbound_id for d, _ in done])
             seqs = await event_log.append_async(session, events) if events else []
         for event, seq in zip(events, seqs, strict=True):
