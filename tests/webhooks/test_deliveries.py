@@ -5,16 +5,21 @@ the kinds asked for are sent, and payloads carry ids and summaries, never a code
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from agentid.email.retention import purge_expired
 from agentid.store.tables import Webhook
+from agentid.times import utcnow
+from agentid.webhooks.repository import WebhookRepository
 from tests.conftest import Service
 from tests.service import assert_error
 from tests.service import deliver
@@ -163,6 +168,53 @@ async def test_replay_sends_the_event_again(service: Service) -> None:
         assert oldest == original
         assert_error(await service.http.post(f"{path}/{'0' * 26}/replay"), 404, "not_found")
         assert_error(await service.http.post(f"{path}/nope/replay"), 404, "not_found")
+
+
+async def test_replays_asked_at_once_each_get_their_own_number(service: Service) -> None:
+    """A replay takes the next number of its event (unique per webhook, event and number):
+    two asked at once took the same one, and the second was a 500."""
+    project = await hosted(service, "acme", "acme.test")
+    async with receiving() as receiver:
+        hook = await add_webhook(service, receiver.url(), ["message.received"])
+        await deliver(service, "acme", project["address"])
+        (original,) = await settled(service, hook, 1)
+        path = f"/projects/acme/webhooks/{hook['id']}/deliveries/{original['id']}/replay"
+        answers = await asyncio.gather(*(service.http.post(path) for _ in range(4)))
+        assert [r.status_code for r in answers] == [202] * 4, [r.text for r in answers]
+        assert sorted(r.json()["replay"] for r in answers) == [1, 2, 3, 4]
+
+
+async def test_a_late_answer_is_not_written_over_a_newer_claim(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process that takes the dispatcher over (the one sending lost its leader lock)
+    makes due again what was being sent and claims it anew; the first attempt's answer,
+    coming back after that, is not written over the newer claim."""
+    caplog.set_level(logging.INFO, logger="agentid.webhooks")
+    project = await hosted(service, "acme", "acme.test")
+    async with receiving() as receiver:
+        receiver.released.clear()  # the first attempt waits for its answer meanwhile
+        hook = await add_webhook(service, receiver.url(), ["message.received"])
+        await deliver(service, "acme", project["address"])
+
+        async def being_sent() -> bool:
+            return [d["status"] for d in await deliveries(service, hook)] == ["sending"]
+
+        await eventually(being_sent, "the delivery is being sent")
+        async with service.running.runtime.sessions() as session:
+            repo = WebhookRepository(session)
+            assert await repo.restart_interrupted(utcnow()) == 1
+            (again,) = await repo.claim_due(utcnow(), 10)
+            await session.commit()
+        assert again.attempts == 2
+        receiver.released.set()
+        await receiver.wait_for(1)
+        await eventually(
+            lambda: any(r.getMessage() == "webhook delivery delivered" for r in caplog.records),
+            "the first attempt's answer came back",
+        )
+        (delivery,) = await deliveries(service, hook)
+        assert (delivery["status"], delivery["attempts"]) == ("sending", 2)
 
 
 async def test_the_secret_is_shown_once_and_stored_sealed(service: Service) -> None:

@@ -225,8 +225,8 @@ class WebhookDispatcher(QueueWorker):
     def _values(self, claimed: Claimed, outcome: Outcome, now: datetime) -> dict[str, Any]:
         """The delivery row after ``outcome``: delivered, failed, or due again later."""
         row: dict[str, Any] = {
-            "id": claimed.id, "status": "failed", "status_code": outcome.status_code,
-            "error": outcome.error, "next_attempt_at": None,
+            "id": claimed.id, "claimed": claimed.attempts, "status": "failed",
+            "status_code": outcome.status_code, "error": outcome.error, "next_attempt_at": None,
         }  # fmt: skip
         if outcome.delivered:
             row["status"] = "delivered"

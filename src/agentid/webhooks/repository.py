@@ -31,8 +31,13 @@ OPERATOR_ID = "operator"  # the operator's webhook (AGENTID_OPERATOR_WEBHOOK_URL
 CURSOR = "events"
 _EVENTS = table_of(EventRow)
 _DELIVERIES = table_of(WebhookDelivery)
-# a Core executemany: no row-count check, unlike the ORM's update by primary key
-_RECORD = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("of"))
+# A Core executemany (no row-count check, unlike the ORM's update by primary key), written
+# only over the claim it answers: see ``record_all``.
+_RECORD = update(_DELIVERIES).where(
+    _DELIVERIES.c.id == bindparam("of"),
+    _DELIVERIES.c.status == "sending",
+    _DELIVERIES.c.attempts == bindparam("claim"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,10 +213,16 @@ class WebhookRepository(Repository):
         )
 
     async def record_all(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Each delivery's result (rows keyed by ``id``); one whose webhook was deleted
-        meanwhile is gone, and simply not recorded."""
+        """Each delivery's result (rows keyed by ``id``, with ``claimed``: the attempt the
+        result answers). One whose webhook was deleted meanwhile is gone, and one claimed
+        again since (another process took the job over while this one was sending) keeps
+        that claim's: neither is written."""
         if rows:
-            values = [{k: v for k, v in r.items() if k != "id"} | {"of": r["id"]} for r in rows]
+            values = [
+                {k: v for k, v in r.items() if k not in ("id", "claimed")}
+                | {"of": r["id"], "claim": r["claimed"]}
+                for r in rows
+            ]
             await self.session.execute(_RECORD, values)
 
     async def page(self, webhook_id: str, before: str | None, limit: int) -> Page[WebhookDelivery]:

@@ -8,6 +8,8 @@ sealed with the service key, is kept. A project holds at most ``MAX_WEBHOOKS``.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
 from agentid.config import Settings
 from agentid.crypto import SecretBox
 from agentid.errors import Conflict
@@ -108,6 +110,9 @@ async def deliveries(
     )
 
 
+REPLAY_TRIES = 5  # replays of one delivery at once each take the next number; a few race
+
+
 async def replay(
     session: AsyncSession, project_id: str, webhook_id: str, delivery_id: str
 ) -> DeliveryOut:
@@ -122,23 +127,25 @@ async def replay(
         raise NotFound(f"delivery {delivery_id[:26]!r} not found")
     if not hook.enabled:
         raise Conflict(f"the webhook is disabled ({hook.disabled_reason}): register it again")
-    now = utcnow()
-    again = WebhookDelivery(
-        id=new_id(),
-        webhook_id=hook.id,
-        event_seq=first.event_seq,
-        event_type=first.event_type,
-        message_id=first.message_id,
-        replay=await repo.next_replay(hook.id, first.event_seq),
-        body=first.body,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    repo.add(again)
-    await session.commit()
-    return delivery_out(again)
+    # Read now: a rollback below expires the rows, and an async session loads nothing lazily.
+    hook_id, seq, kind, message_id, body = (
+        hook.id, first.event_seq, first.event_type, first.message_id, first.body
+    )  # fmt: skip
+    for _ in range(REPLAY_TRIES):
+        now = utcnow()
+        again = WebhookDelivery(
+            id=new_id(), webhook_id=hook_id, event_seq=seq, event_type=kind,
+            message_id=message_id, replay=await repo.next_replay(hook_id, seq), body=body,
+            status="pending", attempts=0, next_attempt_at=now, created_at=now,
+        )  # fmt: skip
+        repo.add(again)
+        try:
+            await session.commit()
+        except IntegrityError:  # another replay of it took this number at the same moment
+            await session.rollback()
+            continue
+        return delivery_out(again)
+    raise Conflict("the delivery is being replayed by other requests at this moment: try again")
 
 
 def operator_key(settings: Settings) -> bytes | None:
