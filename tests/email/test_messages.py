@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from email.message import EmailMessage
 
+import pytest
+from sqlalchemy import text
+
+from agentid.email.repository import MessageRepository
 from tests.conftest import Service
 from tests.email.inbound.authentication import unproven
 from tests.email.inbound.authentication import verdict_of
 from tests.service import assert_error
 from tests.service import deliver
+from tests.service import eventually
 from tests.service import hosted
 
 MESSAGES = "/projects/acme/email/messages"
@@ -136,6 +142,33 @@ async def test_delete(service: Service) -> None:
     assert_error(await service.http.patch(f"{MESSAGES}/{mid}", json={"unread": False}), 404)
     r = await service.http.get("/projects/acme/email/inbox")
     assert r.json()["messages"] == []
+
+
+async def test_a_message_deleted_while_it_is_marked_read_is_404(
+    backend: str, service: Service
+) -> None:
+    """The PATCH read the message, then changed it: deleted in between, the change found no
+    row and was a 500 (StaleDataError). Staged with PostgreSQL's row lock: the delete holds
+    the row until the PATCH waits on it, then commits."""
+    if backend != "postgresql":
+        pytest.skip("staging the race needs PostgreSQL's row locks (SQLite locks the file)")
+    await hosted(service, "acme", "acme.test")
+    mid = (await deliver(service, "acme", "agent@acme.test"))["id"]
+    sessions = service.running.runtime.sessions
+    async with sessions() as deleting, sessions() as watching:
+        await MessageRepository(deleting).delete(mid)  # the row is locked, not yet gone
+        marking = asyncio.create_task(
+            service.http.patch(f"{MESSAGES}/{mid}", json={"unread": False})
+        )
+
+        async def waits_on_the_row() -> bool:
+            waiting = await watching.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            await watching.commit()
+            return bool(waiting)
+
+        await eventually(waits_on_the_row, "the PATCH waits on the deleted row")
+        await deleting.commit()
+    assert_error(await marking, 404, "not_found")
 
 
 async def test_unknown_and_garbage_ids(service: Service) -> None:

@@ -133,7 +133,8 @@ async def attachment(
 
 async def mark(session: AsyncSession, project_id: str, mid: str, unread: bool) -> MessageOut:
     m = await _message(session, project_id, mid)
-    m.unread = unread
+    if not await MessageRepository(session).set_unread(mid, unread):
+        raise NotFound(f"message {mid!r} not found")  # deleted since it was read
     await session.commit()
     return _out(m)
 

@@ -17,6 +17,7 @@ from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import union_all
+from sqlalchemy import update
 from sqlalchemy.orm import load_only
 
 from agentid.store import event_log
@@ -158,6 +159,14 @@ class MessageRepository(Repository):
             MessageAttachment.data, MessageAttachment.content_type, MessageAttachment.filename
         ).where(MessageAttachment.message_id == mid, MessageAttachment.idx == n)
         return (await self.session.execute(stmt)).first()
+
+    async def set_unread(self, mid: str, unread: bool) -> bool:
+        """Mark the message read or unread; False when it is gone (deleted meanwhile: the
+        change of a loaded row would fail to find it)."""
+        result = await self.session.execute(
+            update(Message).where(Message.id == mid).values(unread=unread)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     async def delete(self, mid: str) -> None:
         """The message, the codes found in it and its events (its raw form and parts go with it)."""
