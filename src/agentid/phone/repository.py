@@ -80,8 +80,11 @@ class PhoneRepository(Repository):
         )
         return set(found)
 
-    async def inactive(self, project_id: str | None, before: datetime) -> list[PhoneNumber]:
-        """Live, unpinned numbers with no SMS (nor purchase) since ``before``."""
+    async def inactive(
+        self, project_id: str | None, before: datetime, number_id: str | None = None
+    ) -> list[PhoneNumber]:
+        """Live, unpinned numbers with no SMS (nor purchase) since ``before``; with
+        ``number_id``, that one if it still is."""
         stmt = _live(
             PhoneNumber.keep.is_(False),
             PhoneNumber.created_at < before,
@@ -89,6 +92,8 @@ class PhoneRepository(Repository):
         )
         if project_id is not None:
             stmt = stmt.where(PhoneNumber.project_id == project_id)
+        if number_id is not None:
+            stmt = stmt.where(PhoneNumber.id == number_id)
         return await self.get_all(stmt.order_by(PhoneNumber.id))
 
     async def pending(self) -> list[PhoneNumber]:

@@ -272,7 +272,14 @@ async def collect(
     if dry_run:
         return GcResult(dry_run=True, numbers=[number_out(r) for r in rows])
     released = []
-    for row in rows:
+    for listed in rows:
+        # Asked again just before its release: the list is older by every provider call
+        # made since, and meanwhile an SMS may have come, or the number been pinned.
+        still = await PhoneRepository(session).inactive(project_id, before, listed.id)
+        if not still:
+            await session.commit()
+            continue
+        row = still[0]
         try:
             released.append(await release_row(rt, session, row, transports))
         except (ProviderError, Conflict, ValidationFailed) as err:
