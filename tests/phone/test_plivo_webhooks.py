@@ -144,11 +144,11 @@ async def test_project_account_verifies_with_its_own_token(service: Service, pli
         assert [m["body"] for m in await listed(service, "beta")] == ["code 777888"]
 
 
-async def test_a_signed_text_with_nul_is_stored_without_it(service: Service) -> None:
+async def test_a_signed_text_with_nul_is_stored_with_it_replaced(service: Service) -> None:
     """A V3-signed SMS whose Text holds a NUL was a 500 on PostgreSQL (its text cannot
-    hold one): it is stored without it."""
+    hold one): it is stored with U+FFFD in its place, as mail is."""
     number = str((await provision(service))["number"])
     r = await post_plivo(service, plivo_form(number, "+15005550006", "a\x00b 123456"), TOKEN)
     assert r.status_code == 200, r.text
     (sms,) = await listed(service)
-    assert sms["body"] == "ab 123456"
+    assert sms["body"] == "a\ufffdb 123456"

@@ -221,10 +221,10 @@ async def test_collector_releases_inactive_numbers(service: Service) -> None:
     assert (await service.http.get("/projects/fresh/phone")).status_code == 200
 
 
-async def test_an_injected_nul_is_stored_without_it(service: Service) -> None:
+async def test_an_injected_nul_is_stored_replaced(service: Service) -> None:
     """``{"body": "a\\u0000b"}`` passed validation and was a 500 on PostgreSQL (its text
-    cannot hold a NUL): the SMS is stored without it."""
+    cannot hold a NUL): the SMS is stored with U+FFFD in its place, as mail is."""
     number = (await provisioned(service, "acme"))["number"]
     sms = await inject(service, number, "a\x00b code 123456", sender="+1555\x000006")
-    assert (sms["body"], sms["from"]) == ("ab code 123456", "+15550006")
+    assert (sms["body"], sms["from"]) == ("a\ufffdb code 123456", "+1555\ufffd0006")
     assert [c["value"] for c in sms["codes"]] == ["123456"]

@@ -327,15 +327,15 @@ async def test_a_deeply_nested_alert_payload_is_no_alert(service: Service) -> No
     assert (await post_alert(service, form)).status_code == 200
 
 
-async def test_a_signed_body_with_nul_is_stored_without_it(service: Service) -> None:
-    """A signed SMS whose fields hold a NUL (PostgreSQL text cannot) is stored without
-    it, not refused with a 500: the rest is what Twilio sent."""
+async def test_a_signed_body_with_nul_is_stored_with_it_replaced(service: Service) -> None:
+    """A signed SMS whose fields hold a NUL (PostgreSQL text cannot) is stored with U+FFFD
+    in its place, as mail is, not refused with a 500: the rest is what Twilio sent."""
     number = await provision(service)
     form = twilio_form(number, "+1500555\x000006", "code\x00 123456")
     assert (await post_twilio(service, form, TOKEN)).text == TWIML
     (sms,) = await listed(service)
-    assert (sms["body"], sms["from"]) == ("code 123456", "+15005550006")
+    assert (sms["body"], sms["from"]) == ("code\ufffd 123456", "+1500555\ufffd0006")
     detail = (await service.http.get(f"/projects/acme/phone/messages/{sms['id']}")).json()
-    assert ["Body", "code 123456"] in detail["params"]
+    assert ["Body", "code\ufffd 123456"] in detail["params"]
     codes = (await service.http.get("/projects/acme/codes", params={"channel": "sms"})).json()
     assert [c["value"] for c in codes["codes"]] == ["123456"]

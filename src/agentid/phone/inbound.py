@@ -6,7 +6,7 @@ decides, so a retry answers as the first delivery did and writes nothing. The SM
 codes (``source.type = "sms"``, ``channel = "sms"``, in ``GET /projects/{id}/codes``),
 the touch of its number's last activity and its events (``sms.received``, then
 ``code.found`` per code) are one transaction; the bus hears of them after the commit.
-Its text is stored as both stores can hold it: no NUL, no lone surrogate.
+Its text is stored as both stores can hold it: no NUL, no lone surrogate (agentid.mime.clean).
 Logs name the SMS and the project, never its body nor its sender.
 """
 
@@ -27,6 +27,7 @@ from agentid.errors import NotFound
 from agentid.events import Kind
 from agentid.events import Signal
 from agentid.ids import new_id
+from agentid.mime import clean
 from agentid.phone.repository import PhoneRepository
 from agentid.phone.repository import SmsQuery
 from agentid.phone.schemas import MAX_SMS_CHARS
@@ -78,25 +79,19 @@ def _kept(params: tuple[tuple[str, str], ...]) -> list[list[str]]:
     return [[k[:100], v[:MAX_PARAM_CHARS]] for k, v in params[:MAX_PARAMS]]
 
 
-def _storable(text: str) -> str:
-    """``text`` as both stores can hold it: without NUL (PostgreSQL text and jsonb cannot
-    hold one) and with each lone surrogate (JSON can say ``\\ud800``; UTF-8 cannot) as
-    ``?``. The rest is what the sender sent."""
-    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-
-
 def _storable_sms(sms: InboundSms) -> InboundSms:
-    """Every text of ``sms`` storable. Done here, the one way in, because every source
-    lets its sender choose the characters: a forwarder's JSON, the sandbox's API, a
-    provider's signed form relaying what a phone sent."""
+    """Every text of ``sms`` as both stores can hold it, cleaned as mail's text is
+    (``mime.clean``: a NUL becomes U+FFFD, a lone surrogate U+FFFD or "?"). Done here,
+    the one way in, because every source lets its sender choose the characters: a
+    forwarder's JSON, the sandbox's API, a provider's signed form relaying a phone's."""
     return replace(
         sms,
-        from_number=_storable(sms.from_number),
-        to_number=_storable(sms.to_number),
-        body=_storable(sms.body),
-        provider_id=_storable(sms.provider_id),
-        media=tuple(_storable(url) for url in sms.media),
-        params=tuple((_storable(k), _storable(v)) for k, v in sms.params),
+        from_number=clean(sms.from_number),
+        to_number=clean(sms.to_number),
+        body=clean(sms.body),
+        provider_id=clean(sms.provider_id),
+        media=tuple(clean(url) for url in sms.media),
+        params=tuple((clean(k), clean(v)) for k, v in sms.params),
     )
 
 
