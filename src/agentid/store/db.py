@@ -89,5 +89,6 @@ async def migrate_in_process(settings: Settings) -> None:
     )
     await asyncio.to_thread(process.start)
     await asyncio.to_thread(process.join)
-    if process.exitcode != 0:
-        raise RuntimeError(f"database migration failed (exit code {process.exitcode})")
+    code = processes.closed(process)  # its descriptors released at once
+    if code != 0:
+        raise RuntimeError(f"database migration failed (exit code {code})")

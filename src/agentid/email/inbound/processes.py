@@ -199,9 +199,11 @@ def start_fork_server() -> bool:
     return _SERVER.fork_now()
 
 
-async def reap(process: BaseProcess, grace: float) -> None:
+async def reap(process: BaseProcess, grace: float) -> int | None:
     """Let ``process`` end by itself for up to ``grace`` seconds (none: at once), then
-    kill it; return once it is gone."""
+    kill it; its exit code once it is gone. The process object is closed then: its
+    sentinel pipe was otherwise held until the object was collected, and the server keeps
+    its helpers' objects (two pipes a start and stop, each restart of a helper one more)."""
     if grace:
         await asyncio.to_thread(process.join, grace)
     if process.is_alive():
@@ -209,3 +211,13 @@ async def reap(process: BaseProcess, grace: float) -> None:
             log.warning("helper did not end in time: killed", extra={"helper": process.name})
         process.kill()
         await asyncio.to_thread(process.join, 10)
+    return closed(process)
+
+
+def closed(process: BaseProcess) -> int | None:
+    """The exit code of a ``process`` joined already, its object closed (its descriptors
+    released); None, and left open, while it still runs."""
+    code = process.exitcode
+    if code is not None:
+        process.close()
+    return code

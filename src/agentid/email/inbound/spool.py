@@ -206,8 +206,7 @@ class Spool:
             reply = None
         if reply is None or reply.status != "ready":
             writer.close()
-            process.kill()
-            await asyncio.to_thread(process.join, 5)
+            await processes.reap(process, 0)
             why = f": {reply.error}" if reply is not None and reply.error else ""
             raise SpoolError(f"the spool writer did not start{why}")
         self._reader, self._writer, self._ready = reader, writer, True
@@ -262,7 +261,7 @@ class Spool:
             self._writer.close()
         assert self._process is not None
         await asyncio.to_thread(self._process.join, 5)
-        code = self._process.exitcode
+        code = processes.closed(self._process)
         if code is None:
             self._process.kill()
             return "the writer process stopped answering"

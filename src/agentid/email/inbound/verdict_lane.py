@@ -157,20 +157,18 @@ class VerdictProcess:
 
     async def _reap(self) -> str:
         """Collect a checker that went away; why it did."""
-        process = self._process
-        await self._end()
-        code = None if process is None else process.exitcode
+        code = await self._end()
         if code is not None and code < 0:
             return f"the verdict checker was killed by {signal.Signals(-code).name}"
         return f"the verdict checker exited ({code})"
 
-    async def _end(self, grace: float = STOP_SECONDS) -> None:
+    async def _end(self, grace: float = STOP_SECONDS) -> int | None:
+        """Close the checker's socket and reap it; its exit code (None: there was none)."""
         process, self._process = self._process, None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        if process is not None:
-            await processes.reap(process, grace)
+        return None if process is None else await processes.reap(process, grace)
 
 
 Verdicts = VerdictStage | VerdictProcess
