@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import State
@@ -24,6 +23,8 @@ from starlette.types import Receive
 from starlette.types import Scope
 from starlette.types import Send
 
+from agentid.api.docs import PUBLIC as DOCS_PUBLIC
+from agentid.api.docs import serve_docs
 from agentid.api.gate import TokenGate
 from agentid.api.limits import WEBHOOKS
 from agentid.api.limits import BodyLimit
@@ -78,10 +79,6 @@ from agentid.workers import Worker
 from agentid.workers import start_all
 
 log = logging.getLogger("agentid")
-
-DOCS_PAGES = ("/docs", "/redoc")
-DOCS_STATIC = "/docs-static"  # their scripts and styles
-DOCS_STATIC_FILES = DOCS_STATIC + "/{path:path}"
 
 
 class HealthReport(BaseModel):
@@ -182,17 +179,15 @@ def create_app(settings: Settings) -> FastAPI:
             await start_all(stack, workers)
             yield
 
-    # The docs pages' scripts come from this origin (fastapi-offline bundles them), never a
-    # CDN: a script on the origin /ui is served from could read its pages with the cookie.
-    app = FastAPIOffline(
+    app = FastAPI(
         title="agentid",
         version="0.1.0",
         summary="Email, phone and verification codes for AI agents.",
         lifespan=lifespan,
-        docs_url=DOCS_PAGES[0],
-        redoc_url=DOCS_PAGES[1],
-        static_url=DOCS_STATIC,
+        docs_url=None,  # served by agentid.api.docs, from this origin
+        redoc_url=None,
     )
+    serve_docs(app)
     app.state.transports = transports
 
     @app.exception_handler(AgentIDError)
@@ -274,8 +269,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Limits before work: the token first (TokenGate is outermost), then the body's size,
     # both before a route reads the body.
-    docs = (app.openapi_url, app.swagger_ui_oauth2_redirect_url, *DOCS_PAGES, DOCS_STATIC_FILES)
-    public = ["/healthz", WEBHOOKS, *(path for path in docs if path)]
+    public = ["/healthz", WEBHOOKS, *(p for p in (app.openapi_url, *DOCS_PUBLIC) if p)]
     elsewhere = [UI_PREFIX] if settings.ui else []  # the web page's cookie gate decides there
     app.add_middleware(BodyLimit, caps=body_caps(settings))
     app.add_middleware(TokenGate, public=public, elsewhere=elsewhere)
