@@ -9,7 +9,9 @@ at in a cache of 4,096, and a closure there keeps its whole app alive, one per a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import APIRouter
@@ -17,47 +19,47 @@ from fastapi import FastAPI
 from fastapi import Request
 from fastapi.openapi.docs import get_redoc_html
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 
 SWAGGER, REDOC = "/docs", "/redoc"
-OAUTH2_REDIRECT = SWAGGER + "/oauth2-redirect"
 STATIC = "/docs-static"  # the bundle's files: STATIC + "/{path:path}"
 BUNDLE = Path(fastapi_offline.__file__).parent / "static"
-PUBLIC = (SWAGGER, OAUTH2_REDIRECT, REDOC, STATIC + "/{path:path}")  # no token asked
+PUBLIC = (SWAGGER, REDOC, STATIC + "/{path:path}")  # no token asked
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get(SWAGGER)
-async def swagger_ui(request: Request) -> HTMLResponse:
+def _page(
+    request: Request,
+    name: str,
+    page: Callable[..., HTMLResponse],
+    assets: dict[str, str],
+    **options: Any,
+) -> HTMLResponse:
+    """``page`` (FastAPI's Swagger UI or ReDoc HTML) for the request's app: its schema,
+    and ``assets`` (argument -> file) from the bundle, under the request's root path."""
     root, app = request.scope.get("root_path", ""), request.app
-    return get_swagger_ui_html(
-        openapi_url=f"{root}{app.openapi_url}",
-        title=f"{app.title} - Swagger UI",
-        oauth2_redirect_url=f"{root}{OAUTH2_REDIRECT}",
-        swagger_js_url=f"{root}{STATIC}/swagger-ui-bundle.js",
-        swagger_css_url=f"{root}{STATIC}/swagger-ui.css",
-        swagger_favicon_url=f"{root}{STATIC}/favicon.png",
+    urls = {argument: f"{root}{STATIC}/{file}" for argument, file in assets.items()}
+    return page(
+        openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - {name}", **urls, **options
     )
 
 
-@router.get(OAUTH2_REDIRECT)
-async def swagger_ui_redirect() -> HTMLResponse:
-    return get_swagger_ui_oauth2_redirect_html()
+@router.get(SWAGGER)
+async def swagger_ui(request: Request) -> HTMLResponse:
+    assets = {
+        "swagger_js_url": "swagger-ui-bundle.js",
+        "swagger_css_url": "swagger-ui.css",
+        "swagger_favicon_url": "favicon.png",
+    }
+    return _page(request, "Swagger UI", get_swagger_ui_html, assets)
 
 
 @router.get(REDOC)
 async def redoc(request: Request) -> HTMLResponse:
-    root, app = request.scope.get("root_path", ""), request.app
-    return get_redoc_html(
-        openapi_url=f"{root}{app.openapi_url}",
-        title=f"{app.title} - ReDoc",
-        redoc_js_url=f"{root}{STATIC}/redoc.standalone.js",
-        redoc_favicon_url=f"{root}{STATIC}/favicon.png",
-        with_google_fonts=False,
-    )
+    assets = {"redoc_js_url": "redoc.standalone.js", "redoc_favicon_url": "favicon.png"}
+    return _page(request, "ReDoc", get_redoc_html, assets, with_google_fonts=False)
 
 
 def serve_docs(app: FastAPI) -> None:
