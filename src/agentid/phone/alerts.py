@@ -15,13 +15,13 @@ the account that owns the number, else the service's (403 when it does not verif
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from agentid.errors import Forbidden
 from agentid.events import Kind
 from agentid.events import Signal
+from agentid.json_input import json_object
 from agentid.phone.repository import PhoneRepository
 from agentid.phone.service import account_secret
 from agentid.phone.webhooks import NOT_SIGNED
@@ -40,11 +40,7 @@ FILTERED = frozenset({"30038", "30039"})
 
 
 def _payload(hook: WebhookRequest) -> dict[str, Any]:
-    try:
-        found = json.loads(hook.param("Payload") or "{}")
-    except (ValueError, RecursionError):  # nested deeper than the parser recurses
-        return {}
-    return found if isinstance(found, dict) else {}
+    return json_object(hook.param("Payload") or "{}") or {}
 
 
 def _to(payload: dict[str, Any]) -> str | None:

@@ -25,6 +25,7 @@ from agentid.errors import ValidationFailed
 from agentid.phone.inbound import Recipient
 from agentid.phone.inbound import receive
 from agentid.phone.repository import PhoneRepository
+from agentid.phone.schemas import E164
 from agentid.phone.service import account_secret
 from agentid.providers.accounts import phone_for
 from agentid.providers.base import WebhookRequest
@@ -36,10 +37,6 @@ log = logging.getLogger("agentid.phone")
 MAX_FIELDS = 500
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 NOT_SIGNED = "the provider's signature is missing or wrong"
-# What could be one of our numbers: ASCII digits only (``str.isdigit`` takes any script's),
-# so a NUL, a lone surrogate or stray text never reaches a lookup that PostgreSQL (no NUL
-# in text) or the driver (no surrogate in UTF-8) would answer with an error.
-_E164 = re.compile(r"\+?[0-9]{6,15}")
 
 
 def form_params(body: bytes) -> tuple[tuple[str, str], ...]:
@@ -63,10 +60,13 @@ def public_url(rt: Runtime, path: str, query: str) -> str:
 
 
 def our_number(to: str | None) -> str | None:
-    """``to`` as the E.164 it may be one of ours under; None when it cannot be one."""
-    if to is None or not _E164.fullmatch(to):
+    """``to`` as the E.164 it may be one of ours under; None when it cannot be one (our
+    numbers are E.164: a NUL, a lone surrogate or stray text never reaches a lookup that
+    PostgreSQL or the driver would answer with an error)."""
+    if to is None:
         return None
-    return to if to.startswith("+") else "+" + to  # E.164 as some providers write it (Plivo)
+    number = to if to.startswith("+") else "+" + to  # E.164 as some providers write it (Plivo)
+    return number if re.fullmatch(E164, number) else None
 
 
 async def handle(

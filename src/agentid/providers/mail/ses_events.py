@@ -55,6 +55,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from agentid.errors import ValidationFailed
+from agentid.json_input import json_object
 from agentid.providers.base import Bounce
 from agentid.providers.failures import check_response
 from agentid.providers.failures import map_failures
@@ -129,14 +130,6 @@ def canonical(message: dict[str, Any]) -> bytes | None:
         return None
 
 
-def _parse(body: bytes) -> dict[str, Any] | None:
-    try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # Recursion: nested too deep
-        return None
-    return message if isinstance(message, dict) else None
-
-
 def _fresh(stamp: object, now: datetime) -> bool:
     if not isinstance(stamp, str) or len(stamp) > 40:
         return False
@@ -162,7 +155,7 @@ class SnsReports:
 
     async def signed(self, body: bytes, now: datetime) -> bool:
         """Is ``body`` an SNS message of our topics, fresh, and signed by SNS?"""
-        message = _parse(body)
+        message = json_object(body)
         if message is None or message.get("Type") not in TYPES:
             return False
         if message.get("TopicArn") not in self.topics or not _fresh(message.get("Timestamp"), now):
@@ -214,7 +207,7 @@ class SnsReports:
     async def bounces(self, body: bytes) -> Sequence[Bounce]:
         """The permanent bounces in a checked message; a subscription confirmation is
         confirmed first (and has none)."""
-        message = _parse(body) or {}
+        message = json_object(body) or {}
         kind = message.get("Type")
         if kind == "SubscriptionConfirmation":
             await self._confirm(message.get("SubscribeURL"), message.get("TopicArn"))
