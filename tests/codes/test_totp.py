@@ -4,6 +4,7 @@ codes behind the write scope, another project's token answered 404."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -187,3 +188,23 @@ async def test_scopes(service: Service) -> None:
             assert_error(await client.request(method, path), 404, "not_found")
     listed = (await service.http.get("/projects/beta/totp")).json()
     assert [t["label"] for t in listed["totp"]] == ["github"]
+
+
+async def test_at_most_a_hundred_even_when_added_at_once(service: Service) -> None:
+    """Each request counted the project's authenticators, then added one: six at once with
+    97 kept all counted 97 and all added theirs. The project's row is locked first."""
+    await create_project(service, "acme")
+    for n in range(97):
+        r = await service.http.post("/projects/acme/totp", json={"label": f"t{n}", "uri": URI})
+        assert r.status_code == 201, r.text
+    answers = await asyncio.gather(
+        *(
+            service.http.post("/projects/acme/totp", json={"label": f"x{n}", "uri": URI})
+            for n in range(6)
+        )
+    )
+    assert sorted(r.status_code for r in answers) == [201] * 3 + [409] * 3, [
+        r.text for r in answers
+    ]
+    assert any("at most 100" in r.text for r in answers)
+    assert len((await service.http.get("/projects/acme/totp")).json()["totp"]) == 100

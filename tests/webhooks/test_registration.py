@@ -3,6 +3,8 @@ and only the operator's token may touch them."""
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.conftest import Service
 from tests.service import assert_error
 from tests.service import create_project
@@ -87,3 +89,23 @@ async def test_at_most_twenty_per_project(service: Service) -> None:
         await add_webhook(service, f"https://hooks.example/{n}", GOOD["events"])
     r = await service.http.post("/projects/acme/webhooks", json=GOOD)
     assert "at most 20" in assert_error(r, 409, "conflict")["error"]["message"]
+
+
+async def test_webhooks_added_at_once_cannot_pass_the_limit_together(service: Service) -> None:
+    """Each request counted the project's webhooks, then added one: six at once with 17
+    registered all counted 17 and all added theirs. The project's row is locked first."""
+    await create_project(service, "acme")
+    for n in range(17):
+        await add_webhook(service, f"https://hooks.example/{n}", GOOD["events"])
+    answers = await asyncio.gather(
+        *(
+            service.http.post(
+                "/projects/acme/webhooks", json={**GOOD, "url": f"https://hooks.example/x{n}"}
+            )
+            for n in range(6)
+        )
+    )
+    assert sorted(r.status_code for r in answers) == [201] * 3 + [409] * 3, [
+        r.text for r in answers
+    ]
+    assert len((await service.http.get("/projects/acme/webhooks")).json()["webhooks"]) == 20

@@ -24,6 +24,7 @@ from agentid.errors import Conflict
 from agentid.errors import NotFound
 from agentid.ids import new_id
 from agentid.names import SLUG
+from agentid.projects.repository import ProjectRepository
 from agentid.projects.repository import audit
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
@@ -60,6 +61,7 @@ async def add(rt: Runtime, session: AsyncSession, project_id: str, body: TotpCre
         assert body.secret is not None  # TotpCreate holds one of the two
         auth = from_fields(body.secret, body.algorithm, body.digits, body.period)
     repo = TotpRepository(session)
+    await ProjectRepository(session).hold(project_id)  # counted, then added: one at a time
     if await repo.count(project_id) >= MAX_PER_PROJECT:
         raise Conflict(f"a project keeps at most {MAX_PER_PROJECT} authenticators")
     row = _sealed(rt.secrets, project_id, body.label, auth)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select
 from sqlalchemy import select
+from sqlalchemy import update
 
 from agentid.auth import Principal
 from agentid.ids import new_id
@@ -45,6 +46,22 @@ class ProjectRepository(Repository):
         SQLite locks on the first write instead). It exists: the request resolved it."""
         statement = select(Project).where(Project.id == project_id).with_for_update()
         return (await self.session.scalars(statement)).one()
+
+    async def hold(self, project_id: str) -> None:
+        """Until the transaction ends, no other one holds the project. What counts a
+        project's rows before adding one (the send rate, webhooks, authenticators) holds it
+        first, so two requests at once cannot both count under the limit and both add.
+
+        PostgreSQL locks the project's row (``lock``). SQLite has no row locks: a write
+        that changes nothing takes its one write lock now instead of at the first insert,
+        which keeps every other writer waiting: hold it for statements only, never across
+        a call out."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            unchanged = {"retention_days": Project.retention_days}
+            touch = update(Project).where(Project.id == project_id).values(unchanged)
+            await self.session.execute(touch.execution_options(synchronize_session=False))
+        else:
+            await self.lock(project_id)
 
     async def retention(self) -> list[tuple[str, int]]:
         """Every project's id and how many days it keeps its mail."""

@@ -17,6 +17,7 @@ from agentid.errors import NotFound
 from agentid.errors import ValidationFailed
 from agentid.ids import is_valid
 from agentid.ids import new_id
+from agentid.projects.repository import ProjectRepository
 from agentid.projects.repository import audit
 from agentid.runtime import Runtime
 from agentid.store.db import AsyncSession
@@ -53,6 +54,7 @@ async def create(
     target = targets.parse(body.url.strip())
     targets.check_literal(target, rt.settings.webhook_allow_private)
     repo = WebhookRepository(session)
+    await ProjectRepository(session).hold(project_id)  # counted, then added: one at a time
     if await repo.count(project_id) >= MAX_WEBHOOKS:
         raise Conflict(f"a project has at most {MAX_WEBHOOKS} webhooks: delete one first")
     secret, key = signing.new_secret()

@@ -227,6 +227,20 @@ async def test_rate_per_minute(service: Service) -> None:
     assert "a minute" in err["message"] and 0 <= int(r.headers["Retry-After"]) <= 60
 
 
+async def test_sends_at_once_cannot_pass_the_rate_together(service: Service) -> None:
+    """Each send counted the project's last minute, then queued: eight at once under a rate
+    of five all counted none and all queued. The project's row is locked first."""
+    await hosted(service, "acme", "acme.test")
+    await hosted(service, "other", "other.test")
+    answers = await asyncio.gather(
+        *(service.http.post(SEND, json=body(to=[f"a{n}@other.test"])) for n in range(8))
+    )
+    assert sorted(r.status_code for r in answers) == [202] * 5 + [429] * 3, [
+        r.text for r in answers
+    ]
+    await nothing_queued_but(service, 5)
+
+
 def limited(r: Any) -> dict[str, Any]:
     """A 429 of agentid's own quota: the error says when it resets."""
     assert r.status_code == 429, r.text

@@ -3,6 +3,7 @@ and suppressions; local delivery to hosted addresses; replies; idempotency."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email
 import json
@@ -219,6 +220,20 @@ async def test_idempotency_key_sends_once(service: Service, sink: Sink) -> None:
     )
     assert_error(r, 409, "conflict")
     await sent(service, first)
+    assert len(sink.received) == 1
+
+
+async def test_one_key_sent_at_once_queues_one_message(service: Service, sink: Sink) -> None:
+    """Requests with one key that arrive together: one queues, the others answer its id
+    (the later ones find it once they hold the project, instead of counting the rate)."""
+    await acme(service)
+    body = {"subject": "Hi", "text": "Hello there.", "to": ["bob@vendor.example"]}
+    answers = await asyncio.gather(
+        *(service.http.post(SEND, json=body, headers={"Idempotency-Key": "k-2"}) for _ in range(4))
+    )
+    assert [r.status_code for r in answers] == [202] * 4, [r.text for r in answers]
+    assert len({r.json()["id"] for r in answers}) == 1
+    await sent(service, answers[0].json()["id"])
     assert len(sink.received) == 1
 
 

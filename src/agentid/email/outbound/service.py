@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable
 from collections.abc import Callable
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +42,7 @@ from agentid.errors import NotFound
 from agentid.events import Kind
 from agentid.ids import is_valid
 from agentid.ids import new_id
+from agentid.projects.repository import ProjectRepository
 from agentid.providers.schemas import AccountSource
 from agentid.runtime import Runtime
 from agentid.store import event_log
@@ -116,6 +118,21 @@ async def _guard(
         )
 
 
+async def _keyed(
+    repo: OutboxRepository, project_id: str, key: str | None, digest: str, now: datetime
+) -> tuple[SendAccepted | None, Outbound | None]:
+    """What an idempotency key says: the answer of the request first sent with it, within
+    its window; or the message of a use past its window, whose key is free again."""
+    if key is None:
+        return None, None
+    earlier = await repo.by_key(project_id, key)
+    if earlier is None or earlier.created_at <= now - IDEMPOTENCY_WINDOW:
+        return None, earlier
+    if earlier.request_hash != digest:
+        raise Conflict("this idempotency key was used for another request")
+    return SendAccepted(id=earlier.id, status=earlier.status), None
+
+
 async def queue(
     rt: Runtime,
     session: AsyncSession,
@@ -132,15 +149,9 @@ async def queue(
     repo = OutboxRepository(session)
     digest = request_hash(request)
     now = utcnow()
-    if request.idempotency_key is not None:
-        earlier = await repo.by_key(project.id, request.idempotency_key)
-        if earlier is not None and earlier.created_at > now - IDEMPOTENCY_WINDOW:
-            if earlier.request_hash != digest:
-                raise Conflict("this idempotency key was used for another request")
-            return SendAccepted(id=earlier.id, status=earlier.status)
-        stale = earlier
-    else:
-        stale = None
+    answered, stale = await _keyed(repo, project.id, request.idempotency_key, digest, now)
+    if answered is not None:
+        return answered
     mail_from = rules.sender(rt.settings, project, request.from_)
     original, thread_id = await _original(repo, project.id, request.in_reply_to)
     # Like the guard, CPU work over the whole body (validating, encoding, MIME): in a
@@ -156,6 +167,14 @@ async def queue(
     found = await repo.policy(project.id)
     rules.policy(message.recipients, found.allow if found else [], found.block if found else [])
     await _guard(rt, repo, project.id, request, who, message.subject)
+    raw = await sign(project, message)
+    # counted, then queued: one send of the project at a time from here to the commit
+    await ProjectRepository(session).hold(project.id)
+    if request.idempotency_key is not None:  # sent again while this one was composed?
+        answered, stale = await _keyed(repo, project.id, request.idempotency_key, digest, now)
+        if answered is not None:
+            await session.commit()  # the hold ends here
+            return answered
     newest = await repo.nth_newest(project.id, rt.settings.send_rate_per_minute)
     rules.rate(rt.settings, newest, now)
     suppressed = await repo.suppressed(project.id, message.recipients)
@@ -169,7 +188,6 @@ async def queue(
             relayed,
             now,
         )
-    raw = await sign(project, message)
     if stale is not None:  # the key's first use is past its window: the key is free again
         await repo.forget_key(stale.id)
     outbound_id = new_id()
