@@ -188,6 +188,21 @@ async def test_at_most_twenty_open_at_once(service: Service) -> None:
         assert_error(await agent.post("/projects/acme/escalations", json=ASK), 409, "conflict")
 
 
+async def test_asked_together_they_cannot_pass_twenty_open(service: Service) -> None:
+    """Each request counted the open escalations, then opened one: six at once with 17
+    open all counted 17 and all opened. The project's row is locked first."""
+    (token,) = await projects(service, "acme")
+    async with service.client(token) as agent:
+        for _ in range(17):
+            await opened(agent, "acme")
+        answers = await asyncio.gather(
+            *(agent.post("/projects/acme/escalations", json=ASK) for _ in range(6))
+        )
+    assert sorted(r.status_code for r in answers) == [201] * 3 + [409] * 3, [
+        r.text for r in answers
+    ]
+
+
 async def operator_events(
     service: Service, count: int, headers: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:

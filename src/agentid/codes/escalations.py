@@ -41,6 +41,7 @@ from agentid.events import Kind
 from agentid.events import Signal
 from agentid.ids import is_valid
 from agentid.ids import new_id
+from agentid.projects.repository import ProjectRepository
 from agentid.runtime import Runtime
 from agentid.store import event_log
 from agentid.store.db import AsyncSession
@@ -85,6 +86,7 @@ async def open_escalation(
 ) -> EscalationOut:
     now = utcnow()
     repo = EscalationRepository(session)
+    await ProjectRepository(session).hold(project_id)  # counted, then opened: one at a time
     if await repo.open_count(project_id, now) >= MAX_OPEN:
         raise Conflict(
             f"{MAX_OPEN} escalations of this project are open: wait for an answer or expiry"
