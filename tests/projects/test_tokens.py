@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.conftest import Service
 from tests.service import assert_error
 from tests.service import create_project
@@ -50,6 +52,18 @@ async def test_a_revoked_token_is_refused_at_once(service: Service) -> None:
     remaining = (await service.http.get("/projects/acme/tokens")).json()["tokens"]
     assert [t["id"] for t in remaining] == [listed[0]["id"]]
     assert_error(await service.http.delete(f"/projects/acme/tokens/{victim}"), 404, "not_found")
+
+
+async def test_one_token_revoked_by_requests_at_once_is_revoked_once(service: Service) -> None:
+    """Each request loaded the token, then deleted it: all three answered 204 and the audit
+    log said it was revoked three times. One statement deletes it now; the others find none."""
+    await create_project(service, "acme")
+    await new_token(service, "acme")
+    (listed,) = (await service.http.get("/projects/acme/tokens")).json()["tokens"]
+    path = f"/projects/acme/tokens/{listed['id']}"
+    answers = await asyncio.gather(*(service.http.delete(path) for _ in range(3)))
+    assert sorted(r.status_code for r in answers) == [204, 404, 404], [r.text for r in answers]
+    assert (await service.http.get("/projects/acme/tokens")).json()["tokens"] == []
 
 
 async def test_tokens_belong_to_their_project(service: Service) -> None:

@@ -8,6 +8,7 @@ own dependency, and read the logs with caplog.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -200,6 +201,24 @@ async def test_fallback_to_the_service_wide_url(api: Api) -> None:
     assert relay["source"] == "service"
     assert_error(await api.http.delete("/projects/acme/providers/relay"), 404, "not_found")
     assert_error(await api.http.delete("/projects/acme/providers/phone"), 404, "not_found")
+
+
+async def test_puts_and_deletes_at_once_each_get_a_clear_answer(api: Api) -> None:
+    """A PUT loaded the account, then changed it: a DELETE between the two left it no row
+    to change, a 500. Both are one statement now; of three DELETEs at once, one removes it."""
+    await new_project(api, "acme")
+    path = "/projects/acme/providers/relay"
+    for _ in range(3):
+        answers = await asyncio.gather(
+            *(api.http.put(path, json={"url": PROJECT_URL}) for _ in range(2)),
+            *(api.http.delete(path) for _ in range(2)),
+        )
+        statuses = [r.status_code for r in answers]
+        assert set(statuses) <= {200, 204, 404} and statuses[:2] == [200, 200], statuses
+    assert (await api.http.put(path, json={"url": PROJECT_URL})).status_code == 200
+    answers = await asyncio.gather(*(api.http.delete(path) for _ in range(3)))
+    assert sorted(r.status_code for r in answers) == [204, 404, 404], [r.text for r in answers]
+    assert await provider_url_for(api.runtime, "acme", ProviderKind.RELAY) == SERVICE_URL
 
 
 async def test_http_override_and_kinds(api: Api, tmp_path: Path) -> None:

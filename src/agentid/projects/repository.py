@@ -84,9 +84,6 @@ class TokenRepository(Repository):
     async def by_hash(self, token_hash: str) -> Token | None:
         return await self.get_one_or_none(select(Token).where(Token.token_hash == token_hash))
 
-    async def get(self, token_id: str) -> Token | None:
-        return await self.session.get(Token, token_id)
-
     async def page(self, project_id: str, limit: int, before: str | None) -> Page[Token]:
         """Newest first; ``before`` is the id the previous page ended with."""
         statement = select(Token).where(Token.project_id == project_id)
@@ -94,5 +91,8 @@ class TokenRepository(Repository):
             statement = statement.where(Token.id < before)
         return await self.paginate(statement.order_by(Token.id.desc()), limit)
 
-    async def delete(self, token: Token) -> None:
-        await self.session.delete(token)
+    async def revoke(self, project_id: str, token_id: str) -> bool:
+        """Delete the project's token; False when it has none by that id (or another
+        request revoked it first)."""
+        gone = await self.delete_where(Token, Token.project_id == project_id, Token.id == token_id)
+        return gone > 0

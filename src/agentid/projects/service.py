@@ -132,9 +132,7 @@ async def revoke_token(session: AsyncSession, project_id: str, token_id: str) ->
     if not is_valid(token_id.upper()):  # (never a hostile id to the store)
         raise NotFound(f"token {token_id[:26]!r} not found in project {project_id!r}")
     tokens = TokenRepository(session)
-    row = await tokens.get(token_id.upper())
-    if row is None or row.project_id != project_id:
+    if not await tokens.revoke(project_id, token_id.upper()):
         raise NotFound(f"token {token_id[:26]!r} not found in project {project_id!r}")
-    await tokens.delete(row)
-    tokens.add(audit(project_id, "token.revoked", {"token_id": row.id}))
+    tokens.add(audit(project_id, "token.revoked", {"token_id": token_id.upper()}))
     await session.commit()

@@ -16,11 +16,9 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import quote
 
 from pydantic import SecretStr
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentid.config import Settings
@@ -135,33 +133,21 @@ class Accounts:
         cannot build a ``kind`` provider from."""
         await check_url(self.registry, kind, url)
         shown = _shown(self.box, kind, AccountSource.PROJECT, url)
-        sealed = self.box.seal(url.encode())
-        try:
-            shown.updated_at = await self._store(session, project_id, kind, sealed, shown)
-        except IntegrityError:  # a concurrent first PUT won the insert: replace what it wrote
-            await session.rollback()
-            shown.updated_at = await self._store(session, project_id, kind, sealed, shown)
-        log.info("provider account set", extra=_log_fields(project_id, shown))
-        return shown
-
-    async def _store(
-        self,
-        session: AsyncSession,
-        project_id: str,
-        kind: ProviderKind,
-        sealed: bytes,
-        shown: ProviderAccountOut,
-    ) -> datetime:
+        shown.updated_at = utcnow()
         accounts = ProviderAccountRepository(session)
-        row = await accounts.get(project_id, str(kind))
-        if row is None:
-            row = ProjectProvider(project_id=project_id, kind=str(kind))
-            accounts.add(row)
-        row.url_sealed, row.fingerprint = sealed, shown.fingerprint or ""
-        row.updated_at = utcnow()
+        row = {
+            "project_id": project_id,
+            "kind": str(kind),
+            "url_sealed": self.box.seal(url.encode()),
+            "fingerprint": shown.fingerprint or "",
+            "updated_at": shown.updated_at,
+        }
+        # one statement: a PUT racing another PUT or a DELETE neither fails nor finds no row
+        await accounts.upsert(ProjectProvider, [row])
         accounts.add(_audit(project_id, "provider.set", shown))
         await session.commit()
-        return row.updated_at
+        log.info("provider account set", extra=_log_fields(project_id, shown))
+        return shown
 
     async def remove(self, session: AsyncSession, project_id: str, kind: ProviderKind) -> None:
         """Delete the project's own ``kind`` account: the service-wide one applies again."""
@@ -172,7 +158,8 @@ class Accounts:
         shown = ProviderAccountOut(
             kind=kind, source=AccountSource.PROJECT, fingerprint=row.fingerprint
         )
-        await accounts.remove(row)
+        if not await accounts.remove(project_id, str(kind)):  # removed meanwhile
+            raise NotFound(f"project {project_id!r} has no {kind} account of its own")
         accounts.add(_audit(project_id, "provider.removed", shown))
         await session.commit()
         log.info("provider account removed", extra=_log_fields(project_id, shown))

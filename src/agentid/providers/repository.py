@@ -22,5 +22,9 @@ class ProviderAccountRepository(Repository):
             select(ProjectProvider).order_by(ProjectProvider.project_id, ProjectProvider.kind)
         )
 
-    async def remove(self, account: ProjectProvider) -> None:
-        await self.session.delete(account)
+    async def remove(self, project_id: str, kind: str) -> bool:
+        """False when there was none (or another request removed it first)."""
+        gone = await self.delete_where(
+            ProjectProvider, ProjectProvider.project_id == project_id, ProjectProvider.kind == kind
+        )
+        return gone > 0
