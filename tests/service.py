@@ -354,7 +354,7 @@ async def read_events(
 # Answers
 
 
-EXTRAS = {"conflict": {"records"}}  # the errors that may say more than code and message
+EXTRAS = {"conflict": {"records"}, "rate_limited": {"resets_at"}}  # those that say more
 
 
 def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:

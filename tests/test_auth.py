@@ -191,3 +191,30 @@ async def test_project_token_works_on_its_project(service: Service) -> None:
         r = await acme.post("/projects/acme/email/aliases", json={"label": "signup"})
         assert r.status_code == 201, r.text
         assert (await acme.get("/projects/acme")).json()["primary_address"] == "agent@acme.test"
+
+
+async def test_wrong_tokens_past_the_limit_are_refused_before_the_lookup(
+    service: Service,
+) -> None:
+    """30 wrong tokens a minute from one address; the next request from it is 429 whatever
+    its token, and says when to come back. Another address, and a request without a token
+    (which guesses nothing), are not counted."""
+    wrong = {"Authorization": "Bearer aid_acme_" + "B" * 43}
+    async with httpx.AsyncClient(base_url=service.running.url, headers=wrong) as guesser:
+        for _ in range(3):  # no token: not counted
+            assert_error(await guesser.get("/projects", headers={"Authorization": ""}), 401)
+        for _ in range(30):
+            assert_error(await guesser.get("/projects"), 401, "unauthorized")
+        r = await guesser.get("/projects")
+        err = assert_error(r, 429, "rate_limited")["error"]
+        assert "invalid tokens" in err["message"] and err["resets_at"]
+        assert 1 <= int(r.headers["Retry-After"]) <= 60
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        assert_error(await guesser.get("/projects", headers=admin), 429, "rate_limited")
+    elsewhere = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(
+        base_url=service.running.url,
+        headers={"Authorization": f"Bearer {ADMIN}"},
+        transport=elsewhere,
+    ) as other:
+        assert (await other.get("/projects")).status_code == 200

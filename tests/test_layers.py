@@ -15,7 +15,7 @@ FEATURES = (
 # modules every feature may import; they import none of the features
 SHARED = (
     "errors", "ids", "names", "times", "crypto", "native", "logs", "health", "events",
-    "filters", "auth", "mime", "runtime", "workers", "waits",
+    "filters", "auth", "mime", "runtime", "workers", "waits", "limiter",
 )  # fmt: skip
 BUILDERS = {"select", "insert", "update", "delete", "text", "func", "case", "literal"}
 # The receiving pipeline writes and reads in its own processes with Core statements (the

@@ -272,5 +272,6 @@ def create_app(settings: Settings) -> FastAPI:
     public = ["/healthz", WEBHOOKS, *(p for p in (app.openapi_url, *DOCS_PUBLIC) if p)]
     elsewhere = [UI_PREFIX] if settings.ui else []  # the web page's cookie gate decides there
     app.add_middleware(BodyLimit, caps=body_caps(settings))
-    app.add_middleware(TokenGate, public=public, elsewhere=elsewhere)
+    failures = settings.api_failed_tokens_per_minute
+    app.add_middleware(TokenGate, public=public, elsewhere=elsewhere, failures=failures)
     return app

@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)  # one delivery, DNS included
     operator_webhook_url: str | None = None  # escalations of every project are posted here
     operator_webhook_secret: SecretStr | None = None  # whsec_<base64>: signs those posts
+    # wrong tokens a client may present to the API a minute before it is refused (429)
+    api_failed_tokens_per_minute: int = Field(default=30, gt=0)
     # The operator's web page (agentid.web): /ui on the API's port, cookie sessions
     ui: bool = True
     ui_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # a sign-in lasts this long

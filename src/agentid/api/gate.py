@@ -7,11 +7,16 @@ no exception, so unauthenticated callers learn nothing about which routes exist.
 asks only "is this any valid token" (``identify``); scopes, admin-only routes (403) and
 other projects (404) stay with the routes. The principal it found is left in the scope,
 where ``agentid.auth.principal`` finds it.
+
+A client that presented ``api_failed_tokens_per_minute`` wrong tokens in the last minute is
+refused (429, ``Retry-After``) before its token is looked up (``agentid.limiter``); a
+request without a token guesses nothing and is not counted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
@@ -29,9 +34,12 @@ from agentid.auth import Principal
 from agentid.crypto import hash_token
 from agentid.crypto import same_secret
 from agentid.errors import AgentIDError
+from agentid.errors import RateLimited
 from agentid.errors import Unauthorized
+from agentid.limiter import TokenLimiter
 from agentid.projects.repository import TokenRepository
 from agentid.runtime import Runtime
+from agentid.times import utcnow
 
 MAX_TOKEN_LENGTH = 512
 
@@ -41,11 +49,6 @@ def _bearer(authorization: str) -> str:
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
     return value.strip()
-
-
-async def identify(rt: Runtime, authorization: str) -> Principal:
-    """The caller an Authorization header names: the operator or a project token; else 401."""
-    return (await identify_token(rt, _bearer(authorization)))[0]
 
 
 async def identify_token(rt: Runtime, token: str) -> tuple[Principal, str | None]:
@@ -66,9 +69,15 @@ class TokenGate:
     """Pure ASGI: 401 (the JSON envelope) unless the path is public or the token valid."""
 
     def __init__(
-        self, app: ASGIApp, *, public: Iterable[str], elsewhere: Iterable[str] = ()
+        self,
+        app: ASGIApp,
+        *,
+        public: Iterable[str],
+        elsewhere: Iterable[str] = (),
+        failures: int = 30,
     ) -> None:
         self.app = app
+        self.guesses = TokenLimiter(attempts=failures)  # wrong tokens a client a minute
         self.public = [compile_path(path)[0] for path in public]
         # apps of their own below these prefixes, with doors of their own (the web page)
         self.elsewhere = tuple(elsewhere)
@@ -83,8 +92,10 @@ class TokenGate:
             await self.app(scope, receive, send)
             return
         rt: Runtime = scope["app"].state.runtime
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
         try:
-            who = await identify(rt, Headers(scope=scope).get("authorization", ""))
+            who = await self._identify(rt, address, Headers(scope=scope).get("authorization", ""))
         except AgentIDError as err:
             response = error_response(err)
         except SQLAlchemyError as exc:
@@ -96,3 +107,16 @@ class TokenGate:
             await self.app(scope, receive, send)
             return
         await response(scope, receive, send)
+
+    async def _identify(self, rt: Runtime, address: str, authorization: str) -> Principal:
+        token = _bearer(authorization)  # none presented: nothing guessed, nothing counted
+        if (wait := self.guesses.blocked(address)) is not None:
+            raise RateLimited(
+                f"too many invalid tokens from this address: try again in {int(wait)} s",
+                resets_at=utcnow() + timedelta(seconds=wait),
+            )
+        try:
+            return (await identify_token(rt, token))[0]
+        except Unauthorized:
+            self.guesses.failed(address)
+            raise

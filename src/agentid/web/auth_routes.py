@@ -16,10 +16,10 @@ from agentid.api.session import SessionDep
 from agentid.auth import RuntimeDep
 from agentid.errors import RateLimited
 from agentid.errors import Unauthorized
+from agentid.limiter import TokenLimiter
 from agentid.times import utcnow
 from agentid.web import cookies
 from agentid.web.deps import SignedInDep
-from agentid.web.limiter import SignInLimiter
 from agentid.web.sessions import resume
 from agentid.web.sessions import sign_in
 from agentid.web.sessions import sign_out
@@ -62,7 +62,7 @@ async def sign_in_now(
     session: SessionDep,
     token: Annotated[str, Form(max_length=1024)],
 ) -> Response:
-    limiter: SignInLimiter = request.app.state.ui_sign_ins
+    limiter: TokenLimiter = request.app.state.ui_sign_ins
     client = request.client.host if request.client else "unknown"
     if (wait := limiter.attempt(client)) is not None:
         raise RateLimited(

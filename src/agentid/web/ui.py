@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from agentid.api.store_errors import unavailable
 from agentid.errors import AgentIDError
 from agentid.errors import Unauthorized
+from agentid.limiter import TokenLimiter
 from agentid.web import PREFIX as PREFIX  # re-exported: where the page lives
 from agentid.web.activity_routes import router as activity_router
 from agentid.web.auth_routes import router as auth_router
@@ -27,7 +28,6 @@ from agentid.web.code_routes import router as code_router
 from agentid.web.gate import SIGN_IN_PATH
 from agentid.web.gate import CookieGate
 from agentid.web.headers import SecurityHeaders
-from agentid.web.limiter import SignInLimiter
 from agentid.web.mail_routes import router as mail_router
 from agentid.web.project_routes import router as project_router
 from agentid.web.templating import HERE
@@ -38,7 +38,7 @@ def create_ui(state: State) -> FastAPI:
     """The /ui app, reading ``state`` (the API app's: its runtime is set by its lifespan)."""
     ui = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     ui.state = state
-    state.ui_sign_ins = SignInLimiter()
+    state.ui_sign_ins = TokenLimiter()
 
     @ui.exception_handler(AgentIDError)
     async def _agentid_error(request: Request, exc: AgentIDError) -> Response:

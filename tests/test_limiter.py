@@ -1,9 +1,10 @@
-"""The sign-in limiter's arithmetic (the live behaviour is in test_sessions.py)."""
+"""The token limiter's arithmetic (live: tests/web/test_sessions.py for sign-ins, tests/test_auth.py
+for the API)."""
 
 from __future__ import annotations
 
-from agentid.web.limiter import SignInLimiter
-from agentid.web.limiter import client_of
+from agentid.limiter import TokenLimiter
+from agentid.limiter import client_of
 
 
 def test_an_ipv6_client_is_its_64_and_an_ipv4_one_its_address() -> None:
@@ -14,7 +15,7 @@ def test_an_ipv6_client_is_its_64_and_an_ipv4_one_its_address() -> None:
 
 
 def test_addresses_of_one_64_share_their_attempts() -> None:
-    limiter = SignInLimiter(attempts=3)
+    limiter = TokenLimiter(attempts=3)
     for host in ("2001:db8::1", "2001:db8::2", "2001:db8::3"):
         assert limiter.attempt(host) is None
     wait = limiter.attempt("2001:db8::dead:beef")  # another address, the same network
@@ -24,7 +25,7 @@ def test_addresses_of_one_64_share_their_attempts() -> None:
 
 
 def test_a_success_forgives_one_attempt_and_a_refused_one_is_not_counted() -> None:
-    limiter = SignInLimiter(attempts=2)
+    limiter = TokenLimiter(attempts=2)
     assert limiter.attempt("192.0.2.1") is None
     limiter.succeeded("192.0.2.1")
     assert limiter.attempt("192.0.2.1") is None
@@ -34,8 +35,20 @@ def test_a_success_forgives_one_attempt_and_a_refused_one_is_not_counted() -> No
 
 
 def test_the_oldest_client_is_forgotten_past_the_cap() -> None:
-    limiter = SignInLimiter(attempts=1, clients=2)
+    limiter = TokenLimiter(attempts=1, clients=2)
     for host in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
         assert limiter.attempt(host) is None
     assert limiter.attempt("192.0.2.1") is None  # forgotten: it starts again
     assert limiter.attempt("192.0.2.3") is not None
+
+
+def test_the_api_counts_failures_only_and_checking_counts_nothing() -> None:
+    limiter = TokenLimiter(attempts=2)
+    for _ in range(5):
+        assert limiter.blocked("192.0.2.1") is None
+    limiter.failed("192.0.2.1")
+    assert limiter.blocked("192.0.2.1") is None
+    limiter.failed("192.0.2.1")
+    wait = limiter.blocked("192.0.2.1")
+    assert wait is not None and 1.0 <= wait <= 60.0
+    assert limiter.blocked("192.0.2.2") is None
