@@ -68,11 +68,14 @@ class MailRelay(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Bounce:
-    """A recipient the relay reports refused for good, after it took the message."""
+    """A recipient the relay reports refused for good, after it took the message; or, a
+    ``complaint``, one whose reader marked it as spam. No more mail goes to either; a
+    complaint leaves the message as it was (it was delivered)."""
 
     address: str
     provider_message_id: str | None  # the id ``Sent.message_id`` gave, when it says one
     reason: str
+    complaint: bool = False
 
 
 @runtime_checkable
@@ -85,8 +88,9 @@ class BounceReports(Protocol):
         ...
 
     async def read_bounces(self, request: WebhookRequest) -> Sequence[Bounce]:
-        """The permanent bounces in a request whose signature was checked; what the report
-        asks in return is done first (SNS's subscription confirmation)."""
+        """The permanent bounces and the complaints in a request whose signature was
+        checked; what the report asks in return is done first (SNS's subscription
+        confirmation)."""
         ...
 
 

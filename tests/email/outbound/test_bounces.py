@@ -133,6 +133,27 @@ async def test_a_reported_bounce_suppresses_and_fails(service: Service, sendgrid
     assert "5.1.1" in payload["recipients"][0]["error"]
 
 
+async def test_a_spam_report_suppresses_and_leaves_the_message_sent(
+    service: Service, sendgrid: SendGrid
+) -> None:
+    """The reader marked it as spam: no more mail goes to them, but the message was
+    delivered, so it stays ``sent`` and no ``message.failed`` is told."""
+    mid, xid = await sent_one(service, sendgrid)
+    body = events(xid, event="spamreport", type=None, status=None, reason=None)
+    assert (await service.http.post(HOOK, content=body, headers=signed(body))).status_code == 204
+    listed = (await service.http.get("/projects/acme/email/suppressions")).json()["suppressions"]
+    assert [(s["address"], s["reason"]) for s in listed] == [
+        ("gone@vendor.example", "sendgrid spamreport: spamreport")
+    ]
+    got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
+    assert got["status"] == "sent" and got["recipients"][0]["status"] == "sent"
+    r = await service.http.post(
+        "/projects/acme/email/send",
+        json={"to": ["gone@vendor.example"], "subject": "Again", "text": "Hi."},
+    )
+    assert r.status_code == 202 and r.json()["status"] == "failed"  # suppressed: not sent
+
+
 async def test_one_bounced_recipient_of_two_makes_the_message_partial(
     service: Service, sendgrid: SendGrid
 ) -> None:

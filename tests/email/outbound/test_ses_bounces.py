@@ -26,6 +26,7 @@ from tests.providers.mail.sns_server import CERT_PATH
 from tests.providers.mail.sns_server import TOPIC
 from tests.providers.mail.sns_server import Sns
 from tests.providers.mail.sns_server import bounce
+from tests.providers.mail.sns_server import complaint
 from tests.providers.mail.sns_server import running_sns
 from tests.service import assert_error
 from tests.service import eventually
@@ -102,6 +103,22 @@ async def test_a_transient_bounce_is_no_suppression(
     body = sns.message(body=bounce(f"{MESSAGE_ID}-1", "gone@vendor.example", kind="Transient"))
     assert (await post(service, body)).status_code == 204
     assert await suppressed(service) == []
+    got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
+    assert got["status"] == "sent"
+
+
+async def test_a_complaint_suppresses_and_leaves_the_message_sent(
+    service: Service, ses: SesStub, sns: Sns
+) -> None:
+    mid = await sent_one(service)
+    body = sns.message(
+        body=complaint(f"{MESSAGE_ID}-1", "gone@vendor.example", feedback="not-spam")
+    )
+    assert (await post(service, body)).status_code == 204
+    assert await suppressed(service) == []  # the reader said it is not spam
+    body = sns.message(body=complaint(f"{MESSAGE_ID}-1", "gone@vendor.example"))
+    assert (await post(service, body)).status_code == 204
+    assert await suppressed(service) == ["gone@vendor.example"]
     got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
     assert got["status"] == "sent"
 

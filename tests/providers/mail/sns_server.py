@@ -86,6 +86,29 @@ class Sns:
         return json.dumps(message).encode()
 
 
+def complaint(message_id: str, *addresses: str, feedback: str = "abuse") -> str:
+    """SES's complaint notification (the SNS Message), as SES's guide shows it."""
+    return json.dumps(
+        {
+            "notificationType": "Complaint",
+            "complaint": {
+                "userAgent": "ExampleCorp Feedback Loop (V0.01)",
+                "complainedRecipients": [{"emailAddress": a} for a in addresses],
+                "complaintFeedbackType": feedback,
+                "arrivalDate": datetime.now(UTC).isoformat(),
+                "timestamp": datetime.now(UTC).isoformat(),
+                "feedbackId": "000001378603177f-18c07c78-fa81-4a58-9dd1-fedc3cb8f49a-000000",
+            },
+            "mail": {
+                "timestamp": (datetime.now(UTC) - timedelta(seconds=5)).isoformat(),
+                "source": "agent@acme.test",
+                "messageId": message_id,
+                "destination": list(addresses),
+            },
+        }
+    )
+
+
 def bounce(message_id: str, *addresses: str, kind: str = "Permanent") -> str:
     """SES's bounce notification (the SNS Message), as SES's guide shows it."""
     return json.dumps(

@@ -80,9 +80,32 @@ def test_only_permanent_bounces_are_bounces() -> None:
     event["eventType"] = event.pop("notificationType")  # event publishing says it so
     assert [b.address for b in ses_bounces(json.dumps(event))] == ["b@vendor.example"]
     complaint = {"notificationType": "Complaint", "mail": {"messageId": "x"}, "complaint": {}}
-    assert ses_bounces(json.dumps(complaint)) == []
+    assert ses_bounces(json.dumps(complaint)) == []  # nobody complained
+    delivery = {"notificationType": "Delivery", "mail": {"messageId": "x"}, "delivery": {}}
+    assert ses_bounces(json.dumps(delivery)) == []
     with pytest.raises(ValidationFailed):
         ses_bounces("{not json")
+
+
+def test_complaints_suppress_unless_the_feedback_says_not_spam() -> None:
+    """SES's Complaint: ``complainedRecipients`` marked the message as spam."""
+    complaint = {
+        "notificationType": "Complaint",
+        "mail": {"messageId": "ses-id-3"},
+        "complaint": {
+            "complainedRecipients": [{"emailAddress": "Angry <angry@vendor.example>"}, {}],
+            "complaintFeedbackType": "abuse",
+        },
+    }
+    (found,) = ses_bounces(json.dumps(complaint))
+    assert (found.address, found.provider_message_id) == ("angry@vendor.example", "ses-id-3")
+    assert found.complaint and found.reason == "ses complaint: abuse"
+    del complaint["complaint"]["complaintFeedbackType"]  # it is optional
+    assert ses_bounces(json.dumps(complaint))[0].reason == "ses complaint: spam"
+    complaint["complaint"]["complaintFeedbackType"] = "not-spam"
+    assert ses_bounces(json.dumps(complaint)) == []
+    (bounced,) = ses_bounces(bounce("ses-id-1", "gone@vendor.example"))
+    assert not bounced.complaint
 
 
 def test_topics_are_arns() -> None:

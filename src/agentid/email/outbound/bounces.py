@@ -14,6 +14,9 @@ message id, never under the project the URL names. A bounce naming no message id
 no project (or more than one) sent through it, is logged and ignored: a suppression filed
 under the wrong project would stop another project's mail.
 
+A complaint (the reader marked the message as spam) suppresses the address the same
+way; the message stays as it was, since it was delivered.
+
 Reports are idempotent: a replayed one changes nothing more.
 """
 
@@ -81,7 +84,7 @@ async def record(
             [{"project_id": project_id, "address": address, "reason": bounce.reason,
               "created_at": now}]
         )  # fmt: skip
-        if bounce.provider_message_id:
+        if bounce.provider_message_id and not bounce.complaint:  # a complaint was delivered
             changed.update(
                 await repo.bounced(
                     project_id, address, bounce.provider_message_id, bounce.reason, now

@@ -9,8 +9,9 @@ A timestamp more than ``TOLERANCE_SECONDS`` away from now is refused (a replay).
 
 A ``bounce`` event whose ``type`` is not ``blocked`` (a blocked message is a temporary,
 reputation-related refusal) and a ``dropped`` event for a bounced or invalid address are
-permanent: the recipient's address bounced. ``sg_message_id`` starts with the
-``X-Message-Id`` the send got (``<id>.filter...``).
+permanent: the recipient's address bounced. A ``spamreport`` is a complaint: the reader
+marked the message as spam. ``sg_message_id`` starts with the ``X-Message-Id`` the send
+got (``<id>.filter...``).
 """
 
 from __future__ import annotations
@@ -67,11 +68,11 @@ def signed(key: ec.EllipticCurvePublicKey, request: WebhookRequest, now: datetim
 
 
 def bounces(body: bytes) -> Sequence[Bounce]:
-    """The permanent bounces among the events; ``ValidationFailed`` for a body that is
-    not SendGrid's array of events."""
+    """The permanent bounces and the complaints among the events; ``ValidationFailed``
+    for a body that is not SendGrid's array of events."""
     try:
         events: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationFailed("not JSON: SendGrid posts an array of events") from None
     if not isinstance(events, list) or len(events) > MAX_EVENTS:
         raise ValidationFailed(f"SendGrid posts an array of at most {MAX_EVENTS} events")
@@ -83,11 +84,14 @@ def bounces(body: bytes) -> Sequence[Bounce]:
         permanent = (kind == "bounce" and event.get("type") != "blocked") or (
             kind == "dropped" and reason.lower().startswith(_DROPPED_FOR_GOOD)
         )
-        if not permanent:
+        complaint = kind == "spamreport"
+        if not (permanent or complaint):
             continue
         sg_id = event.get("sg_message_id")
         message_id = sg_id.split(".", 1)[0] if isinstance(sg_id, str) and sg_id else None
         status = str(event.get("status") or "")
         said = " ".join(part for part in (status, reason) if part)[:500] or kind
-        found.append(Bounce(event["email"][:320], message_id, f"sendgrid {kind}: {said}"))
+        found.append(
+            Bounce(event["email"][:320], message_id, f"sendgrid {kind}: {said}", complaint)
+        )
     return found

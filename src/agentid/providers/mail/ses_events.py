@@ -26,8 +26,10 @@ A believed ``SubscriptionConfirmation`` is confirmed by a GET of its ``Subscribe
 ``notificationType`` (``eventType`` for event publishing) ``Bounce`` and
 ``bounce.bounceType`` ``Permanent``, each of ``bounce.bouncedRecipients`` is a ``Bounce``
 of the message SES called ``mail.messageId`` (what SendEmail answered: the recipient's
-``provider_message_id``). Transient and undetermined bounces, complaints and deliveries
-are not bounces. A ``ses+http://`` relay (a local server playing SES) takes certificates
+``provider_message_id``). ``Complaint`` (the reader marked the message as spam) makes
+each of ``complaint.complainedRecipients`` a complaint, unless its
+``complaintFeedbackType`` is ``not-spam``. Transient and undetermined bounces and
+deliveries are neither. A ``ses+http://`` relay (a local server playing SES) takes certificates
 and confirmations from its own host, over http or https: tests sign with a key of theirs.
 """
 
@@ -227,33 +229,51 @@ class SnsReports:
 
 
 def ses_bounces(notification: object) -> list[Bounce]:
-    """The permanent bounces in SES's notification (the SNS ``Message``, a JSON string)."""
+    """The permanent bounces and the complaints in SES's notification (the SNS
+    ``Message``, a JSON string)."""
     if not isinstance(notification, str):
         return []
     try:
         ses: Any = json.loads(notification)
     except (ValueError, RecursionError):
         raise ValidationFailed("the SNS Message is not SES's JSON notification") from None
-    if not isinstance(ses, dict):
-        return []
-    kind = ses.get("notificationType", ses.get("eventType"))
-    bounce, mail = ses.get("bounce"), ses.get("mail")
-    if kind != "Bounce" or not isinstance(bounce, dict) or not isinstance(mail, dict):
-        return []
-    if bounce.get("bounceType") != "Permanent":
+    if not isinstance(ses, dict) or not isinstance(mail := ses.get("mail"), dict):
         return []
     message_id = mail.get("messageId")
     message_id = message_id[:200] if isinstance(message_id, str) and message_id else None
-    subtype = str(bounce.get("bounceSubType") or "")
+    kind = ses.get("notificationType", ses.get("eventType"))
+    if kind == "Bounce" and isinstance(bounce := ses.get("bounce"), dict):
+        if bounce.get("bounceType") != "Permanent":
+            return []
+        subtype = bounce.get("bounceSubType")
+        return [
+            Bounce(address, message_id, f"ses bounce: {said or 'Permanent'}")
+            for address, said in _recipients(
+                bounce.get("bouncedRecipients"), subtype, ("status", "diagnosticCode")
+            )
+        ]
+    if kind == "Complaint" and isinstance(complaint := ses.get("complaint"), dict):
+        feedback = complaint.get("complaintFeedbackType")
+        if feedback == "not-spam":
+            return []
+        return [
+            Bounce(address, message_id, f"ses complaint: {said or 'spam'}", complaint=True)
+            for address, said in _recipients(complaint.get("complainedRecipients"), feedback)
+        ]
+    return []
+
+
+def _recipients(
+    listed: object, what: object, fields: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """Each recipient SES lists (``{"emailAddress", ...}``): its address, and what SES
+    said of it: ``what`` (the bounce's subtype, the complaint's feedback type), then the
+    recipient's own ``fields``."""
     found = []
-    for recipient in bounce.get("bouncedRecipients") or []:
+    for recipient in listed if isinstance(listed, list) else []:
         if not isinstance(recipient, dict) or not isinstance(recipient.get("emailAddress"), str):
             continue
         address = parseaddr(recipient["emailAddress"])[1] or recipient["emailAddress"]
-        said = " ".join(
-            str(part)
-            for part in (subtype, recipient.get("status"), recipient.get("diagnosticCode"))
-            if part
-        )
-        found.append(Bounce(address[:320], message_id, f"ses bounce: {said[:500] or 'Permanent'}"))
+        parts = [what, *(recipient.get(name) for name in fields)]
+        found.append((address[:320], " ".join(str(p) for p in parts if p)[:500]))
     return found
