@@ -74,13 +74,16 @@ def require_backend(backend: str) -> None:
         pytest.skip(problem)
 
 
+TESTS_APP = "agentid-tests"  # the application_name of the tests' own connections
+
+
 @asynccontextmanager
 async def pg_schema(prefix: str = "t_") -> AsyncIterator[str]:
     """A fresh PostgreSQL schema, dropped afterwards."""
     import asyncpg
 
     schema = prefix + secrets.token_hex(6)
-    conn = await asyncpg.connect(PG_URL)
+    conn = await asyncpg.connect(PG_URL, server_settings={"application_name": TESTS_APP})
     await conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield schema

@@ -3,19 +3,37 @@
 One process of a cluster runs it (``store.leader.in_rounds``): on taking the job over it
 restarts what a stop cut off, then works in rounds; after a round with nothing to do it
 sleeps until the next item is due, ``wake`` is called, or ``idle`` seconds pass.
+
+A round claims its items, does them, then records what became of them (``recorded``).
+The items were done by then (mail sent, webhooks posted): a write that fails in a way
+that may pass (``store.engines.transient``: the database locked, a connection lost) is
+tried again after RECORD_DELAYS, so that a hiccup of the store does not leave the items
+claimed until a takeover does them again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC
 from abc import abstractmethod
+from collections.abc import Awaitable
+from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
+from typing import TypeVar
 
 from agentid.runtime import Runtime
+from agentid.store.engines import describe
+from agentid.store.engines import transient
 from agentid.store.leader import in_rounds
 from agentid.workers import Loop
+
+log = logging.getLogger("agentid.queue")
+
+RECORD_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # then the round fails (and is logged)
+
+T = TypeVar("T")
 
 
 class QueueWorker(ABC):
@@ -46,6 +64,21 @@ class QueueWorker(ABC):
             gap=self.gap,
             failed=self._failed,
         )
+
+    async def recorded(self, write: Callable[[], Awaitable[T]]) -> T:
+        """What ``write`` (one transaction recording a round's results) returns; it runs
+        again after each of RECORD_DELAYS while it fails in a way that may pass; any other
+        failure, or the last, is raised."""
+        delays = iter(RECORD_DELAYS)
+        while True:
+            try:
+                return await write()
+            except Exception as exc:
+                delay = next(delays, None) if transient(exc) else None
+                if delay is None:
+                    raise
+                log.warning("%s: recording a round failed: %s", self.job, describe(exc))
+            await asyncio.sleep(delay)
 
     @abstractmethod
     async def _restart_interrupted(self) -> None:

@@ -246,11 +246,15 @@ class WebhookDispatcher(QueueWorker):
         rows = [self._values(claimed, outcome, now) for claimed, outcome in done]
         gone = {c.webhook_id: f"the receiver answered 410 Gone at {now:%Y-%m-%d %H:%M}Z"
                 for c, outcome in done if outcome.gone}  # fmt: skip
-        async with self._rt.sessions.begin() as session:
-            repo = WebhookRepository(session)
-            await repo.record_all(rows)
-            for webhook_id, reason in gone.items():
-                await repo.disable(webhook_id, reason, now)
+
+        async def write() -> None:
+            async with self._rt.sessions.begin() as session:
+                repo = WebhookRepository(session)
+                await repo.record_all(rows)
+                for webhook_id, reason in gone.items():
+                    await repo.disable(webhook_id, reason, now)
+
+        await self.recorded(write)
         for row in rows:
             log.info(
                 "webhook delivery %s", row["status"],

@@ -18,6 +18,8 @@ import pytest
 from agentid.email.outbound.repository import OutboxRepository
 from agentid.email.outbound.schemas import OutboundOut
 from agentid.times import utcnow
+from tests.conftest import PG_URL
+from tests.conftest import TESTS_APP
 from tests.conftest import Service
 from tests.providers.sink import Received
 from tests.providers.sink import Sink
@@ -315,3 +317,46 @@ async def test_a_late_result_is_not_written_over_a_newer_claim(
     assert len(sink.received) == 1
     (recipient,) = (await sent(service, mid, ("sending",)))["recipients"]
     assert (recipient["status"], recipient["attempts"]) == ("sending", 2)
+
+
+async def test_results_are_recorded_when_the_store_drops_its_connections(
+    backend: str, service: Service, sink: Sink, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The relay took the message; then the database dropped every connection of the
+    service (a failover, a restart of PostgreSQL). Recording the result failed once, and
+    the recipient stayed ``sending`` until another process took the outbox over. A write
+    that fails in a way that may pass is tried again now, on a new connection."""
+    if backend != "postgresql":
+        pytest.skip("dropping a service's connections needs PostgreSQL's pg_terminate_backend")
+    caplog.set_level(logging.INFO, logger="agentid.outbox")
+    await acme(service)
+    sink.held = threading.Event()  # the relay holds DATA while the connections go
+    mid = await queue(service, to=["far@vendor.example"])
+    await sent(service, mid, ("sending",))
+    import asyncpg
+
+    mine = await asyncpg.connect(PG_URL, server_settings={"application_name": TESTS_APP})
+    try:  # every connection of the service's pool; not the leader's (advisory locks)
+        dropped = await mine.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_type = 'client backend'"
+            " AND application_name <> $1"
+            " AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')",
+            TESTS_APP,
+        )
+    finally:
+        await mine.close()
+    assert dropped, "the service had connections to drop"
+    sink.held.set()
+
+    await eventually(  # nothing else asks the store first: the outbox meets the dead pool
+        lambda: any(r.getMessage() == "outbox recipient sent" for r in caplog.records),
+        "the result is recorded",
+    )
+    assert len(sink.received) == 1
+
+    async def shown() -> bool:
+        r = await service.http.get(f"/projects/acme/email/messages/{mid}")
+        return r.status_code == 200 and r.json()["status"] == "sent"  # 503 while it reconnects
+
+    await eventually(shown, "the message is sent")

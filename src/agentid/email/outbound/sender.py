@@ -296,13 +296,17 @@ class OutboxSender(QueueWorker):
              "created_at": now}
             for d, results in done for a, r in results.items() if r.suppress
         ]  # fmt: skip
-        async with self._rt.sessions.begin() as session:
-            repo = OutboxRepository(session)
-            await repo.record_all(rows)
-            await repo.suppress(gone)
-            events = await self._settle(repo, [d.outbound_id for d, _ in done])
-            seqs = await event_log.append_async(session, events) if events else []
-        for event, seq in zip(events, seqs, strict=True):
+
+        async def write() -> list[tuple[dict[str, Any], int]]:  # the events told, numbered
+            async with self._rt.sessions.begin() as session:
+                repo = OutboxRepository(session)
+                await repo.record_all(rows)
+                await repo.suppress(gone)
+                events = await self._settle(repo, [d.outbound_id for d, _ in done])
+                seqs = await event_log.append_async(session, events) if events else []
+            return list(zip(events, seqs, strict=True))
+
+        for event, seq in await self.recorded(write):
             self._rt.bus.publish(Signal(event["project_id"], Kind(event["kind"]), seq))
         for row in rows:
             log.info(
