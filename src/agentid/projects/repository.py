@@ -42,9 +42,11 @@ class ProjectRepository(Repository):
         return await self.session.get(Project, project_id)
 
     async def lock(self, project_id: str) -> Project:
-        """The project, its row locked until the transaction ends (SELECT ... FOR UPDATE;
-        SQLite locks on the first write instead). It exists: the request resolved it."""
-        statement = select(Project).where(Project.id == project_id).with_for_update()
+        """The project, its row locked until the transaction ends (SELECT ... FOR NO KEY
+        UPDATE: other lockers wait, while rows that name the project, inserted meanwhile,
+        do not; SQLite locks on the first write instead). It exists: the request resolved
+        it."""
+        statement = select(Project).where(Project.id == project_id).with_for_update(key_share=True)
         return (await self.session.scalars(statement)).one()
 
     async def hold(self, project_id: str) -> None:

@@ -241,6 +241,25 @@ async def test_sends_at_once_cannot_pass_the_rate_together(service: Service) -> 
     await nothing_queued_but(service, 5)
 
 
+async def test_one_key_sent_at_once_under_the_rate_queues_one_message(service: Service) -> None:
+    """Four requests with one key at once, with room for one message under the rate: one
+    queues, the others answer its id. They wait for the project while it queues, then find
+    the key used; counting the rate first, they were 429."""
+    await hosted(service, "acme", "acme.test")
+    await hosted(service, "other", "other.test")
+    for n in range(4):
+        assert (
+            await service.http.post(SEND, json=body(to=[f"a{n}@other.test"]))
+        ).status_code == 202
+    keyed = {"Idempotency-Key": "k-once"}
+    answers = await asyncio.gather(
+        *(service.http.post(SEND, json=body(to=["z@other.test"]), headers=keyed) for _ in range(4))
+    )
+    assert [r.status_code for r in answers] == [202] * 4, [r.text for r in answers]
+    assert len({r.json()["id"] for r in answers}) == 1
+    await nothing_queued_but(service, 5)
+
+
 def limited(r: Any) -> dict[str, Any]:
     """A 429 of agentid's own quota: the error says when it resets."""
     assert r.status_code == 429, r.text

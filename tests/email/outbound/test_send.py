@@ -3,7 +3,6 @@ and suppressions; local delivery to hosted addresses; replies; idempotency."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import email
 import json
@@ -14,9 +13,15 @@ from typing import Any
 
 import dkim
 import pytest
+from sqlalchemy import select
 
+from agentid.email.outbound.repository import Due
 from agentid.email.outbound.repository import OutboxRepository
 from agentid.email.outbound.schemas import OutboundOut
+from agentid.email.outbound.sender import OutboxSender
+from agentid.email.outbound.sender import Result
+from agentid.providers.registry import Transports
+from agentid.store.tables import EventRow
 from agentid.times import utcnow
 from tests.conftest import PG_URL
 from tests.conftest import TESTS_APP
@@ -225,20 +230,6 @@ async def test_idempotency_key_sends_once(service: Service, sink: Sink) -> None:
     assert len(sink.received) == 1
 
 
-async def test_one_key_sent_at_once_queues_one_message(service: Service, sink: Sink) -> None:
-    """Requests with one key that arrive together: one queues, the others answer its id
-    (the later ones find it once they hold the project, instead of counting the rate)."""
-    await acme(service)
-    body = {"subject": "Hi", "text": "Hello there.", "to": ["bob@vendor.example"]}
-    answers = await asyncio.gather(
-        *(service.http.post(SEND, json=body, headers={"Idempotency-Key": "k-2"}) for _ in range(4))
-    )
-    assert [r.status_code for r in answers] == [202] * 4, [r.text for r in answers]
-    assert len({r.json()["id"] for r in answers}) == 1
-    await sent(service, answers[0].json()["id"])
-    assert len(sink.received) == 1
-
-
 async def test_settled_messages_are_events(service: Service, sink: Sink) -> None:
     await acme(service)
     ok = await queue(service, to=["bob@vendor.example"])
@@ -360,3 +351,21 @@ async def test_results_are_recorded_when_the_store_drops_its_connections(
         return r.status_code == 200 and r.json()["status"] == "sent"  # 503 while it reconnects
 
     await eventually(shown, "the message is sent")
+
+
+async def test_results_written_again_tell_no_event_again(service: Service, sink: Sink) -> None:
+    """A round's results written a second time (the first commit went through but its
+    answer was lost with the connection): the message had ended already, so no second
+    ``message.sent`` is told (nor posted to webhooks)."""
+    await acme(service)
+    mid = await queue(service, to=["far@vendor.example"])
+    await sent(service, mid)
+    rt, inbound = service.running.runtime, service.running.inbound
+    outbox = OutboxSender(rt, Transports(), inbound.router, inbound.spool)
+    due = Due(mid, "acme", "relay", ("far@vendor.example",), {"far@vendor.example": 1})
+    await outbox._record([(due, {"far@vendor.example": Result("sent")})])
+    async with rt.sessions() as session:
+        told = await session.scalars(
+            select(EventRow.kind).where(EventRow.ref_id == mid).order_by(EventRow.seq)
+        )
+        assert list(told) == ["message.sent"]

@@ -92,7 +92,7 @@ async def record(
             )
     events = [
         outbound_event(row, recipients, Kind.MESSAGE_FAILED)
-        for row, recipients in await settle(repo, sorted(changed))
+        for row, recipients, _ in await settle(repo, sorted(changed))
     ]
     seqs = await event_log.append_async(session, events) if events else []
     await session.commit()

@@ -316,11 +316,13 @@ class OutboxSender(QueueWorker):
             )  # fmt: skip
 
     async def _settle(self, repo: OutboxRepository, ids: list[str]) -> list[dict[str, Any]]:
-        """Each message's status from its recipients'; for those no recipient is left to
-        try in, the event saying how it ended."""
+        """Each message's status from its recipients'; for those it ended with now (no
+        recipient is left to try in), the event saying how. A message that had ended
+        before is told of no more: a late result, or a round's results written again
+        after a commit whose answer was lost."""
         events = []
-        for row, recipients in await settle(repo, ids):
-            if row.status in ("sent", "partial", "failed"):
+        for row, recipients, before in await settle(repo, ids):
+            if row.status in ("sent", "partial", "failed") and row.status != before:
                 kind = Kind.MESSAGE_FAILED if row.status == "failed" else Kind.MESSAGE_SENT
                 events.append(outbound_event(row, recipients, kind))
         return events

@@ -168,8 +168,12 @@ async def queue(
     rules.policy(message.recipients, found.allow if found else [], found.block if found else [])
     await _guard(rt, repo, project.id, request, who, message.subject)
     raw = await sign(project, message)
-    # counted, then queued: one send of the project at a time from here to the commit
+    suppressed = await repo.suppressed(project.id, message.recipients)
+    routes = {a: "local" if await hosted(a) else "relay" for a in message.recipients}
+    # Counted, then queued: one send of the project at a time from here to the commit,
+    # which asks nothing but this session's statements meanwhile.
     await ProjectRepository(session).hold(project.id)
+    now = utcnow()  # a send that waited for the hold counts from now
     if request.idempotency_key is not None:  # sent again while this one was composed?
         answered, stale = await _keyed(repo, project.id, request.idempotency_key, digest, now)
         if answered is not None:
@@ -177,8 +181,6 @@ async def queue(
             return answered
     newest = await repo.nth_newest(project.id, rt.settings.send_rate_per_minute)
     rules.rate(rt.settings, newest, now)
-    suppressed = await repo.suppressed(project.id, message.recipients)
-    routes = {a: "local" if await hosted(a) else "relay" for a in message.recipients}
     relayed = sum(1 for a, r in routes.items() if r == "relay" and a not in suppressed)
     if relayed:
         rules.warmup(
@@ -247,17 +249,17 @@ def overall(statuses: list[str]) -> str:
 
 async def settle(
     repo: OutboxRepository, ids: list[str]
-) -> list[tuple[Outbound, list[OutboundRecipient]]]:
+) -> list[tuple[Outbound, list[OutboundRecipient], str]]:
     """Each message's status derived again from its recipients' (on the session's
-    transaction): the messages, each with its recipients."""
+    transaction): the messages, each with its recipients and the status it had."""
     by_message: dict[str, list[OutboundRecipient]] = {}
     for r in await repo.recipients(ids):
         by_message.setdefault(r.outbound_id, []).append(r)
     settled = []
     for row in await repo.messages(ids):
-        recipients = by_message.get(row.id, [])
+        recipients, before = by_message.get(row.id, []), row.status
         row.status = overall([r.status for r in recipients])
-        settled.append((row, recipients))
+        settled.append((row, recipients, before))
     return settled
 
 
@@ -330,6 +332,6 @@ async def retry(session: AsyncSession, project_id: str, mid: str) -> OutboundOut
             f"message {mid!r} has no failed recipient to retry (a suppressed address is"
             " retried once its suppression is lifted)"
         )
-    [(settled, recipients)] = await settle(repo, [row.id])
+    [(settled, recipients, _)] = await settle(repo, [row.id])
     await session.commit()
     return outbound_out(settled, recipients)
