@@ -1,15 +1,12 @@
-"""How many wrong tokens a client may present, in this process: a token carries 256
-random bits, so this bounds the work a guesser makes (and the odds against an operator
-token the operator chose), not the odds against a generated one. Past the limit, the
-client is refused (429) before its token is looked up.
+"""How many wrong tokens an address may present, in this process: at most ``attempts``
+a minute. A token carries 256 random bits, so this bounds the work a guesser makes and,
+above all, its odds against the operator token, which the operator chose.
 
-Two uses. The web page's sign-in (``attempt``, ``succeeded``) counts an attempt when it
-begins, before the lookup awaits anything, so that many posts sent at once cannot all
-pass the check; a right token forgives its own attempt and no other, so that a guesser
-holding some valid token cannot clear its failures with it. The API (``blocked``,
-``failed``) counts a wrong token once it is known to be wrong: every request carries a
-token, and a client's many requests at once are not guesses; guesses sent at once are
-all looked up, and the limit bounds what follows.
+An attempt is counted when it begins, before the lookup awaits anything, so that many
+requests sent at once cannot all pass the check; a right token forgives its own attempt
+and no other, so that a guesser holding some valid token cannot clear its failures with
+it. The web page's sign-in refuses a limited address outright; the API still lets a
+project token through (agentid.api.gate).
 
 A client is its IPv4 address, or its IPv6 /64 (one host's share of a network: a guesser
 has the whole of it). At most CLIENTS are remembered; the oldest goes first."""
@@ -39,29 +36,18 @@ class TokenLimiter:
             times.popleft()
         return times
 
-    def blocked(self, address: str) -> float | None:
-        """When the client of ``address`` has used up its attempts, the seconds until it
-        may try again; else None. Nothing is counted."""
+    def attempt(self, address: str) -> float | None:
+        """Count an attempt from ``address`` beginning now; or, when its client has used
+        up its attempts, the seconds until it may try again (nothing counted)."""
         client, now = client_of(address), time.monotonic()
         times = self._recent(client, now)
-        return max(1.0, times[0] + self.window - now) if len(times) >= self.attempts else None
-
-    def failed(self, address: str) -> None:
-        """Count a wrong token (or an attempt that may be one) from ``address``, now."""
-        client, now = client_of(address), time.monotonic()
-        times = self._recent(client, now)
+        if len(times) >= self.attempts:
+            return max(1.0, times[0] + self.window - now)
         times.append(now)
         self._failed[client] = times
         self._failed.move_to_end(client)
         while len(self._failed) > self.clients:
             self._failed.popitem(last=False)
-
-    def attempt(self, address: str) -> float | None:
-        """Count a sign-in from ``address`` beginning now; or, when its client has used up
-        its attempts, the seconds until it may try again (nothing counted)."""
-        if (wait := self.blocked(address)) is not None:
-            return wait
-        self.failed(address)
         return None
 
     def succeeded(self, address: str) -> None:

@@ -8,9 +8,15 @@ asks only "is this any valid token" (``identify``); scopes, admin-only routes (4
 other projects (404) stay with the routes. The principal it found is left in the scope,
 where ``agentid.auth.principal`` finds it.
 
-A client that presented ``api_failed_tokens_per_minute`` wrong tokens in the last minute is
-refused (429, ``Retry-After``) before its token is looked up (``agentid.limiter``); a
-request without a token guesses nothing and is not counted.
+An address that presented ``api_failed_tokens_per_minute`` wrong tokens in the last minute
+(``agentid.limiter``: each request with a token counts from when it arrives, a right one is
+forgiven) is limited: a wrong token, and the operator token too, then gets 429 with
+``Retry-After``, so that guessing the operator token (which the operator chose) is slow
+however many requests are sent at once. A project token (256 random bits: guessing one is
+hopeless) is still let through, so that one client behind a shared address (NAT, a proxy)
+cannot lock the others out. A request without a token guesses nothing and is not counted.
+Requests being looked up count until they are found right, so an address with as many
+lookups in flight at once is limited for that moment too (its project tokens still pass).
 """
 
 from __future__ import annotations
@@ -51,12 +57,15 @@ def _bearer(authorization: str) -> str:
     return value.strip()
 
 
-async def identify_token(rt: Runtime, token: str) -> tuple[Principal, str | None]:
+async def identify_token(
+    rt: Runtime, token: str, *, operator: bool = True
+) -> tuple[Principal, str | None]:
     """The caller ``token`` names, and its token row's id (None: the operator); else 401.
-    The web page's sign-in asks the same question (agentid.web.sessions)."""
+    ``operator=False``: the operator token is not believed (the caller's address is
+    limited). The web page's sign-in asks the same question (agentid.web.sessions)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthorized("invalid token")
-    if same_secret(token, rt.admin_token):
+    if operator and same_secret(token, rt.admin_token):
         return ADMIN, None
     async with rt.sessions() as session:
         row = await TokenRepository(session).by_hash(hash_token(token))
@@ -110,13 +119,16 @@ class TokenGate:
 
     async def _identify(self, rt: Runtime, address: str, authorization: str) -> Principal:
         token = _bearer(authorization)  # none presented: nothing guessed, nothing counted
-        if (wait := self.guesses.blocked(address)) is not None:
+        wait = self.guesses.attempt(address)  # counted before anything awaits
+        try:
+            who, _ = await identify_token(rt, token, operator=wait is None)
+        except Unauthorized:
+            if wait is None:
+                raise
             raise RateLimited(
                 f"too many invalid tokens from this address: try again in {int(wait)} s",
                 resets_at=utcnow() + timedelta(seconds=wait),
-            )
-        try:
-            return (await identify_token(rt, token))[0]
-        except Unauthorized:
-            self.guesses.failed(address)
-            raise
+            ) from None
+        if wait is None:
+            self.guesses.succeeded(address)
+        return who
