@@ -154,6 +154,17 @@ async def test_a_spam_report_suppresses_and_leaves_the_message_sent(
     assert r.status_code == 202 and r.json()["status"] == "failed"  # suppressed: not sent
 
 
+async def test_a_drop_for_a_spam_reporting_address_suppresses_and_fails(
+    service: Service, sendgrid: SendGrid
+) -> None:
+    mid, xid = await sent_one(service, sendgrid)
+    body = events(xid, event="dropped", type=None, status=None, reason="Spam Reporting Address")
+    assert (await service.http.post(HOOK, content=body, headers=signed(body))).status_code == 204
+    assert await suppressed(service, "acme") == ["gone@vendor.example"]
+    got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
+    assert got["status"] == "failed"  # dropped: nothing was delivered
+
+
 async def test_one_bounced_recipient_of_two_makes_the_message_partial(
     service: Service, sendgrid: SendGrid
 ) -> None:

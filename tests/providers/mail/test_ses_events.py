@@ -104,6 +104,11 @@ def test_complaints_suppress_unless_the_feedback_says_not_spam() -> None:
     assert ses_bounces(json.dumps(complaint))[0].reason == "ses complaint: spam"
     complaint["complaint"]["complaintFeedbackType"] = "not-spam"
     assert ses_bounces(json.dumps(complaint)) == []
+    # not sent: the address was on the account's suppression list (a bounce, then)
+    complaint["complaint"] |= {"complaintSubType": "OnAccountSuppressionList"}
+    del complaint["complaint"]["complaintFeedbackType"]
+    (unsent,) = ses_bounces(json.dumps(complaint))
+    assert not unsent.complaint and unsent.reason == "ses complaint: OnAccountSuppressionList"
     (bounced,) = ses_bounces(bounce("ses-id-1", "gone@vendor.example"))
     assert not bounced.complaint
 

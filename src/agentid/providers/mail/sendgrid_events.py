@@ -8,8 +8,9 @@ Mail Settings (base64 SubjectPublicKeyInfo) goes in the relay URL as ``webhook_k
 A timestamp more than ``TOLERANCE_SECONDS`` away from now is refused (a replay).
 
 A ``bounce`` event whose ``type`` is not ``blocked`` (a blocked message is a temporary,
-reputation-related refusal) and a ``dropped`` event for a bounced or invalid address are
-permanent: the recipient's address bounced. A ``spamreport`` is a complaint: the reader
+reputation-related refusal) and a ``dropped`` event for a bounced, spam-reporting or
+invalid address are permanent: the recipient's address bounced (or reported spam before),
+and nothing was delivered. A ``spamreport`` is a complaint: the reader
 marked the message as spam. ``sg_message_id`` starts with the ``X-Message-Id`` the send
 got (``<id>.filter...``).
 """
@@ -36,7 +37,7 @@ SIGNATURE = "x-twilio-email-event-webhook-signature"
 TIMESTAMP = "x-twilio-email-event-webhook-timestamp"
 TOLERANCE_SECONDS = 300
 MAX_EVENTS = 1000
-_DROPPED_FOR_GOOD = ("bounced address", "invalid")
+_DROPPED_FOR_GOOD = ("bounced address", "spam reporting address", "invalid")
 
 
 def public_key(value: str) -> ec.EllipticCurvePublicKey:

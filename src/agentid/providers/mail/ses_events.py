@@ -28,7 +28,9 @@ A believed ``SubscriptionConfirmation`` is confirmed by a GET of its ``Subscribe
 of the message SES called ``mail.messageId`` (what SendEmail answered: the recipient's
 ``provider_message_id``). ``Complaint`` (the reader marked the message as spam) makes
 each of ``complaint.complainedRecipients`` a complaint, unless its
-``complaintFeedbackType`` is ``not-spam``. Transient and undetermined bounces and
+``complaintFeedbackType`` is ``not-spam``; one whose ``complaintSubType`` is
+``OnAccountSuppressionList`` was not sent at all (the address was on the account's
+suppression list), so it fails its recipient like a bounce. Transient and undetermined bounces and
 deliveries are neither. A ``ses+http://`` relay (a local server playing SES) takes certificates
 and confirmations from its own host, over http or https: tests sign with a key of theirs.
 """
@@ -256,9 +258,14 @@ def ses_bounces(notification: object) -> list[Bounce]:
         feedback = complaint.get("complaintFeedbackType")
         if feedback == "not-spam":
             return []
+        # Not sent: the address is on the account's suppression list for an earlier
+        # complaint, so this message failed like a bounce.
+        unsent = complaint.get("complaintSubType") == "OnAccountSuppressionList"
         return [
-            Bounce(address, message_id, f"ses complaint: {said or 'spam'}", complaint=True)
-            for address, said in _recipients(complaint.get("complainedRecipients"), feedback)
+            Bounce(address, message_id, f"ses complaint: {said or 'spam'}", complaint=not unsent)
+            for address, said in _recipients(
+                complaint.get("complainedRecipients"), complaint.get("complaintSubType") or feedback
+            )
         ]
     return []
 
