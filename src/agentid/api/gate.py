@@ -129,6 +129,10 @@ class TokenGate:
                 f"too many invalid tokens from this address: try again in {int(wait)} s",
                 resets_at=utcnow() + timedelta(seconds=wait),
             ) from None
+        except BaseException:  # the store could not answer (503), or the request went:
+            if wait is None:  # no wrong token was seen
+                self.guesses.succeeded(address)
+            raise
         if wait is None:
             self.guesses.succeeded(address)
         return who

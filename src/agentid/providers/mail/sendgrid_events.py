@@ -37,7 +37,8 @@ SIGNATURE = "x-twilio-email-event-webhook-signature"
 TIMESTAMP = "x-twilio-email-event-webhook-timestamp"
 TOLERANCE_SECONDS = 300
 MAX_EVENTS = 1000
-_DROPPED_FOR_GOOD = ("bounced address", "spam reporting address", "invalid")
+# a dropped event's reasons that mean the address (not "Invalid SMTPAPI header": ours)
+_DROPPED_FOR_GOOD = ("bounced address", "spam reporting address", "invalid address")
 
 
 def public_key(value: str) -> ec.EllipticCurvePublicKey:
@@ -82,8 +83,9 @@ def bounces(body: bytes) -> Sequence[Bounce]:
         if not isinstance(event, dict) or not isinstance(event.get("email"), str):
             continue
         kind, reason = event.get("event"), str(event.get("reason") or "")
+        why = reason.strip().lower()
         permanent = (kind == "bounce" and event.get("type") != "blocked") or (
-            kind == "dropped" and reason.lower().startswith(_DROPPED_FOR_GOOD)
+            kind == "dropped" and (why == "invalid" or why.startswith(_DROPPED_FOR_GOOD))
         )
         complaint = kind == "spamreport"
         if not (permanent or complaint):
