@@ -4,7 +4,7 @@ byte of its body is read.
 Every path needs a token except the public ones (health, the OpenAPI schema and docs,
 provider webhooks, which prove themselves by signature); a path that serves nothing is
 no exception, so unauthenticated callers learn nothing about which routes exist. The gate
-asks only "is this any valid token" (``identify``); scopes, admin-only routes (403) and
+asks only "is this any valid token" (``identify_token``); scopes, admin-only routes (403) and
 other projects (404) stay with the routes. The principal it found is left in the scope,
 where ``agentid.auth.principal`` finds it.
 
