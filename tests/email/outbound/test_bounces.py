@@ -5,6 +5,7 @@ webhook URL names; an unsigned, stale or forged report changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -16,7 +17,14 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
 
+from agentid.email.outbound.repository import OutboxRepository
+from agentid.email.outbound.service import settle
+from agentid.store.tables import Outbound
+from agentid.store.tables import OutboundRecipient
 from tests.conftest import Service
 from tests.providers.mail.sendgrid_server import KEY
 from tests.providers.mail.sendgrid_server import SendGrid
@@ -181,6 +189,60 @@ async def test_one_bounced_recipient_of_two_makes_the_message_partial(
     assert (kind, payload["status"]) == ("message.failed", "partial")
     again = await service.http.post(HOOK, content=body, headers=signed(body))
     assert again.status_code == 204  # a replay changes nothing more
+
+
+async def test_a_bounce_settled_with_a_round_at_once_reads_what_the_round_wrote(
+    backend: str, service: Service, sendgrid: SendGrid
+) -> None:
+    """A bounce for one recipient while a round of the outbox records the other: each
+    read the other's recipient as it was before the other's change, and the one that
+    committed last stored the message's status from that. Here the round (the test's
+    transaction) sends the second recipient while the bounce fails the first: the message
+    was stored ``sent``, not ``partial`` (the status an idempotent send again answers,
+    and from which the next round decides whether to tell an event). Settling now locks
+    the message before it reads the recipients. Staged with PostgreSQL's row locks: the
+    round holds the message until the bounce waits on it, then commits."""
+    if backend != "postgresql":
+        pytest.skip("staging the race needs PostgreSQL's row locks (SQLite locks the file)")
+    mid, xid = await sent_one(service, sendgrid, also=("fine@vendor.example",))
+    sessions = service.running.runtime.sessions
+    async with sessions() as session:  # the other recipient was claimed again meanwhile
+        await session.execute(
+            update(OutboundRecipient)
+            .where(OutboundRecipient.address == "fine@vendor.example")
+            .values(status="sending")
+        )
+        await session.execute(update(Outbound).where(Outbound.id == mid).values(status="sending"))
+        await session.commit()
+    async with sessions() as round_, sessions() as watching:
+        await round_.execute(
+            update(OutboundRecipient)
+            .where(OutboundRecipient.address == "fine@vendor.example")
+            .values(status="sent")
+        )
+        await settle(OutboxRepository(round_), [mid])
+        await round_.flush()  # the message's row is the round's until it commits
+        body = events(xid)
+        bouncing = asyncio.create_task(service.http.post(HOOK, content=body, headers=signed(body)))
+
+        async def waits_on_the_message() -> bool:  # (before: it did not, and ended first)
+            waiting = await watching.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            await watching.commit()
+            return bool(waiting) or bouncing.done()
+
+        await eventually(waits_on_the_message, "the bounce waits on the message")
+        await round_.commit()
+    assert (await bouncing).status_code == 204
+    got = (await service.http.get(f"/projects/acme/email/messages/{mid}")).json()
+    assert {r["address"]: r["status"] for r in got["recipients"]} == {
+        "gone@vendor.example": "failed",
+        "fine@vendor.example": "sent",
+    }
+    print("STATUS", got["status"], settle.__code__.co_filename)
+    assert got["status"] == "partial"  # shown from the recipients; and as stored:
+    async with sessions() as session:
+        stored = await session.scalar(select(Outbound.status).where(Outbound.id == mid))
+    assert stored == "partial"
 
 
 async def test_the_shared_relay_files_a_bounce_under_the_project_that_sent_it(

@@ -313,6 +313,21 @@ class OutboxRepository(Repository):
             return []
         return await self.get_all(select(Outbound).where(Outbound.id.in_(list(set(outbound_ids)))))
 
+    async def locked_messages(self, outbound_ids: Sequence[str]) -> list[Outbound]:
+        """The messages, their rows locked until the transaction ends (in id order, so
+        that two transactions locking some of the same messages cannot deadlock), read
+        afresh (SQLite has one writer at a time: no lock to take)."""
+        if not outbound_ids:
+            return []
+        statement = (
+            select(Outbound)
+            .where(Outbound.id.in_(list(set(outbound_ids))))
+            .order_by(Outbound.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+        return await self.get_all(statement)
+
     async def domain_key(self, project_id: str) -> Domain | None:
         """The project's hosted domain, with its DKIM selector and sealed key."""
         return await self.get_one_or_none(select(Domain).where(Domain.project_id == project_id))

@@ -251,12 +251,16 @@ async def settle(
     repo: OutboxRepository, ids: list[str]
 ) -> list[tuple[Outbound, list[OutboundRecipient], str]]:
     """Each message's status derived again from its recipients' (on the session's
-    transaction): the messages, each with its recipients and the status it had."""
+    transaction): the messages, each with its recipients and the status it had. The
+    messages are locked first, then their recipients read: two transactions settling one
+    message at once (a bounce, a round of the outbox) take turns, and the second reads
+    what the first wrote."""
+    messages = await repo.locked_messages(ids)
     by_message: dict[str, list[OutboundRecipient]] = {}
     for r in await repo.recipients(ids):
         by_message.setdefault(r.outbound_id, []).append(r)
     settled = []
-    for row in await repo.messages(ids):
+    for row in messages:
         recipients, before = by_message.get(row.id, []), row.status
         row.status = overall([r.status for r in recipients])
         settled.append((row, recipients, before))
