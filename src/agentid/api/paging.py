@@ -8,11 +8,16 @@ are the next page (agentid.store.repository).
 # No ``from __future__ import annotations``: FastAPI reads the parameters' annotations,
 # which name ``cursor_length`` from the enclosing call.
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 from typing import Any
 
 from fastapi import Depends
 from fastapi import Query
+
+from agentid.filters import cursor_filter
+from agentid.filters import since_utc
+from agentid.store.repository import Window
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -50,3 +55,27 @@ AddressPaging = Annotated[Paging, paging(320)]  # a list by address (aliases)
 IdCursor = Annotated[str | None, Query(max_length=26)]
 PageLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 LongPoll = Annotated[float, Query(ge=0, le=MAX_WAIT)]
+
+
+def window(what: str) -> Any:
+    """The ``since``, ``after``, ``before`` and ``limit`` parameters of a list ordered by id,
+    checked: ``what`` names the list's ids in the 422 a cursor that is not one gets."""
+
+    def parameters(
+        since: datetime | None = None,
+        after: IdCursor = None,
+        before: IdCursor = None,
+        limit: PageLimit = 50,
+    ) -> Window:
+        return Window(
+            since_utc(since),
+            cursor_filter(after, "after", what),
+            cursor_filter(before, "before", what),
+            limit,
+        )
+
+    return Depends(parameters)
+
+
+MessageWindow = Annotated[Window, window("a message id")]  # the inbox
+SmsWindow = Annotated[Window, window("an SMS id")]

@@ -4,6 +4,7 @@ mail writes through ``email/inbound`` and ``store/`` Core statements of its own)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import load_only
 from agentid.store import event_log
 from agentid.store.repository import Page
 from agentid.store.repository import Repository
+from agentid.store.repository import Window
 from agentid.store.tables import Alias
 from agentid.store.tables import CodeRow
 from agentid.store.tables import Domain
@@ -56,11 +58,8 @@ class InboxQuery:
     header_to: str | None = None  # an address in the To or Cc the sender wrote
     from_: str | None = None
     subject: str | None = None
-    since: datetime | None = None
     unread: bool | None = None
-    before: str | None = None
-    after: str | None = None
-    limit: int = 50
+    window: Window = field(default_factory=Window)
 
 
 def header_to_matches(address: str) -> ColumnElement[bool]:
@@ -87,15 +86,9 @@ def _inbox(project_id: str, q: InboxQuery) -> Select[Message]:
         )
     if q.subject is not None:
         stmt = stmt.where(Message.subject.icontains(q.subject, autoescape=True))
-    if q.since is not None:
-        stmt = stmt.where(Message.received_at >= q.since)
     if q.unread is not None:
         stmt = stmt.where(Message.unread.is_(q.unread))
-    if q.before is not None:
-        stmt = stmt.where(Message.id < q.before)
-    if q.after is not None:
-        stmt = stmt.where(Message.id > q.after)
-    return stmt
+    return q.window.narrow(stmt, Message.received_at, Message.id)
 
 
 class AliasRepository(Repository):
@@ -133,7 +126,7 @@ class MessageRepository(Repository):
     async def inbox(self, project_id: str, q: InboxQuery) -> Page[Message]:
         """Newest first, the listed columns only."""
         stmt = _inbox(project_id, q).options(load_only(*LIST_COLUMNS)).order_by(Message.id.desc())
-        return await self.paginate(stmt, q.limit)
+        return await self.paginate(stmt, q.window.limit)
 
     async def counts(self, project_ids: list[str]) -> dict[str, int]:
         """How many messages each project lists in its inbox."""

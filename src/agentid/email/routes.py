@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -12,10 +11,9 @@ from fastapi import Query
 from fastapi import Response
 
 from agentid.api.paging import AddressPaging
-from agentid.api.paging import IdCursor
 from agentid.api.paging import IdPaging
 from agentid.api.paging import LongPoll
-from agentid.api.paging import PageLimit
+from agentid.api.paging import MessageWindow
 from agentid.api.project import ProjectAdminDep
 from agentid.api.project import ProjectReadDep
 from agentid.api.project import ProjectWriteDep
@@ -48,7 +46,6 @@ from agentid.errors import NotFound
 from agentid.filters import address_filter
 from agentid.filters import cursor_filter
 from agentid.filters import path_id
-from agentid.filters import since_utc
 from agentid.filters import text_filter
 
 router = project_router("/email", "email")
@@ -97,15 +94,12 @@ async def read_inbox(
     project: ProjectReadDep,
     rt: RuntimeDep,
     session: SessionDep,
+    window: MessageWindow,
     to: Annotated[str | None, Query(max_length=320)] = None,
     header_to: Annotated[str | None, Query(max_length=320)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=320)] = None,
     subject: Annotated[str | None, Query(max_length=500)] = None,
-    since: datetime | None = None,
     unread: bool | None = None,
-    before: IdCursor = None,
-    after: IdCursor = None,
-    limit: PageLimit = 50,
     wait: LongPoll = 0,
 ) -> Inbox:
     q = InboxQuery(
@@ -113,11 +107,8 @@ async def read_inbox(
         header_to=address_filter(header_to, "header_to"),
         from_=text_filter(from_, "from"),
         subject=text_filter(subject, "subject"),
-        since=since_utc(since),
         unread=unread,
-        before=cursor_filter(before, "before", "a message id"),
-        after=cursor_filter(after, "after", "a message id"),
-        limit=limit,
+        window=window,
     )
     entries, nxt = await inbox.wait_for_page(rt, session, project.id, q, wait)
     return Inbox(messages=entries, next=nxt)

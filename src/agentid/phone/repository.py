@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import update
 from agentid.store import event_log
 from agentid.store.repository import Page
 from agentid.store.repository import Repository
+from agentid.store.repository import Window
 from agentid.store.tables import CodeRow
 from agentid.store.tables import Forwarder
 from agentid.store.tables import PhoneNumber
@@ -30,10 +32,7 @@ LIVE = ("pending", "active")
 class SmsQuery:
     from_: str | None = None
     contains: str | None = None
-    since: datetime | None = None
-    after: str | None = None
-    before: str | None = None
-    limit: int = 50
+    window: Window = field(default_factory=Window)
 
 
 def _filtered(project_id: str, q: SmsQuery) -> Select[Sms]:
@@ -42,13 +41,7 @@ def _filtered(project_id: str, q: SmsQuery) -> Select[Sms]:
         stmt = stmt.where(Sms.from_number.icontains(q.from_, autoescape=True))
     if q.contains is not None:
         stmt = stmt.where(Sms.body.icontains(q.contains, autoescape=True))
-    if q.since is not None:
-        stmt = stmt.where(Sms.received_at >= q.since)
-    if q.after is not None:
-        stmt = stmt.where(Sms.id > q.after)
-    if q.before is not None:
-        stmt = stmt.where(Sms.id < q.before)
-    return stmt.order_by(Sms.id.desc())
+    return q.window.narrow(stmt, Sms.received_at, Sms.id).order_by(Sms.id.desc())
 
 
 def _live(*where: ColumnElement[bool]) -> Select[PhoneNumber]:
@@ -141,7 +134,7 @@ class PhoneRepository(Repository):
         return await self.get_all(select(Forwarder))
 
     async def page(self, project_id: str, q: SmsQuery) -> Page[Sms]:
-        return await self.paginate(_filtered(project_id, q), q.limit)
+        return await self.paginate(_filtered(project_id, q), q.window.limit)
 
     async def store_sms(
         self,

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
 from fastapi import Request
 from fastapi import status
 
-from agentid.api.paging import IdCursor
 from agentid.api.paging import LongPoll
-from agentid.api.paging import PageLimit
+from agentid.api.paging import SmsWindow
 from agentid.api.project import ProjectAdminDep
 from agentid.api.project import ProjectReadDep
 from agentid.api.project import project_router
@@ -27,9 +25,7 @@ from agentid.errors import ProviderAuth
 from agentid.errors import ProviderRateLimited
 from agentid.errors import ProviderRejected
 from agentid.errors import ProviderUnavailable
-from agentid.filters import cursor_filter
 from agentid.filters import path_id
-from agentid.filters import since_utc
 from agentid.filters import text_filter
 from agentid.phone import forwarder_service
 from agentid.phone import inbound
@@ -110,12 +106,9 @@ async def messages(
     project: ProjectReadDep,
     rt: RuntimeDep,
     session: SessionDep,
+    window: SmsWindow,
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     contains: Annotated[str | None, Query(max_length=500)] = None,
-    since: datetime | None = None,
-    after: IdCursor = None,
-    before: IdCursor = None,
-    limit: PageLimit = 50,
     wait: LongPoll = 0,
 ) -> SmsList:
     """Inbound SMS, newest first, with the codes and links found in them; ``wait=N``
@@ -123,10 +116,7 @@ async def messages(
     q = SmsQuery(
         from_=text_filter(from_, "from"),
         contains=text_filter(contains, "contains"),
-        since=since_utc(since),
-        after=cursor_filter(after, "after", "an SMS id"),
-        before=cursor_filter(before, "before", "an SMS id"),
-        limit=limit,
+        window=window,
     )
     found, nxt = await inbound.messages(rt, session, project.id, q, wait)
     return SmsList(messages=found, next=nxt)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from typing import Generic
 from typing import TypeVar
@@ -46,6 +47,33 @@ class Page(Generic[T]):
     def next(self, key: Callable[[T], str]) -> str | None:
         """The cursor of the page after this one (``key`` of the last item); None at the end."""
         return key(self.items[-1]) if self.more and self.items else None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Which part of a list ordered by id (newest first) a read asks for: rows received
+    since ``since``, with ids after ``after`` and before ``before`` (each a cursor a page
+    answered), at most ``limit`` of them. The inbox and the SMS list read through one."""
+
+    since: datetime | None = None
+    after: str | None = None
+    before: str | None = None
+    limit: int = 50
+
+    def narrow(
+        self,
+        statement: Select[T],
+        received_at: InstrumentedAttribute[datetime],
+        id_: InstrumentedAttribute[str],
+    ) -> Select[T]:
+        """``statement`` kept to this window, by the list's ``received_at`` and id columns."""
+        if self.since is not None:
+            statement = statement.where(received_at >= self.since)
+        if self.after is not None:
+            statement = statement.where(id_ > self.after)
+        if self.before is not None:
+            statement = statement.where(id_ < self.before)
+        return statement
 
 
 class Repository:

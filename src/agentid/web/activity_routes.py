@@ -33,6 +33,7 @@ from agentid.filters import cursor_filter
 from agentid.phone import inbound as sms
 from agentid.phone.repository import SmsQuery
 from agentid.runtime import Runtime
+from agentid.store.repository import Window
 from agentid.web.deps import SignedInDep
 from agentid.web.sessions import SignedIn
 from agentid.web.sessions import resume_by_hash
@@ -54,8 +55,8 @@ async def sms_page(
     session: SessionDep,
     before: IdCursor = None,
 ) -> HTMLResponse:
-    q = SmsQuery(before=cursor_filter(before or None, "before", "an SMS id"), limit=PAGE)
-    found, nxt = await sms.messages(rt, session, project.id, q, 0)
+    window = Window(before=cursor_filter(before or None, "before", "an SMS id"), limit=PAGE)
+    found, nxt = await sms.messages(rt, session, project.id, SmsQuery(window=window), 0)
     await session.commit()
     return page(
         request, "sms.html", messages=found, next=nxt, project_id=project.id, section="sms",

@@ -33,6 +33,7 @@ from agentid.filters import address_filter
 from agentid.filters import cursor_filter
 from agentid.filters import text_filter
 from agentid.store.db import AsyncSession
+from agentid.store.repository import Window
 from agentid.web import message_html
 from agentid.web.deps import Checkbox
 from agentid.web.templating import filtered
@@ -68,8 +69,7 @@ async def inbox_page(
         from_=text_filter(filters["from"], "from"),
         subject=text_filter(filters["subject"], "subject"),
         unread=True if unread else None,
-        before=cursor_filter(_checked(before), "before", "a message id"),
-        limit=PAGE,
+        window=Window(before=cursor_filter(_checked(before), "before", "a message id"), limit=PAGE),
     )
     entries, nxt = await inbox.page(session, project.id, q)
     await session.commit()
@@ -80,7 +80,7 @@ async def inbox_page(
         request, "_inbox_rows.html" if part == "rows" else "inbox.html",
         **filtered(f"/ui/projects/{project.id}/inbox", kept),
         messages=entries, next=nxt, filters=filters, unread=bool(unread),
-        paged=q.before is not None, project_id=project.id, section="inbox",
+        paged=q.window.before is not None, project_id=project.id, section="inbox",
         title=f"{project.id}: inbox",
     )  # fmt: skip
 
