@@ -83,16 +83,16 @@ class Smtp:
 
 @dataclass(frozen=True, slots=True)
 class Raised:
-    """Rows keyed by an exception class of a client library, by package and name: the
+    """Rows keyed by exception classes of a client library, by package and names: the
     library (botocore and its 3 MB, httpx, aiosmtplib, dnspython) is loaded by the adapter
     that uses it, when one is used, never by this table."""
 
     package: str
-    name: str
+    names: frozenset[str]
 
     def matches(self, failure: BaseException | None) -> bool:
         return failure is not None and any(
-            cls.__name__ == self.name and _within(cls.__module__, self.package)
+            cls.__name__ in self.names and _within(cls.__module__, self.package)
             for cls in type(failure).__mro__
         )
 
@@ -101,20 +101,20 @@ def _within(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-def botocore(name: str) -> Raised:
-    return Raised("botocore", name)
+def botocore(*names: str) -> Raised:
+    return Raised("botocore", frozenset(names))
 
 
-def httpx_error(name: str) -> Raised:
-    return Raised("httpx", name)
+def httpx_error(*names: str) -> Raised:
+    return Raised("httpx", frozenset(names))
 
 
-def smtp_error(name: str) -> Raised:
-    return Raised("aiosmtplib", name)
+def smtp_error(*names: str) -> Raised:
+    return Raised("aiosmtplib", frozenset(names))
 
 
-def dns_error(name: str) -> Raised:
-    return Raised("dns", name)
+def dns_error(*names: str) -> Raised:
+    return Raised("dns", frozenset(names))
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +181,14 @@ FAILURES: tuple[Row, ...] = (
     Row(httpx_error("InvalidURL"), ProviderError, "was called with an invalid URL", detail=False),
     # AWS through botocore (ses://): no answer, no credentials, then the codes AWS
     # answers; a code not listed goes by its HTTP status, below.
-    Row(botocore("ConnectTimeoutError"), ProviderUnavailable, "timed out"),
-    Row(botocore("ReadTimeoutError"), ProviderUnavailable, "timed out"),
+    Row(botocore("ConnectTimeoutError", "ReadTimeoutError"), ProviderUnavailable, "timed out"),
     Row(botocore("ConnectionError"), ProviderUnavailable, "could not be reached"),
     Row(botocore("HTTPClientError"), ProviderUnavailable, "broke the connection"),
-    Row(botocore("NoCredentialsError"), ProviderAuth, "has no credentials to use"),
-    Row(botocore("PartialCredentialsError"), ProviderAuth, "has no credentials to use"),
-    Row(botocore("CredentialRetrievalError"), ProviderAuth, "has no credentials to use"),
+    Row(
+        botocore("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"),
+        ProviderAuth,
+        "has no credentials to use",
+    ),
     Row(botocore("ParamValidationError"), ProviderRejected, "cannot take the request"),
     Row(Aws(AWS_AUTH_CODES), ProviderAuth, "refused the credentials"),
     Row(Aws(AWS_THROTTLE_CODES), ProviderRateLimited, "asks to slow down"),
@@ -203,8 +204,7 @@ FAILURES: tuple[Row, ...] = (
     Row(Http(range(500, 600)), ProviderUnavailable, "failed"),
     Row(Http(range(300, 400)), ProviderError, "answered with a redirect"),
     # AWS failures no row above took: a profile not found, a code with no status...
-    Row(botocore("ClientError"), ProviderError, "failed"),
-    Row(botocore("BotoCoreError"), ProviderError, "failed"),
+    Row(botocore("ClientError", "BotoCoreError"), ProviderError, "failed"),
     # DNS data (zonefile), files and sockets opened by hand.
     Row(dns_error("Timeout"), ProviderUnavailable, "timed out"),
     Row(dns_error("DNSException"), ProviderError, "holds DNS data that does not parse"),
