@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 from typing import Any
+from typing import TypeVar
 
 import httpx
 from mcp.server.mcpserver import Context
@@ -51,6 +52,7 @@ from agentid.projects.schemas import Identity
 from agentid.times import utcnow
 
 Clients = Callable[[Context], AbstractAsyncContextManager[AsyncClient]]
+Tool = TypeVar("Tool", bound=Callable[..., Any])
 Seconds = Annotated[float, Field(ge=0, le=300, description="Wait at most this many seconds.")]
 Sites = Annotated[
     list[str] | None,
@@ -118,22 +120,29 @@ def build_server(clients: Clients) -> MCPServer:
         except AgentIDError as err:  # the API's answer, as the tool's error text
             raise ToolError(f"{err.code}: {err.message}") from None
 
-    @server.tool(description="Your email address, phone number and the rules you keep.")
+    def tool(fn: Tool) -> Tool:
+        """A tool of the server, described by its docstring (one paragraph, its lines joined)."""
+        server.tool(description=" ".join((fn.__doc__ or "").split()))(fn)
+        return fn
+
+    @tool
     async def get_identity(ctx: Context) -> Identity:
+        """Your email address, phone number and the rules you keep."""
         async with client(ctx) as api:
             return await api.identity()
 
-    @server.tool(description="Make a fresh address (label + random suffix) for one sign-up.")
+    @tool
     async def new_alias(
         ctx: Context,
         label: Annotated[
             str | None, Field(description="What it is for, e.g. the site's name.", max_length=40)
         ] = None,
     ) -> AliasOut:
+        """Make a fresh address (label + random suffix) for one sign-up."""
         async with client(ctx) as api:
             return await api.new_alias(label=label)
 
-    @server.tool(description="Received email, newest first.")
+    @tool
     async def list_inbox(
         ctx: Context,
         to: MailTo = None,
@@ -141,23 +150,20 @@ def build_server(clients: Clients) -> MCPServer:
         unread: Annotated[bool, Field(description="Only unread messages.")] = False,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> InboxResult:
+        """Received email, newest first."""
         async with client(ctx) as api:
             page = await api.inbox(to=to, subject=subject, unread=unread or None, limit=limit)
             return InboxResult(messages=page.messages)
 
-    @server.tool(description="One received message: text, codes and links found in it.")
+    @tool
     async def read_message(
         ctx: Context, id: Annotated[str, Field(description="The message id.", max_length=26)]
     ) -> MessageOut:
+        """One received message: text, codes and links found in it."""
         async with client(ctx) as api:
             return await api.message(id)
 
-    @server.tool(
-        description=(
-            "Wait for an email (to an address, with a subject) received since `since` "
-            "(default: five minutes ago), up to timeout seconds; the newest one is returned."
-        )
-    )
+    @tool
     async def wait_for_message(
         ctx: Context,
         to: MailTo = None,
@@ -165,18 +171,15 @@ def build_server(clients: Clients) -> MCPServer:
         since: RecentSince = None,
         timeout: Seconds = 60,  # noqa: ASYNC109 (named as in the client)
     ) -> WaitedMessage:
+        """Wait for an email (to an address, with a subject) received since `since` (default: five
+        minutes ago), up to timeout seconds; the newest one is returned."""
         async with client(ctx) as api:
             after = since or utcnow() - RECENT
             page = await api.inbox(to=to, subject=subject, since=after, limit=1, wait=timeout)
             found = page.messages[0] if page.messages else None
             return WaitedMessage(found=found is not None, message=found)
 
-    @server.tool(
-        description=(
-            "Wait for the verification code from a site (the one you just asked for a code), "
-            "up to timeout seconds; the code is marked used. Give site as the site's domain."
-        )
-    )
+    @tool
     async def wait_for_code(
         ctx: Context,
         site: Sites = None,
@@ -192,6 +195,8 @@ def build_server(clients: Clients) -> MCPServer:
             ),
         ] = None,
     ) -> WaitedCode:
+        """Wait for the verification code from a site (the one you just asked for a code), up to
+        timeout seconds; the code is marked used. Give site as the site's domain."""
         async with client(ctx) as api:
             try:
                 code = await api.wait_for_code(
@@ -204,12 +209,7 @@ def build_server(clients: Clients) -> MCPServer:
                 return WaitedCode(found=False, skipped=[_skipped(s) for s in err.skipped])
             return _waited(code)
 
-    @server.tool(
-        description=(
-            "SMS received on your number, newest first; with wait, hold up to that many "
-            "seconds for one to match when none does yet."
-        )
-    )
+    @tool
     async def list_sms(
         ctx: Context,
         contains: Annotated[str | None, Field(description="Body contains (any case).")] = None,
@@ -220,34 +220,26 @@ def build_server(clients: Clients) -> MCPServer:
         ] = 0,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> SmsResult:
+        """SMS received on your number, newest first; with wait, hold up to that many seconds for
+        one to match when none does yet."""
         async with client(ctx) as api:
             page = await api.sms(
                 contains=contains, from_=from_contains, since=since, wait=wait or None, limit=limit
             )
             return SmsResult(messages=page.messages)
 
-    @server.tool(
-        description=(
-            "The current code of an authenticator (TOTP) stored under `label` for a site "
-            "that asks for an authenticator app's code; valid_for_seconds says how long it "
-            "stays valid (ask again for the next one when it is about to change)."
-        )
-    )
+    @tool
     async def totp_code(
         ctx: Context,
         label: Annotated[str, Field(description="The authenticator's label.", max_length=63)],
     ) -> TotpCode:
+        """The current code of an authenticator (TOTP) stored under `label` for a site that asks for
+        an authenticator app's code; valid_for_seconds says how long it stays valid (ask again for
+        the next one when it is about to change)."""
         async with client(ctx) as api:
             return await api.totp_code(label)
 
-    @server.tool(
-        description=(
-            "Ask your human operator for help you cannot get yourself: a verification code "
-            "(kind code) or link (kind link) sent where you cannot read it, or anything else "
-            "(kind other). Say the site in `service` and why in `reason`. An answered code or "
-            "link arrives like any other: call wait_for_code with that site afterwards."
-        )
-    )
+    @tool
     async def escalate(
         ctx: Context,
         kind: EscalationKind,
@@ -260,10 +252,14 @@ def build_server(clients: Clients) -> MCPServer:
             Field(ge=1, le=7 * 24 * 3600, description="Seconds it stays open (an hour)."),
         ] = None,
     ) -> EscalationOut:
+        """Ask your human operator for help you cannot get yourself: a verification code (kind code)
+        or link (kind link) sent where you cannot read it, or anything else (kind other). Say the
+        site in `service` and why in `reason`. An answered code or link arrives like any other: call
+        wait_for_code with that site afterwards."""
         async with client(ctx) as api:
             return await api.escalate(kind, reason, service, expires_in)
 
-    @server.tool(description="Send an email from your address (through the project's relay).")
+    @tool
     async def send_email(
         ctx: Context,
         to: Annotated[list[str], Field(min_length=1, max_length=50)],
@@ -271,6 +267,7 @@ def build_server(clients: Clients) -> MCPServer:
         text: str,
         html: str | None = None,
     ) -> SendAccepted:
+        """Send an email from your address (through the project's relay)."""
         async with client(ctx) as api:
             return await api.send_email(to, subject, text, html)
 
