@@ -59,7 +59,7 @@ async def codes_page(
     kept: dict[str, str] = {"channel": channel} if channel else {}
     kept |= {"unused": "1"} if unused else {}
     return page(
-        request, "_code_rows.html" if part == "rows" else "codes.html",
+        request, "_codes_rows.html" if part == "rows" else "codes.html",
         codes=found, next=nxt, channel=channel, unused=bool(unused), paged=before is not None,
         **filtered(f"/ui/projects/{project.id}/codes", kept), project_id=project.id,
         section="codes",
