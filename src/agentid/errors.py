@@ -86,10 +86,16 @@ class AgentIDError(Exception):
 
 
 class BadRequest(AgentIDError):
+    """The request is out of form: a line of a protocol that does not parse, or two
+    parts of it that disagree (the project in the path and in a header)."""
+
     status, code = 400, "bad_request"
 
 
 class ValidationFailed(BadRequest):
+    """A value the request gives is not one agentid takes (an address, a cursor that is
+    not an id, a scope it does not know); the message names the field."""
+
     status, code = 422, "validation_failed"
 
 
@@ -100,18 +106,28 @@ class ContainsReceivedCode(ValidationFailed):
 
 
 class Unauthorized(AgentIDError):
+    """No token, or one agentid does not know (mistyped, revoked, a session signed out)."""
+
     status, code = 401, "unauthorized"
 
 
 class Forbidden(AgentIDError):
+    """The token is known but may not do this: it lacks the scope, the route is the
+    operator's, or the project's policy refuses it (sending from another domain)."""
+
     status, code = 403, "forbidden"
 
 
 class NotFound(AgentIDError):
+    """Nothing of that id that this token may see: a project's token asking about another
+    project's resource is answered this, as if it did not exist."""
+
     status, code = 404, "not_found"
 
 
 class MethodNotAllowed(AgentIDError):
+    """The path exists, not with this method (raised by the web framework, mapped here)."""
+
     status, code = 405, "method_not_allowed"
 
 
@@ -130,6 +146,8 @@ class Conflict(AgentIDError):
 
 
 class PayloadTooLarge(AgentIDError):
+    """A body past its limit: a request, a message to send with its attachments."""
+
     status, code = 413, "too_large"
 
 
@@ -190,10 +208,16 @@ class Unreachable(AgentIDError):
 
 
 class ProviderError(AgentIDError):
+    """A relay, phone or DNS provider failed in a way no subclass names
+    (``agentid.providers.failures`` maps transport and vendor failures to the tree)."""
+
     status, code = 502, "provider_error"
 
 
 class ProviderAuth(ProviderError):
+    """The provider refused agentid's credentials: the account's URL needs fixing; the
+    same request again will fail the same way."""
+
     code = "provider_auth"
 
 
@@ -218,6 +242,8 @@ class ProviderRateLimited(ProviderError):
 
 
 class ProviderUnavailable(ProviderError):
+    """The provider is down, did not answer in time or deferred the request: retry later."""
+
     code = "provider_unavailable"
 
 

@@ -59,7 +59,8 @@ class MailDomain:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """One record of the plan and what it is for (MX, SPF, DKIM, DMARC...)."""
+    """One record of the plan and what it is for: its ``role`` (mx, spf, dkim, dmarc...)
+    is how ``Plan.of`` and the API's answer name it."""
 
     role: Role
     record: DnsRecord

@@ -19,7 +19,8 @@ _WEBOTP_RE = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class OriginBound:
-    """A WebOTP line's code (``@site.example #123456``): the site it is bound to."""
+    """The code of a WebOTP line (``@site.example #123456``): ``raw`` is how the line
+    wrote it (``#123456``), ``origin`` the site it is bound to (``https://site.example``)."""
 
     code: str
     raw: str

@@ -26,13 +26,16 @@ MAX_ADDRESS = 320  # the stored column's length
 
 @dataclass(slots=True)
 class Parsed:
+    """What ``parse_message`` reads from a raw message: who it is from and to (as the
+    headers say), what it is, its bodies and attachments, and the codes and links found."""
+
     from_header: str | None = None
     from_address: str | None = None
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
     subject: str | None = None
     message_id: str | None = None
     date: str | None = None
-    to: list[str] = field(default_factory=list)
-    cc: list[str] = field(default_factory=list)
     headers: list[list[str]] = field(default_factory=list)
     text: str | None = None
     html: str | None = None
