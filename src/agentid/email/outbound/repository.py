@@ -308,11 +308,6 @@ class OutboxRepository(Repository):
                 params,
             )
 
-    async def messages(self, outbound_ids: Sequence[str]) -> list[Outbound]:
-        if not outbound_ids:
-            return []
-        return await self.get_all(select(Outbound).where(Outbound.id.in_(list(set(outbound_ids)))))
-
     async def locked_messages(self, outbound_ids: Sequence[str]) -> list[Outbound]:
         """The messages, their rows locked until the transaction ends (in id order, so
         that two transactions locking some of the same messages cannot deadlock), read
