@@ -34,6 +34,7 @@ from agentid.store.tables import Escalation
 from agentid.store.tables import EventRow
 from agentid.store.tables import Message
 from agentid.store.tables import MessageRecipient
+from agentid.store.tables import OutboundRecipient
 from agentid.store.tables import Project
 from agentid.store.tables import ProjectProvider
 from agentid.store.tables import RelayDelivery
@@ -502,3 +503,38 @@ def test_0017_mail_stored_before_has_no_digest_owner(engine: Engine) -> None:
         upgrade(conn, "head")
         found = conn.execute(select(Message.id, Message.digest_owner)).all()
         assert found == [("01M", None)]
+
+
+def test_0018_recipients_stored_before_are_fenced_from_their_attempts(engine: Engine) -> None:
+    """A recipient stored before 0018 starts its ``claims`` from its ``attempts``, so the
+    answer of a claim made before the upgrade is still written; a new row starts at 0."""
+    with engine.begin() as conn:
+        upgrade(conn, "0017")
+        now = datetime.now(UTC)
+        add_projects(conn, now, {"acme": "acme.test"})
+        conn.execute(
+            text(
+                'INSERT INTO outbound (id, project_id, created_at, status, mail_from, "to",'
+                " cc, subject, message_id_header, thread_id, mid_key, size, raw) VALUES"
+                " ('01O', 'acme', :now, 'sending', 'a@acme.test', '[]', '[]', 'Hi', '<m@x>',"
+                " '01O', 'k', 2, :raw)"
+            ),
+            {"now": now, "raw": b"hi"},
+        )
+        for address, attempts in (("a@x.example", 3), ("b@x.example", 0)):
+            conn.execute(
+                text(
+                    "INSERT INTO outbound_recipients (outbound_id, address, project_id, route,"
+                    " status, attempts, updated_at) VALUES ('01O', :address, 'acme', 'relay',"
+                    " 'sending', :attempts, :now)"
+                ),
+                {"address": address, "attempts": attempts, "now": now},
+            )
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+        found = conn.execute(
+            select(OutboundRecipient.address, OutboundRecipient.claims).order_by(
+                OutboundRecipient.address
+            )
+        ).all()
+        assert found == [("a@x.example", 3), ("b@x.example", 0)]

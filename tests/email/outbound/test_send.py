@@ -310,6 +310,40 @@ async def test_a_late_result_is_not_written_over_a_newer_claim(
     assert (recipient["status"], recipient["attempts"]) == ("sending", 2)
 
 
+async def test_a_late_result_is_not_written_over_a_claim_after_a_retry(
+    service: Service, sink: Sink, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first attempt waits at the relay while another process takes the outbox over,
+    the recipient fails there and is retried: a new round whose first claim is attempt 1
+    again. The first attempt's answer, coming back after that, answers an older claim and
+    is not written over the new one (it was, when results were fenced by ``attempts``)."""
+    caplog.set_level(logging.INFO, logger="agentid.outbox")
+    await acme(service)
+    sink.held = threading.Event()
+    mid = await queue(service, to=["far@vendor.example"])
+    await sent(service, mid, ("sending",))
+    async with service.running.runtime.sessions() as session:
+        repo = OutboxRepository(session)
+        assert await repo.restart_interrupted(utcnow()) == 1
+        (taken,) = await repo.claim_due(utcnow(), 10)
+        failed = {"status": "failed", "error": "550 refused", "updated_at": utcnow()}
+        await repo.record_all(
+            [{"outbound_id": mid, "address": "far@vendor.example", "claimed": 2, **failed}]
+        )
+        assert await repo.retry_failed("acme", mid, utcnow()) == 1
+        (again,) = await repo.claim_due(utcnow(), 10)
+        await session.commit()
+    assert (taken.claims, again.attempts) == ({"far@vendor.example": 2}, {"far@vendor.example": 1})
+    assert again.claims == {"far@vendor.example": 3}
+    sink.held.set()
+    await eventually(
+        lambda: any(r.getMessage() == "outbox recipient sent" for r in caplog.records),
+        "the first attempt's answer came back",
+    )
+    (recipient,) = (await sent(service, mid, ("sending",)))["recipients"]
+    assert (recipient["status"], recipient["attempts"]) == ("sending", 1)
+
+
 async def test_results_are_recorded_when_the_store_drops_its_connections(
     backend: str, service: Service, sink: Sink, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -362,7 +396,8 @@ async def test_results_written_again_tell_no_event_again(service: Service, sink:
     await sent(service, mid)
     rt, inbound = service.running.runtime, service.running.inbound
     outbox = OutboxSender(rt, Transports(), inbound.router, inbound.spool)
-    due = Due(mid, "acme", "relay", ("far@vendor.example",), {"far@vendor.example": 1})
+    one = {"far@vendor.example": 1}
+    due = Due(mid, "acme", "relay", ("far@vendor.example",), one, one)
     await outbox._record([(due, {"far@vendor.example": Result("sent")})])
     async with rt.sessions() as session:
         told = await session.scalars(

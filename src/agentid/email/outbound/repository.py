@@ -37,13 +37,15 @@ _RECIPIENTS = table_of(OutboundRecipient)  # results are written in Core execute
 @dataclass(frozen=True, slots=True)
 class Due:
     """Recipients of one message, on one route, claimed for an attempt (``attempts``:
-    each one's count, this one included)."""
+    each one's count in this round, this one included; ``claims``: each one's claim, what
+    its result is written under)."""
 
     outbound_id: str
     project_id: str
     route: str
     addresses: tuple[str, ...]
     attempts: dict[str, int]
+    claims: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,7 @@ class OutboxRepository(Repository):
 
     async def retry_failed(self, project_id: str, outbound_id: str, now: datetime) -> int:
         """The message's failed recipients, but suppressed addresses, queued again for a
-        fresh round of attempts: how many."""
+        fresh round of attempts (their ``claims`` go on counting): how many."""
         suppressed = select(Suppression.address).where(Suppression.project_id == project_id)
         result = await self.session.execute(
             update(OutboundRecipient)
@@ -253,19 +255,28 @@ class OutboxRepository(Repository):
                 tuple_(OutboundRecipient.outbound_id, OutboundRecipient.address).in_(keys),
                 OutboundRecipient.status.in_(PENDING),
             )
-            .values(status="sending", attempts=OutboundRecipient.attempts + 1, updated_at=now)
+            .values(
+                status="sending", attempts=OutboundRecipient.attempts + 1,
+                claims=OutboundRecipient.claims + 1, updated_at=now,
+            )
             .returning(
                 OutboundRecipient.outbound_id, OutboundRecipient.project_id,
                 OutboundRecipient.route, OutboundRecipient.address, OutboundRecipient.attempts,
+                OutboundRecipient.claims,
             )
             .execution_options(synchronize_session=False)
         )  # fmt: skip
-        groups: dict[tuple[str, str, str], dict[str, int]] = {}
-        for outbound_id, project_id, route, address, attempts in claimed:
-            groups.setdefault((outbound_id, project_id, route), {})[address] = attempts
+        groups: dict[tuple[str, str, str], dict[str, tuple[int, int]]] = {}
+        for outbound_id, project_id, route, address, attempts, claims in claimed:
+            groups.setdefault((outbound_id, project_id, route), {})[address] = (attempts, claims)
         return [
-            Due(o, p, r, tuple(sorted(found)), found) for (o, p, r), found in sorted(groups.items())
-        ]
+            Due(
+                o, p, r, tuple(sorted(found)),
+                {a: attempts for a, (attempts, _) in found.items()},
+                {a: claims for a, (_, claims) in found.items()},
+            )
+            for (o, p, r), found in sorted(groups.items())
+        ]  # fmt: skip
 
     async def next_due(self) -> datetime | None:
         return await self.session.scalar(
@@ -287,9 +298,9 @@ class OutboxRepository(Repository):
 
     async def record_all(self, rows: list[dict[str, Any]]) -> None:
         """Each recipient's result (rows keyed by ``outbound_id`` and ``address``, with
-        ``claimed``: the attempt the result answers). A recipient claimed again since
-        (another process took the job over while this one was sending) keeps that claim's
-        result: this one is not written over it."""
+        ``claimed``: the claim the result answers). A recipient claimed again since
+        (another process took the job over while this one was sending, or it failed and was
+        retried) keeps that claim's result: this one is not written over it."""
         shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
         for row in rows:  # one executemany per set of columns written
             shapes.setdefault(frozenset(row), []).append(row)
@@ -302,7 +313,7 @@ class OutboxRepository(Repository):
                     _RECIPIENTS.c.outbound_id == bindparam("b_outbound_id"),
                     _RECIPIENTS.c.address == bindparam("b_address"),
                     _RECIPIENTS.c.status == "sending",
-                    _RECIPIENTS.c.attempts == bindparam("b_claimed"),
+                    _RECIPIENTS.c.claims == bindparam("b_claimed"),
                 )
                 .values({name: bindparam(f"b_{name}") for name in written}),
                 params,

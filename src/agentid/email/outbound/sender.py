@@ -270,7 +270,7 @@ class OutboxSender(QueueWorker):
         settings = self._rt.settings
         values: dict[str, Any] = {
             "outbound_id": due.outbound_id, "address": address,
-            "claimed": due.attempts.get(address, 1), "status": result.status,
+            "claimed": due.claims[address], "status": result.status,
             "error": result.error, "updated_at": now, "next_attempt_at": None,
         }  # fmt: skip
         if result.provider_id is not None:

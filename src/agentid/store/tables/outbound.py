@@ -69,7 +69,10 @@ class OutboundRecipient(Base):
     route: Mapped[str] = mapped_column(String(8))  # local (hosted here) or relay
     # queued, sending, sent, deferred, failed, suppressed
     status: Mapped[str] = mapped_column(String(12))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # this round's; a retry sets 0
+    # every claim for an attempt, never set back: a result is written only under the claim
+    # it answers, so one of an attempt from before a retry cannot pass for a later one's
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_message_id: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
