@@ -86,15 +86,16 @@ class AgentIDError(Exception):
 
 
 class BadRequest(AgentIDError):
-    """The request is out of form: a line of a protocol that does not parse, or two
-    parts of it that disagree (the project in the path and in a header)."""
+    """The request cannot be taken as sent: a body that does not parse, parts of it that
+    disagree (the project in the path and in a header); in the CLI, options or settings
+    it cannot use."""
 
     status, code = 400, "bad_request"
 
 
 class ValidationFailed(BadRequest):
-    """A value the request gives is not one agentid takes (an address, a cursor that is
-    not an id, a scope it does not know); the message names the field."""
+    """A value is not one agentid takes: in a request (an address, a cursor that is not
+    an id, a provider URL it cannot read), or in a setting the operator gave."""
 
     status, code = 422, "validation_failed"
 
@@ -112,8 +113,9 @@ class Unauthorized(AgentIDError):
 
 
 class Forbidden(AgentIDError):
-    """The token is known but may not do this: it lacks the scope, the route is the
-    operator's, or the project's policy refuses it (sending from another domain)."""
+    """Not allowed: the token lacks the scope, the route is the operator's, the project's
+    policy refuses it (sending from another domain), or a webhook's signature is missing
+    or wrong."""
 
     status, code = 403, "forbidden"
 
@@ -126,7 +128,8 @@ class NotFound(AgentIDError):
 
 
 class MethodNotAllowed(AgentIDError):
-    """The path exists, not with this method (raised by the web framework, mapped here)."""
+    """The path exists, not with this method (the web framework answers it; this class
+    gives the code)."""
 
     status, code = 405, "method_not_allowed"
 
@@ -215,8 +218,8 @@ class ProviderError(AgentIDError):
 
 
 class ProviderAuth(ProviderError):
-    """The provider refused agentid's credentials: the account's URL needs fixing; the
-    same request again will fail the same way."""
+    """The provider refused agentid's credentials, or none were found to send: the
+    account (its URL, or the AWS credentials SES finds) needs fixing, not a retry."""
 
     code = "provider_auth"
 

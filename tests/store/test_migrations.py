@@ -79,6 +79,19 @@ def upgrade(conn: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+def add_outbound(conn: Connection, now: datetime, outbound_id: str, status: str) -> None:
+    """Message ``outbound_id`` that project ``acme`` sends, in the columns every revision
+    since 0007 has."""
+    conn.execute(
+        text(
+            'INSERT INTO outbound (id, project_id, created_at, status, mail_from, "to", cc,'
+            " subject, message_id_header, thread_id, mid_key, size, raw) VALUES (:id, 'acme',"
+            " :now, :status, 'a@acme.test', '[]', '[]', 'Hi', '<m@x>', :id, 'k', 2, :raw)"
+        ),
+        {"id": outbound_id, "now": now, "status": status, "raw": b"hi"},
+    )
+
+
 _PROJECTS_0001 = table(
     "projects", *(column(name) for name in
                   ("id", "domain", "email_active", "catch_all", "retention_days", "created_at"))
@@ -263,15 +276,7 @@ def test_0008_outbound_keeps_its_rows_and_learns_the_relay_choice(engine: Engine
         upgrade(conn, "0007")
         now = datetime.now(UTC)
         add_projects(conn, now, {"acme": "acme.test"})
-        conn.execute(
-            text(
-                'INSERT INTO outbound (id, project_id, created_at, status, mail_from, "to",'
-                " cc, subject, message_id_header, thread_id, mid_key, size, raw) VALUES"
-                " ('01OUT', 'acme', :now, 'sent', 'a@acme.test', '[]', '[]', 'Hi', '<m@x>',"
-                " '01OUT', 'k', 2, :raw)"
-            ),
-            {"now": now, "raw": b"hi"},
-        )
+        add_outbound(conn, now, "01OUT", "sent")
         conn.execute(
             text(
                 "INSERT INTO outbound_recipients (outbound_id, address, project_id, route,"
@@ -507,20 +512,13 @@ def test_0017_mail_stored_before_has_no_digest_owner(engine: Engine) -> None:
 
 def test_0018_recipients_stored_before_are_fenced_from_their_attempts(engine: Engine) -> None:
     """A recipient stored before 0018 starts its ``claims`` from its ``attempts``, so the
-    answer of a claim made before the upgrade is still written; a new row starts at 0."""
+    answer of a claim made before the upgrade is still written; a row added after starts
+    at 0."""
     with engine.begin() as conn:
         upgrade(conn, "0017")
         now = datetime.now(UTC)
         add_projects(conn, now, {"acme": "acme.test"})
-        conn.execute(
-            text(
-                'INSERT INTO outbound (id, project_id, created_at, status, mail_from, "to",'
-                " cc, subject, message_id_header, thread_id, mid_key, size, raw) VALUES"
-                " ('01O', 'acme', :now, 'sending', 'a@acme.test', '[]', '[]', 'Hi', '<m@x>',"
-                " '01O', 'k', 2, :raw)"
-            ),
-            {"now": now, "raw": b"hi"},
-        )
+        add_outbound(conn, now, "01O", "sending")
         for address, attempts in (("a@x.example", 3), ("b@x.example", 0)):
             conn.execute(
                 text(
@@ -538,3 +536,13 @@ def test_0018_recipients_stored_before_are_fenced_from_their_attempts(engine: En
             )
         ).all()
         assert found == [("a@x.example", 3), ("b@x.example", 0)]
+        conn.execute(
+            text(
+                "INSERT INTO outbound_recipients (outbound_id, address, project_id, route,"
+                " status, attempts, updated_at) VALUES ('01O', 'c@x.example', 'acme', 'relay',"
+                " 'queued', 0, :now)"
+            ),
+            {"now": now},
+        )
+        added = select(OutboundRecipient.claims).where(OutboundRecipient.address == "c@x.example")
+        assert conn.execute(added).scalar() == 0

@@ -1,5 +1,6 @@
 """What a list route takes: ``limit``, and ``before``, the ``next`` the previous page
-answered (an id, a project id or an address: whatever the list is ordered by).
+answered (an id, a project id or an address: whatever the list is ordered by). The lists
+that long-poll (the inbox, SMS) take a ``window`` besides: ``since`` and ``after`` too.
 
 Each list answers ``next`` (None on the last page); the rows past it in the list's order
 are the next page (agentid.store.repository).

@@ -282,6 +282,27 @@ async def test_a_large_message_is_guarded_and_sent(service: Service, sink: Sink)
         assert got.replace("\r\n", "\n") == content  # lines end CRLF on the wire
 
 
+async def first_attempt_held(service: Service, sink: Sink, caplog: pytest.LogCaptureFixture) -> str:
+    """A message to one recipient whose first attempt waits at the relay (until
+    ``first_answer_back``): its id."""
+    caplog.set_level(logging.INFO, logger="agentid.outbox")
+    await acme(service)
+    sink.held = threading.Event()
+    mid = await queue(service, to=["far@vendor.example"])
+    await sent(service, mid, ("sending",))
+    return mid
+
+
+async def first_answer_back(sink: Sink, caplog: pytest.LogCaptureFixture) -> None:
+    """The relay lets the held attempt through, and its answer is recorded (or not)."""
+    assert sink.held is not None
+    sink.held.set()
+    await eventually(
+        lambda: any(r.getMessage() == "outbox recipient sent" for r in caplog.records),
+        "the first attempt's answer came back",
+    )
+
+
 async def test_a_late_result_is_not_written_over_a_newer_claim(
     service: Service, sink: Sink, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -289,22 +310,14 @@ async def test_a_late_result_is_not_written_over_a_newer_claim(
     again what was being sent and claims it anew. The first sender's answer, coming back
     after that, is not written over the newer claim: it wrote its status and attempts over
     them before."""
-    caplog.set_level(logging.INFO, logger="agentid.outbox")
-    await acme(service)
-    sink.held = threading.Event()  # the first attempt waits at the relay meanwhile
-    mid = await queue(service, to=["far@vendor.example"])
-    await sent(service, mid, ("sending",))
+    mid = await first_attempt_held(service, sink, caplog)
     async with service.running.runtime.sessions() as session:
         repo = OutboxRepository(session)
         assert await repo.restart_interrupted(utcnow()) == 1
         (again,) = await repo.claim_due(utcnow(), 10)
         await session.commit()
     assert again.attempts == {"far@vendor.example": 2}
-    sink.held.set()
-    await eventually(
-        lambda: any(r.getMessage() == "outbox recipient sent" for r in caplog.records),
-        "the first attempt's answer came back",
-    )
+    await first_answer_back(sink, caplog)
     assert len(sink.received) == 1
     (recipient,) = (await sent(service, mid, ("sending",)))["recipients"]
     assert (recipient["status"], recipient["attempts"]) == ("sending", 2)
@@ -317,11 +330,7 @@ async def test_a_late_result_is_not_written_over_a_claim_after_a_retry(
     the recipient fails there and is retried: a new round whose first claim is attempt 1
     again. The first attempt's answer, coming back after that, answers an older claim and
     is not written over the new one (it was, when results were fenced by ``attempts``)."""
-    caplog.set_level(logging.INFO, logger="agentid.outbox")
-    await acme(service)
-    sink.held = threading.Event()
-    mid = await queue(service, to=["far@vendor.example"])
-    await sent(service, mid, ("sending",))
+    mid = await first_attempt_held(service, sink, caplog)
     async with service.running.runtime.sessions() as session:
         repo = OutboxRepository(session)
         assert await repo.restart_interrupted(utcnow()) == 1
@@ -335,11 +344,7 @@ async def test_a_late_result_is_not_written_over_a_claim_after_a_retry(
         await session.commit()
     assert (taken.claims, again.attempts) == ({"far@vendor.example": 2}, {"far@vendor.example": 1})
     assert again.claims == {"far@vendor.example": 3}
-    sink.held.set()
-    await eventually(
-        lambda: any(r.getMessage() == "outbox recipient sent" for r in caplog.records),
-        "the first attempt's answer came back",
-    )
+    await first_answer_back(sink, caplog)
     (recipient,) = (await sent(service, mid, ("sending",)))["recipients"]
     assert (recipient["status"], recipient["attempts"]) == ("sending", 1)
 
