@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy import text
 
@@ -192,6 +193,31 @@ async def test_project_token_works_on_its_project(service: Service) -> None:
         r = await acme.post("/projects/acme/email/aliases", json={"label": "signup"})
         assert r.status_code == 201, r.text
         assert (await acme.get("/projects/acme")).json()["primary_address"] == "agent@acme.test"
+
+
+@pytest.mark.parametrize("overrides", [{"api_failed_tokens_per_minute": 2}])
+async def test_addresses_of_one_network_share_its_wrong_tokens(service: Service) -> None:
+    """A guesser holding many addresses of one network (a /48 holds 65,536 /64s) does
+    not get each one's share of wrong tokens: the /24 (here of loopback addresses) gets
+    sixteen addresses' worth, then every address of it is limited, even one not seen
+    yet; its project tokens still work, and another network is not limited."""
+    await create_project(service, "acme")
+    mine = {"Authorization": f"Bearer {await new_token(service, 'acme')}"}
+    wrong = {"Authorization": "Bearer aid_acme_" + "B" * 43}
+
+    def client(address: str) -> httpx.AsyncClient:
+        transport = httpx.AsyncHTTPTransport(local_address=address)
+        return httpx.AsyncClient(base_url=service.running.url, headers=wrong, transport=transport)
+
+    for host in range(1, 17):
+        async with client(f"127.0.0.{host}") as guesser:
+            for _ in range(2):
+                assert_error(await guesser.get("/projects"), 401, "unauthorized")
+    async with client("127.0.0.17") as fresh:
+        assert_error(await fresh.get("/projects"), 429, "rate_limited")
+        assert (await fresh.get("/projects/acme", headers=mine)).status_code == 200
+    async with client("127.0.1.1") as elsewhere:
+        assert_error(await elsewhere.get("/projects"), 401, "unauthorized")
 
 
 async def test_wrong_tokens_past_the_limit_are_refused(service: Service) -> None:

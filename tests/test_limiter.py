@@ -3,8 +3,10 @@ for the API)."""
 
 from __future__ import annotations
 
+from agentid.limiter import NETWORK_SHARE
 from agentid.limiter import TokenLimiter
 from agentid.limiter import client_of
+from agentid.limiter import network_of
 
 
 def test_an_ipv6_client_is_its_64_and_an_ipv4_one_its_address() -> None:
@@ -40,3 +42,34 @@ def test_the_oldest_client_is_forgotten_past_the_cap() -> None:
         assert limiter.attempt(host) is None
     assert limiter.attempt("192.0.2.1") is None  # forgotten: it starts again
     assert limiter.attempt("192.0.2.3") is not None
+
+
+def test_a_network_is_an_ipv4_24_or_an_ipv6_48() -> None:
+    assert network_of("2001:db8:0:ffff::1") == network_of("2001:db8::1") == "2001:db8::/48"
+    assert network_of("2001:db8:1::1") == "2001:db8:1::/48"
+    assert network_of("::ffff:192.0.2.7") == network_of("192.0.2.200") == "192.0.2.0/24"
+    assert network_of("unknown") == "unknown"
+
+
+def test_many_clients_of_one_network_share_its_attempts() -> None:
+    """A guesser holding a /48 moves to a new /64 whenever one is limited: the /48 as a
+    whole gets ``NETWORK_SHARE`` clients' worth, then every /64 of it waits."""
+    limiter = TokenLimiter(attempts=2)
+    for n in range(NETWORK_SHARE):
+        for host in (1, 2):
+            assert limiter.attempt(f"2001:db8:0:{n:x}::{host}") is None
+        assert limiter.attempt(f"2001:db8:0:{n:x}::3") is not None  # this /64 is done
+    fresh = f"2001:db8:0:{NETWORK_SHARE:x}::1"  # a /64 not seen yet, of the same /48
+    wait = limiter.attempt(fresh)
+    assert wait is not None and wait >= 1
+    assert limiter.attempt("2001:db8:1::1") is None  # the next /48 is someone else
+    limiter.succeeded("2001:db8:0:0::1")  # a right token forgives its attempt in both
+    assert limiter.attempt(fresh) is None
+
+
+def test_ipv4_addresses_of_one_24_share_its_attempts() -> None:
+    limiter = TokenLimiter(attempts=1)
+    for host in range(NETWORK_SHARE):
+        assert limiter.attempt(f"198.51.100.{host}") is None
+    assert limiter.attempt(f"198.51.100.{NETWORK_SHARE}") is not None
+    assert limiter.attempt("198.51.101.1") is None
