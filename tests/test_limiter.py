@@ -14,6 +14,10 @@ def test_an_ipv6_client_is_its_64_and_an_ipv4_one_its_address() -> None:
     assert client_of("2001:db8:0:1::1") == "2001:db8:0:1::/64"
     assert client_of("::ffff:192.0.2.7") == client_of("192.0.2.7") == "192.0.2.7"
     assert client_of("unknown") == "unknown"
+    # and its network: an IPv6 /48, an IPv4 /24
+    assert network_of("2001:db8:0:ffff::1") == network_of("2001:db8::1") == "2001:db8::/48"
+    assert network_of("::ffff:192.0.2.7") == network_of("192.0.2.200") == "192.0.2.0/24"
+    assert network_of("unknown") == "unknown"
 
 
 def test_addresses_of_one_64_share_their_attempts() -> None:
@@ -42,13 +46,6 @@ def test_the_oldest_client_is_forgotten_past_the_cap() -> None:
         assert limiter.attempt(host) is None
     assert limiter.attempt("192.0.2.1") is None  # forgotten: it starts again
     assert limiter.attempt("192.0.2.3") is not None
-
-
-def test_a_network_is_an_ipv4_24_or_an_ipv6_48() -> None:
-    assert network_of("2001:db8:0:ffff::1") == network_of("2001:db8::1") == "2001:db8::/48"
-    assert network_of("2001:db8:1::1") == "2001:db8:1::/48"
-    assert network_of("::ffff:192.0.2.7") == network_of("192.0.2.200") == "192.0.2.0/24"
-    assert network_of("unknown") == "unknown"
 
 
 def test_many_clients_of_one_network_share_its_attempts() -> None:
