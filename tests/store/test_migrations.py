@@ -20,11 +20,13 @@ from sqlalchemy import Table
 from sqlalchemy import column
 from sqlalchemy import delete
 from sqlalchemy import func
+from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy import table
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from agentid.email.inbound.verdict_records import unchecked
 from agentid.store.db import MIGRATIONS
 from agentid.store.engines import engine_for_url
 from agentid.store.tables import Base
@@ -546,3 +548,19 @@ def test_0018_recipients_stored_before_are_fenced_from_their_attempts(engine: En
         )
         added = select(OutboundRecipient.claims).where(OutboundRecipient.address == "c@x.example")
         assert conn.execute(added).scalar() == 0
+
+
+def test_0019_messages_left_without_a_verdict_are_indexed_by_owner(engine: Engine) -> None:
+    """A message digested before 0019 and still without a verdict is found by what the
+    claims job asks (``unchecked()``), through the new partial index."""
+    with engine.begin() as conn:
+        upgrade(conn, "0018")
+        now = datetime.now(UTC)
+        add_projects(conn, now, {"acme": "acme.test"})
+        add_message(conn, now, "parsed")
+    with engine.begin() as conn:
+        upgrade(conn, "head")
+        indexes = {i["name"] for i in inspect(conn).get_indexes("messages")}
+        assert "ix_messages_unchecked" in indexes
+        found = conn.execute(select(Message.id).where(*unchecked())).scalars().all()
+        assert found == ["01M"]

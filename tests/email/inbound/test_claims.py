@@ -34,6 +34,7 @@ from tests.conftest import Service
 from tests.conftest import pg_schema
 from tests.conftest import require_backend
 from tests.conftest import serving
+from tests.email.inbound.authentication import silent_server
 from tests.email.inbound.test_undigestible import commit_unparsed
 from tests.email.inbound.test_undigestible import in_store
 from tests.processes import end_group
@@ -192,3 +193,68 @@ async def test_mail_a_killed_process_accepted_is_digested_by_the_other(
                 await client.aclose()
             for process in (a, b):
                 end_group(process)
+
+
+async def test_a_verdict_a_killed_process_left_is_checked_by_the_other(
+    postgresql: None, tmp_path: Path
+) -> None:
+    """``a`` digests a message with a code, and is killed while its check waits on name
+    servers that never answer; ``b``, never restarted, claims the message and writes its
+    verdict (temperror: the same silent name servers) within ``BOUND`` and its own check's
+    timeout, once. Before, it waited for some process to start again."""
+    with silent_server() as dns:
+        async with pg_schema() as schema:
+            common = {"AGENTID_PARSE_PROCESSES": "1", "AGENTID_DNS_NAMESERVERS": f"127.0.0.1:{dns}"}
+            a = await serve(
+                tmp_path / "a",
+                schema,
+                tmp_path / "a.log",
+                AGENTID_AUTH_TIMEOUT_SECONDS="120",
+                **common,
+            )
+            b = await serve(
+                tmp_path / "b",
+                schema,
+                tmp_path / "b.log",
+                AGENTID_AUTH_TIMEOUT_SECONDS="1.5",
+                **common,
+            )
+            headers = {"Authorization": f"Bearer {ADMIN}"}
+            on_a = httpx.AsyncClient(base_url=a.url, headers=headers, timeout=60)
+            on_b = httpx.AsyncClient(base_url=b.url, headers=headers, timeout=60)
+            conn = await asyncpg.connect(PG_URL)
+            try:
+                r = await on_a.post("/projects", json={"id": "left", "domain": "left.test"})
+                assert r.status_code == 201, r.text
+                assert (await on_a.post("/projects/left/email/provision")).status_code == 200
+                to = "agent@left.test"
+                raw = message(to, "Your code", "Your verification code is 604211.")
+                async with aiosmtplib.SMTP(hostname=HOST, port=a.smtp_port, timeout=30) as smtp:
+                    errors, reply = await smtp.sendmail("sender@example.org", [to], raw)
+                assert not errors
+                (mid,) = queued_ids(reply)
+                r = await on_a.get("/projects/left/codes", params={"wait": 30})
+                assert [c["value"] for c in r.json()["codes"]] == ["604211"], a.output()
+                query = f'SELECT auth_results, digest_owner FROM "{schema}".messages WHERE id = $1'
+                unchecked = await conn.fetchrow(query, mid)
+                assert unchecked["auth_results"] is None  # a's check waits on the name servers
+                end_group(a)
+                killed = time.monotonic()
+                while (await conn.fetchrow(query, mid))["auth_results"] is None:
+                    assert time.monotonic() - killed < BOUND + 10, b.output()
+                    await asyncio.sleep(0.1)
+                row = await conn.fetchrow(query, mid)
+                assert row["digest_owner"] not in (None, unchecked["digest_owner"])
+                assert '"temperror"' in row["auth_results"]
+                told = await conn.fetchval(
+                    f'SELECT count(*) FROM "{schema}".events WHERE ref_id = $1'
+                    " AND kind = 'message.authenticated'",
+                    mid,
+                )
+                assert told == 1
+            finally:
+                await conn.close()
+                for client in (on_a, on_b):
+                    await client.aclose()
+                for process in (a, b):
+                    end_group(process)

@@ -16,17 +16,24 @@ messages between them, and an owner that was only cut off from the store for a m
 
 A message is never taken from a live owner, however long it waits: a busy process keeps
 its own backlog rather than see another process take it over piecemeal.
+
+The owner also checks what it digested (its verdict stage). A message it digested and
+left without a verdict when it went (killed mid-check) is claimed the same way, by the
+same job, and checked by the claimer (``claim_unchecked``); a message of no owner is left
+to the check at a process's start, which takes every one.
 """
 
 from __future__ import annotations
 
 import logging
 
+from sqlalchemy import ColumnExpressionArgument
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
 from agentid.email.inbound.schedule import Item
+from agentid.email.inbound.verdict_records import unchecked
 from agentid.runtime import Runtime
 from agentid.store.tables import Message
 
@@ -36,21 +43,26 @@ JOB = "digest-claims"  # its name for store/leader
 CLAIM_SECONDS = 2.0  # how often the process running the job looks for gone owners
 
 
+async def _owners(rt: Runtime, *where: ColumnExpressionArgument[bool]) -> tuple[set[str], bool]:
+    """The owners of the messages ``where`` selects that are gone, and whether some of
+    those messages have no owner. Raises when the store cannot tell who is alive."""
+    async with rt.sessions.begin() as session:
+        owners = set(
+            (await session.execute(select(Message.digest_owner).where(*where).distinct()))
+            .scalars()
+            .all()
+        )
+    named = {owner for owner in owners if owner is not None and owner != rt.leader.node}
+    gone = named - await rt.leader.alive(named) if named else set()
+    return gone, None in owners
+
+
 async def claim_orphans(rt: Runtime) -> list[Item]:
     """Take every undigested message whose owner is gone (or unknown) for this process;
     what it took, oldest first. Raises when the store cannot tell who is alive."""
     me = rt.leader.node
-    async with rt.sessions.begin() as session:
-        owners = set(
-            (
-                await session.execute(
-                    select(Message.digest_owner).where(Message.status == "received").distinct()
-                )
-            ).scalars()
-        )
-    named = {owner for owner in owners if owner is not None and owner != me}
-    gone = named - await rt.leader.alive(named) if named else set()
-    if not gone and None not in owners:
+    gone, unowned = await _owners(rt, Message.status == "received")
+    if not gone and not unowned:
         return []
     async with rt.sessions.begin() as session:
         taken = (
@@ -68,9 +80,31 @@ async def claim_orphans(rt: Runtime) -> list[Item]:
     if taken:
         log.info(
             "claimed undigested messages",
-            extra={"count": len(taken), "owners": len(gone) + (None in owners)},
+            extra={"count": len(taken), "owners": len(gone) + unowned},
         )
     return [
         Item(message_id, project_id, size, (rcpt_to or [""])[0])
         for message_id, project_id, size, rcpt_to in sorted(taken)
     ]
+
+
+async def claim_unchecked(rt: Runtime) -> list[tuple[str, str, list[str]]]:
+    """Take the messages a gone process digested and left without a verdict (of the last
+    day, as a start's check) for this process to check: their project, id and envelope
+    recipients. Raises when the store cannot tell who is alive."""
+    gone, _ = await _owners(rt, *unchecked())
+    if not gone:
+        return []
+    async with rt.sessions.begin() as session:
+        taken = (
+            await session.execute(
+                update(Message)
+                .where(*unchecked(), Message.digest_owner.in_(gone))
+                .values(digest_owner=rt.leader.node)
+                .returning(Message.project_id, Message.id, Message.rcpt_to)
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
+    if taken:
+        log.info("claimed messages left without a verdict", extra={"count": len(taken)})
+    return [(project_id, message_id, rcpt_to) for project_id, message_id, rcpt_to in taken]

@@ -44,7 +44,7 @@ class InboundService:
             if runtime.settings.parse_processes
             else VerdictStage(runtime.settings, self._authenticated, notifier)  # tests only
         )
-        self.worker = ParseWorker(runtime, self.verdicts.submit)
+        self.worker = ParseWorker(runtime, self.verdicts.submit, self.verdicts.recheck)
         self.spool = Spool(runtime, self.worker.committed)
         self._server: asyncio.Server | None = None
         self._lmtp: list[asyncio.Server] = []

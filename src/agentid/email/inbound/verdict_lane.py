@@ -74,9 +74,12 @@ class VerdictProcess:
             self._begin()
 
     def submit(self, digested: Iterable[Digested]) -> None:
-        if not self.enabled or self._stopping:
+        self.recheck(pending(digested, self._settings.auth_timeout_seconds))
+
+    def recheck(self, items: list[Pending]) -> None:
+        """Queue messages for a verdict (digested here, or claimed from a gone process)."""
+        if not self.enabled or self._stopping or not items:
             return
-        items = pending(digested, self._settings.auth_timeout_seconds)
         if self._writer is not None and not self._writer.is_closing():
             frames.write(self._writer, items)
             return

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import ColumnExpressionArgument
 from sqlalchemy import Engine
 from sqlalchemy import Select
 from sqlalchemy import bindparam
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update
 
 from agentid.codes.sites import signed_by
@@ -27,6 +29,7 @@ from agentid.store.notices import Notifier
 from agentid.store.tables import CodeRow
 from agentid.store.tables import Message
 from agentid.store.tables import table_of
+from agentid.store.tables.mail import UNCHECKED
 from agentid.times import utcnow
 
 RECOVER_WITHIN = timedelta(days=1)  # unchecked messages older than this stay unchecked
@@ -66,17 +69,28 @@ def public(verdict: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in verdict.items() if k != "header"}
 
 
+def unchecked() -> tuple[ColumnExpressionArgument[bool], ...]:
+    """Digested without a verdict, in the last day: the predicate of the partial index
+    that finds them (``ix_messages_unchecked``) as its own words, so that a statement
+    prepared once still matches it."""
+    return (text(UNCHECKED), Message.received_at >= utcnow() - RECOVER_WITHIN)
+
+
 def left_unchecked() -> Select[str, str, list[str]]:
     """Messages of the last day digested without a verdict, oldest first."""
     return (
         select(Message.project_id, Message.id, Message.rcpt_to)
-        .where(
-            Message.status.in_(("parsed", "parse_error")),
-            Message.auth_results.is_(None),
-            Message.received_at >= utcnow() - RECOVER_WITHIN,
-        )
+        .where(*unchecked())
         .order_by(Message.received_at)
     )
+
+
+def recovered(rows: Iterable[tuple[str, str, list[str]]], timeout: float) -> list[Pending]:
+    """Messages read from the store (project, id, envelope recipients) to check again,
+    each due ``timeout`` from now; their codes may be stored already, so each tells its
+    verdict (the event wakes whoever waits for them)."""
+    deadline = time.monotonic() + timeout
+    return [Pending(p, m, tuple(rcpt), True, deadline) for p, m, rcpt in rows]
 
 
 def pending(digested: Iterable[Digested], timeout: float) -> list[Pending]:

@@ -44,6 +44,7 @@ from agentid.email.inbound.verdict_records import Done
 from agentid.email.inbound.verdict_records import Pending
 from agentid.email.inbound.verdict_records import left_unchecked
 from agentid.email.inbound.verdict_records import pending
+from agentid.email.inbound.verdict_records import recovered
 from agentid.email.inbound.verdict_records import store
 from agentid.events import Signal
 from agentid.store.db import create_sync_engine
@@ -127,6 +128,11 @@ class VerdictStage:
         if self.enabled:
             self.queue(pending(digested, self._timeout))
 
+    def recheck(self, items: list[Pending]) -> None:
+        """Queue messages claimed from a gone process for a verdict."""
+        if self.enabled:
+            self.queue(items)
+
     def queue(self, items: Iterable[Pending]) -> None:
         fresh = [item for item in items if item.message_id not in self._held]
         self._held.update(item.message_id for item in fresh)
@@ -171,9 +177,7 @@ class VerdictStage:
         if not rows:
             return
         log.info("checking messages left without a verdict", extra={"count": len(rows)})
-        deadline = time.monotonic() + self._timeout
-        # their codes may be there already: the event wakes whoever waits for them
-        self.queue(Pending(p, m, tuple(rcpt), True, deadline) for p, m, rcpt in rows)
+        self.queue(recovered(rows, self._timeout))
 
     def _checker(self) -> Checker:
         """The checker, made on the first message (importing dkimpy, pyspf and dmarc takes

@@ -38,6 +38,8 @@ from agentid.email.inbound.parse_process import Terms
 from agentid.email.inbound.schedule import DigestQueue
 from agentid.email.inbound.schedule import Item
 from agentid.email.inbound.spool import Arrival
+from agentid.email.inbound.verdict_records import Pending
+from agentid.email.inbound.verdict_records import recovered
 from agentid.runtime import Runtime
 from agentid.store.db import create_sync_engine
 from agentid.store.engines import describe
@@ -56,10 +58,14 @@ SET_APART_SECONDS = 60.0  # a project whose mail overran the budget waits behind
 
 class ParseWorker:
     def __init__(
-        self, runtime: Runtime, then: Callable[[list[Digested]], None] | None = None
+        self,
+        runtime: Runtime,
+        then: Callable[[list[Digested]], None] | None = None,
+        recheck: Callable[[list[Pending]], None] | None = None,
     ) -> None:
         self._rt = runtime
         self._then = then  # what digested messages go on to (the verdict stage)
+        self._recheck = recheck  # what gone processes left without a verdict goes to
         self.queue = DigestQueue(runtime.settings.max_digest_lag_seconds)
         self.lanes: list[ProcessLane | ThreadLane] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -138,11 +144,19 @@ class ParseWorker:
     async def _claim_pass(self) -> None:
         try:
             claimed = await claims.claim_orphans(self._rt)
+            unchecked = await claims.claim_unchecked(self._rt) if self._checks else []
         except Exception as exc:  # the store is failing: the next pass looks again
             log.warning("claiming undigested messages failed", extra={"error": describe(exc)})
             return
         for item in claimed:
             self.queue.put(item)
+        if unchecked and self._recheck is not None:
+            self._recheck(recovered(unchecked, self._rt.settings.auth_timeout_seconds))
+
+    @property
+    def _checks(self) -> bool:
+        """Whether what this process digests gets a verdict (else none is waited for)."""
+        return self._recheck is not None and self._rt.settings.inbound_auth
 
     async def _run(self, lane: ProcessLane | ThreadLane) -> None:
         while True:

@@ -53,6 +53,9 @@ class Alias(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+UNCHECKED = "status IN ('parsed', 'parse_error') AND auth_results IS NULL"
+
+
 class Message(Base):
     """One email as stored for one project: envelope first, parsed fields once parsed."""
 
@@ -67,6 +70,13 @@ class Message(Base):
             "digest_owner",
             sqlite_where=text("status = 'received'"),
             postgresql_where=text("status = 'received'"),
+        ),
+        # digested and left without a verdict, by the process that checks it (claims)
+        Index(
+            "ix_messages_unchecked",
+            "digest_owner",
+            sqlite_where=text(UNCHECKED),
+            postgresql_where=text(UNCHECKED),
         ),
     )
 
