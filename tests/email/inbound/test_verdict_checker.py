@@ -14,10 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func
+from sqlalchemy import select
 
 from agentid.email.inbound import verdict_lane
 from agentid.email.inbound.verdict_lane import PART
 from agentid.email.inbound.verdict_lane import VerdictProcess
+from agentid.email.inbound.verdict_records import Done
+from agentid.email.inbound.verdict_records import Pending
+from agentid.email.inbound.verdict_records import store
+from agentid.store.db import create_sync_engine
+from agentid.store.tables import EventRow
 from tests.conftest import Service
 from tests.conftest import backend_store
 from tests.conftest import serving
@@ -131,3 +138,35 @@ async def test_a_checker_that_outlives_its_stop_grace_is_killed_without_a_second
     assert (verdict_lane.log.name, "verdict checker did not end in time") in warned
     assert not [w for w in warned if w[1] == "helper did not end in time: killed"]
     assert lane.pid is None
+
+
+async def test_a_second_verdict_of_a_message_is_dropped(
+    backend: str, tmp_path: Path, silent_dns: int
+) -> None:
+    """Two processes may both check one message (one claimed it from an owner that only
+    looked gone): the verdict written first stands, and the second changes nothing, its
+    codes' flags nor the one ``message.authenticated`` the message tells."""
+    async with serving(tmp_path / "data", backend, **settings_for(silent_dns)) as (service, _):
+        project = await new_project(service)
+        raw = simple_message(project.primary, body="Your code is 604211.\r\n")
+        (mid,) = await send(service, [project.primary], raw)
+        first = await verdict_of(service, project.id, mid)
+        assert temperror(first)
+        passed = {**first["auth_results"], "spf": "pass", "authenticated": True}
+        again = Pending(project.id, mid, (project.primary,), True, 0.0)
+        engine = create_sync_engine(service.running.runtime.settings)
+        try:
+            assert store(engine, [Done(again, passed)], None) == []
+        finally:
+            engine.dispose()
+        r = await service.http.get(f"/projects/{project.id}/email/messages/{mid}")
+        assert r.json()["auth_results"] == first["auth_results"]
+        codes = (await service.http.get(f"/projects/{project.id}/codes")).json()["codes"]
+        assert [(c["value"], c["authenticated"]) for c in codes] == [("604211", False)]
+        async with service.running.runtime.sessions() as session:
+            told = await session.scalar(
+                select(func.count()).where(
+                    EventRow.ref_id == mid, EventRow.kind == "message.authenticated"
+                )
+            )
+        assert told == 1

@@ -33,6 +33,8 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from agentid.email.inbound.schedule import Item
+from agentid.email.inbound.verdict_records import UNCHECKED_COLUMNS
+from agentid.email.inbound.verdict_records import Unchecked
 from agentid.email.inbound.verdict_records import unchecked
 from agentid.runtime import Runtime
 from agentid.store.tables import Message
@@ -88,10 +90,11 @@ async def claim_orphans(rt: Runtime) -> list[Item]:
     ]
 
 
-async def claim_unchecked(rt: Runtime) -> list[tuple[str, str, list[str]]]:
+async def claim_unchecked(rt: Runtime) -> list[Unchecked]:
     """Take the messages a gone process digested and left without a verdict (of the last
-    day, as a start's check) for this process to check: their project, id and envelope
-    recipients. Raises when the store cannot tell who is alive."""
+    day, as a start's check) for this process to check. Raises when the store cannot tell
+    who is alive. An owner that only looked gone may still write its verdict: the first
+    one written stands (``verdict_records.store``)."""
     gone, _ = await _owners(rt, *unchecked())
     if not gone:
         return []
@@ -101,10 +104,10 @@ async def claim_unchecked(rt: Runtime) -> list[tuple[str, str, list[str]]]:
                 update(Message)
                 .where(*unchecked(), Message.digest_owner.in_(gone))
                 .values(digest_owner=rt.leader.node)
-                .returning(Message.project_id, Message.id, Message.rcpt_to)
+                .returning(*UNCHECKED_COLUMNS)
                 .execution_options(synchronize_session=False)
             )
         ).all()
     if taken:
         log.info("claimed messages left without a verdict", extra={"count": len(taken)})
-    return [(project_id, message_id, rcpt_to) for project_id, message_id, rcpt_to in taken]
+    return [(p, m, rcpt, codes, links) for p, m, rcpt, codes, links in taken]

@@ -76,21 +76,25 @@ def unchecked() -> tuple[ColumnExpressionArgument[bool], ...]:
     return (text(UNCHECKED), Message.received_at >= utcnow() - RECOVER_WITHIN)
 
 
-def left_unchecked() -> Select[str, str, list[str]]:
+# a message to check again as the store has it: project, id, envelope recipients, and the
+# codes and links found in it (a message with none tells no ``message.authenticated``)
+UNCHECKED_COLUMNS = (Message.project_id, Message.id, Message.rcpt_to, Message.codes, Message.links)
+Unchecked = tuple[str, str, list[str], list[Any] | None, list[Any] | None]
+
+
+def left_unchecked() -> Select[str, str, list[str], list[Any] | None, list[Any] | None]:
     """Messages of the last day digested without a verdict, oldest first."""
-    return (
-        select(Message.project_id, Message.id, Message.rcpt_to)
-        .where(*unchecked())
-        .order_by(Message.received_at)
-    )
+    return select(*UNCHECKED_COLUMNS).where(*unchecked()).order_by(Message.received_at)
 
 
-def recovered(rows: Iterable[tuple[str, str, list[str]]], timeout: float) -> list[Pending]:
-    """Messages read from the store (project, id, envelope recipients) to check again,
-    each due ``timeout`` from now; their codes may be stored already, so each tells its
-    verdict (the event wakes whoever waits for them)."""
+def recovered(rows: Iterable[Unchecked], timeout: float) -> list[Pending]:
+    """Messages read from the store to check again, each due ``timeout`` from now; one
+    with codes or links tells its verdict (the event wakes whoever waits for them)."""
     deadline = time.monotonic() + timeout
-    return [Pending(p, m, tuple(rcpt), True, deadline) for p, m, rcpt in rows]
+    return [
+        Pending(p, m, tuple(rcpt), bool(codes or links), deadline)
+        for p, m, rcpt, codes, links in rows
+    ]
 
 
 def pending(digested: Iterable[Digested], timeout: float) -> list[Pending]:
@@ -120,13 +124,18 @@ def store(engine: Engine, batch: list[Done], notifier: Notifier | None) -> list[
         }
         for d in batch
     ]
-    with_codes = [d for d in batch if d.pending.has_codes]
     with engine.begin() as conn:
-        conn.execute(_SET_VERDICT, verdicts)
-        if with_codes:  # those deleted meanwhile (or their project) get no event
-            ids = [d.pending.message_id for d in with_codes]
-            kept = set(conn.execute(select(Message.id).where(Message.id.in_(ids))).scalars())
-            with_codes = [d for d in with_codes if d.pending.message_id in kept]
+        # the messages still without a verdict, locked (in id order) until this commits:
+        # one deleted meanwhile gets nothing, and a verdict another process wrote first
+        # (it claimed the message from an owner that only looked gone, or the other way
+        # round) stands, with its codes' flags and its one event
+        ids = sorted(d.pending.message_id for d in batch)
+        still = select(Message.id).where(Message.id.in_(ids), Message.auth_results.is_(None))
+        kept = set(conn.execute(still.order_by(Message.id).with_for_update()).scalars())
+        verdicts = [v for v in verdicts if v["message_id"] in kept]
+        if verdicts:
+            conn.execute(_SET_VERDICT, verdicts)
+        with_codes = [d for d in batch if d.pending.has_codes and d.pending.message_id in kept]
         if with_codes:
             flags = [
                 {

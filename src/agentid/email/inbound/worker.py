@@ -142,21 +142,19 @@ class ParseWorker:
         return len(claimed)
 
     async def _claim_pass(self) -> None:
+        """Claim what gone processes left undigested, and (when mail gets a verdict) what
+        they left unchecked. What is claimed is handed on at once: it is this process's
+        from the commit on, and no other claims it while this one lives."""
+        settings = self._rt.settings
         try:
-            claimed = await claims.claim_orphans(self._rt)
-            unchecked = await claims.claim_unchecked(self._rt) if self._checks else []
+            for item in await claims.claim_orphans(self._rt):
+                self.queue.put(item)
+            if self._recheck is not None and settings.inbound_auth:
+                unchecked = await claims.claim_unchecked(self._rt)
+                if unchecked:
+                    self._recheck(recovered(unchecked, settings.auth_timeout_seconds))
         except Exception as exc:  # the store is failing: the next pass looks again
-            log.warning("claiming undigested messages failed", extra={"error": describe(exc)})
-            return
-        for item in claimed:
-            self.queue.put(item)
-        if unchecked and self._recheck is not None:
-            self._recheck(recovered(unchecked, self._rt.settings.auth_timeout_seconds))
-
-    @property
-    def _checks(self) -> bool:
-        """Whether what this process digests gets a verdict (else none is waited for)."""
-        return self._recheck is not None and self._rt.settings.inbound_auth
+            log.warning("claiming from gone processes failed", extra={"error": describe(exc)})
 
     async def _run(self, lane: ProcessLane | ThreadLane) -> None:
         while True:

@@ -2,8 +2,9 @@
 
 A process of a cluster that dies mid-check leaves the messages it digested without a
 verdict; one process of the cluster looks for such messages of gone owners every few
-seconds (email/inbound/claims), through this partial index, which holds only what waits
-for a verdict.
+seconds (email/inbound/claims), through this partial index of the digested messages
+without a verdict (with ``AGENTID_INBOUND_AUTH`` off that is every digested one, and
+nothing reads the index).
 
 Revision ID: 0019
 Revises: 0018
