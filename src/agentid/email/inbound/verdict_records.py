@@ -125,13 +125,15 @@ def store(engine: Engine, batch: list[Done], notifier: Notifier | None) -> list[
         for d in batch
     ]
     with engine.begin() as conn:
-        # the messages still without a verdict, locked (in id order) until this commits:
+        # the messages still without a verdict, locked (in id order) until this commits, as
+        # the update would (FOR NO KEY UPDATE: rows that name them may still be added):
         # one deleted meanwhile gets nothing, and a verdict another process wrote first
         # (it claimed the message from an owner that only looked gone, or the other way
         # round) stands, with its codes' flags and its one event
         ids = sorted(d.pending.message_id for d in batch)
         still = select(Message.id).where(Message.id.in_(ids), Message.auth_results.is_(None))
-        kept = set(conn.execute(still.order_by(Message.id).with_for_update()).scalars())
+        locked = still.order_by(Message.id).with_for_update(key_share=True)
+        kept = set(conn.execute(locked).scalars())
         verdicts = [v for v in verdicts if v["message_id"] in kept]
         if verdicts:
             conn.execute(_SET_VERDICT, verdicts)
